@@ -1,0 +1,179 @@
+"""SQL text helpers built on pglast (PostgreSQL's own lexer and parser).
+
+Two jobs, both shared by the status engine, the linter and the hotfix checks:
+
+* ``split_statements`` cuts a file into statements the way the Supabase CLI
+  does before it stores them in ``schema_migrations.statements`` (split on
+  top-level ``;``, trimmed, the trailing ``;`` dropped, leading comments kept),
+  so the digest of a local file can be compared with the digest the database
+  view exposes without shipping every statement.
+* ``canonical_form`` gives a whitespace-, comment- and case-insensitive form of
+  SQL from its parse tree, so an applied file and its local copy compare equal
+  unless their meaning changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+
+from pglast import parser as pg
+
+# The separator the view uses between statements when it digests them
+# (see supabase/migrations/*_migration_status_view.sql): ASCII record separator.
+DIGEST_SEPARATOR = "\x1e"
+
+_LOCATION_KEYS = frozenset({"location", "stmt_location", "stmt_len"})
+
+
+@dataclass(frozen=True)
+class SqlSyntaxError(Exception):
+    """PostgreSQL's grammar rejected the text; ``line`` is 1-based."""
+
+    message: str
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.message}"
+
+
+def _char_offsets(sql: str) -> list[int] | None:
+    """Map UTF-8 byte offsets to character offsets, or None for pure ASCII.
+
+    libpg_query's parser reports positions in bytes (its lexer, through
+    pglast.scan, already in characters); Python slices by characters.
+    """
+    if sql.isascii():
+        return None
+    offsets: list[int] = []
+    for index, char in enumerate(sql):
+        offsets.extend([index] * len(char.encode("utf-8")))
+    offsets.append(len(sql))
+    return offsets
+
+
+def _to_char(offsets: list[int] | None, byte_pos: int) -> int:
+    if offsets is None:
+        return byte_pos
+    return offsets[min(byte_pos, len(offsets) - 1)]
+
+
+def line_of(sql: str, char_pos: int) -> int:
+    """1-based line number of a character position."""
+    return sql.count("\n", 0, max(char_pos, 0)) + 1
+
+
+@dataclass(frozen=True)
+class Statement:
+    text: str  # as the CLI stores it: trimmed, without the final ';'
+    start: int  # character offset of ``text`` in the file
+    line: int  # 1-based line where ``text`` starts
+
+
+def split_statements(sql: str) -> list[Statement]:
+    """Split like ``supabase migration up`` does, with PostgreSQL's lexer.
+
+    Semicolons inside quotes, dollar quotes, comments, parentheses and
+    ``BEGIN ATOMIC ... END`` bodies do not split. Text the lexer cannot read
+    (an unterminated quote) stays in the final statement, as the CLI does.
+    """
+    try:
+        tokens = pg.scan(sql)  # token positions are character offsets
+    except pg.ParseError:
+        tokens = None
+    cuts: list[int] = []  # character offsets of top-level semicolons
+    if tokens is not None:
+        depth = 0
+        atomic = 0
+        prev_name = ""
+        for tok in tokens:
+            name = tok.name
+            if name == "ASCII_40":  # (
+                depth += 1
+            elif name == "ASCII_41":  # )
+                depth = max(depth - 1, 0)
+            elif name == "ATOMIC" and prev_name == "BEGIN_P":
+                atomic += 1
+            elif name == "END_P" and atomic:
+                atomic -= 1
+            elif name == "ASCII_59" and depth == 0 and not atomic:
+                cuts.append(tok.start)
+            if name not in ("SQL_COMMENT", "C_COMMENT"):
+                prev_name = name
+    statements: list[Statement] = []
+    begin = 0
+    for cut in [*cuts, len(sql)]:
+        chunk = sql[begin:cut]
+        stripped = chunk.strip()
+        if stripped:
+            lead = len(chunk) - len(chunk.lstrip())
+            start = begin + lead
+            statements.append(Statement(stripped, start, line_of(sql, start)))
+        begin = cut + 1
+    return statements
+
+
+def statements_digest(statements: list[str]) -> str:
+    """The digest v_migration_status computes: md5 of the statements joined by RS."""
+    return hashlib.md5(DIGEST_SEPARATOR.join(statements).encode("utf-8")).hexdigest()
+
+
+def _strip_locations(node):
+    if isinstance(node, dict):
+        return {k: _strip_locations(v) for k, v in node.items() if k not in _LOCATION_KEYS}
+    if isinstance(node, list):
+        return [_strip_locations(v) for v in node]
+    return node
+
+
+def syntax_error(sql: str) -> SqlSyntaxError | None:
+    """The first syntax error PostgreSQL's grammar finds, or None."""
+    try:
+        pg.parse_sql_json(sql)
+    except pg.ParseError as exc:
+        message = str(exc.args[0]) if exc.args else str(exc)
+        byte_pos = exc.args[1] if len(exc.args) > 1 and exc.args[1] is not None else None
+        # No position means "at end of input".
+        pos = len(sql.rstrip()) if byte_pos is None else _to_char(_char_offsets(sql), byte_pos)
+        line = line_of(sql, pos)
+        column = pos - (sql.rfind("\n", 0, pos) + 1) + 1
+        return SqlSyntaxError(message, line, column)
+    return None
+
+
+@lru_cache(maxsize=4096)
+def canonical_form(sql: str) -> str:
+    """A form of ``sql`` that ignores whitespace, comments, CRLF and keyword case.
+
+    The parse tree (without source positions) when PostgreSQL can parse the
+    text; otherwise the lexer's tokens with comments dropped, so even text
+    written for a newer server compares sensibly.
+    """
+    try:
+        tree = json.loads(pg.parse_sql_json(sql))
+        return json.dumps(_strip_locations(tree.get("stmts", [])), sort_keys=True)
+    except pg.ParseError:
+        pass
+    try:
+        tokens = pg.scan(sql)
+    except pg.ParseError:
+        return " ".join(sql.split())
+    words = []
+    for tok in tokens:
+        if tok.name in ("SQL_COMMENT", "C_COMMENT"):
+            continue
+        text = sql[tok.start : tok.end + 1]
+        words.append(text.lower() if tok.kind != "NO_KEYWORD" else text)
+    return " ".join(words)
+
+
+def same_sql(a: list[str] | str, b: list[str] | str) -> bool:
+    """True when two statement lists (or scripts) mean the same SQL text.
+
+    Statement boundaries do not matter: both sides are joined and parsed whole.
+    """
+    join = lambda s: s if isinstance(s, str) else ";\n".join(s)  # noqa: E731
+    return canonical_form(join(a)) == canonical_form(join(b))

