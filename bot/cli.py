@@ -1,0 +1,53 @@
+"""The ``dragonfly-bot`` console script: one subcommand per module in bot/commands."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from bot.errors import UserFacingError
+
+# Subcommand modules, in the order ``--help`` lists them.
+COMMAND_MODULES = [
+    "bot.commands.status",
+]
+
+EXIT_USAGE = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dragonfly-bot",
+        description="Chat-ops for Dragonfly's database migration protocol.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug detail to stderr")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for module_name in COMMAND_MODULES:
+        module = importlib.import_module(module_name)
+        command = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP)
+        module.add_arguments(command)
+        command.set_defaults(handler=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return int(args.handler(args) or 0)
+    except UserFacingError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
