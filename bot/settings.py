@@ -1,0 +1,121 @@
+"""All configuration, from environment variables and an optional ``.env``.
+
+Each field's description is what the start-up error prints when the value is
+missing or wrong, so it says what the setting is for. Secrets are SecretStr:
+they never show in reprs, logs or error messages.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
+
+from bot.errors import UserFacingError
+
+Environment = Literal["dev", "prod"]
+ENVIRONMENTS: tuple[Environment, ...] = ("dev", "prod")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    # Discord
+    discord_token: SecretStr | None = Field(None, description="the bot token from the Discord developer portal")
+    discord_guild_id: int | None = Field(
+        None, description="the server (guild) id; commands sync there instantly instead of globally"
+    )
+    alerts_channel_id: int | None = Field(None, description="the #alerts channel id (CI failures, hotfixes)")
+    engineering_channel_id: int | None = Field(None, description="the #engineering channel id")
+    hotfix_role_id: int | None = Field(None, description="the role allowed to declare hotfixes")
+    devops_lead_role_id: int | None = Field(None, description="the DevOps-lead role that approves prod hotfixes")
+    owner_ids: list[int] = Field(default_factory=list, description="Discord user ids allowed to re-sync commands")
+
+    # Supabase, per environment (the protocol's SUPABASE_MODE picks the default)
+    supabase_mode: Environment = Field("dev", description="the default environment: dev or prod")
+    supabase_url: str | None = Field(None, description="fallback project URL for the SUPABASE_MODE environment")
+    supabase_service_role_key: SecretStr | None = Field(
+        None, description="fallback service-role key for the SUPABASE_MODE environment"
+    )
+    supabase_dev_url: str | None = Field(None, description="the dev project URL, https://<ref>.supabase.co")
+    supabase_dev_service_role_key: SecretStr | None = Field(None, description="the dev service-role key")
+    supabase_dev_db_url: SecretStr | None = Field(None, description="a direct Postgres URL for dev (CI, local stack)")
+    supabase_prod_url: str | None = Field(None, description="the prod project URL, https://<ref>.supabase.co")
+    supabase_prod_service_role_key: SecretStr | None = Field(None, description="the prod service-role key")
+    supabase_prod_db_url: SecretStr | None = Field(None, description="a direct Postgres URL for prod")
+    migrations_dir: Path = Field(Path("supabase/migrations"), description="the folder of migration files")
+    rest_timeout_seconds: float = Field(10.0, gt=0, description="timeout for one REST request")
+    rest_page_size: int = Field(1000, gt=0, le=100000, description="rows asked for per REST page")
+
+    # GitHub (CI relay)
+    github_token: SecretStr | None = Field(None, description="a token that can read Actions runs and logs")
+    github_repository: str | None = Field(None, description="owner/name of the repository running the workflow")
+    github_api_url: str = Field("https://api.github.com", description="GitHub API base URL (GHES: https://HOST/api/v3)")
+    github_webhook_secret: SecretStr | None = Field(None, description="the webhook secret set on GitHub")
+    migrations_workflow: str = Field(
+        "supabase-migrate.yml", description="workflow file name or display name of the migrations workflow"
+    )
+    github_discord_users: dict[str, int] = Field(
+        default_factory=dict, description='JSON map of GitHub login to Discord user id, e.g. {"octocat": 123}'
+    )
+    reconcile_interval_seconds: float = Field(120.0, gt=0, description="how often to list recent workflow runs")
+
+    # Hotfixes
+    hotfix_reminder_hours: float = Field(4.0, gt=0, description="hours between reminders for an unsynced hotfix")
+
+    # Process
+    web_host: str = Field("0.0.0.0", description="address the web server (health, webhook) listens on")
+    web_port: int = Field(8080, ge=0, le=65535, description="port the web server listens on")
+    data_dir: Path = Field(Path(".dragonfly"), description="folder for the bot's own state (journals, ledgers)")
+    log_level: str = Field("INFO", description="logging level")
+
+    @field_validator("github_discord_users", mode="before")
+    @classmethod
+    def _parse_user_map(cls, value):
+        if isinstance(value, str):
+            value = json.loads(value) if value.strip() else {}
+        return value
+
+    @field_validator("supabase_url", "supabase_dev_url", "supabase_prod_url")
+    @classmethod
+    def _check_url(cls, value: str | None):
+        if value is None or value == "":
+            return None
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("must start with https://")
+        return value.rstrip("/")
+
+    def project_url(self, env: Environment) -> str | None:
+        own = self.supabase_dev_url if env == "dev" else self.supabase_prod_url
+        return own or (self.supabase_url if env == self.supabase_mode else None)
+
+    def service_role_key(self, env: Environment) -> SecretStr | None:
+        own = self.supabase_dev_service_role_key if env == "dev" else self.supabase_prod_service_role_key
+        return own or (self.supabase_service_role_key if env == self.supabase_mode else None)
+
+    def db_url(self, env: Environment) -> SecretStr | None:
+        return self.supabase_dev_db_url if env == "dev" else self.supabase_prod_db_url
+
+
+def load_settings(**overrides) -> Settings:
+    """Settings from the environment, or one clear UserFacingError naming the variable."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = str(first["loc"][0]) if first.get("loc") else "?"
+        info = Settings.model_fields.get(field)
+        purpose = f" ({info.description})" if info is not None and info.description else ""
+        reason = first.get("msg", "invalid value")
+        raise UserFacingError(f"setting {field.upper()}{purpose} is invalid: {reason}") from None
+    except SettingsError as exc:
+        # Raised for list/dict settings that are not valid JSON.
+        match = re.search(r'field "([a-z_]+)"', str(exc))
+        field = match.group(1) if match else "?"
+        info = Settings.model_fields.get(field)
+        purpose = f" ({info.description})" if info is not None and info.description else ""
+        raise UserFacingError(f"setting {field.upper()}{purpose} is not valid JSON") from None
