@@ -14,8 +14,6 @@ COMMAND_MODULES = [
     "bot.commands.status",
 ]
 
-EXIT_USAGE = 2
-
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -44,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.handler(args) or 0)
     except UserFacingError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
-        return EXIT_USAGE
+        return exc.exit_code
     except KeyboardInterrupt:
         return 130
 

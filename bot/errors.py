@@ -8,6 +8,14 @@ class UserFacingError(Exception):
     sends it as an ephemeral reply. Never put secrets in the message.
     """
 
+    exit_code = 2
+
     def __init__(self, message: str):
         super().__init__(message)
         self.message = message
+
+
+class SourceUnavailable(UserFacingError):
+    """A database or API we read from did not answer usefully (down, bad key, view missing)."""
+
+    exit_code = 3

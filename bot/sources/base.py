@@ -1,0 +1,86 @@
+"""The status source interface and what both adapters share.
+
+A source reads ``public.v_migration_status``: the REST adapter through
+PostgREST (the protocol's path), the Postgres adapter over a direct,
+read-only connection (CI, the local stack, tests).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Mapping, Protocol, Sequence
+from urllib.parse import urlsplit, urlunsplit
+
+from bot.domain.status import AppliedRow
+
+VIEW = "v_migration_status"
+VIEW_MIGRATION = "20251209000000_migration_status_view.sql"
+# Everything but ``statements``: those are fetched only for versions whose digest differs.
+ROW_COLUMNS = (
+    "source",
+    "version",
+    "name",
+    "status",
+    "executed_at",
+    "applied_by",
+    "statement_count",
+    "statements_digest",
+    "error_sqlstate",
+    "error_message",
+    "error_statement",
+    "ci_run_url",
+    "commit_sha",
+)
+
+
+class StatusSource(Protocol):
+    """Reads the applied side of the status: rows, and statements on demand."""
+
+    @property
+    def description(self) -> str:
+        """Where the data comes from, safe to show (no secrets)."""
+
+    async def fetch_rows(self) -> list[AppliedRow]:
+        """Every row of the view."""
+
+    async def fetch_statements(self, versions: Sequence[str]) -> dict[str, list[str] | None]:
+        """The applied statements of these Supabase versions."""
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    text = str(value)
+    if text.endswith("Z"):
+        text = text[:-1] + "+00:00"
+    return datetime.fromisoformat(text)
+
+
+def row_from_mapping(data: Mapping[str, Any]) -> AppliedRow:
+    """One view row (a JSON object or a dict row) as an AppliedRow."""
+    count = data.get("statement_count")
+    return AppliedRow(
+        source=str(data["source"]),
+        version=str(data["version"]),
+        name=data.get("name"),
+        status=str(data.get("status") or "applied"),
+        executed_at=_parse_time(data.get("executed_at")),
+        applied_by=data.get("applied_by"),
+        statement_count=int(count) if count is not None else None,
+        statements_digest=data.get("statements_digest"),
+        error_sqlstate=data.get("error_sqlstate"),
+        error_message=data.get("error_message"),
+        error_statement=data.get("error_statement"),
+        ci_run_url=data.get("ci_run_url"),
+        commit_sha=data.get("commit_sha"),
+    )
+
+
+def safe_url(url: str) -> str:
+    """A database URL without its password (for messages and ``source`` fields)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)[1]
+    user = parts.username or ""
+    return urlunsplit((parts.scheme, f"{user}:***@{netloc}", parts.path, "", ""))

@@ -1,0 +1,73 @@
+"""Direct Postgres adapter: the same view over a read-only connection.
+
+For CI (which holds the DB URL), the local stack and the tests. Every query
+runs in a read-only transaction, so this adapter cannot write even if the
+URL's role could.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import psycopg
+from psycopg import errors as pg_errors
+from psycopg.rows import dict_row
+
+from bot.domain.status import AppliedRow
+from bot.errors import SourceUnavailable
+from bot.sources.base import ROW_COLUMNS, VIEW, VIEW_MIGRATION, row_from_mapping, safe_url
+
+ROWS_SQL = f"select {', '.join(ROW_COLUMNS)} from public.{VIEW} order by source, version"
+STATEMENTS_SQL = (
+    f"select version, statements from public.{VIEW} "
+    "where source = 'supabase' and status = 'applied' and version = any(%s)"
+)
+
+
+class PostgresStatusSource:
+    def __init__(self, db_url: str, *, connect_timeout: int = 10):
+        self._url = db_url
+        self._connect_timeout = connect_timeout
+
+    @property
+    def description(self) -> str:
+        return safe_url(self._url)
+
+    async def _query(self, sql: str, params: tuple = ()) -> list[dict]:
+        try:
+            conn = await psycopg.AsyncConnection.connect(
+                self._url, connect_timeout=self._connect_timeout, row_factory=dict_row
+            )
+        except psycopg.OperationalError as exc:
+            lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+            reason = lines[0] if lines else type(exc).__name__
+            raise SourceUnavailable(
+                f"cannot connect to {self.description}: {reason.replace(self._url, self.description)}; "
+                "check the --db-url / SUPABASE_<ENV>_DB_URL and that the database is up"
+            ) from None
+        except psycopg.ProgrammingError as exc:
+            raise SourceUnavailable(f"the database URL is not valid ({exc}); expected postgresql://...") from None
+        try:
+            async with conn:
+                async with conn.transaction():
+                    await conn.execute("set transaction read only")
+                    cursor = await conn.execute(sql, params)
+                    return await cursor.fetchall()
+        except pg_errors.UndefinedTable:
+            raise SourceUnavailable(
+                f"{VIEW} does not exist in {self.description}; it is created by "
+                f"supabase/migrations/{VIEW_MIGRATION}: apply the migrations first"
+            ) from None
+        except pg_errors.InsufficientPrivilege as exc:
+            raise SourceUnavailable(f"permission denied reading {VIEW} as this role: {exc.diag.message_primary}") from None
+        except psycopg.OperationalError as exc:
+            raise SourceUnavailable(f"the connection to {self.description} failed: {exc}") from None
+
+    async def fetch_rows(self) -> list[AppliedRow]:
+        return [row_from_mapping(r) for r in await self._query(ROWS_SQL)]
+
+    async def fetch_statements(self, versions: Sequence[str]) -> dict[str, list[str] | None]:
+        if not versions:
+            return {}
+        rows = await self._query(STATEMENTS_SQL, (list(versions),))
+        return {r["version"]: r["statements"] for r in rows}
