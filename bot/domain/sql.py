@@ -166,7 +166,9 @@ def canonical_form(sql: str) -> str:
         if tok.name in ("SQL_COMMENT", "C_COMMENT"):
             continue
         text = sql[tok.start : tok.end + 1]
-        words.append(text.lower() if tok.kind != "NO_KEYWORD" else text)
+        # Keywords and unquoted identifiers are case-insensitive in PostgreSQL.
+        folds = tok.kind != "NO_KEYWORD" or (tok.name == "IDENT" and not text.startswith('"'))
+        words.append(text.lower() if folds else text)
     return " ".join(words)
 
 
