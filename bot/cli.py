@@ -12,6 +12,7 @@ from bot.errors import UserFacingError
 # Subcommand modules, in the order ``--help`` lists them.
 COMMAND_MODULES = [
     "bot.commands.status",
+    "bot.commands.explain",
 ]
 
 

@@ -150,7 +150,7 @@ class Failure:
 
 _VERSION = re.compile(r"^(\d+)_")
 _APPLYING = re.compile(r"Applying migration (.+?\.sql)\.\.\.")
-_PG_ERROR = re.compile(r"\b(?:ERROR|FATAL|PANIC):\s+(?P<msg>.*?)\s*\(SQLSTATE (?P<code>[0-9A-Z]{5})\)\s*$")
+_PG_ERROR = re.compile(r"(?:ERROR|FATAL|PANIC):\s+(?P<msg>.*?)\s*\(SQLSTATE (?P<code>[0-9A-Z]{5})\)")
 _SQLSTATE = re.compile(r"\(SQLSTATE ([0-9A-Z]{5})\)")
 _AT_STATEMENT = re.compile(r"^At statement:? (\d+)\s*$")
 _CARET = re.compile(r"^( *)\^\s*$")
@@ -399,7 +399,9 @@ class LogParser:
         self.recent.clear()
         if not lines:
             return
-        message = lines[-1].strip()
+        # With an "At statement" in view, the error is what precedes it.
+        at = max((i for i, x in enumerate(lines) if _AT_STATEMENT.match(x)), default=None)
+        message = (lines[at - 1] if at else lines[-1]).strip()
         if message.startswith("Error: "):
             message = message[len("Error: "):]
         sqlstate = _SQLSTATE.search(message)
