@@ -1,0 +1,173 @@
+"""The Discord application: one Bot subclass, all start-up in ``setup_hook``.
+
+Order matters: the shared HTTP client and the poster exist before any
+extension loads (cogs use them in ``cog_load``); ``web_app`` exists before
+extensions load (cogs add routes to it) and is served only after all have
+loaded (aiohttp freezes its router on start). The console builds the same
+bot without logging in (``serve_web=False, sync_commands=False``).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import discord
+import httpx
+from discord.ext import commands
+
+from bot.app_errors import DragonflyTree
+from bot.channels import ChannelPoster
+from bot.discord_poster import DiscordPoster
+from bot.domain.status import StatusReport
+from bot.errors import UserFacingError
+from bot.readiness import probe_source
+from bot.settings import Environment, Settings
+from bot.status_service import status_for
+from bot.web import WebServer, create_web_app
+
+log = logging.getLogger(__name__)
+
+# Every cog, loaded in this order; add yours here.
+EXTENSIONS = [
+    "cogs.admin",
+    "cogs.migrations",
+]
+
+
+class DragonflyBot(commands.Bot):
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        poster: ChannelPoster | None = None,
+        status_db_url: str | None = None,
+        status_note: str | None = None,
+        serve_web: bool = True,
+        sync_commands: bool = True,
+        sync_global: bool = False,
+        extensions: list[str] | None = None,
+    ):
+        intents = discord.Intents.none()
+        intents.guilds = True  # slash commands need nothing else
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=intents,
+            tree_cls=DragonflyTree,
+            help_command=None,
+            owner_ids=set(settings.owner_ids) or None,
+            allowed_mentions=discord.AllowedMentions.none(),
+        )
+        self.settings = settings
+        self.poster: ChannelPoster | None = poster
+        # When set (console mode, tests), every environment reads this database.
+        self.status_db_url = status_db_url
+        self.status_note = status_note
+        self.serve_web = serve_web
+        self.sync_on_start = sync_commands
+        self.sync_global = sync_global
+        self.extension_names = list(EXTENSIONS if extensions is None else extensions)
+        self.failed_extensions: dict[str, str] = {}
+        self.http_client: httpx.AsyncClient | None = None
+        self.web_app = create_web_app(self)
+        self.web_server: WebServer | None = None
+        self.gateway_state = "not started"
+        self.started_at = time.monotonic()
+
+    # ------------------------------------------------------------------ start-up and shutdown
+
+    async def setup_hook(self) -> None:
+        self.http_client = httpx.AsyncClient(
+            timeout=self.settings.rest_timeout_seconds,
+            headers={"User-Agent": "dragonfly-bot"},
+            limits=httpx.Limits(max_connections=20),
+        )
+        if self.poster is None:
+            self.poster = DiscordPoster.from_settings(self, self.settings)
+        for name in self.extension_names:
+            try:
+                await self.load_extension(name)
+            except commands.ExtensionError as exc:
+                # One broken cog must not take /migrations down with it.
+                cause = exc.__cause__ or exc
+                self.failed_extensions[name] = type(cause).__name__
+                if isinstance(cause, UserFacingError):
+                    log.error("extension %s not loaded: %s", name, cause.message)
+                else:
+                    log.error("extension %s not loaded", name, exc_info=(type(cause), cause, cause.__traceback__))
+        if self.serve_web:
+            self.web_server = WebServer(self.web_app)
+            await self.web_server.start(self.settings.web_host, self.settings.web_port)
+        if self.sync_on_start:
+            await self.sync_commands(global_=self.sync_global)
+        self.gateway_state = "connecting"
+
+    async def sync_commands(self, *, global_: bool = False) -> list[str]:
+        """Sync to the configured guild (instant); globally only when asked (up to an hour to show)."""
+        synced: list[str] = []
+        try:
+            if self.settings.discord_guild_id is not None:
+                guild = discord.Object(id=self.settings.discord_guild_id)
+                self.tree.copy_global_to(guild=guild)
+                done = await self.tree.sync(guild=guild)
+                synced.append(f"{len(done)} command(s) to guild {guild.id}")
+            if global_:
+                done = await self.tree.sync()
+                synced.append(f"{len(done)} command(s) globally")
+        except discord.Forbidden:
+            raise UserFacingError(
+                "Discord refused to sync commands: invite the bot with the applications.commands scope"
+            ) from None
+        if not synced:
+            log.warning(
+                "commands not synced: set DISCORD_GUILD_ID for instant guild commands, "
+                "or run once with `dragonfly-bot run --sync-global`"
+            )
+        for line in synced:
+            log.info("synced %s", line)
+        return synced
+
+    async def close(self) -> None:
+        # Stop taking HTTP requests first, then unload cogs (stops their loops),
+        # then close the client those loops may still have been using.
+        if self.web_server is not None:
+            await self.web_server.stop()
+            self.web_server = None
+        await super().close()
+        if self.http_client is not None:
+            await self.http_client.aclose()
+            self.http_client = None
+        self.gateway_state = "closed"
+
+    # ------------------------------------------------------------------ gateway state for /healthz
+
+    async def on_connect(self) -> None:
+        self.gateway_state = "connected"
+
+    async def on_resumed(self) -> None:
+        self.gateway_state = "connected"
+
+    async def on_disconnect(self) -> None:
+        if not self.is_closed():
+            self.gateway_state = "reconnecting"
+
+    async def on_ready(self) -> None:
+        self.gateway_state = "connected"
+        log.info("logged in as %s (%s) in %d guild(s)", self.user, getattr(self.user, "id", "?"), len(self.guilds))
+
+    # ------------------------------------------------------------------ status, for cogs and probes
+
+    async def read_status(self, env: Environment) -> tuple[str, StatusReport]:
+        """(where the data came from, the report) for ``env``: the one path cogs use."""
+        source, report = await status_for(
+            self.settings, env, db_url=self.status_db_url, client=self.http_client
+        )
+        where = source.description
+        if self.status_note:
+            where = f"{where} ({self.status_note})"
+        return where, report
+
+    async def probe_status_source(self) -> str | None:
+        return await probe_source(
+            self.settings, self.settings.supabase_mode, db_url=self.status_db_url, client=self.http_client
+        )

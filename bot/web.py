@@ -1,0 +1,124 @@
+"""The bot's aiohttp server: health and readiness (cogs add their own routes).
+
+``create_web_app`` runs before extensions load so a cog's ``cog_load`` can
+call ``bot.web_app.router.add_routes(...)``; ``WebServer.start`` runs after
+all extensions are loaded (aiohttp freezes the router when it starts).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass
+from typing import Callable, Protocol
+
+from aiohttp import web
+
+log = logging.getLogger(__name__)
+
+# GitHub caps webhook payloads at 25 MB; aiohttp answers 413 above this.
+MAX_BODY_BYTES = 25 * 1024 * 1024
+READY_CACHE_SECONDS = 5.0
+
+
+class ObservedBot(Protocol):
+    gateway_state: str
+    started_at: float
+    latency: float
+
+    def is_ready(self) -> bool: ...
+
+    async def probe_status_source(self) -> str | None:
+        """None when the default environment's status source answers, else why not."""
+
+
+@dataclass
+class _Cached:
+    at: float
+    status: int
+    body: dict
+
+
+class Readiness:
+    """``/readyz``'s answer, cached for a few seconds so probes cannot hammer the source."""
+
+    def __init__(self, bot: ObservedBot, ttl: float = READY_CACHE_SECONDS, clock: Callable[[], float] = time.monotonic):
+        self._bot = bot
+        self._ttl = ttl
+        self._clock = clock
+        self._cached: _Cached | None = None
+
+    async def check(self) -> tuple[int, dict]:
+        now = self._clock()
+        if self._cached is not None and now - self._cached.at < self._ttl:
+            return self._cached.status, self._cached.body
+        status, body = await self._evaluate()
+        self._cached = _Cached(now, status, body)
+        return status, body
+
+    async def _evaluate(self) -> tuple[int, dict]:
+        if self._bot.gateway_state != "connected" or not self._bot.is_ready():
+            return 503, {"ready": False, "reason": f"Discord gateway is {self._bot.gateway_state}"}
+        try:
+            problem = await self._bot.probe_status_source()
+        except Exception as exc:  # the probe must never take the endpoint down
+            log.warning("readiness probe failed unexpectedly: %s", type(exc).__name__)
+            problem = f"status source check failed ({type(exc).__name__})"
+        if problem:
+            return 503, {"ready": False, "reason": problem}
+        return 200, {"ready": True}
+
+
+BOT_KEY = web.AppKey("bot", object)
+READINESS_KEY = web.AppKey("readiness", Readiness)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    bot = request.app[BOT_KEY]
+    latency = getattr(bot, "latency", float("nan"))
+    return web.json_response(
+        {
+            "status": "alive",
+            "gateway": bot.gateway_state,
+            "latency_ms": round(latency * 1000) if math.isfinite(latency) else None,
+            "uptime_seconds": round(time.monotonic() - bot.started_at, 1),
+        }
+    )
+
+
+async def readyz(request: web.Request) -> web.Response:
+    status, body = await request.app[READINESS_KEY].check()
+    return web.json_response(body, status=status)
+
+
+def create_web_app(bot: ObservedBot) -> web.Application:
+    app = web.Application(client_max_size=MAX_BODY_BYTES)
+    app[BOT_KEY] = bot
+    app[READINESS_KEY] = Readiness(bot)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    return app
+
+
+class WebServer:
+    """Runs an Application inside the bot's own event loop."""
+
+    def __init__(self, app: web.Application):
+        self._app = app
+        self._runner: web.AppRunner | None = None
+        self.port: int | None = None
+
+    async def start(self, host: str, port: int) -> None:
+        self._runner = web.AppRunner(self._app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, port)
+        await site.start()
+        sockets = getattr(site._server, "sockets", None) or []  # the real port when 0 was asked
+        self.port = sockets[0].getsockname()[1] if sockets else port
+        log.info("web server listening on %s:%s", host, self.port)
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None

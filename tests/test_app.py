@@ -1,0 +1,99 @@
+"""The app: start-up order, command tree payload, and the central error handler."""
+
+from __future__ import annotations
+
+import logging
+
+import discord
+import pytest
+from discord import app_commands
+
+from bot.app import EXTENSIONS, DragonflyBot
+from bot.app_errors import handle_app_command_error
+from bot.errors import SourceUnavailable, UserFacingError
+from bot.settings import Settings
+from tests.helpers import RecordingPoster, last_ephemeral_text, make_interaction
+
+
+def _not_found(code: int) -> discord.NotFound:
+    class _Resp:
+        status = 404
+        reason = "Not Found"
+
+    return discord.NotFound(_Resp(), {"code": code, "message": "Unknown interaction"})
+
+
+def _invoke_error(exc: Exception, interaction) -> app_commands.CommandInvokeError:
+    command = app_commands.Command(name="migrations", description="x", callback=_dummy)
+    return app_commands.CommandInvokeError(command, exc)
+
+
+async def _dummy(interaction: discord.Interaction) -> None:  # pragma: no cover - never called
+    pass
+
+
+async def test_user_facing_error_not_yet_answered_goes_to_send_message():
+    inter = make_interaction()
+    await handle_app_command_error(inter, _invoke_error(UserFacingError("SUPABASE_DEV_URL is not set"), inter))
+    inter.response.send_message.assert_awaited_once()
+    inter.followup.send.assert_not_awaited()
+    assert inter.sent[-1]["ephemeral"] is True
+    assert last_ephemeral_text(inter) == "SUPABASE_DEV_URL is not set"
+
+
+async def test_already_deferred_goes_to_followup():
+    inter = make_interaction()
+    await inter.response.defer(thinking=True)
+    await handle_app_command_error(inter, _invoke_error(SourceUnavailable("view not deployed"), inter))
+    inter.followup.send.assert_awaited_once()
+    assert last_ephemeral_text(inter) == "view not deployed"
+
+
+async def test_expired_interaction_is_logged_only(caplog):
+    inter = make_interaction()
+    inter.response.send_message.side_effect = _not_found(10062)
+    with caplog.at_level(logging.WARNING, logger="bot.app_errors"):
+        await handle_app_command_error(inter, _invoke_error(UserFacingError("late"), inter))
+    assert "expired" in caplog.text
+    assert inter.sent == []
+
+
+async def test_unexpected_error_gets_incident_id_and_no_traceback(caplog):
+    inter = make_interaction()
+    secret_error = RuntimeError("password=hunter2 exploded")
+    with caplog.at_level(logging.ERROR, logger="bot.app_errors"):
+        await handle_app_command_error(inter, _invoke_error(secret_error, inter))
+    text = last_ephemeral_text(inter)
+    assert "incident" in text and "hunter2" not in text and "Traceback" not in text
+    incident = text.split("`")[1]
+    assert incident in caplog.text  # the same id is in the log, with the traceback
+
+
+async def test_missing_role_and_cooldown_messages():
+    inter = make_interaction(command_name="hotfix declare")
+    await handle_app_command_error(inter, app_commands.MissingRole(1234))
+    assert "<@&1234>" in last_ephemeral_text(inter) and "/hotfix declare" in last_ephemeral_text(inter)
+    inter = make_interaction()
+    cooldown = app_commands.CommandOnCooldown(app_commands.Cooldown(1, 30), 12.4)
+    await handle_app_command_error(inter, cooldown)
+    assert "12 s" in last_ephemeral_text(inter)
+
+
+async def test_interaction_fake_tracks_state():
+    inter = make_interaction()
+    assert not inter.response.is_done()
+    await inter.response.defer()
+    assert inter.response.is_done()
+    with pytest.raises(discord.InteractionResponded):
+        await inter.response.send_message("twice")
+    message = await inter.followup.send("hello", ephemeral=True)
+    await message.edit(content="bye")
+    assert [r["via"] for r in inter.sent] == ["followup", "followup.edit"]
+
+
+async def test_recording_poster_refs():
+    poster = RecordingPoster()
+    ref = await poster.send("alerts", content="x", thread_name="HF-0001")
+    reply = await poster.reply(ref, content="y")
+    assert ref.thread_id is not None and reply.thread_id == ref.thread_id
+    assert poster.posts_to("alerts")[0]["content"] == "x"
