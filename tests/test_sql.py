@@ -97,3 +97,17 @@ def test_digest_is_order_and_content_sensitive(sep):
     a = statements_digest(["select 1", "select 2"])
     assert a != statements_digest(["select 2", "select 1"])
     assert a != statements_digest(["select 1" + sep + "", "select 2"]) or sep == ""
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from([
+    "select 1", "-- note", "/* block; */", "select 'a;b'", "create function f() returns int begin atomic select 1; end",
+    "do $$ begin null; end $$", "", " ", "select (1)", "\r\n", "select $q$;$q$",
+]), max_size=10), st.sampled_from([";\n", "; ", ";\r\n", "\n;"]))
+def test_fast_split_equals_the_token_walk_whenever_it_answers(parts, sep):
+    from bot.domain.sql import _split_fast, _split_tokens
+
+    text = sep.join(parts)
+    fast = _split_fast(text)
+    if fast is not None:
+        assert fast == _split_tokens(text)

@@ -1,0 +1,108 @@
+"""Status for N local files against N applied rows: 1,000 and 10,000.
+
+Prints, for each size: reading + splitting the files, the engine alone, and
+the whole path through the Postgres source on a scratch database (the view
+over a schema_migrations filled with N rows). Goal: under 1 s for 10,000,
+growing linearly.
+
+    python bench/bench_status.py
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import psycopg  # noqa: E402
+
+from bot.domain.sql import split_statements, statements_digest  # noqa: E402
+from bot.domain.status import AppliedRow, compute_status, versions_to_verify  # noqa: E402
+from bot.localdb import PROJECT_ROOT, ScratchDatabase, find_server, migration_up  # noqa: E402
+from bot.sources.postgres import PostgresStatusSource  # noqa: E402
+from bot.status_service import collect_status, read_local_migrations  # noqa: E402
+
+BODY = """-- migration {i}
+create table if not exists public.t{i} (
+    id bigint generated always as identity primary key,
+    name text not null default 'row {i}',
+    created_at timestamptz not null default now()
+);
+create index if not exists t{i}_name_idx on public.t{i} (name);
+grant select on public.t{i} to authenticated, service_role;
+"""
+
+
+def write_files(folder: Path, n: int) -> list[tuple[str, str, list[str]]]:
+    made = []
+    for i in range(n):
+        version = f"{20200101000000 + i}"
+        text = BODY.format(i=i)
+        (folder / f"{version}_table_{i}.sql").write_text(text)
+        made.append((version, f"table_{i}", [s.text for s in split_statements(text)]))
+    return made
+
+
+def best_of(fn, runs: int = 5) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+async def through_postgres(url: str, folder: Path):
+    return await collect_status(PostgresStatusSource(url), read_local_migrations(folder))
+
+
+def main() -> None:
+    server = find_server()
+    print(f"{'n':>7} {'read+split files':>17} {'engine':>9} {'whole status (Postgres source)':>32}")
+    results = {}
+    for n in (1_000, 10_000):
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp)
+            made = write_files(folder, n)
+            rows = [
+                AppliedRow("supabase", v, name, statement_count=len(s), statements_digest=statements_digest(s))
+                for v, name, s in made
+            ]
+            local = read_local_migrations(folder)
+            read_time = best_of(lambda: read_local_migrations(folder), 3)
+
+            def engine():
+                assert not versions_to_verify(local.migrations, rows)
+                report = compute_status(local.migrations, rows)
+                assert report.healthy and len(report.migrations) == n
+
+            engine_time = best_of(engine)
+            with ScratchDatabase(server.url) as db:
+                empty = folder / "none"
+                empty.mkdir()
+                assert migration_up(db.url, PROJECT_ROOT / "supabase" / "migrations").returncode == 0
+                with psycopg.connect(db.url) as conn, conn.cursor() as cur:
+                    with cur.copy("copy supabase_migrations.schema_migrations (version, name, statements) from stdin") as copy:
+                        for v, name, s in made:
+                            copy.write_row((v, name, s))
+                whole = []
+                for _ in range(3):
+                    start = time.perf_counter()
+                    report = asyncio.run(through_postgres(db.url, folder))
+                    whole.append(time.perf_counter() - start)
+                # The repository's own migrations are applied but not in this folder.
+                assert sum(1 for m in report.migrations if m.state.value == "applied") == n
+            results[n] = min(whole)
+            print(f"{n:>7} {read_time * 1000:>15.0f}ms {engine_time * 1000:>7.1f}ms {min(whole) * 1000:>30.0f}ms"
+                  f"   (median {statistics.median(whole) * 1000:.0f}ms)")
+    ratio = results[10_000] / results[1_000]
+    print(f"growth 1,000 -> 10,000: x{ratio:.1f} (linear would be x10); goal: 10,000 under 1,000 ms")
+
+
+if __name__ == "__main__":
+    main()
