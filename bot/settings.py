@@ -101,6 +101,13 @@ class Settings(BaseSettings):
         return self.supabase_dev_db_url if env == "dev" else self.supabase_prod_db_url
 
 
+def _named(field: str) -> str:
+    """``FIELD (what it is for)``, as start-up errors name a setting."""
+    info = Settings.model_fields.get(field)
+    purpose = f" ({info.description})" if info is not None and info.description else ""
+    return f"{field.upper()}{purpose}"
+
+
 def load_settings(**overrides) -> Settings:
     """Settings from the environment, or one clear UserFacingError naming the variable."""
     try:
@@ -108,14 +115,9 @@ def load_settings(**overrides) -> Settings:
     except ValidationError as exc:
         first = exc.errors()[0]
         field = str(first["loc"][0]) if first.get("loc") else "?"
-        info = Settings.model_fields.get(field)
-        purpose = f" ({info.description})" if info is not None and info.description else ""
         reason = first.get("msg", "invalid value")
-        raise UserFacingError(f"setting {field.upper()}{purpose} is invalid: {reason}") from None
+        raise UserFacingError(f"setting {_named(field)} is invalid: {reason}") from None
     except SettingsError as exc:
         # Raised for list/dict settings that are not valid JSON.
         match = re.search(r'field "([a-z_]+)"', str(exc))
-        field = match.group(1) if match else "?"
-        info = Settings.model_fields.get(field)
-        purpose = f" ({info.description})" if info is not None and info.description else ""
-        raise UserFacingError(f"setting {field.upper()}{purpose} is not valid JSON") from None
+        raise UserFacingError(f"setting {_named(match.group(1) if match else '?')} is not valid JSON") from None
