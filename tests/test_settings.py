@@ -1,0 +1,49 @@
+"""Settings: one clear line naming the variable; secrets never shown."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.errors import UserFacingError
+from bot.settings import load_settings
+
+
+@pytest.fixture(autouse=True)
+def isolated(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)  # no .env from the checkout
+
+
+@pytest.mark.parametrize(
+    "name, value, expected",
+    [
+        ("SUPABASE_MODE", "staging", "SUPABASE_MODE (the default environment: dev or prod)"),
+        ("WEB_PORT", "eighty", "WEB_PORT (port the web server listens on)"),
+        ("SUPABASE_PROD_URL", "db.example.com", "SUPABASE_PROD_URL"),
+        ("GITHUB_DISCORD_USERS", "{not json", "GITHUB_DISCORD_USERS"),
+        ("HOTFIX_REMINDER_HOURS", "-1", "HOTFIX_REMINDER_HOURS"),
+    ],
+)
+def test_a_bad_setting_is_one_line_naming_it(monkeypatch, name, value, expected):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(UserFacingError) as exc:
+        load_settings()
+    assert expected in exc.value.message and "\n" not in exc.value.message
+
+
+def test_per_environment_values_fall_back_to_the_protocol_variables(monkeypatch):
+    monkeypatch.setenv("SUPABASE_MODE", "prod")
+    monkeypatch.setenv("SUPABASE_URL", "https://prodref.supabase.co/")
+    monkeypatch.setenv("SUPABASE_SERVICE_ROLE_KEY", "service-key-value-123")
+    monkeypatch.setenv("SUPABASE_DEV_URL", "https://devref.supabase.co")
+    settings = load_settings()
+    assert settings.project_url("prod") == "https://prodref.supabase.co"
+    assert settings.project_url("dev") == "https://devref.supabase.co"
+    assert settings.service_role_key("dev") is None
+    assert settings.service_role_key("prod").get_secret_value() == "service-key-value-123"
+    assert "service-key-value-123" not in repr(settings) and "service-key-value-123" not in str(settings.model_dump())
+
+
+def test_env_file_is_read(tmp_path):
+    (tmp_path / ".env").write_text("SUPABASE_MODE=prod\nDISCORD_GUILD_ID=42\nGITHUB_DISCORD_USERS={\"octocat\": 7}\n")
+    settings = load_settings()
+    assert (settings.supabase_mode, settings.discord_guild_id, settings.github_discord_users) == ("prod", 42, {"octocat": 7})
