@@ -1,0 +1,63 @@
+"""The GitHub workflows parse and say what the protocol asks for."""
+
+from __future__ import annotations
+
+import yaml
+
+from bot.domain.ci_runs import RunInfo
+from bot.localdb import PROJECT_ROOT
+
+WORKFLOWS = PROJECT_ROOT / ".github" / "workflows"
+
+
+def _load(name: str) -> dict:
+    data = yaml.safe_load((WORKFLOWS / name).read_text())
+    data["on"] = data.pop(True)  # YAML 1.1 reads the key `on` as True
+    return data
+
+
+def test_migrations_workflow_triggers_and_concurrency():
+    wf = _load("supabase-migrate.yml")
+    assert wf["name"] == "Supabase Migrations"
+    assert wf["on"]["push"] == {"branches": ["main"], "paths": ["supabase/migrations/**"]}
+    assert wf["on"]["pull_request"]["paths"] == ["supabase/migrations/**"]
+    assert wf["on"]["workflow_dispatch"]["inputs"]["environment"]["options"] == ["dev", "prod"]
+    migrate = wf["jobs"]["migrate"]
+    assert migrate["needs"] == "preflight"
+    assert migrate["if"] == "github.event_name != 'pull_request'"
+    assert migrate["concurrency"]["cancel-in-progress"] is False
+    assert migrate["concurrency"]["group"].startswith("supabase-migrate-")
+    assert "inputs.environment" in migrate["environment"]
+    assert "SUPABASE_PROD_DB_URL" in migrate["env"]["DB_URL"] and "SUPABASE_DEV_DB_URL" in migrate["env"]["DB_URL"]
+
+
+def test_migrations_workflow_steps():
+    wf = _load("supabase-migrate.yml")
+    preflight = "\n".join(s.get("run", "") for s in wf["jobs"]["preflight"]["steps"])
+    assert "dragonfly-bot guard" in preflight and "dragonfly-bot lint --github" in preflight
+    steps = {s.get("id") or s.get("name"): s for s in wf["jobs"]["migrate"]["steps"]}
+    migrate = steps["migrate"]["run"]
+    assert "set -o pipefail" in migrate
+    assert 'npx supabase migration up --db-url "$DB_URL" --yes 2>&1 | tee migrate.log' in migrate
+    assert "--linked" not in (WORKFLOWS / "supabase-migrate.yml").read_text().replace("--linked flag", "")
+    record = steps["Record the run in public.migration_runs"]
+    assert record["if"].startswith("always()")
+    assert record["run"].startswith("dragonfly-bot record-run migrate.log")
+    installs = " ".join(s.get("run", "") for s in wf["jobs"]["migrate"]["steps"])
+    assert "npm ci" in installs and "pip install ." in installs
+
+
+def test_run_name_tells_the_relay_the_environment():
+    wf = _load("supabase-migrate.yml")
+    # What GitHub renders for each trigger, read back the way the relay reads it.
+    assert "'pre-flight'" in wf["run-name"] and "inputs.environment" in wf["run-name"]
+    for rendered, env in (("dev", "dev"), ("prod", "prod"), ("pre-flight", "pre-flight")):
+        run = RunInfo.from_api({"id": 1, "display_title": f"Supabase Migrations ({rendered})"}, "o/r")
+        assert run.environment() == env
+
+
+def test_tests_workflow_runs_ci_script():
+    wf = _load("tests.yml")
+    assert "push" in wf["on"] and "pull_request" in wf["on"]
+    runs = [s.get("run") for s in wf["jobs"]["tests"]["steps"]]
+    assert "bash .ci/run" in runs
