@@ -13,6 +13,7 @@ from bot.errors import UserFacingError
 COMMAND_MODULES = [
     "bot.commands.status",
     "bot.commands.explain",
+    "bot.commands.record_run",
 ]
 
 
