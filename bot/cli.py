@@ -13,6 +13,8 @@ from bot.errors import UserFacingError
 COMMAND_MODULES = [
     "bot.commands.status",
     "bot.commands.explain",
+    "bot.commands.lint",
+    "bot.commands.guard",
     "bot.commands.record_run",
 ]
 

@@ -1,0 +1,54 @@
+"""Operations that lose data: allowed only with an ``-- approved-destructive: <reason>`` line in the file."""
+
+from __future__ import annotations
+
+from bot.domain.lint.model import ERROR, Finding
+from bot.domain.lint.names import display, range_var, strings
+from bot.domain.lint.parse import FUNCTION_BODY, Occurrence
+
+APPROVAL_HINT = "if the data loss is intended, add `-- approved-destructive: <reason>` to the file"
+
+
+def check(occurrences: list[Occurrence], file: str) -> list[Finding]:
+    findings: list[Finding] = []
+
+    def report(occ: Occurrence, message: str, fix: str) -> None:
+        findings.append(Finding(file, occ.line, "destructive-operation", ERROR, message, fix, occ.span))
+
+    for occ in occurrences:
+        if occ.context == FUNCTION_BODY:
+            continue
+        kind, node = occ.kind, occ.node
+        if kind == "DropStmt" and node.get("removeType") in ("OBJECT_TABLE", "OBJECT_SCHEMA"):
+            what = "TABLE" if node["removeType"] == "OBJECT_TABLE" else "SCHEMA"
+            names = []
+            for obj in node.get("objects", []):
+                parts = strings(obj["List"]["items"]) if "List" in obj else strings([obj])
+                names.append(".".join(parts))
+            report(occ, f"DROP {what} {', '.join(names)} deletes its data", APPROVAL_HINT)
+        elif kind == "TruncateStmt":
+            names = ", ".join(display(*range_var(r.get("RangeVar"))) for r in node.get("relations", []))
+            report(occ, f"TRUNCATE {names} deletes every row", APPROVAL_HINT)
+        elif kind in ("DeleteStmt", "UpdateStmt") and not node.get("whereClause"):
+            verb = "DELETE" if kind == "DeleteStmt" else "UPDATE"
+            target = display(*range_var(node.get("relation")))
+            if range_var(node.get("relation")) == ("supabase_migrations", "schema_migrations"):
+                continue  # the protocol rule reports it
+            report(
+                occ, f"{verb} on {target} without WHERE touches every row",
+                f"add a WHERE clause that selects the rows meant (e.g. `WHERE <column> IS NULL` for a backfill); "
+                f"or {APPROVAL_HINT}",
+            )
+        elif kind == "AlterTableStmt":
+            target = display(*range_var(node.get("relation")))
+            for item in node.get("cmds", []):
+                cmd = item.get("AlterTableCmd", {})
+                if cmd.get("subtype") == "AT_DropColumn":
+                    report(occ, f"ALTER TABLE {target} DROP COLUMN {cmd.get('name', '')} deletes its data", APPROVAL_HINT)
+                elif cmd.get("subtype") == "AT_AlterColumnType":
+                    report(
+                        occ, f"ALTER TABLE {target} ALTER COLUMN {cmd.get('name', '')} TYPE rewrites the table "
+                        "and can lose or reject data",
+                        "add a new column, backfill it and switch over; or " + APPROVAL_HINT,
+                    )
+    return findings

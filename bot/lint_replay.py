@@ -1,0 +1,184 @@
+"""``dragonfly-bot lint --replay``: prove idempotency by running the new migrations twice.
+
+On a scratch database that looks like a Supabase project (bot.localdb), all
+migrations are applied in order with the pinned Supabase CLI, as CI does.
+Then each target file runs a second time, statement by statement exactly as
+the CLI splits it, inside one transaction that is rolled back; an error there
+is what CI would show on a re-run. Errors are classified by the one shared
+classifier (bot.domain.failures), so the category and hint are the relay's.
+Last, the catalog is asked whether ``authenticated`` and ``service_role`` can
+use every table, view and function the target files create.
+
+The scratch database is always dropped (``--db-url`` names the server it is
+created on; nothing is written to an existing database).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import psycopg
+
+from bot.domain.failures import Failure, classify, enrich, parse_log, version_of
+from bot.domain.lint import ERROR, Finding, MigrationSource
+from bot.domain.lint.grants import API_ROLES, created_objects
+from bot.domain.lint.names import display
+from bot.domain.lint.parse import parse_file
+from bot.domain.lint.suppress import covers, read_comments
+from bot.domain.sql import split_statements
+from bot.errors import UserFacingError
+from bot.lint_files import MigrationSet
+from bot.localdb import LocalDatabaseError, ScratchDatabase, find_server, migration_up
+
+log = logging.getLogger(__name__)
+
+APPLY_FAILED = "replay-apply-failed"
+NOT_IDEMPOTENT = "replay-not-idempotent"
+MISSING_PRIVILEGE = "replay-missing-privilege"
+
+
+def replay(mset: MigrationSet, *, db_url: str | None = None) -> list[Finding]:
+    server = None
+    try:
+        if db_url:
+            server_url = db_url
+        else:
+            server = find_server()
+            server_url = server.url
+        db = ScratchDatabase(server_url)
+        try:
+            db.create()
+        except psycopg.Error as exc:
+            raise UserFacingError(f"--replay could not create a scratch database: {exc.__class__.__name__}: "
+                                  f"{str(exc).splitlines()[0] if str(exc) else ''}") from None
+        try:
+            return _replay_on(db.url, mset)
+        finally:
+            db.drop()
+    except LocalDatabaseError as exc:
+        raise UserFacingError(str(exc)) from None
+    finally:
+        if server is not None:
+            server.stop()
+
+
+def _replay_on(url: str, mset: MigrationSet) -> list[Finding]:
+    done = migration_up(url, mset.folder, include_all=True)
+    if done.returncode != 0:
+        return [_apply_failure(done.stdout + "\n" + done.stderr, mset)]
+    findings: list[Finding] = []
+    with psycopg.connect(url) as conn:
+        for source in sorted(mset.targets, key=lambda s: s.name):
+            finding = _run_again(conn, source)
+            if finding is not None:
+                findings.append(finding)
+        for source in mset.targets:
+            findings.extend(_privileges(conn, source))
+    return findings
+
+
+def _path_of(mset: MigrationSet, name: str | None) -> str:
+    for target in mset.targets:
+        if target.name == name:
+            return target.path
+    return str(mset.folder / name) if name else str(mset.folder)
+
+
+def _message(f: Failure) -> str:
+    code = f" (SQLSTATE {f.sqlstate})" if f.sqlstate else ""
+    return f"[{f.category}] {f.message}{code}"
+
+
+def _apply_failure(output: str, mset: MigrationSet) -> Finding:
+    failure = parse_log(output.splitlines())
+    if failure is None:
+        tail = " / ".join(line for line in output.strip().splitlines()[-3:])
+        return Finding(str(mset.folder), 1, APPLY_FAILED, ERROR,
+                       f"`supabase migration up` failed on a fresh database: {tail}", "no known fix")
+    text = None
+    if failure.file and (mset.folder / failure.file).is_file():
+        text = (mset.folder / failure.file).read_text(encoding="utf-8", errors="replace")
+    failure = enrich(failure, text)
+    return Finding(
+        _path_of(mset, failure.file), failure.error_line or failure.line or 1, APPLY_FAILED, ERROR,
+        f"applying all migrations in order on a fresh database failed: {_message(failure)}", failure.hint,
+    )
+
+
+def _run_again(conn: psycopg.Connection, source: MigrationSource) -> Finding | None:
+    """Run the file's statements once more in a transaction that is rolled back."""
+    text = source.text or ""
+    statements = split_statements(text)
+    index = 0
+    try:
+        for index, statement in enumerate(statements):
+            conn.execute(statement.text)
+        return None
+    except psycopg.Error as exc:
+        diag = exc.diag
+        message = diag.message_primary or str(exc).splitlines()[0]
+        failure = Failure(
+            category=classify(diag.sqlstate, message),
+            message=message,
+            file=source.name,
+            version=version_of(source.name),
+            sqlstate=diag.sqlstate,
+            detail=diag.message_detail or "",
+            statement=statements[index].text,
+            statement_index=index,
+        )
+        failure = enrich(failure, text)
+        line = failure.line or statements[index].line
+        position = int(diag.statement_position) if diag.statement_position else None
+        if position:
+            line = statements[index].line + statements[index].text.count("\n", 0, position - 1)
+        return Finding(
+            source.path, line, NOT_IDEMPOTENT, ERROR,
+            f"running this migration a second time fails: {_message(failure)}", failure.hint,
+        )
+    finally:
+        conn.rollback()
+
+
+def _privileges(conn: psycopg.Connection, source: MigrationSource) -> list[Finding]:
+    parsed = parse_file(source.text or "")
+    if parsed.error is not None:
+        return []
+    suppressions = read_comments(source.text or "", source.path).ignores
+    findings = []
+    for obj in created_objects(parsed.occurrences):
+        if _suppressed(suppressions, obj.occ.line, obj.occ.span, parsed.spans):
+            continue
+        if obj.family == "relation":
+            rows = conn.execute(
+                "select r, has_table_privilege(r, c.oid, 'SELECT') from pg_class c, unnest(%s::text[]) r "
+                "where c.oid = to_regclass(%s)",
+                (list(API_ROLES), display(obj.schema, obj.name)),
+            ).fetchall()
+            privilege, grant = "SELECT on", f"GRANT SELECT ON {display(obj.schema, obj.name)} TO"
+        else:
+            rows = conn.execute(
+                "select r, bool_and(has_function_privilege(r, p.oid, 'EXECUTE')) from pg_proc p "
+                "join pg_namespace n on n.oid = p.pronamespace, unnest(%s::text[]) r "
+                "where n.nspname = %s and p.proname = %s group by r",
+                (list(API_ROLES), obj.schema, obj.name),
+            ).fetchall()
+            privilege, grant = "EXECUTE on", f"GRANT EXECUTE ON FUNCTION {obj.signature} TO"
+        missing = sorted(role for role, allowed in rows if not allowed)
+        if missing:
+            label = obj.signature if obj.family == "function" else display(obj.schema, obj.name)
+            findings.append(Finding(
+                source.path, obj.occ.line, MISSING_PRIVILEGE, ERROR,
+                f"after all migrations ran, {' and '.join(missing)} lack{'s' if len(missing) == 1 else ''} "
+                f"{privilege} {obj.what} {label} (from the catalog)",
+                f"{grant} {', '.join(missing)};",
+            ))
+    conn.rollback()
+    return findings
+
+
+def _suppressed(suppressions, line: int, span, spans) -> bool:
+    """A ``-- lint-ignore: missing-grant <why>`` on the statement also covers the catalog check."""
+    probe = Finding("", line, "missing-grant", ERROR, "", "", span)
+    return any(covers(sup, probe, spans) for sup in suppressions)
