@@ -230,7 +230,7 @@ def sent_contents(target) -> list[str]:
 
 
 def sent_views(target) -> list[discord.ui.View]:
-    return [r["view"] for r in sent_records(target) if r.get("view") is not None]
+    return [r["view"] for r in sent_records(target) if isinstance(r.get("view"), discord.ui.View)]
 
 
 def file_text(file: discord.File) -> str:
