@@ -205,7 +205,7 @@ class _Block:
     def __init__(self, kind: str, first: str, file: str | None, sqlstate: str | None = None):
         self.kind = kind  # "sql", "connect", "remote_missing", "out_of_order"
         self.file = file
-        self.error_lines: list[str] = [first]
+        self.error_lines: list[str] = [first[:2000]]
         self.detail: list[str] = []
         self.statement: list[str] = []
         self.statement_chars = 0
