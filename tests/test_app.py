@@ -97,3 +97,97 @@ async def test_recording_poster_refs():
     reply = await poster.reply(ref, content="y")
     assert ref.thread_id is not None and reply.thread_id == ref.thread_id
     assert poster.posts_to("alerts")[0]["content"] == "x"
+
+
+def _settings(**values) -> Settings:
+    return Settings(_env_file=None, **values)
+
+
+async def test_command_tree_payload_has_names_options_and_choices():
+    bot = DragonflyBot(_settings(), poster=RecordingPoster(), serve_web=False, sync_commands=False)
+    async with bot:
+        await bot.setup_hook()
+        assert bot.failed_extensions == {}
+        payload = {c.name: c.to_dict(bot.tree) for c in bot.tree.get_commands()}
+    migrations = payload["migrations"]
+    [env] = migrations["options"]
+    assert env["name"] == "env" and env["type"] == discord.AppCommandOptionType.string.value
+    assert env.get("required", False) is False
+    assert [c["value"] for c in env["choices"]] == ["dev", "prod", "compare"]
+    admin = payload["admin"]
+    [sync] = admin["options"]
+    assert sync["name"] == "sync" and sync["type"] == discord.AppCommandOptionType.subcommand.value
+    [scope] = sync["options"]
+    assert [c["value"] for c in scope["choices"]] == ["guild", "global"]
+
+
+async def test_setup_hook_loads_every_extension_before_serving_web(monkeypatch):
+    from aiohttp import ClientSession, web
+
+    from bot import web as web_module
+
+    started_with: list[list[str]] = []
+    original_start = web_module.WebServer.start
+
+    async def recording_start(self, host, port):
+        started_with.append(sorted(bot.extensions))
+        await original_start(self, host, port)
+
+    monkeypatch.setattr(web_module.WebServer, "start", recording_start)
+    bot = DragonflyBot(_settings(web_host="127.0.0.1", web_port=0), poster=RecordingPoster(), sync_commands=False)
+
+    async def extra(request):
+        return web.json_response({"from": "a cog"})
+
+    # What a cog does in cog_load: routes added before the server starts are served.
+    bot.web_app.router.add_get("/extra", extra)
+    async with bot:
+        await bot.setup_hook()
+        assert started_with == [sorted(EXTENSIONS)]
+        assert bot.http_client is not None and not bot.http_client.is_closed
+        client = bot.http_client
+        async with ClientSession() as session:
+            async with session.get(f"http://127.0.0.1:{bot.web_server.port}/extra") as resp:
+                assert (await resp.json()) == {"from": "a cog"}
+            async with session.get(f"http://127.0.0.1:{bot.web_server.port}/healthz") as resp:
+                assert resp.status == 200 and (await resp.json())["gateway"] == "connecting"
+    assert client.is_closed and bot.web_server is None
+
+
+async def test_guild_sync_only_when_guild_is_set(monkeypatch):
+    calls = []
+
+    async def fake_sync(self, *, guild=None):
+        calls.append(guild.id if guild else "global")
+        return []
+
+    monkeypatch.setattr(discord.app_commands.CommandTree, "sync", fake_sync)
+    bot = DragonflyBot(_settings(discord_guild_id=42), poster=RecordingPoster(), serve_web=False)
+    async with bot:
+        await bot.setup_hook()
+    assert calls == [42]
+    calls.clear()
+    bot = DragonflyBot(_settings(), poster=RecordingPoster(), serve_web=False)
+    async with bot:
+        await bot.setup_hook()
+    assert calls == []  # never global on start unless --sync-global
+    bot = DragonflyBot(_settings(), poster=RecordingPoster(), serve_web=False, sync_global=True)
+    async with bot:
+        await bot.setup_hook()
+    assert calls == ["global"]
+
+
+async def test_admin_sync_is_owner_only():
+    from cogs.admin import Admin
+
+    bot = DragonflyBot(_settings(owner_ids=[7]), poster=RecordingPoster(), serve_web=False, sync_commands=False)
+    cog = Admin(bot)
+    stranger = make_interaction(client=bot, command_name="admin sync")
+    with pytest.raises(app_commands.CheckFailure) as refused:
+        await cog.sync._check_can_run(stranger)
+    await handle_app_command_error(stranger, refused.value)
+    assert last_ephemeral_text(stranger) == "You are not allowed to use /admin sync."
+    from tests.helpers import make_member
+
+    owner = make_interaction(client=bot, user=make_member(user_id=7))
+    assert await cog.sync._check_can_run(owner) is True

@@ -1,0 +1,108 @@
+"""The Discord renderer never breaks a Discord limit, whatever the history."""
+
+from __future__ import annotations
+
+import random
+
+import discord
+from hypothesis import HealthCheck, example, given, settings, strategies as st
+
+from bot.domain.compare import compare_reports
+from bot.domain.status import MigrationStatus, State, StatusReport
+from bot.render import discord_limits as limits
+from bot.render.discord_status import render_compare, render_status
+from bot.render.discord_limits import message_problems
+
+NASTY = ["`", "*", "_", "~", "|", "@everyone", "é", "💥", "\n", " "]
+
+
+def _history(seed: int, count: int, name_len: int, attention_share: float) -> StatusReport:
+    rng = random.Random(seed)
+    states = list(State)
+    out = []
+    for i in range(count):
+        if rng.random() < attention_share:
+            state = rng.choice([s for s in states if s not in (State.APPLIED, State.UNVERIFIABLE)])
+        else:
+            state = rng.choice([State.APPLIED, State.UNVERIFIABLE])
+        version = f"{20200101000000 + i:014d}" if rng.random() < 0.9 else f"{i:04d}"
+        name = "".join(rng.choice("abcdefghij_" + "".join(NASTY)) for _ in range(rng.randint(1, name_len)))
+        message = "".join(rng.choice("xyz ") for _ in range(rng.randint(0, 3000))) if state is State.FAILED else None
+        out.append(
+            MigrationStatus(
+                version=version,
+                name=name,
+                file=None if state is State.MISSING_LOCAL else f"{version}_{name}.sql",
+                source="legacy" if len(version) == 4 else "supabase",
+                state=state,
+                note="why " * rng.randint(0, 400) if state is State.MODIFIED else None,
+                error_sqlstate="42P07" if state is State.FAILED else None,
+                error_message=message,
+            )
+        )
+    return StatusReport(tuple(out), ignored_files=("notes.sql",) * rng.randint(0, 3), local_file_count=count)
+
+
+def _assert_valid(rendered) -> None:
+    assert rendered.pages
+    for page in rendered.pages:
+        assert message_problems(None, page) == [], message_problems(None, page)
+        assert len(page) <= limits.EMBEDS_PER_MESSAGE
+
+
+histories = st.builds(
+    _history,
+    seed=st.integers(0, 2**32),
+    count=st.integers(0, 10_000),
+    name_len=st.integers(1, 400),
+    attention_share=st.floats(0, 1),
+)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(report=histories, source=st.text(max_size=600))
+@example(report=_history(1, 10_000, 400, 1.0), source="x" * 600)
+@example(report=_history(2, 0, 1, 0.0), source="")
+def test_every_status_page_is_within_discord_limits(report, source):
+    rendered = render_status("dev", source, report)
+    _assert_valid(rendered)
+    # Every migration that needs attention is on some page, and paging attaches the report.
+    shown = "\n".join(p[0].description for p in rendered.pages)
+    for m in report.attention:
+        assert m.version in shown
+    if len(rendered.pages) > 1:
+        assert rendered.files()[0].filename == "migrations-dev.txt"
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(dev=histories, prod=histories)
+@example(dev=_history(3, 10_000, 400, 0.0), prod=_history(4, 0, 1, 0.0))
+def test_every_compare_page_is_within_discord_limits(dev, prod):
+    comparison = compare_reports(dev, prod)
+    rendered = render_compare("dev-source", "prod-source", comparison)
+    _assert_valid(rendered)
+    shown = "\n".join(p[0].description for p in rendered.pages)
+    for m in comparison.promotion:
+        assert m.version in shown
+
+
+def test_pack_lines_keeps_lines_whole_and_within_the_limit():
+    lines = [f"line {i} " + "x" * (i % 50) for i in range(500)] + ["y" * 5000]
+    chunks = limits.pack_lines(lines, 1000)
+    assert all(len(c) <= 1000 for c in chunks)
+    assert "\n".join(chunks).count("line ") == 500
+    assert chunks[-1].endswith(limits.ELLIPSIS)
+
+
+def test_fit_embed_clips_every_part():
+    embed = discord.Embed(title="t" * 300, description="d" * 5000)
+    for _ in range(30):
+        embed.add_field(name="n" * 300, value="v" * 2000)
+    embed.set_footer(text="f" * 3000)
+    embed.set_author(name="a" * 300)
+    problems_before = message_problems("c" * 2001, [embed] * 11)
+    assert any("content" in p for p in problems_before) and any("11 embeds" in p for p in problems_before)
+    limits.fit_embed(embed)
+    assert len(embed.title) == 256 and len(embed.fields) == 25 and len(embed.fields[0].value) == 1024
+    # Each part now fits, but together they still exceed 6,000: the checker says so.
+    assert message_problems(None, [embed]) == [f"embeds total {len(embed)} > 6000"]
