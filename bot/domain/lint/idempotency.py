@@ -34,8 +34,8 @@ def check(occurrences: list[Occurrence], file: str) -> list[Finding]:
     findings: list[Finding] = []
     dropped: set[tuple] = set()
 
-    def report(occ: Occurrence, rule: str, message: str, fix: str) -> None:
-        findings.append(Finding(file, occ.line, rule, ERROR, message, fix, occ.span))
+    def report(occ: Occurrence, rule: str, message: str, fix: str, at: dict | None = None) -> None:
+        findings.append(Finding(file, occ.line_of(at), rule, ERROR, message, fix, occ.span))
 
     for occ in occurrences:
         if occ.context == FUNCTION_BODY:
@@ -203,6 +203,7 @@ def _alter_table(occ: Occurrence, dropped: set, report) -> None:
                     occ, "add-column-without-if-not-exists",
                     f"ALTER TABLE {target} ADD COLUMN {column} fails on a second run (column already exists)",
                     _add_column_fix(occ.text, column),
+                    cmd.get("def", {}).get("ColumnDef"),
                 )
         elif subtype == "AT_AddConstraint":
             constraint = cmd.get("def", {}).get("Constraint", {})
@@ -221,6 +222,7 @@ def _alter_table(occ: Occurrence, dropped: set, report) -> None:
                     occ, "unguarded-create",
                     f"ADD CONSTRAINT {name} on {target} fails on a second run (constraint already exists)",
                     f"ALTER TABLE {target} DROP CONSTRAINT IF EXISTS {name}; then {head(occ.text)}",
+                    constraint,
                 )
         elif subtype in ("AT_DropConstraint", "AT_DropColumn"):
             what = "CONSTRAINT" if subtype == "AT_DropConstraint" else "COLUMN"

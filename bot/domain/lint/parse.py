@@ -16,6 +16,7 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Callable
 
 from pglast import parser as pg
 
@@ -48,6 +49,15 @@ class Occurrence:
     context: str = TOP  # TOP, DO_BODY or FUNCTION_BODY
     guarded: bool = False  # under an existence check or a duplicate_object handler
     index: int = 0  # position among top-level statements
+    # byte location of a node in the parse tree -> file line (the tree's locations are bytes)
+    locate: Callable[[int], int] | None = field(default=None, compare=False, repr=False)
+
+    def line_of(self, node: dict | None) -> int:
+        """The file line of a node that carries a ``location``; the statement's line otherwise."""
+        location = (node or {}).get("location", -1)
+        if location is None or location < 0 or self.locate is None:
+            return self.line
+        return max(self.locate(location), self.line)
 
 
 @dataclass
@@ -88,7 +98,7 @@ def parse_file(text: str) -> ParsedFile:
         parsed.spans.append(span)
         ((kind, node),) = raw["stmt"].items()
         stmt_text = data[start:end].decode("utf-8", "replace")
-        parsed.occurrences.append(Occurrence(kind, node, span[0], span, stmt_text, TOP, False, index))
+        parsed.occurrences.append(Occurrence(kind, node, span[0], span, stmt_text, TOP, False, index, parsed.line_at))
         if kind == "DoStmt":
             parsed.occurrences.extend(_do_body(parsed, node, stmt_text, span, index))
         elif kind == "CreateFunctionStmt":
@@ -168,9 +178,11 @@ def _inner(query: str, line: int, span, index, context: str, guarded: bool) -> l
     except pg.ParseError:
         return []  # e.g. PL/pgSQL variables in odd places; PostgreSQL would say so when it runs
     found = []
+    data = query.encode("utf-8")
+    locate = lambda location: line + data.count(b"\n", 0, location)  # noqa: E731
     for raw in tree.get("stmts", []):
         ((kind, node),) = raw["stmt"].items()
-        found.append(Occurrence(kind, node, line, span, query.strip(), context, guarded, index))
+        found.append(Occurrence(kind, node, line, span, query.strip(), context, guarded, index, locate))
     return found
 
 

@@ -1,0 +1,3 @@
+-- expect-line: 3
+alter table public.customers
+    add column tier text;

@@ -1,0 +1,1 @@
+alter table public.customers add column if not exists region text, add column country text;

@@ -1,0 +1,2 @@
+alter table public.customers add column if not exists region text, add column if not exists country text;
+alter table if exists public.customers add column if not exists tier text not null default 'free';

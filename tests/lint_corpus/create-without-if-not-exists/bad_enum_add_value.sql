@@ -1,0 +1,1 @@
+alter type public.customer_tier add value 'enterprise';

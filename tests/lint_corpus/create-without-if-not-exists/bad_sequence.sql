@@ -1,0 +1,1 @@
+create sequence public.invoice_number_seq;

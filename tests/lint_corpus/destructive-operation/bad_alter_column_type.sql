@@ -1,0 +1,1 @@
+alter table public.customers alter column tier type varchar(10);

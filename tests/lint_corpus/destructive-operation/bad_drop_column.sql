@@ -1,0 +1,1 @@
+alter table public.customers drop column if exists legacy_code;

@@ -1,0 +1,2 @@
+-- expect-line: 2
+drop table if exists public.legacy_customers;

@@ -1,0 +1,1 @@
+update public.customers set tier = 'free';

@@ -1,0 +1,1 @@
+alter table public.customers drop constraint customers_tier_check;

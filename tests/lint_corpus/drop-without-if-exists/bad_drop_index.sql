@@ -1,0 +1,1 @@
+drop index concurrently public.customers_tier_idx;

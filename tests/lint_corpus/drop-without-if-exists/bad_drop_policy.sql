@@ -1,0 +1,1 @@
+drop policy "customers are readable" on public.customers;

@@ -1,0 +1,2 @@
+-- corpus-file: add_customer_tier.sql
+select 1;

@@ -1,0 +1,2 @@
+-- corpus-file: 0042_legacy_tracker_row.sql
+select 1;

@@ -1,0 +1,1 @@
+insert into public.plan_features (plan_code, feature) select code, 'export' from public.plans;

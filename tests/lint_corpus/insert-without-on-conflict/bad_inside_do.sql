@@ -1,0 +1,4 @@
+do $$
+begin
+  insert into public.plans (code, name) values ('team', 'Team');
+end $$;

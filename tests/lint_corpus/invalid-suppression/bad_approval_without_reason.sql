@@ -1,0 +1,2 @@
+-- approved-destructive:
+select 1;

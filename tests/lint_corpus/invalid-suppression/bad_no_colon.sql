@@ -1,0 +1,2 @@
+-- lint-ignore missing-grant because
+select 1;

@@ -1,0 +1,2 @@
+-- lint-ignore: missing-grant
+select 1;

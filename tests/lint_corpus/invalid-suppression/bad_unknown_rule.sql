@@ -1,0 +1,2 @@
+-- lint-ignore: idempotency it is fine
+select 1;

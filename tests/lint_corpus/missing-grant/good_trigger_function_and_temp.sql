@@ -1,0 +1,3 @@
+create or replace function public.touch_updated_at() returns trigger language plpgsql as $$
+begin new.updated_at := now(); return new; end $$;
+create temporary table if not exists scratch_ids (id bigint);

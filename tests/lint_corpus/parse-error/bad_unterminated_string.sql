@@ -1,0 +1,2 @@
+-- expect-line: 2
+select 'oops;

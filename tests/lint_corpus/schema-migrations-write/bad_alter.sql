@@ -1,0 +1,1 @@
+alter table supabase_migrations.schema_migrations add column if not exists note text;

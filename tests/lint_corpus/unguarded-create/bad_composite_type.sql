@@ -1,0 +1,1 @@
+create type public.money_amount as (amount numeric, currency text);

@@ -1,0 +1,1 @@
+alter table public.customers add constraint customers_tier_check check (tier in ('free', 'pro'));

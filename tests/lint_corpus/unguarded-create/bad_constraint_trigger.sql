@@ -1,0 +1,2 @@
+create constraint trigger customers_check after insert on public.customers
+    deferrable initially deferred for each row execute function public.check_customer();

@@ -1,0 +1,1 @@
+create domain public.email as text check (value ~ '@');

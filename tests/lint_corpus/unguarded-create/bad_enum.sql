@@ -1,0 +1,1 @@
+create type public.customer_tier as enum ('free', 'pro');

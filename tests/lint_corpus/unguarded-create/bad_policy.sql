@@ -1,0 +1,2 @@
+-- expect-line: 2
+create policy "customers are readable" on public.customers for select to authenticated using (true);

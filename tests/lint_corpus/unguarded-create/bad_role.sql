@@ -1,0 +1,1 @@
+create role reporting nologin;

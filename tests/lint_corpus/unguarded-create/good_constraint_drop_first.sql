@@ -1,0 +1,2 @@
+alter table public.customers drop constraint if exists customers_tier_check;
+alter table public.customers add constraint customers_tier_check check (tier in ('free', 'pro'));

@@ -1,0 +1,2 @@
+-- approved-destructive: cleanup of staging
+alter table if exists public.customers add column if not exists note text;

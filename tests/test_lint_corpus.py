@@ -1,0 +1,62 @@
+"""The rule corpus: each bad file breaks exactly its rule, each good file passes every rule.
+
+Files live in tests/lint_corpus/<rule-id>/. Header comments steer a case:
+``-- corpus-file: NAME`` (the migration file name to lint it under),
+``-- corpus-others: A, B`` (the other files in its folder),
+``-- corpus-changed: true|edited`` (linted as a new / an edited file against the others),
+``-- expect-line: N`` (the line the finding must point at).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from bot.domain.lint import RULES, MigrationSource, lint_migrations
+
+CORPUS = Path(__file__).parent / "lint_corpus"
+CASES = sorted(CORPUS.glob("*/*.sql"))
+DEFAULT_NAME = "20251209143000_corpus_case.sql"
+
+
+def _directive(text: str, name: str) -> str | None:
+    match = re.search(rf"^-- {name}: *(.*)$", text, re.MULTILINE)
+    return match.group(1).strip() if match else None
+
+
+def lint_case(path: Path):
+    text = path.read_text()
+    name = _directive(text, "corpus-file") or DEFAULT_NAME
+    others = [o.strip() for o in (_directive(text, "corpus-others") or "").split(",") if o.strip()]
+    changed = _directive(text, "corpus-changed")
+    source = MigrationSource(name, str(path.relative_to(CORPUS)), text, is_new=changed != "edited")
+    return lint_migrations([source], others)
+
+
+def test_corpus_covers_every_rule_with_bad_and_good_files():
+    rules = {p.parent.name for p in CASES}
+    assert rules == set(RULES)
+    for rule in rules:
+        names = [p.name for p in CASES if p.parent.name == rule]
+        assert any(n.startswith("bad_") for n in names), rule
+        assert any(n.startswith("good_") for n in names), rule
+
+
+@pytest.mark.parametrize("path", [p for p in CASES if p.name.startswith("bad_")], ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_bad_file_fails_exactly_its_rule(path: Path):
+    findings = lint_case(path)
+    assert {f.rule for f in findings} == {path.parent.name}, [f.to_dict() for f in findings]
+    for finding in findings:
+        assert finding.message and finding.fix
+        assert finding.severity in ("error", "warning")
+    expected_line = _directive(path.read_text(), "expect-line")
+    if expected_line:
+        assert [f.line for f in findings] == [int(expected_line)] * len(findings)
+
+
+@pytest.mark.parametrize("path", [p for p in CASES if p.name.startswith("good_")], ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_good_file_passes_everything(path: Path):
+    findings = lint_case(path)
+    assert findings == [], [f.to_dict() for f in findings]
