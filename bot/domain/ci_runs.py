@@ -176,3 +176,17 @@ def is_migrations_workflow(run: RunInfo, configured: str) -> bool:
         path = run.workflow_path.lower().split("@", 1)[0]
         return path == wanted or path.rsplit("/", 1)[-1] == wanted.rsplit("/", 1)[-1]
     return run.workflow_name.strip().lower() == wanted
+
+
+@dataclass(frozen=True)
+class CiAlert:
+    """Everything one #alerts post about a failed run says (rendered by render/discord_alerts)."""
+
+    run: RunInfo
+    environment: str
+    failure: Any | None  # bot.domain.failures.Failure, or None when the log showed no error
+    failed_jobs: tuple[str, ...] = ()
+    failed_steps: tuple[str, ...] = ()
+    log_tail: tuple[str, ...] = ()  # the end of the failed job's log, cleaned
+    note: str = ""  # why the log could not be read, when it could not
+    mention_user_id: int | None = None  # Discord id of the run's actor, when mapped
