@@ -16,13 +16,14 @@ created on; nothing is written to an existing database).
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 
 import psycopg
 
 from bot.domain.failures import Failure, classify, enrich, parse_log, version_of
 from bot.domain.lint import ERROR, Finding, MigrationSource
-from bot.domain.lint.grants import API_ROLES, created_objects
+from bot.domain.lint.grants import API_ROLES, coverage
 from bot.domain.lint.names import display
 from bot.domain.lint.parse import parse_file
 from bot.domain.lint.suppress import covers, read_comments
@@ -129,10 +130,11 @@ def _run_again(conn: psycopg.Connection, source: MigrationSource) -> Finding | N
             statement_index=index,
         )
         failure = enrich(failure, text)
-        line = failure.line or statements[index].line
-        position = int(diag.statement_position) if diag.statement_position else None
-        if position:
-            line = statements[index].line + statements[index].text.count("\n", 0, position - 1)
+        statement = statements[index]
+        # The CLI's statement keeps its leading comments; point at the SQL itself,
+        # or at the error position when PostgreSQL gives one.
+        position = int(diag.statement_position) - 1 if diag.statement_position else _first_token(statement.text)
+        line = statement.line + statement.text.count("\n", 0, position)
         return Finding(
             source.path, line, NOT_IDEMPOTENT, ERROR,
             f"running this migration a second time fails: {_message(failure)}", failure.hint,
@@ -141,20 +143,28 @@ def _run_again(conn: psycopg.Connection, source: MigrationSource) -> Finding | N
         conn.rollback()
 
 
+_TRIVIA = re.compile(r"(?:\s+|--[^\n]*|/\*.*?\*/)*", re.DOTALL)
+
+
+def _first_token(sql: str) -> int:
+    return _TRIVIA.match(sql).end()
+
+
 def _privileges(conn: psycopg.Connection, source: MigrationSource) -> list[Finding]:
     parsed = parse_file(source.text or "")
     if parsed.error is not None:
         return []
     suppressions = read_comments(source.text or "", source.path).ignores
     findings = []
-    for obj in created_objects(parsed.occurrences):
+    for obj, _granted, revoked in coverage(parsed.occurrences):
         if _suppressed(suppressions, obj.occ.line, obj.occ.span, parsed.spans):
             continue
+        roles = [role for role in API_ROLES if role not in revoked]  # a REVOKE in the file is deliberate
         if obj.family == "relation":
             rows = conn.execute(
                 "select r, has_table_privilege(r, c.oid, 'SELECT') from pg_class c, unnest(%s::text[]) r "
                 "where c.oid = to_regclass(%s)",
-                (list(API_ROLES), display(obj.schema, obj.name)),
+                (roles, display(obj.schema, obj.name)),
             ).fetchall()
             privilege, grant = "SELECT on", f"GRANT SELECT ON {display(obj.schema, obj.name)} TO"
         else:
@@ -162,7 +172,7 @@ def _privileges(conn: psycopg.Connection, source: MigrationSource) -> list[Findi
                 "select r, bool_and(has_function_privilege(r, p.oid, 'EXECUTE')) from pg_proc p "
                 "join pg_namespace n on n.oid = p.pronamespace, unnest(%s::text[]) r "
                 "where n.nspname = %s and p.proname = %s group by r",
-                (list(API_ROLES), obj.schema, obj.name),
+                (roles, obj.schema, obj.name),
             ).fetchall()
             privilege, grant = "EXECUTE on", f"GRANT EXECUTE ON FUNCTION {obj.signature} TO"
         missing = sorted(role for role, allowed in rows if not allowed)

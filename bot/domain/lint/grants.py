@@ -81,7 +81,14 @@ def _family(objtype: str) -> str | None:
     return None
 
 
-def check(occurrences: list[Occurrence], file: str) -> list[Finding]:
+def _marked(grant: dict) -> set[str]:
+    """Role names a GRANT gives; a REVOKE's roles are marked with a leading '-'."""
+    roles = _roles(grant)
+    return roles if grant.get("is_grant") else {"-" + role for role in roles}
+
+
+def coverage(occurrences: list[Occurrence]) -> list[tuple[_Created, set[str], set[str]]]:
+    """(created object, roles granted to, roles explicitly revoked from) within the file."""
     created = created_objects(occurrences)
     if not created:
         return []
@@ -96,7 +103,7 @@ def check(occurrences: list[Occurrence], file: str) -> list[Finding]:
             family = _family(grant.get("objtype", ""))
             if family is None:
                 continue
-            roles = _roles(grant)
+            roles = _marked(grant)
             if grant.get("targtype") == "ACL_TARGET_ALL_IN_SCHEMA":
                 for schema in strings(grant.get("objects")):
                     in_schema.append((order, family, schema, roles))
@@ -120,9 +127,9 @@ def check(occurrences: list[Occurrence], file: str) -> list[Finding]:
                 if elem.get("defname") == "schemas":
                     schemas = strings(elem.get("arg", {}).get("List", {}).get("items"))
             for schema in schemas or [None]:
-                defaults.append((order, family, schema, _roles(action)))
+                defaults.append((order, family, schema, _marked(action)))
 
-    findings = []
+    result = []
     for obj in created:
         roles = set(named.get((obj.family, obj.schema, obj.name), ()))
         for order, family, schema, granted in in_schema:
@@ -131,7 +138,15 @@ def check(occurrences: list[Occurrence], file: str) -> list[Finding]:
         for order, family, schema, granted in defaults:
             if family == obj.family and schema in (None, obj.schema) and order < obj.order:
                 roles |= granted
-        missing = [role for role in API_ROLES if role not in roles]
+        revoked = {role[1:] for role in roles if role.startswith("-")}
+        result.append((obj, roles - {"-" + r for r in revoked}, revoked))
+    return result
+
+
+def check(occurrences: list[Occurrence], file: str) -> list[Finding]:
+    findings = []
+    for obj, granted, revoked in coverage(occurrences):
+        missing = [role for role in API_ROLES if role not in granted and role not in revoked]
         if not missing:
             continue
         label = obj.signature if obj.family == "function" else display(obj.schema, obj.name)
