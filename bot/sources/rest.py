@@ -62,28 +62,13 @@ class RestStatusSource:
         return headers
 
     async def _get(self, params: dict[str, str], headers: dict[str, str]) -> httpx.Response:
-        attempt = 0
-        while True:
-            try:
-                response = await self._client.get(
-                    self._endpoint, params=params, headers=self._headers(headers), timeout=self._timeout
-                )
-            except httpx.TransportError as exc:
-                if attempt >= self._retries:
-                    raise SourceUnavailable(_transport_message(self._endpoint, exc)) from None
-                delay = self._delay(attempt, None)
-            else:
-                if response.status_code not in RETRY_STATUSES or attempt >= self._retries:
-                    return response
-                delay = self._delay(attempt, response.headers.get("Retry-After"))
-            attempt += 1
-            log.info("retrying %s in %.2fs (attempt %d)", self._endpoint, delay, attempt + 1)
-            await asyncio.sleep(delay)
-
-    def _delay(self, attempt: int, retry_after: str | None) -> float:
-        if retry_after and retry_after.strip().isdigit():
-            return min(float(retry_after), 30.0)
-        return self._backoff * (2**attempt) * (0.5 + random.random() / 2)
+        try:
+            return await request_with_retries(
+                self._client, "GET", self._endpoint, retries=self._retries, backoff=self._backoff,
+                params=params, headers=self._headers(headers), timeout=self._timeout,
+            )
+        except httpx.TransportError as exc:
+            raise SourceUnavailable(_transport_message(self._endpoint, exc)) from None
 
     def _check(self, response: httpx.Response) -> list:
         if response.status_code in (200, 206):
@@ -194,3 +179,35 @@ def _transport_message(endpoint: str, exc: httpx.TransportError) -> str:
         "DNS failures here are often IPv6-only or pooler host names: use the project's "
         "https://<ref>.supabase.co URL, never a db./pooler host"
     )
+
+
+async def request_with_retries(
+    client: httpx.AsyncClient, method: str, url: str, *, retries: int, backoff: float, **kwargs
+) -> httpx.Response:
+    """One request, retried with backoff on 5xx/429 and transport errors.
+
+    Returns the last response (whatever its status); raises the last
+    ``httpx.TransportError`` when every attempt failed to get one. Shared by
+    the status source and the hotfix store.
+    """
+    attempt = 0
+    while True:
+        try:
+            response = await client.request(method, url, **kwargs)
+        except httpx.TransportError:
+            if attempt >= retries:
+                raise
+            delay = _retry_delay(backoff, attempt, None)
+        else:
+            if response.status_code not in RETRY_STATUSES or attempt >= retries:
+                return response
+            delay = _retry_delay(backoff, attempt, response.headers.get("Retry-After"))
+        attempt += 1
+        log.info("retrying %s in %.2fs (attempt %d)", url, delay, attempt + 1)
+        await asyncio.sleep(delay)
+
+
+def _retry_delay(backoff: float, attempt: int, retry_after: str | None) -> float:
+    if retry_after and retry_after.strip().isdigit():
+        return min(float(retry_after), 30.0)
+    return backoff * (2**attempt) * (0.5 + random.random() / 2)

@@ -1,0 +1,75 @@
+"""Shared pieces of the hotfix tests: a migrated database, a clock, a service."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from bot.domain.hotfix import Actor
+from bot.hotfix_journal import HotfixJournal
+from bot.hotfix_service import HotfixService
+from bot.localdb import PROJECT_ROOT, ScratchDatabase, migration_up
+from bot.settings import Settings
+from bot.sources.hotfix_postgres import PostgresHotfixStore
+from bot.status_service import status_for
+
+REPO_MIGRATIONS = PROJECT_ROOT / "supabase" / "migrations"
+T0 = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
+
+DEV = Actor("111", "dana", can_declare=True)
+LEAD = Actor("222", "lee", is_lead=True)
+LEAD2 = Actor("333", "lou", is_lead=True)
+NOBODY = Actor("444", "olaf")
+
+
+def migrate(db: ScratchDatabase, migrations_dir: Path = REPO_MIGRATIONS) -> None:
+    """Create the tables the way CI does: the real Supabase CLI, `migration up`."""
+    result = migration_up(db.url, migrations_dir)
+    assert result.returncode == 0, result.stderr[-2000:]
+
+
+def copy_migrations(target: Path) -> Path:
+    """A private copy of the repository's migrations, to add files to."""
+    shutil.copytree(REPO_MIGRATIONS, target)
+    return target
+
+
+@dataclass
+class Clock:
+    now: datetime = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kwargs) -> None:
+        self.now += timedelta(**kwargs)
+
+
+def make_service(
+    db_url: str,
+    data_dir: Path,
+    poster,
+    *,
+    clock: Clock | None = None,
+    migrations_dir: Path = REPO_MIGRATIONS,
+    store=None,
+    lead_role_id: int | None = 9000,
+) -> HotfixService:
+    settings = Settings(_env_file=None)
+
+    async def read_status(env: str):
+        _, report = await status_for(settings, env, db_url=db_url, migrations_dir=migrations_dir)
+        return report
+
+    return HotfixService(
+        store or PostgresHotfixStore(db_url, role="service_role"),
+        HotfixJournal(data_dir),
+        poster,
+        read_status=read_status,
+        migrations_dir=migrations_dir,
+        reminder_hours=4,
+        lead_role_id=lead_role_id,
+        now=clock or Clock(),
+    )
