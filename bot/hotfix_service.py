@@ -243,7 +243,7 @@ class HotfixService:
         return await self._link(hotfix, actor, version, name, text)
 
     async def _link(self, hotfix: Hotfix, actor: Actor, version: str, name: str, text: str) -> Hotfix:
-        findings = await asyncio.to_thread(link_findings, hotfix.sql_text, text)
+        findings = await asyncio.to_thread(link_findings, hotfix.sql_text, text, name)
         expected = [s.value for s in rules.LINKABLE]
         linked = await self.store.link(hotfix.id, expected, version, name, findings, actor, self.now())
         if linked is None:

@@ -13,17 +13,19 @@ PostgreSQL's own parse tree (pglast):
   Like PostgreSQL's query fingerprints, constants are ignored: the check is
   about which objects and operations, not which literal values.
 * ``not_idempotent``: statements that fail against a database where the
-  hotfix already ran (the migration runs there after the hotfix).
+  hotfix already ran (the migration runs there after the hotfix), by the
+  pre-flight lint's idempotency rules.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pglast import ast, enums, parse_plpgsql, parse_sql
+from pglast import ast, parse_plpgsql, parse_sql
 from pglast import parser as pg
 from pglast.stream import RawStream
 
+from bot.domain.lint import MigrationSource, lint_text
 from bot.domain.sql import split_statements
 
 # Attributes whose only job is to make a statement safe to re-run.
@@ -143,84 +145,38 @@ def missing_statements(declared_sql: str, migration_sql: str) -> list[str]:
 
 
 # --- Non-idempotency -------------------------------------------------------
-# MINIMAL CHECK, TO BE REPLACED by the lint rules of bot/domain/lint/ (the
-# pre-flight issue) once they land: those also look inside DO blocks, know
-# about guards such as a preceding DROP ... IF EXISTS for policies and types,
-# and honour lint-ignore comments. This covers the common top-level cases.
+# The pre-flight lint's idempotency rules decide (one set of rules for the
+# whole project): they look inside DO blocks, know the guards (a preceding
+# DROP ... IF EXISTS, a DO block catching duplicate_object) and honour
+# ``-- lint-ignore:`` comments.
 
-_NEEDS_IF_NOT_EXISTS = (
-    ast.CreateStmt,
-    ast.IndexStmt,
-    ast.CreateSchemaStmt,
-    ast.CreateSeqStmt,
-    ast.CreateExtensionStmt,
-    ast.CreateTableAsStmt,
-)
-_NEEDS_OR_REPLACE = (ast.ViewStmt, ast.CreateFunctionStmt, ast.CreateTrigStmt)
-_NEEDS_PRIOR_DROP = (ast.CreatePolicyStmt, ast.CompositeTypeStmt, ast.CreateEnumStmt, ast.CreateDomainStmt)
-_LABELS = {
-    ast.CreateStmt: "CREATE TABLE",
-    ast.IndexStmt: "CREATE INDEX",
-    ast.CreateSchemaStmt: "CREATE SCHEMA",
-    ast.CreateSeqStmt: "CREATE SEQUENCE",
-    ast.CreateExtensionStmt: "CREATE EXTENSION",
-    ast.CreateTableAsStmt: "CREATE TABLE AS / MATERIALIZED VIEW",
-    ast.ViewStmt: "CREATE VIEW",
-    ast.CreateFunctionStmt: "CREATE FUNCTION",
-    ast.CreateTrigStmt: "CREATE TRIGGER",
-    ast.CreatePolicyStmt: "CREATE POLICY",
-    ast.CompositeTypeStmt: "CREATE TYPE",
-    ast.CreateEnumStmt: "CREATE TYPE ... AS ENUM",
-    ast.CreateDomainStmt: "CREATE DOMAIN",
-}
+IDEMPOTENCY_RULES = frozenset({
+    "create-without-if-not-exists",
+    "create-without-or-replace",
+    "drop-without-if-exists",
+    "add-column-without-if-not-exists",
+    "unguarded-create",
+    "insert-without-on-conflict",
+    "parse-error",
+})
 
 
-def _statement_issue(node, dropped_before: bool) -> str | None:
-    kind = _LABELS.get(type(node), type(node).__name__)
-    if isinstance(node, _NEEDS_IF_NOT_EXISTS) and not node.if_not_exists:
-        return f"{kind} without IF NOT EXISTS fails where the hotfix already created it"
-    if isinstance(node, _NEEDS_OR_REPLACE) and not node.replace and not dropped_before:
-        return f"{kind} without OR REPLACE fails where the hotfix already created it"
-    if isinstance(node, _NEEDS_PRIOR_DROP) and not dropped_before:
-        return f"{kind} has no guard (a DROP ... IF EXISTS before it, or a DO block catching duplicate_object)"
-    if isinstance(node, ast.DropStmt) and not node.missing_ok:
-        return "DROP without IF EXISTS fails where the hotfix already dropped it"
-    if isinstance(node, ast.AlterTableStmt):
-        for cmd in node.cmds or ():
-            if isinstance(cmd, ast.AlterTableCmd) and cmd.subtype in (
-                enums.AlterTableType.AT_AddColumn,
-                enums.AlterTableType.AT_DropColumn,
-            ) and not cmd.missing_ok:
-                return "ALTER TABLE ADD/DROP COLUMN without IF [NOT] EXISTS fails where the hotfix already ran it"
-    if isinstance(node, ast.InsertStmt) and node.onConflictClause is None:
-        return "INSERT without ON CONFLICT duplicates or fails on rows the hotfix already inserted"
-    return None
+def not_idempotent(migration_sql: str, file_name: str = "migration.sql") -> list[IdempotencyIssue]:
+    """Statements of a migration that would fail (or duplicate rows) where the hotfix already ran."""
+    source = MigrationSource(name=file_name, path=file_name, text=migration_sql, is_new=False)
+    return [
+        IdempotencyIssue(f.line, f"{f.message}; fix: {f.fix}")
+        for f in lint_text(source)
+        if f.rule in IDEMPOTENCY_RULES
+    ]
 
 
-def not_idempotent(migration_sql: str) -> list[IdempotencyIssue]:
-    """Top-level statements of a migration that would fail (or duplicate) after the hotfix."""
-    issues: list[IdempotencyIssue] = []
-    dropped_before = False
-    for stmt in split_statements(migration_sql):
-        try:
-            nodes = parse_sql(stmt.text)
-        except pg.ParseError as exc:
-            issues.append(IdempotencyIssue(stmt.line, f"PostgreSQL cannot parse this statement: {exc}"))
-            continue
-        for raw in nodes:
-            node = raw.stmt
-            message = _statement_issue(node, dropped_before)
-            if message:
-                issues.append(IdempotencyIssue(stmt.line, message))
-            # A DROP ... IF EXISTS makes the next CREATE of that kind safe (the common pattern for policies).
-            dropped_before = isinstance(node, ast.DropStmt) and bool(node.missing_ok)
-    return issues
-
-
-def link_findings(declared_sql: str | None, migration_sql: str) -> dict:
+def link_findings(declared_sql: str | None, migration_sql: str, file_name: str = "migration.sql") -> dict:
     """What the hotfix record keeps about its linked migration (JSON-ready)."""
     return {
         "missing": missing_statements(declared_sql, migration_sql) if declared_sql else [],
         "compared": bool(declared_sql),
-        "not_idempotent": [{"line": i.line, "message": i.message} for i in not_idempotent(migration_sql)],
+        "not_idempotent": [
+            {"line": i.line, "message": i.message} for i in not_idempotent(migration_sql, file_name)
+        ],
     }
