@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from pathlib import Path
 
 import psycopg
@@ -30,7 +31,7 @@ from bot.domain.lint.suppress import covers, read_comments
 from bot.domain.sql import split_statements
 from bot.errors import UserFacingError
 from bot.lint_files import MigrationSet
-from bot.localdb import LocalDatabaseError, ScratchDatabase, find_server, migration_up
+from bot.localdb import PLATFORM_SQL, LocalDatabaseError, ScratchDatabase, find_server, migration_up
 
 log = logging.getLogger(__name__)
 
@@ -48,11 +49,7 @@ def replay(mset: MigrationSet, *, db_url: str | None = None) -> list[Finding]:
             server = find_server()
             server_url = server.url
         db = ScratchDatabase(server_url)
-        try:
-            db.create()
-        except psycopg.Error as exc:
-            raise UserFacingError(f"--replay could not create a scratch database: {exc.__class__.__name__}: "
-                                  f"{str(exc).splitlines()[0] if str(exc) else ''}") from None
+        _create(db)
         try:
             return _replay_on(db.url, mset)
         finally:
@@ -62,6 +59,32 @@ def replay(mset: MigrationSet, *, db_url: str | None = None) -> list[Finding]:
     finally:
         if server is not None:
             server.stop()
+
+
+def _create(db: ScratchDatabase, attempts: int = 5) -> None:
+    """Create the scratch database with the platform roles and schemas.
+
+    Roles are cluster-wide: another scratch database being set up at the same
+    moment can make ``ALTER ROLE``/``GRANT`` fail with "tuple concurrently
+    updated"; the platform SQL is idempotent, so it is simply run again.
+    """
+    try:
+        db.create(platform=False)
+    except psycopg.Error as exc:
+        raise UserFacingError(f"--replay could not create a scratch database: {str(exc).strip().splitlines()[0]}") from None
+    for attempt in range(attempts):
+        try:
+            with psycopg.connect(db.url, autocommit=True) as conn:
+                conn.execute(PLATFORM_SQL)
+            return
+        except psycopg.errors.InternalError:
+            if attempt == attempts - 1:
+                db.drop()
+                raise
+            time.sleep(0.2 * (attempt + 1))
+        except psycopg.Error:
+            db.drop()
+            raise
 
 
 def _replay_on(url: str, mset: MigrationSet) -> list[Finding]:

@@ -1,0 +1,156 @@
+"""``dragonfly-bot lint``: output modes, exit codes, file selection and --changed-since in a real git repo."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+
+GOOD = "create table if not exists public.a (id int primary key);\ngrant select on public.a to authenticated, service_role;\n"
+BAD = "-- customers\ncreate table public.b (id int);\ngrant select on public.b to authenticated, service_role;\n"
+WARN_ONLY = "select 1;\n"
+
+
+@pytest.fixture
+def folder(tmp_path, monkeypatch) -> Path:
+    migrations = tmp_path / "supabase" / "migrations"
+    migrations.mkdir(parents=True)
+    (migrations / "20250101000000_good.sql").write_text(GOOD)
+    (migrations / "20250102000000_bad.sql").write_text(BAD)
+    monkeypatch.chdir(tmp_path)
+    return migrations
+
+
+def test_default_path_human_output_grouped_by_file_and_exit_1(folder, capsys):
+    assert main(["lint"]) == 1
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == "supabase/migrations/20250102000000_bad.sql"
+    assert "line 2: error [create-without-if-not-exists]" in out
+    assert "fix: create table IF NOT EXISTS public.b (id int);" in out
+    assert "20250101000000_good.sql" not in out
+    assert out.rstrip().endswith("1 error, 0 warnings in 1 of 2 files.")
+
+
+def test_clean_folder_exits_0(folder, capsys):
+    (folder / "20250102000000_bad.sql").unlink()
+    assert main(["lint", str(folder)]) == 0
+    assert capsys.readouterr().out.strip() == "No problems in 1 migration file."
+
+
+def test_warnings_alone_exit_0(folder, capsys):
+    (folder / "20250102000000_bad.sql").unlink()
+    (folder / "20250103_eight_digits.sql").write_text(WARN_ONLY)
+    assert main(["lint", "--json"]) == 0
+    findings = json.loads(capsys.readouterr().out)
+    assert [(f["rule"], f["severity"]) for f in findings] == [("file-name", "warning")]
+
+
+def test_json_lists_findings_with_all_fields(folder, capsys):
+    assert main(["lint", "--json", "supabase/migrations"]) == 1
+    findings = json.loads(capsys.readouterr().out)
+    assert findings == [
+        {
+            "file": "supabase/migrations/20250102000000_bad.sql",
+            "line": 2,
+            "rule": "create-without-if-not-exists",
+            "severity": "error",
+            "message": "CREATE TABLE public.b without IF NOT EXISTS fails on a second run (already exists)",
+            "fix": "create table IF NOT EXISTS public.b (id int);",
+        }
+    ]
+
+
+def test_github_annotations(folder, capsys):
+    (folder / "20250103_eight_digits.sql").write_text(WARN_ONLY)
+    assert main(["lint", "--github"]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == (
+        "::error file=supabase/migrations/20250102000000_bad.sql,line=2,title=create-without-if-not-exists::"
+        "CREATE TABLE public.b without IF NOT EXISTS fails on a second run (already exists)"
+        "%0Afix: create table IF NOT EXISTS public.b (id int);"
+    )
+    assert lines[1].startswith("::warning file=supabase/migrations/20250103_eight_digits.sql,line=1,title=file-name::")
+    assert len(lines) == 2
+
+
+def test_single_file_uses_its_folder_for_cross_file_rules(folder, capsys):
+    (folder / "20250101000000_twin.sql").write_text(GOOD.replace("public.a", "public.c"))
+    assert main(["lint", "--json", str(folder / "20250101000000_twin.sql")]) == 1
+    rules = {f["rule"] for f in json.loads(capsys.readouterr().out)}
+    # not tracked by git here, so it counts as new: older than 20250102000000 and a twin version
+    assert rules == {"duplicate-version", "out-of-order"}
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["lint", "no/such/folder"], "no/such/folder: no such file or folder"),
+        (["lint", "--db-url", "postgresql://x"], "--db-url is only used with --replay"),
+    ],
+)
+def test_usage_errors_exit_2(folder, capsys, argv, message):
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err
+
+
+def _git(repo: Path, *args: str) -> str:
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@t"}
+    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True, env=env).stdout
+
+
+@pytest.fixture
+def repo(tmp_path, monkeypatch) -> Path:
+    migrations = tmp_path / "supabase" / "migrations"
+    migrations.mkdir(parents=True)
+    _git(tmp_path, "init", "-q", "-b", "main")
+    (migrations / "20250101000000_a.sql").write_text(GOOD)
+    (migrations / "20250105000000_b.sql").write_text(GOOD.replace("public.a", "public.b"))
+    _git(tmp_path, "add", ".")
+    _git(tmp_path, "commit", "-qm", "base")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_changed_since_lints_only_changed_and_untracked_files(repo, capsys):
+    migrations = repo / "supabase" / "migrations"
+    # committed after the base, untracked, and an edit of an old file
+    (migrations / "20250106000000_c.sql").write_text(BAD)
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-qm", "c")
+    (migrations / "20250103000000_late.sql").write_text(GOOD.replace("public.a", "public.d"))
+    (migrations / "20250101000000_a.sql").write_text(GOOD + "drop view v;\n")
+    assert main(["lint", "--json", "--changed-since", "HEAD~1"]) == 1
+    found = {(Path(f["file"]).name, f["rule"]) for f in json.loads(capsys.readouterr().out)}
+    assert found == {
+        ("20250106000000_c.sql", "create-without-if-not-exists"),
+        ("20250103000000_late.sql", "out-of-order"),  # new, and older than 20250106000000
+        ("20250101000000_a.sql", "drop-without-if-exists"),  # edited: not "out of order"
+    }
+
+
+def test_changed_since_with_nothing_changed(repo, capsys):
+    assert main(["lint", "--changed-since", "HEAD"]) == 0
+    assert capsys.readouterr().out.strip() == "No problems in 0 migration files."
+
+
+def test_changed_since_bad_ref_exits_2(repo, capsys):
+    assert main(["lint", "--changed-since", "no-such-ref"]) == 2
+    assert "'no-such-ref' is not a commit" in capsys.readouterr().err
+
+
+def test_console_script_and_module_entry_points(folder):
+    for command in ([sys.executable, "-m", "bot.cli", "lint", "--json"], [sys.executable, "-m", "bot.commands.lint", "--json"]):
+        done = subprocess.run(command, capture_output=True, text=True, cwd=folder.parent.parent,
+                              env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+        assert done.returncode == 1, done.stderr
+        assert [f["rule"] for f in json.loads(done.stdout)] == ["create-without-if-not-exists"]
+    done = subprocess.run([sys.executable, "-m", "bot.commands.lint", "nope"], capture_output=True, text=True,
+                          cwd=folder, env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    assert done.returncode == 2 and "nope: no such file or folder" in done.stderr

@@ -1,0 +1,145 @@
+"""``lint --replay`` against the real PostgreSQL with the real Supabase CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from bot.cli import main
+from bot.domain.failures import classify, parse_log
+from bot.lint_files import collect
+from bot.lint_replay import replay
+from bot.localdb import ScratchDatabase, migration_up
+
+PRECISION = Path(__file__).parent / "lint_precision"
+BASE = "create table if not exists public.base (id int primary key);\ngrant select on public.base to authenticated, service_role;\n"
+
+
+def _scratch_names(server_url: str) -> set[str]:
+    with psycopg.connect(server_url) as conn:
+        return {r[0] for r in conn.execute("select datname from pg_database where datname like 'dragonfly_scratch_%'")}
+
+
+def _folder(tmp_path: Path, files: dict[str, str]) -> Path:
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    for name, text in files.items():
+        (folder / name).write_text(text)
+    return folder
+
+
+def _replay(folder: Path, server_url: str, changed: list[str] | None = None):
+    paths = [str(folder / name) for name in changed] if changed else [str(folder)]
+    findings = []
+    for mset in collect(paths):
+        findings.extend(replay(mset, db_url=server_url))
+    return findings
+
+
+def test_non_idempotent_migration_is_caught_with_the_relay_category(tmp_path, pg_server, monkeypatch):
+    made: list[str] = []
+
+    class Recording(ScratchDatabase):
+        def create(self, **kwargs):
+            made.append(self.name)
+            return super().create(**kwargs)
+
+    monkeypatch.setattr("bot.lint_replay.ScratchDatabase", Recording)
+    folder = _folder(tmp_path, {
+        "20250101000000_base.sql": BASE,
+        "20250102000000_step.sql": "-- the new table\ncreate table public.foo (id int);\n"
+                                    "grant select on public.foo to authenticated, service_role;\n",
+    })
+    findings = _replay(folder, pg_server.url, ["20250102000000_step.sql"])
+    assert len(made) == 1 and made[0] not in _scratch_names(pg_server.url)  # the scratch database was dropped
+    assert [(f.rule, f.line) for f in findings] == [("replay-not-idempotent", 2)]
+    finding = findings[0]
+    # The same category the failure relay gives for the CLI's own output of this error.
+    relay = parse_log(['Applying migration 20250102000000_step.sql...',
+                       'ERROR: relation "foo" already exists (SQLSTATE 42P07)', "At statement: 0"])
+    assert relay.category == "relation_exists" == classify("42P07", 'relation "foo" already exists')
+    assert finding.message == 'running this migration a second time fails: [relation_exists] relation "foo" already exists (SQLSTATE 42P07)'
+    assert "create table if not exists public.foo (id int)" in finding.fix
+
+
+def test_policy_rerun_reports_duplicate_object_as_relation_exists(tmp_path, pg_server):
+    folder = _folder(tmp_path, {
+        "20250101000000_base.sql": BASE + "\n\ncreate policy base_read on public.base for select using (true);\n",
+    })
+    findings = _replay(folder, pg_server.url)
+    assert [(f.rule, f.line) for f in findings] == [("replay-not-idempotent", 5)]
+    assert "[relation_exists]" in findings[0].message and "(SQLSTATE 42710)" in findings[0].message
+
+
+def test_idempotent_migrations_pass(tmp_path, pg_server):
+    folder = _folder(tmp_path, {
+        "20250101000000_base.sql": BASE,
+        "20250102000000_seed.sql": "insert into public.base values (1), (2) on conflict do nothing;\n"
+                                    "create or replace view public.v as select id from public.base;\n"
+                                    "grant select on public.v to authenticated, service_role;\n",
+    })
+    assert _replay(folder, pg_server.url) == []
+
+
+def test_missing_grant_is_found_in_the_catalog(tmp_path, pg_server):
+    folder = _folder(tmp_path, {
+        "20250101000000_base.sql": BASE,
+        "20250102000000_more.sql": "create table if not exists public.secret (id int);\n"
+                                    "grant select on public.secret to authenticated;\n"
+                                    "create or replace function public.f() returns int language sql as $$ select 1 $$;\n"
+                                    "revoke execute on function public.f() from public;\n"
+                                    "grant execute on function public.f() to service_role, authenticated;\n"
+                                    "-- lint-ignore: missing-grant only the nightly job reads it\n"
+                                    "create table if not exists public.job_only (id int);\n",
+    })
+    findings = _replay(folder, pg_server.url, ["20250102000000_more.sql"])
+    assert [(f.rule, f.line, f.message) for f in findings] == [(
+        "replay-missing-privilege", 1,
+        "after all migrations ran, service_role lacks SELECT on table public.secret (from the catalog)",
+    )]
+    assert findings[0].fix == "GRANT SELECT ON public.secret TO service_role;"
+
+
+def test_first_apply_failure_is_reported_classified(tmp_path, pg_server):
+    folder = _folder(tmp_path, {
+        "20250101000000_base.sql": BASE,
+        "20250102000000_broken.sql": "select 1;\nalter table public.base add column if not exists x int;\n"
+                                      "update public.base set missing_column = 1 where id = 0;\n",
+    })
+    findings = _replay(folder, pg_server.url)
+    assert [(f.rule, f.line) for f in findings] == [("replay-apply-failed", 3)]
+    assert findings[0].file.endswith("20250102000000_broken.sql")
+    assert "[column_missing]" in findings[0].message and "SQLSTATE 42703" in findings[0].message
+
+
+def test_cli_replay_json_and_exit_code(tmp_path, pg_server, capsys, monkeypatch):
+    folder = _folder(tmp_path, {"20250101000000_base.sql": BASE + "create index base_id_idx on public.base (id);\n"})
+    monkeypatch.chdir(tmp_path)
+    assert main(["lint", "--replay", "--db-url", pg_server.url, "--json", "migrations"]) == 1
+    rules = [(f["rule"], f["line"]) for f in json.loads(capsys.readouterr().out)]
+    assert rules == [("create-without-if-not-exists", 3), ("replay-not-idempotent", 3)]
+
+
+def test_precision_corpus_replays_clean(pg_server):
+    """The realistic migrations apply on PostgreSQL with the real CLI, survive a second run, and grant what they create."""
+    assert _replay(PRECISION, pg_server.url) == []
+
+
+def test_precision_corpus_is_idempotent_for_the_real_cli_too(pg_server, tmp_path):
+    """Belt and braces: the CLI itself re-applies every file after `migration repair --status reverted`."""
+    from bot.localdb import run_supabase
+
+    db = ScratchDatabase(pg_server.url).create()
+    try:
+        assert migration_up(db.url, PRECISION).returncode == 0
+        versions = sorted(p.name.split("_", 1)[0] for p in PRECISION.glob("*.sql"))
+        repaired = run_supabase(["migration", "repair", "--db-url", db.url, "--status", "reverted", *versions, "--yes"],
+                                migrations_dir=PRECISION)
+        assert repaired.returncode == 0, repaired.stderr
+        again = migration_up(db.url, PRECISION, include_all=True)
+        assert again.returncode == 0, again.stdout + again.stderr
+    finally:
+        db.drop()
