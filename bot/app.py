@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 EXTENSIONS = [
     "cogs.admin",
     "cogs.migrations",
+    "cogs.ci_alerts",
 ]
 
 

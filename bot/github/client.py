@@ -161,8 +161,9 @@ class GitHubClient:
             per_page=50,
             seconds_between_requests=None,
             seconds_between_writes=None,
+            lazy=True,  # no request until one is needed (get_repo would fetch the repository)
         )
-        self._repo = self._github.get_repo(repository, lazy=True)
+        self._repo = self._github.get_repo(repository)
         self._workflow_obj = None
 
     def close(self) -> None:

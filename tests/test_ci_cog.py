@@ -1,0 +1,88 @@
+"""cogs.ci_alerts inside the real app: the webhook route, the queue worker, the loop, /ci last."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+
+from aiohttp import ClientSession
+
+from bot.app import EXTENSIONS, DragonflyBot
+from bot.settings import Settings
+from tests.github_fake import REPO, TOKEN, FakeGitHub, github_log, signed_headers
+from tests.helpers import RecordingPoster, make_interaction
+
+SECRET = "webhook-secret-for-tests"
+CLI_OUTPUT = (
+    "Applying migration 20991209000003_grants.sql...\n"
+    'ERROR: permission denied for table customers (SQLSTATE 42501)\n'
+    "At statement: 0\n"
+    "select * from public.customers\n"
+    "Try rerunning the command with --debug to troubleshoot the error.\n"
+)
+
+
+def _settings(tmp_path, fake: FakeGitHub | None = None, **values) -> Settings:
+    if fake is not None:
+        values.update(
+            github_token=TOKEN,
+            github_repository=REPO,
+            github_api_url=fake.url,
+            github_webhook_secret=SECRET,
+        )
+    return Settings(_env_file=None, data_dir=tmp_path, web_host="127.0.0.1", web_port=0, **values)
+
+
+async def test_unconfigured_cog_loads_idle_and_says_so(tmp_path, caplog):
+    assert "cogs.ci_alerts" in EXTENSIONS
+    bot = DragonflyBot(_settings(tmp_path), poster=RecordingPoster(), serve_web=False, sync_commands=False)
+    with caplog.at_level(logging.INFO, logger="cogs.ci_alerts"):
+        async with bot:
+            await bot.setup_hook()
+            assert bot.failed_extensions == {}
+            cog = bot.get_cog("CiAlerts")
+            assert cog.relay is None and not cog.reconcile_loop.is_running()
+            inter = make_interaction(client=bot)
+            await cog.last.callback(cog, inter)
+            assert "not configured" in inter.sent[-1]["content"]
+    idle = [r for r in caplog.records if "CI relay idle" in r.getMessage()]
+    assert len(idle) == 1
+
+
+async def test_webhook_to_alert_through_the_running_bot(tmp_path):
+    fake = await FakeGitHub().start()
+    poster = RecordingPoster()
+    bot = DragonflyBot(_settings(tmp_path, fake), poster=poster, sync_commands=False)
+    try:
+        async with bot:
+            await bot.setup_hook()
+            assert bot.failed_extensions == {}
+            cog = bot.get_cog("CiAlerts")
+            assert cog.reconcile_loop.is_running()
+            run = fake.add_run(42, log=github_log(CLI_OUTPUT))
+            body = json.dumps({"action": "completed", "workflow_run": run, "repository": run["repository"]}).encode()
+            url = f"http://127.0.0.1:{bot.web_server.port}/github/webhook"
+            async with ClientSession() as session:
+                async with session.post(url, data=body, headers={"X-GitHub-Event": "workflow_run"}) as resp:
+                    assert resp.status == 401
+                headers = signed_headers(SECRET, body, "workflow_run", "delivery-42")
+                async with session.post(url, data=body, headers=headers) as resp:
+                    assert resp.status == 202
+            await asyncio.wait_for(cog.queue.join(), 10)
+            [post] = poster.sent
+            embed = post["embeds"][0]
+            assert "20991209000003_grants.sql" in embed.title
+            assert {f.name: f.value for f in embed.fields}["Category"] == "`permission_denied`"
+            inter = make_interaction(client=bot)
+            await cog.last.callback(cog, inter)
+            assert inter.sent[-1]["embed"].title == embed.title
+
+            # The loop's body never raises, even when GitHub is gone.
+            await fake.stop()
+            await cog.reconcile_loop.coro(cog)
+            worker = cog._worker
+        assert worker.done() and not cog.reconcile_loop.is_running()
+        assert (tmp_path / "ci_ledger.sqlite3").exists()
+    finally:
+        await fake.stop()

@@ -1,0 +1,334 @@
+"""The relay end to end: real Supabase CLI failures, served by a local GitHub, posted to a RecordingPoster."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from bot.domain.ci_runs import RunInfo
+from bot.github.client import GitHubClient
+from bot.github.ledger import Ledger
+from bot.localdb import migration_up
+from bot.relay import PostLimiter, Relay, process_queue, reconcile
+from bot.render.discord_limits import message_problems
+from tests.github_fake import REPO, TOKEN, FakeGitHub, github_log
+from tests.helpers import RecordingPoster
+
+BAD_FILE = "20991209000002_rr_add_tier.sql"
+BAD_SQL = (
+    "-- adds the customer tier\n"
+    "create table if not exists public.rr_tiers (id int);\n"
+    "\n"
+    "create table public.rr_customers (\n"
+    "    id bigint primary key\n"
+    ");\n"
+)
+JWT = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJyb2xlIjoic2VydmljZV9yb2xlIn0.c2lnbmF0dXJlc2lnbmF0dXJl"
+GH_TOKEN = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
+DB_PASSWORD = "Sup3rS3cretPw"
+SECRET_PRELUDE = [
+    f"DB_URL: postgresql://postgres:{DB_PASSWORD}@db.abcdefghijkl.supabase.co:5432/postgres",
+    f"Authorization: Bearer {GH_TOKEN}",
+    f"SUPABASE_SERVICE_ROLE_KEY={JWT}",
+]
+DISCORD_ID = 555_000_111
+
+
+@dataclass
+class RealFailure:
+    cli_output: str
+    file_text: str
+
+
+@pytest.fixture(scope="session")
+def real_failure(scratch_databases, repo_migrations_dir, tmp_path_factory) -> RealFailure:
+    """Real `supabase migration up` output for a non-idempotent file (42P07), once per session."""
+    db = scratch_databases()
+    migrations = tmp_path_factory.mktemp("relay") / "migrations"
+    shutil.copytree(repo_migrations_dir, migrations)
+    (migrations / "20991209000001_rr_customers.sql").write_text("create table public.rr_customers (id bigint);\n")
+    (migrations / BAD_FILE).write_text(BAD_SQL)
+    result = migration_up(db.url, migrations)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0 and "SQLSTATE 42P07" in output, output
+    return RealFailure(cli_output=output, file_text=BAD_SQL)
+
+
+@pytest.fixture
+async def fake_github():
+    fake = await FakeGitHub().start()
+    yield fake
+    await fake.stop()
+
+
+@pytest.fixture
+def client(fake_github):
+    c = GitHubClient(TOKEN, REPO, "supabase-migrate.yml", api_url=fake_github.url, retry=0)
+    yield c
+    c.close()
+
+
+def make_relay(client, ledger_path: Path, poster: RecordingPoster, **kwargs) -> Relay:
+    return Relay(
+        client=client,
+        ledger=Ledger(ledger_path),
+        poster=poster,
+        workflow="supabase-migrate.yml",
+        discord_users={"OctoCat": DISCORD_ID},
+        **kwargs,
+    )
+
+
+def add_failed_run(fake: FakeGitHub, real: RealFailure, run_id: int, attempt: int = 1, **kwargs) -> RunInfo:
+    log = github_log(real.cli_output, prelude=SECRET_PRELUDE)
+    payload = fake.add_run(run_id, attempt, log=log, **kwargs)
+    fake.files[(f"supabase/migrations/{BAD_FILE}", payload["head_sha"])] = real.file_text
+    return RunInfo.from_api(payload)
+
+
+def everything_posted(poster: RecordingPoster) -> str:
+    parts = []
+    for post in [*poster.sent, *poster.edits, *poster.replies]:
+        parts.append(str(post.get("content")))
+        for embed in post.get("embeds") or []:
+            parts.append(json.dumps(embed.to_dict()))
+        for file in post.get("files") or []:
+            parts.append(file.fp.getvalue().decode("utf-8", "replace"))
+    return "\n".join(parts)
+
+
+def fields(embed) -> dict[str, str]:
+    return {f.name: f.value for f in embed.fields}
+
+
+async def test_real_failure_is_alerted_with_file_line_sqlstate_category_and_fix(fake_github, client, real_failure, tmp_path):
+    poster = RecordingPoster()
+    relay = make_relay(client, tmp_path / "ledger.db", poster)
+    run = add_failed_run(fake_github, real_failure, 101)
+    assert await relay.handle(run) == "posted"
+    [post] = poster.sent
+    assert post["channel"] == "alerts"
+    [embed] = post["embeds"]
+    assert message_problems(post["content"], post["embeds"]) == []
+    assert BAD_FILE in embed.title and "dev" in embed.title
+    assert "SQLSTATE 42P07" in embed.description and 'relation "rr_customers" already exists' in embed.description
+    f = fields(embed)
+    assert f["Environment"] == "dev"
+    assert f["Category"] == "`relation_exists`"
+    assert f["File"] == f"`{BAD_FILE}`, line 4"  # from the file at the run's commit
+    assert "create table if not exists public.rr_customers" in f["Fix"].lower()
+    assert f["Failed step"] == "Apply migrations"
+    assert f["Commit"].startswith(f"`{run.short_sha}` feat: add customer tier column")
+    assert "Octo Cat" in f["Commit"] and "longer body" not in f["Commit"]
+    assert "attempt 1" in f["Run"] and run.html_url in f["Run"]
+    assert f["Duration"] == "1m 23s"
+    # The author is pinged in content, and only them.
+    assert post["content"].startswith(f"<@{DISCORD_ID}>")
+    mentions = post["allowed_mentions"]
+    assert [u.id for u in mentions.users] == [DISCORD_ID] and mentions.everyone is False and mentions.roles is False
+    # The log download did not carry our token to blob storage.
+    assert fake_github.blob_auth_headers == [None]
+
+
+async def test_secrets_in_the_log_never_reach_the_poster(fake_github, client, real_failure, tmp_path):
+    poster = RecordingPoster()
+    relay = make_relay(client, tmp_path / "ledger.db", poster)
+    # No error in the log: the whole tail (with the secrets) is what gets attached.
+    payload = fake_github.add_run(
+        102, log=github_log("Connecting to remote database...\n" + "\n".join(SECRET_PRELUDE) + "\nKilled\n")
+    )
+    await relay.handle(RunInfo.from_api(payload))
+    await relay.handle(add_failed_run(fake_github, real_failure, 103))
+    posted = everything_posted(poster)
+    assert len(poster.sent) == 2 and poster.sent[0]["files"]
+    for secret in (DB_PASSWORD, GH_TOKEN, JWT, "eyJhbGci", "ghp_"):
+        assert secret not in posted
+    assert "[REDACTED]" in posted
+
+
+async def test_log_without_error_still_alerts_with_link_and_tail(fake_github, client, tmp_path):
+    poster = RecordingPoster()
+    relay = make_relay(client, tmp_path / "ledger.db", poster)
+    payload = fake_github.add_run(104, log=github_log("npm warn deprecated\n" * 50 + "Killed\n"))
+    assert await relay.handle(RunInfo.from_api(payload)) == "posted"
+    [post] = poster.sent
+    embed = post["embeds"][0]
+    assert "no error found in the log" in embed.description.lower()
+    assert "Supabase Migrations failed on dev" in embed.title
+    [file] = post["files"]
+    text = file.fp.getvalue().decode()
+    assert "Killed" in text and "Process completed with exit code 1." in text
+    assert "2026-11-25T" not in text and "\x1b[" not in text  # cleaned like the parser sees it
+
+
+async def test_binary_garbage_log_and_log_errors_still_alert(fake_github, client, tmp_path):
+    poster = RecordingPoster()
+    relay = make_relay(client, tmp_path / "ledger.db", poster)
+    garbage = bytes(range(256)) * 2000 + os.urandom(50_000) + b"\x00\xff" * 1000
+    payload = fake_github.add_run(105, log=garbage)
+    assert await relay.handle(RunInfo.from_api(payload)) == "posted"
+    fake_github.fail_logs_with = 500
+    payload = fake_github.add_run(106, env="prod", log=b"whatever")
+    assert await relay.handle(RunInfo.from_api(payload)) == "posted"
+    embed = poster.sent[1]["embeds"][0]
+    assert "prod" in embed.title and "could not be read" in embed.description
+    for post in poster.sent:
+        assert message_problems(post["content"], post["embeds"]) == []
+
+
+async def test_huge_log_is_streamed_with_a_cap(fake_github, real_failure, tmp_path):
+    noise = ("npm http fetch GET 200 https://registry.npmjs.org/some-package 12ms (cache hit)\n" * 60_000)  # ~4.7 MB
+    fake_github.add_run(107, log=github_log(noise + real_failure.cli_output))
+    capped = GitHubClient(TOKEN, REPO, "supabase-migrate.yml", api_url=fake_github.url, retry=0, max_log_bytes=1 << 20)
+    full = GitHubClient(TOKEN, REPO, "supabase-migrate.yml", api_url=fake_github.url, retry=0)
+    try:
+        job = [j for j in await full.jobs(107, 1) if j.failed][0]
+        reading = await full.job_log(job.id)
+        assert reading.failure is not None and reading.failure.sqlstate == "42P07"
+        assert reading.bytes_read > 5_000_000 and not reading.truncated
+        assert len(reading.tail) <= 200
+        cut = await capped.job_log(job.id)
+        assert cut.truncated and cut.bytes_read == 1 << 20 and cut.failure is None
+    finally:
+        capped.close()
+        full.close()
+
+
+async def test_redelivery_and_rerun_edit_the_same_alert(fake_github, client, real_failure, tmp_path):
+    poster = RecordingPoster()
+    relay = make_relay(client, tmp_path / "ledger.db", poster)
+    first = add_failed_run(fake_github, real_failure, 201)
+    assert await relay.handle(first) == "posted"
+    assert await relay.handle(first) == "duplicate"  # redelivered
+    second = add_failed_run(fake_github, real_failure, 201, attempt=2)
+    assert await relay.handle(second) == "edited"
+    assert await relay.handle(second) == "duplicate"
+    assert len(poster.sent) == 1
+    [edit] = poster.edits
+    assert edit["ref"] == poster.sent[0]["ref"]
+    assert "attempt 2" in fields(edit["embeds"][0])["Run"]
+
+
+async def test_restart_remembers_alerts(fake_github, client, real_failure, tmp_path):
+    poster = RecordingPoster()
+    path = tmp_path / "ledger.db"
+    relay = make_relay(client, path, poster)
+    run = add_failed_run(fake_github, real_failure, 301)
+    await relay.handle(run)
+    relay.ledger.close()
+    restarted = make_relay(client, path, poster)  # a new process on the same file
+    assert await restarted.handle(run) == "duplicate"
+    assert await restarted.handle(add_failed_run(fake_github, real_failure, 301, attempt=2)) == "edited"
+    green = RunInfo.from_api(fake_github.add_run(302, conclusion="success", sha="f" * 40))
+    assert await restarted.handle(green) == "fixed"
+    assert len(poster.sent) == 1 and len(poster.replies) == 1
+
+
+async def test_webhook_and_loop_racing_post_once(fake_github, client, real_failure, tmp_path):
+    poster = RecordingPoster()
+    relay = make_relay(client, tmp_path / "ledger.db", poster)
+    run = add_failed_run(fake_github, real_failure, 401)
+    queue: asyncio.Queue = asyncio.Queue()
+    worker = asyncio.create_task(process_queue(queue, relay))
+    try:
+        queue.put_nowait(run)
+        queue.put_nowait(run)
+        outcomes = await asyncio.gather(reconcile(client, relay), relay.handle(run), queue.join())
+    finally:
+        worker.cancel()
+    assert len(poster.sent) == 1
+    assert outcomes[1] in ("posted", "duplicate")
+    # Two relays (two processes) on one ledger file, racing for a new run.
+    other = make_relay(client, tmp_path / "ledger.db", poster)
+    run2 = add_failed_run(fake_github, real_failure, 402)
+    results = await asyncio.gather(relay.handle(run2), other.handle(run2))
+    assert sorted(results) == ["duplicate", "posted"]
+    assert len(poster.sent) == 2
+
+
+async def test_success_marks_fixed_once_and_only_for_its_environment(fake_github, client, real_failure, tmp_path):
+    poster = RecordingPoster()
+    relay = make_relay(client, tmp_path / "ledger.db", poster)
+    await relay.handle(add_failed_run(fake_github, real_failure, 501))
+    prod_green = RunInfo.from_api(fake_github.add_run(502, conclusion="success", env="prod"))
+    assert await relay.handle(prod_green) == "green"
+    older_green = RunInfo.from_api(fake_github.add_run(500, conclusion="success"))
+    assert await relay.handle(older_green) == "green (older than the open alert)"
+    green = RunInfo.from_api(fake_github.add_run(503, conclusion="success", sha="c0ffee" + "0" * 34, message="fix: idempotent tier table"))
+    assert await relay.handle(green) == "fixed"
+    assert await relay.handle(green) == "duplicate"
+    assert await relay.handle(RunInfo.from_api(fake_github.add_run(504, conclusion="success"))) == "green"
+    [edit] = poster.edits
+    embed = edit["embeds"][0]
+    assert embed.title.startswith("✅ Fixed:") and BAD_FILE in embed.title
+    assert "`c0ffee0` fix: idempotent tier table" in fields(embed)["Fixed by"]
+    [reply] = poster.replies
+    assert reply["to"] == poster.sent[0]["ref"] and "fixed by `c0ffee0`" in reply["content"]
+
+
+async def test_a_successful_rerun_fixes_its_own_failed_attempt(fake_github, client, real_failure, tmp_path):
+    poster = RecordingPoster()
+    relay = make_relay(client, tmp_path / "ledger.db", poster)
+    await relay.handle(add_failed_run(fake_github, real_failure, 601))
+    rerun = RunInfo.from_api(fake_github.add_run(601, 2, conclusion="success"))
+    assert await relay.handle(rerun) == "fixed"
+    assert len(poster.replies) == 1
+
+
+async def test_burst_is_rate_limited_and_summarised(fake_github, client, real_failure, tmp_path):
+    now = [1000.0]
+    poster = RecordingPoster()
+    limiter = PostLimiter(max_posts=3, per_seconds=60, clock=lambda: now[0])
+    relay = make_relay(client, tmp_path / "ledger.db", poster, limiter=limiter)
+    runs = [add_failed_run(fake_github, real_failure, 700 + i, env="dev" if i % 2 else "prod") for i in range(20)]
+    outcomes = await asyncio.gather(*(relay.handle(r) for r in runs))
+    assert outcomes.count("posted") == 3 and outcomes.count("summarised") == 17
+    assert len(poster.sent) == 3 and limiter.seconds_until_free() == 60
+    now[0] += 61  # the window reopens: one summary stands for the 17
+    await relay.flush_overflow()
+    assert len(poster.sent) == 4
+    summary = poster.sent[3]["embeds"][0]
+    assert summary.title == "⚠️ 17 more migration run(s) failed"
+    assert summary.description.count("• ") == 17 and "42P07" in summary.description
+    assert message_problems(None, [summary]) == []
+    await relay.close()  # the scheduled flush finds nothing left
+    assert len(poster.sent) == 4
+
+
+async def test_held_back_alerts_are_summarised_on_shutdown(fake_github, client, real_failure, tmp_path):
+    poster = RecordingPoster()
+    relay = make_relay(client, tmp_path / "ledger.db", poster, limiter=PostLimiter(max_posts=1, per_seconds=3600))
+    for i in range(3):
+        await relay.handle(add_failed_run(fake_github, real_failure, 750 + i))
+    assert len(poster.sent) == 1
+    await relay.close()
+    assert len(poster.sent) == 2 and poster.sent[1]["embeds"][0].title.startswith("⚠️ 2 more")
+
+
+async def test_other_workflows_and_preflight_runs_are_ignored(fake_github, client, tmp_path):
+    poster = RecordingPoster()
+    relay = make_relay(client, tmp_path / "ledger.db", poster)
+    pr = fake_github.run_payload(801, env="pre-flight")
+    assert (await relay.handle(RunInfo.from_api(pr))).startswith("ignored")
+    other = fake_github.run_payload(802)
+    other["path"], other["name"] = ".github/workflows/tests.yml", "Tests"
+    assert (await relay.handle(RunInfo.from_api(other))).startswith("ignored")
+    cancelled = fake_github.run_payload(803, conclusion="cancelled")
+    assert (await relay.handle(RunInfo.from_api(cancelled))).startswith("ignored")
+    assert poster.sent == [] and fake_github.requests == []
+
+
+async def test_reconcile_skips_old_history_and_seen_runs(fake_github, client, real_failure, tmp_path):
+    poster = RecordingPoster()
+    relay = make_relay(client, tmp_path / "ledger.db", poster)
+    add_failed_run(fake_github, real_failure, 901, minutes_ago=3 * 24 * 60)  # days old: never replayed
+    add_failed_run(fake_github, real_failure, 902)
+    assert await reconcile(client, relay) == ["posted"]
+    assert await reconcile(client, relay) == []
+    assert len(poster.sent) == 1
