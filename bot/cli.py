@@ -12,6 +12,8 @@ from bot.errors import UserFacingError
 # Subcommand modules, in the order ``--help`` lists them.
 COMMAND_MODULES = [
     "bot.commands.status",
+    "bot.commands.console",
+    "bot.commands.run",
     "bot.commands.explain",
     "bot.commands.lint",
     "bot.commands.guard",

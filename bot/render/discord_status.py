@@ -42,8 +42,8 @@ LABEL = {
     State.OUT_OF_ORDER: "out of order",
 }
 LINE_LIMIT = 300  # one migration's line, so a page always holds several
-LIST_BUDGET = 3400  # description characters for the list, leaving room for the header
-SOURCE_LIMIT = 200
+LIST_BUDGET = 3000  # description characters for the list, leaving room for the header
+SOURCE_LIMIT = 300
 
 
 @dataclass
@@ -64,6 +64,12 @@ class RenderedMessage:
 
 def _code(text: str) -> str:
     return "`" + text.replace("`", "ˋ") + "`"
+
+
+def _plain(text: str) -> str:
+    """Outside text shown as-is (no markdown, no mentions), on one short line."""
+    one_line = " ".join(redact(text).split())
+    return discord.utils.escape_mentions(discord.utils.escape_markdown(limits.clip(one_line, SOURCE_LIMIT)))
 
 
 def migration_line(m: MigrationStatus) -> str:
@@ -129,7 +135,7 @@ def render_status(env: str, source: str, report: StatusReport) -> RenderedMessag
     attention = report.attention
     mark = "❌" if report.counts[State.FAILED.value] else ("✅" if report.healthy else "⚠️")
     header_lines = [
-        f"**Source:** {_code(limits.clip(source, SOURCE_LIMIT))}",
+        f"**Source:** {_plain(source)}",
         f"📂 {report.local_file_count} local migration files · {report.summary_line()}",
     ]
     drift = report.drift_line()
@@ -167,8 +173,8 @@ def _counts_line(counts: dict[str, int]) -> str:
 def render_compare(dev_source: str, prod_source: str, comparison: Comparison) -> RenderedMessage:
     c = comparison
     header = [
-        f"**Dev:** {_code(limits.clip(dev_source, SOURCE_LIMIT))}",
-        f"**Prod:** {_code(limits.clip(prod_source, SOURCE_LIMIT))}",
+        f"**Dev:** {_plain(dev_source)}",
+        f"**Prod:** {_plain(prod_source)}",
         f"{c.in_both} applied in both · **{len(c.promotion)} to promote** · {len(c.prod_only)} only in prod",
     ]
     lines: list[str] = []

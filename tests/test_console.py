@@ -1,0 +1,163 @@
+"""Console mode: typed commands run the real cogs; end to end in a subprocess on an embedded database."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import discord
+import pytest
+from discord import app_commands
+
+from bot.app import DragonflyBot
+from bot.console import (
+    Console,
+    ConsoleChannel,
+    ConsoleGuild,
+    ConsolePoster,
+    ConsoleRole,
+    ConsoleUser,
+    InputError,
+    Printer,
+    resolve,
+)
+from bot.localdb import PROJECT_ROOT, migration_up
+from bot.settings import Settings
+from tests.conftest import REPO_MIGRATIONS
+
+
+def _console(out: io.StringIO, *, db_url: str, migrations_dir: Path, files_dir: Path) -> tuple[DragonflyBot, Console]:
+    printer = Printer(out, files_dir)
+    settings = Settings(_env_file=None, migrations_dir=migrations_dir, hotfix_role_id=5)
+    bot = DragonflyBot(
+        settings, poster=ConsolePoster(printer), status_db_url=db_url, status_note="console test",
+        serve_web=False, sync_commands=False,
+    )
+    user = ConsoleUser(1, "tester", [ConsoleRole(5)])
+    return bot, Console(bot, printer, user, ConsoleGuild(0), ConsoleChannel(0))
+
+
+@pytest.fixture(scope="module")
+def repo_db(scratch_databases):
+    db = scratch_databases()
+    assert migration_up(db.url, REPO_MIGRATIONS).returncode == 0
+    return db
+
+
+def test_end_to_end_on_a_fresh_embedded_database(tmp_path):
+    lines = "\n".join(
+        [
+            "/migrations dev",
+            "/migrations env:prod",
+            "/nosuchcommand",
+            "/migrations staging",
+            '/migrations "unclosed',
+            "/migrations dev extra",
+        ]
+    )
+    env = {**os.environ, "DRAGONFLY_FORCE_EMBEDDED": "1"}
+    for name in list(env):
+        if name.startswith(("SUPABASE_", "DISCORD_")):
+            del env[name]
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "console", "--data-dir", str(tmp_path / "pg"), "--files-dir", str(tmp_path)],
+        input=lines,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=PROJECT_ROOT,
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "▌ ✅ Migrations · DEV" in out and "▌ ✅ Migrations · PROD" in out
+    # Answered from the embedded server (its socket lives in the data dir), not from 5432.
+    assert discord.utils.escape_markdown(f"dragonfly_console?host={tmp_path / 'pg'}") in out
+    assert "dev and prod both read it" in out
+    applied = len(list(REPO_MIGRATIONS.glob("*.sql")))
+    assert f"Supabase: {applied} applied, 0 pending, 0 failed." in out
+    assert "error: unknown command /nosuchcommand; available: " in out and "/migrations" in out
+    assert "error: env must be one of: dev, prod, compare (got 'staging')" in out
+    assert "error: cannot read that line" in out
+    assert "error: too many values; usage: /migrations [env:dev|prod|compare]" in out
+    assert "Traceback" not in out + result.stderr
+    assert "starting an embedded PostgreSQL" in result.stderr
+
+
+async def test_paging_and_pressing_buttons(repo_db, tmp_path):
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    for path in REPO_MIGRATIONS.glob("*.sql"):
+        shutil.copy(path, folder / path.name)
+    for i in range(150):
+        (folder / f"2026020100{i:04d}_pending_number_{i}.sql").write_text("select 1;\n")
+    out = io.StringIO()
+    bot, console = _console(out, db_url=repo_db.url, migrations_dir=folder, files_dir=tmp_path / "files")
+    async with bot:
+        await bot.setup_hook()
+        await console.handle_line("/migrations dev")
+        first = out.getvalue()
+        assert "Page 1/" in first and "buttons: [◀ Previous (disabled)]" in first and "/press" in first
+        saved = tmp_path / "files" / "migrations-dev.txt"
+        assert f"📎 migrations-dev.txt saved to {saved}" in first
+        assert "20260201000149_pending_number_149.sql" in saved.read_text()
+        await console.handle_line("/press next")
+        second = out.getvalue()[len(first):]
+        assert "(edited)" in second and "Page 2/" in second
+        await console.handle_line("/press sideways")
+        assert "error: no button 'sideways'; buttons: ◀ Previous, 2/" in out.getvalue()
+        assert await console.handle_line("/quit") is False
+
+
+async def test_console_poster_labels_channels():
+    out = io.StringIO()
+    poster = ConsolePoster(Printer(out))
+    ref = await poster.send(
+        "alerts", content="HF-0001 declared", embeds=[discord.Embed(title="Hotfix", description="dev")],
+        thread_name="HF-0001",
+    )
+    await poster.reply(ref, content="approved")
+    await poster.send("engineering", content="hello")
+    text = out.getvalue()
+    assert "[#alerts]\nHF-0001 declared\n▌ Hotfix\ndev" in text
+    assert "[#alerts] (opened thread “HF-0001”)" in text
+    assert "[#alerts › HF-0001]\napproved" in text
+    assert "[#engineering]\nhello" in text
+
+
+def _tree_with_group() -> app_commands.CommandTree:
+    tree = app_commands.CommandTree(discord.Client(intents=discord.Intents.none()))
+    hotfix = app_commands.Group(name="hotfix", description="hotfixes")
+
+    @hotfix.command(name="declare", description="declare")
+    @app_commands.choices(env=[app_commands.Choice(name="dev", value="dev"), app_commands.Choice(name="prod", value="prod")])
+    async def declare(
+        interaction: discord.Interaction, env: str, summary: app_commands.Range[str, 1, 20], count: int = 1
+    ) -> None:
+        pass
+
+    tree.add_command(hotfix)
+    return tree
+
+
+def test_resolve_groups_positional_and_named_options():
+    tree = _tree_with_group()
+    cmd, values = resolve(tree, ["/hotfix", "declare", "env:dev", 'summary:drop: the index'], None)
+    assert cmd.qualified_name == "hotfix declare"
+    assert values == {"env": "dev", "summary": "drop: the index"}
+    _, values = resolve(tree, ["/hotfix", "declare", "prod", "fix it", "3"], None)
+    assert values == {"env": "prod", "summary": "fix it", "count": 3}
+    for tokens, message in [
+        (["/hotfix"], "/hotfix needs a subcommand: /hotfix declare"),
+        (["/hotfix", "declare", "env:dev"], "missing summary"),
+        (["/hotfix", "declare", "env:qa", "x"], "env must be one of: dev, prod"),
+        (["/hotfix", "declare", "dev", "x", "many"], "count must be a integer"),
+        (["/hotfix", "declare", "dev", "x" * 21], "summary must be at most 20 characters"),
+        (["hotfix"], "commands start with /"),
+    ]:
+        with pytest.raises(InputError, match=message):
+            resolve(tree, tokens, None)
