@@ -132,7 +132,7 @@ def _apply_failure(output: str, mset: MigrationSet) -> Finding:
 
 def _run_again(conn: psycopg.Connection, source: MigrationSource) -> Finding | None:
     """Run the file's statements once more in a transaction that is rolled back."""
-    text = source.text or ""
+    text = (source.text or "").removeprefix("\ufeff")  # the CLI applies BOM files; so must the re-run
     statements = split_statements(text)
     index = 0
     try:
@@ -174,10 +174,11 @@ def _first_token(sql: str) -> int:
 
 
 def _privileges(conn: psycopg.Connection, source: MigrationSource) -> list[Finding]:
-    parsed = parse_file(source.text or "")
+    text = (source.text or "").removeprefix("\ufeff")
+    parsed = parse_file(text)
     if parsed.error is not None:
         return []
-    suppressions = read_comments(source.text or "", source.path).ignores
+    suppressions = read_comments(text, source.path).ignores
     findings = []
     for obj, _granted, revoked in coverage(parsed.occurrences):
         if _suppressed(suppressions, obj.occ.line, obj.occ.span, parsed.spans):

@@ -19,7 +19,9 @@ _STATEMENT_RULES = (idempotency.check, destructive.check, grants.check, protocol
 
 def lint_text(source: MigrationSource, whole_file: list[Finding] = ()) -> list[Finding]:
     """All per-file rules on one file; ``whole_file`` findings (names, versions) join the suppression pass."""
-    text = source.text or ""
+    # The Supabase CLI applies files saved with a UTF-8 byte-order mark (Windows
+    # editors write one); PostgreSQL itself would choke on it, so drop it first.
+    text = (source.text or "").removeprefix("\ufeff")
     raw: list[Finding] = list(whole_file) + files.check_name(source)
     parsed: ParsedFile = parse_file(text)
     if parsed.error is not None:

@@ -9,6 +9,12 @@ from bot.domain.lint.parse import FUNCTION_BODY, Occurrence
 APPROVAL_HINT = "if the data loss is intended, add `-- approved-destructive: <reason>` to the file"
 
 
+def _about_history(kind: str, node: dict) -> bool:
+    from bot.domain.lint.protocol import touches_history
+
+    return touches_history(kind, node)
+
+
 def check(occurrences: list[Occurrence], file: str) -> list[Finding]:
     findings: list[Finding] = []
 
@@ -19,6 +25,8 @@ def check(occurrences: list[Occurrence], file: str) -> list[Finding]:
         if occ.context == FUNCTION_BODY:
             continue
         kind, node = occ.kind, occ.node
+        if _about_history(kind, node):
+            continue  # the protocol rule reports it, with the protocol's words
         if kind == "DropStmt" and node.get("removeType") in ("OBJECT_TABLE", "OBJECT_SCHEMA"):
             what = "TABLE" if node["removeType"] == "OBJECT_TABLE" else "SCHEMA"
             names = []
@@ -32,8 +40,6 @@ def check(occurrences: list[Occurrence], file: str) -> list[Finding]:
         elif kind in ("DeleteStmt", "UpdateStmt") and not node.get("whereClause"):
             verb = "DELETE" if kind == "DeleteStmt" else "UPDATE"
             target = display(*range_var(node.get("relation")))
-            if range_var(node.get("relation")) == ("supabase_migrations", "schema_migrations"):
-                continue  # the protocol rule reports it
             report(
                 occ, f"{verb} on {target} without WHERE touches every row",
                 f"add a WHERE clause that selects the rows meant (e.g. `WHERE <column> IS NULL` for a backfill); "

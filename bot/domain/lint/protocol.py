@@ -14,7 +14,7 @@ FIX = (
 _WRITES = ("InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt")
 
 
-def _touches(kind: str, node: dict) -> bool:
+def touches_history(kind: str, node: dict) -> bool:
     if kind in _WRITES or kind in ("AlterTableStmt", "RenameStmt"):
         if range_var(node.get("relation")) == HISTORY:
             return True
@@ -49,7 +49,7 @@ def check(occurrences: list[Occurrence], file: str) -> list[Finding]:
     for occ in occurrences:
         if occ.text and "schema_migrations" not in occ.text and "supabase_migrations" not in occ.text:
             continue  # cheap: most statements never mention it
-        if _touches(occ.kind, occ.node) or _nested_writes(occ.node):
+        if touches_history(occ.kind, occ.node) or _nested_writes(occ.node):
             where = {"do": " (inside a DO block)", "function": " (inside a function body)"}.get(occ.context, "")
             findings.append(
                 Finding(

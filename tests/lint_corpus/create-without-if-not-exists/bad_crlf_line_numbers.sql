@@ -1,0 +1,4 @@
+﻿-- expect-line: 3
+create table if not exists public.notes (id bigint primary key);
+create index notes_id_idx on public.notes (id);
+grant select on public.notes to authenticated, service_role;

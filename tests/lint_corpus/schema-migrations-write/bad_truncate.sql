@@ -1,0 +1,1 @@
+truncate supabase_migrations.schema_migrations;
