@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 
 import discord
 from hypothesis import HealthCheck, example, given, settings, strategies as st
@@ -14,6 +15,7 @@ from bot.render.discord_status import render_compare, render_status
 from bot.render.discord_limits import message_problems
 
 NASTY = ["`", "*", "_", "~", "|", "@everyone", "é", "💥", "\n", " "]
+ALPHABET = list("abcdefghij_") + NASTY
 
 
 def _history(seed: int, count: int, name_len: int, attention_share: float) -> StatusReport:
@@ -26,8 +28,8 @@ def _history(seed: int, count: int, name_len: int, attention_share: float) -> St
         else:
             state = rng.choice([State.APPLIED, State.UNVERIFIABLE])
         version = f"{20200101000000 + i:014d}" if rng.random() < 0.9 else f"{i:04d}"
-        name = "".join(rng.choice("abcdefghij_" + "".join(NASTY)) for _ in range(rng.randint(1, name_len)))
-        message = "".join(rng.choice("xyz ") for _ in range(rng.randint(0, 3000))) if state is State.FAILED else None
+        name = "".join(rng.choices(ALPHABET, k=rng.randint(1, name_len)))
+        message = "".join(rng.choices("xyz ", k=rng.randint(0, 3000))) if state is State.FAILED else None
         out.append(
             MigrationStatus(
                 version=version,
@@ -41,6 +43,11 @@ def _history(seed: int, count: int, name_len: int, attention_share: float) -> St
             )
         )
     return StatusReport(tuple(out), ignored_files=("notes.sql",) * rng.randint(0, 3), local_file_count=count)
+
+
+def _versions_shown(rendered) -> set[str]:
+    """Versions at the start of each listed file name (lines may be clipped, their start never)."""
+    return {v for page in rendered.pages for v in re.findall(r"`(\d+)", page[0].description)}
 
 
 def _assert_valid(rendered) -> None:
@@ -59,7 +66,7 @@ histories = st.builds(
 )
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(report=histories, source=st.text(max_size=600))
 @example(report=_history(1, 10_000, 400, 1.0), source="x" * 600)
 @example(report=_history(2, 0, 1, 0.0), source="")
@@ -67,23 +74,20 @@ def test_every_status_page_is_within_discord_limits(report, source):
     rendered = render_status("dev", source, report)
     _assert_valid(rendered)
     # Every migration that needs attention is on some page, and paging attaches the report.
-    shown = "\n".join(p[0].description for p in rendered.pages)
-    for m in report.attention:
-        assert m.version in shown
+    shown = _versions_shown(rendered)
+    assert {m.version for m in report.attention} <= shown
     if len(rendered.pages) > 1:
         assert rendered.files()[0].filename == "migrations-dev.txt"
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(dev=histories, prod=histories)
 @example(dev=_history(3, 10_000, 400, 0.0), prod=_history(4, 0, 1, 0.0))
 def test_every_compare_page_is_within_discord_limits(dev, prod):
     comparison = compare_reports(dev, prod)
     rendered = render_compare("dev-source", "prod-source", comparison)
     _assert_valid(rendered)
-    shown = "\n".join(p[0].description for p in rendered.pages)
-    for m in comparison.promotion:
-        assert m.version in shown
+    assert {m.version for m in comparison.promotion} <= _versions_shown(rendered)
 
 
 def test_pack_lines_keeps_lines_whole_and_within_the_limit():

@@ -58,7 +58,7 @@ async def test_healthy_repository_answers_with_one_embed(repo_db):
     assert embed.title == "✅ Migrations · DEV"
     assert "Nothing needs attention" in embed.description
     assert {f.name: f.value for f in embed.fields}["✅ applied"] == str(applied)
-    assert "dragonfly_scratch_" in embed.description  # the source line names the database
+    assert discord.utils.escape_markdown(repo_db.name) in embed.description  # the source line names the database
     assert sent_files(inter) == [] and sent_views(inter) == []
     assert message_problems(None, [embed]) == []
 
@@ -184,4 +184,4 @@ async def test_compare_shows_what_a_promotion_would_carry(scratch_databases, tmp
     assert "20251211000000_add_tier.sql" in promote and "20251212000000_add_index.sql" in promote
     assert "--include-all" in promote  # older than prod's newest applied version
     assert "20260101000000_studio_hotfix.sql" in text.split("In prod, not in dev (1)")[1]
-    assert dev.name in text and prod.name in text
+    assert discord.utils.escape_markdown(dev.name) in text and discord.utils.escape_markdown(prod.name) in text
