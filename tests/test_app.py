@@ -191,3 +191,14 @@ async def test_admin_sync_is_owner_only():
 
     owner = make_interaction(client=bot, user=make_member(user_id=7))
     assert await cog.sync._check_can_run(owner) is True
+
+
+def test_run_without_token_names_the_setting(monkeypatch, tmp_path, capsys):
+    from bot.cli import main
+
+    monkeypatch.chdir(tmp_path)  # no .env here
+    monkeypatch.delenv("DISCORD_TOKEN", raising=False)
+    assert main(["run"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0
+    assert err.startswith("error: DISCORD_TOKEN is not set: the bot token from the Discord developer portal")
