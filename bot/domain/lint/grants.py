@@ -5,8 +5,9 @@ A grant counts when it names the object (``GRANT ... ON TABLE x``), when a
 only reaches objects that exist then), or when ``ALTER DEFAULT PRIVILEGES ...
 GRANT`` comes before it (it only reaches objects created later). ``PUBLIC``
 covers both roles. An explicit REVOKE naming a role on the object counts as
-a decision for that role (the object is deliberately not exposed to it), so
-does a ``-- lint-ignore: missing-grant <why>`` comment. Temporary tables, partitions and trigger functions need
+a decision for that role (the object is deliberately not exposed to it), as
+does ``REVOKE USAGE ON SCHEMA s FROM role`` for everything in ``s``, and
+so does a ``-- lint-ignore: missing-grant <why>`` comment. Temporary tables, partitions and trigger functions need
 no grant: nobody reaches them through the API.
 """
 
@@ -95,11 +96,17 @@ def coverage(occurrences: list[Occurrence]) -> list[tuple[_Created, set[str], se
     named: dict[tuple, set[str]] = {}  # (family, schema, name) -> roles
     in_schema: list[tuple[int, str, str | None, set[str]]] = []  # (order, family, schema or None, roles)
     defaults: list[tuple[int, str, str | None, set[str]]] = []
+    schema_revoked: dict[str, set[str]] = {}
     for order, occ in enumerate(occurrences):
         if occ.context == FUNCTION_BODY:
             continue
         if occ.kind == "GrantStmt":  # a REVOKE naming the role is a decision too (deliberately not exposed)
             grant = occ.node
+            if grant.get("objtype") == "OBJECT_SCHEMA" and not grant.get("is_grant"):
+                # REVOKE USAGE ON SCHEMA s FROM role: nothing in s is meant for that role
+                for schema in strings(grant.get("objects")):
+                    schema_revoked.setdefault(schema, set()).update(_roles(grant))
+                continue
             family = _family(grant.get("objtype", ""))
             if family is None:
                 continue
@@ -138,7 +145,7 @@ def coverage(occurrences: list[Occurrence]) -> list[tuple[_Created, set[str], se
         for order, family, schema, granted in defaults:
             if family == obj.family and schema in (None, obj.schema) and order < obj.order:
                 roles |= granted
-        revoked = {role[1:] for role in roles if role.startswith("-")}
+        revoked = {role[1:] for role in roles if role.startswith("-")} | schema_revoked.get(obj.schema, set())
         result.append((obj, roles - {"-" + r for r in revoked}, revoked))
     return result
 
