@@ -54,12 +54,16 @@ def changed_files(ref: str, cwd: Path) -> dict[Path, bool]:
 
 
 def _tracked(files: list[Path], cwd: Path) -> set[Path]:
-    """Files given by name that git already tracks: edits of existing migrations, not new ones."""
+    """Files given by name that are in HEAD already: edits of existing migrations, not new ones.
+
+    (A file only staged, as pre-commit sees a new migration, is still new.)
+    """
     if not files:
         return set()
     try:
         done = subprocess.run(
-            ["git", "ls-files", "--full-name", "--", *map(str, files)], cwd=cwd, capture_output=True, text=True, timeout=60
+            ["git", "ls-tree", "-r", "--name-only", "--full-name", "HEAD", "--", *map(str, files)],
+            cwd=cwd, capture_output=True, text=True, timeout=60,
         )
         top = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=cwd, capture_output=True, text=True, timeout=60)
     except (FileNotFoundError, subprocess.SubprocessError):

@@ -154,3 +154,15 @@ def test_console_script_and_module_entry_points(folder):
     done = subprocess.run([sys.executable, "-m", "bot.commands.lint", "nope"], capture_output=True, text=True,
                           cwd=folder, env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
     assert done.returncode == 2 and "nope: no such file or folder" in done.stderr
+
+
+def test_explicit_files_staged_new_vs_committed(repo, capsys):
+    """What pre-commit passes: a staged new file is new (can be out of order); a committed one being edited is not."""
+    migrations = repo / "supabase" / "migrations"
+    (migrations / "20250103000000_staged.sql").write_text(GOOD.replace("public.a", "public.s"))
+    _git(repo, "add", ".")
+    (migrations / "20250101000000_a.sql").write_text(GOOD + "-- edited\n")
+    assert main(["lint", "--json", "supabase/migrations/20250103000000_staged.sql",
+                 "supabase/migrations/20250101000000_a.sql"]) == 1
+    found = [(Path(f["file"]).name, f["rule"]) for f in json.loads(capsys.readouterr().out)]
+    assert found == [("20250103000000_staged.sql", "out-of-order")]
