@@ -33,6 +33,7 @@ EXTENSIONS = [
     "cogs.admin",
     "cogs.migrations",
     "cogs.ci_alerts",
+    "cogs.hotfix",
 ]
 
 

@@ -36,8 +36,13 @@ class ChannelPoster(Protocol):
         files: Sequence[discord.File] = (),
         allowed_mentions: discord.AllowedMentions | None = None,
         thread_name: str | None = None,
+        view: discord.ui.View | None = None,
     ) -> PostRef:
-        """Post a message; with ``thread_name``, also open a thread on it when the channel allows."""
+        """Post a message; with ``thread_name``, also open a thread on it when the channel allows.
+
+        ``view`` attaches buttons (e.g. a hotfix's Approve); use persistent
+        (dynamic) items so they keep working after a restart.
+        """
 
     async def edit(
         self,

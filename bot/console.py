@@ -365,9 +365,10 @@ class ConsolePoster:
         files: Sequence[discord.File] = (),
         allowed_mentions: discord.AllowedMentions | None = None,
         thread_name: str | None = None,
+        view: discord.ui.View | None = None,
     ) -> PostRef:
         message_id = next(_ids)
-        self._printer.message(label=f"[#{channel}]", content=content, embeds=embeds, files=files)
+        self._printer.message(label=f"[#{channel}]", content=content, embeds=embeds, files=files, view=view)
         thread_id = None
         if thread_name:
             thread_id = message_id

@@ -52,13 +52,16 @@ class DiscordPoster:
         files: Sequence[discord.File] = (),
         allowed_mentions: discord.AllowedMentions | None = None,
         thread_name: str | None = None,
+        view: discord.ui.View | None = None,
     ) -> PostRef:
         target = await self._named(channel)
+        extra = {"view": view} if view is not None else {}
         message = await target.send(
             content=content,
             embeds=list(embeds),
             files=list(files),
             allowed_mentions=allowed_mentions or NO_MENTIONS,
+            **extra,
         )
         thread_id = None
         if thread_name and isinstance(target, discord.TextChannel):

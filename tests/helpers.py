@@ -283,6 +283,7 @@ class RecordingPoster:
         files: Sequence[discord.File] = (),
         allowed_mentions: discord.AllowedMentions | None = None,
         thread_name: str | None = None,
+        view: discord.ui.View | None = None,
     ) -> PostRef:
         message_id = next_id()
         ref = PostRef(
@@ -300,6 +301,7 @@ class RecordingPoster:
                 "files": list(files),
                 "allowed_mentions": allowed_mentions,
                 "thread_name": thread_name,
+                "view": view,
             }
         )
         return ref

@@ -1,0 +1,286 @@
+"""``/hotfix``: declare an emergency hotfix, get prod approved, link and sync its migration, review it.
+
+Thin: it turns the interaction into an ``Actor`` and options, calls
+``bot.hotfix_service.HotfixService`` and sends the answer. Refusals are
+``UserFacingError``s, shown ephemerally by the central error handler. The
+Approve button on a prod alert is a dynamic item, so it keeps working after
+a restart. One loop replays journaled declarations, links and syncs
+migrations and sends reminders.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+
+import discord
+from discord import app_commands
+from discord.ext import commands, tasks
+
+from bot.app_errors import send_ephemeral
+from bot.domain.hotfix import SUMMARY_MAX, Actor, HotfixRefused, HotfixState, check_sql_file
+from bot.domain.versions import parse_file_name
+from bot.errors import UserFacingError
+from bot.hotfix_journal import HotfixJournal
+from bot.hotfix_service import HotfixService, make_hotfix_store
+from bot.render import hotfix_discord as render
+from bot.ui import Page, Paginator
+
+log = logging.getLogger(__name__)
+
+FOLLOW_UP_SECONDS = 300  # sync check, reminders and journal replay
+NO_MENTIONS = discord.AllowedMentions.none()
+ENV_CHOICES = [app_commands.Choice(name="dev", value="dev"), app_commands.Choice(name="prod", value="prod")]
+STATE_CHOICES = [app_commands.Choice(name=s.value, value=s.value) for s in HotfixState]
+FORMAT_CHOICES = [app_commands.Choice(name="Markdown", value="markdown"), app_commands.Choice(name="CSV", value="csv")]
+
+
+def actor_for(user, settings) -> Actor:
+    """The roles that matter, read off the member (a DM user has none).
+
+    Without HOTFIX_ROLE_ID anyone may declare (declaring only documents);
+    without DEVOPS_LEAD_ROLE_ID nobody is a lead, so prod cannot be approved.
+    """
+    role_ids = {getattr(r, "id", None) for r in getattr(user, "roles", None) or ()}
+    hotfix_role, lead_role = settings.hotfix_role_id, settings.devops_lead_role_id
+    return Actor(
+        id=str(user.id),
+        name=getattr(user, "display_name", None) or str(user),
+        can_declare=hotfix_role is None or hotfix_role in role_ids,
+        is_lead=lead_role is not None and lead_role in role_ids,
+    )
+
+
+class ApproveButton(discord.ui.DynamicItem[discord.ui.Button], template=r"hotfix:approve:(?P<code>HF-[0-9]+)"):
+    """Approve on a prod hotfix's #alerts post; any lead but the declarer may press it."""
+
+    def __init__(self, code: str):
+        super().__init__(
+            discord.ui.Button(label=f"Approve {code}", style=discord.ButtonStyle.success, custom_id=f"hotfix:approve:{code}")
+        )
+        self.code = code
+
+    @property
+    def label(self) -> str | None:  # lets the console list and press it
+        return self.item.label
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str]):
+        return cls(match["code"])
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        cog = interaction.client.get_cog("Hotfix")
+        if cog is None:
+            await send_ephemeral(interaction, "Hotfixes are not available right now; try `/hotfix approve` later.")
+            return
+        try:
+            hotfix = await cog.svc.approve(actor_for(interaction.user, interaction.client.settings), self.code)
+        except UserFacingError as exc:
+            await send_ephemeral(interaction, exc.message)
+            return
+        # The button has done its job: take it off the alert, then confirm to the lead.
+        await interaction.response.edit_message(view=None)
+        await interaction.followup.send(
+            f"You approved {hotfix.code}; the declarer can go ahead in prod.", ephemeral=True, allowed_mentions=NO_MENTIONS
+        )
+
+
+def approval_view(hotfix) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    view.add_item(ApproveButton(hotfix.code))
+    return view
+
+
+class Hotfix(commands.GroupCog, group_name="hotfix", group_description="Emergency hotfixes (the protocol's If You Must Hotfix)"):
+    def __init__(self, bot: commands.Bot, service: HotfixService | None = None):
+        self.bot = bot
+        self.service = service
+        self.unavailable: str | None = None
+        super().__init__()
+
+    async def cog_load(self) -> None:
+        if self.service is None:
+            try:
+                self.service = self._build_service()
+            except UserFacingError as exc:
+                # Load anyway, like /migrations: each command then says what to configure.
+                self.unavailable = exc.message
+                log.warning("/hotfix has no store: %s", exc.message)
+        self.bot.add_dynamic_items(ApproveButton)
+        self.follow_up.start()
+
+    def _build_service(self) -> HotfixService:
+        settings = self.bot.settings
+        # The console and tests point the bot at one database; the hotfix log lives there too.
+        store = make_hotfix_store(settings, db_url=getattr(self.bot, "status_db_url", None), client=self.bot.http_client)
+        return HotfixService(
+            store,
+            HotfixJournal(settings.data_dir),
+            self.bot.poster,
+            read_status=self._read_status,
+            migrations_dir=settings.migrations_dir,
+            reminder_hours=settings.hotfix_reminder_hours,
+            lead_role_id=settings.devops_lead_role_id,
+            approval_view=approval_view,
+        )
+
+    @property
+    def svc(self) -> HotfixService:
+        if self.service is None:
+            raise UserFacingError(self.unavailable or "hotfixes are not set up")
+        return self.service
+
+    async def cog_unload(self) -> None:
+        self.follow_up.cancel()
+        self.bot.remove_dynamic_items(ApproveButton)
+
+    async def _read_status(self, env: str):
+        _, report = await self.bot.read_status(env)
+        return report
+
+    def _actor(self, interaction: discord.Interaction) -> Actor:
+        return actor_for(interaction.user, self.bot.settings)
+
+    # ------------------------------------------------------------------ commands
+
+    @app_commands.command(name="declare", description="Declare an emergency SQL change (prod waits for a DevOps lead)")
+    @app_commands.describe(
+        env="where the SQL was (or will be) run",
+        summary="one line: what broke and what the SQL fixes",
+        sql="the SQL run in Supabase Studio",
+        file="or attach the SQL as a .sql file",
+    )
+    @app_commands.choices(env=ENV_CHOICES)
+    async def declare(
+        self,
+        interaction: discord.Interaction,
+        env: str,
+        summary: app_commands.Range[str, 1, SUMMARY_MAX],
+        sql: str | None = None,
+        file: discord.Attachment | None = None,
+    ) -> None:
+        actor = self._actor(interaction)
+        sql_text = await self._sql_from(sql, file)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        outcome = await self.svc.declare(actor, env, summary, sql_text)
+        if outcome.journaled:
+            text = (
+                "The hotfix store is unreachable: your declaration is saved in the bot's journal "
+                f"(id {outcome.declaration.id[:8]}) and will sync automatically; it gets its HF code then."
+            )
+        elif outcome.hotfix.state == HotfixState.AWAITING_APPROVAL:
+            text = (
+                f"Declared {outcome.hotfix.code} (prod). Do not touch prod until a DevOps lead approves it "
+                "in #alerts; the lead has been pinged."
+            )
+        else:
+            text = (
+                f"Declared {outcome.hotfix.code} (dev). Next: create the migration file with "
+                f"`-- hotfix: {outcome.hotfix.code}` in it, commit and push."
+            )
+        if not outcome.posted:
+            text += " (Posting to #alerts failed: tell the team yourself.)"
+        await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
+
+    async def _sql_from(self, sql: str | None, file: discord.Attachment | None) -> str | None:
+        if file is None:
+            return sql
+        if sql:
+            raise UserFacingError("give the SQL as text or as a file, not both")
+        try:
+            check_sql_file(file.filename, file.size)
+        except HotfixRefused as exc:
+            raise UserFacingError(exc.message) from None
+        try:
+            return (await file.read()).decode("utf-8")
+        except UnicodeDecodeError:
+            raise UserFacingError(f"`{file.filename[:60]}` is not UTF-8 text; attach the .sql file as saved") from None
+
+    @app_commands.command(name="approve", description="Approve a prod hotfix (DevOps lead, not the declarer)")
+    @app_commands.describe(code="the hotfix code, e.g. HF-0007")
+    async def approve(self, interaction: discord.Interaction, code: str) -> None:
+        hotfix = await self.svc.approve(self._actor(interaction), code)
+        await interaction.response.send_message(
+            f"You approved {hotfix.code}; the declarer can go ahead in prod.", ephemeral=True, allowed_mentions=NO_MENTIONS
+        )
+
+    @app_commands.command(name="link", description="Link the migration file that carries a hotfix")
+    @app_commands.describe(code="the hotfix code, e.g. HF-0007", file="the migration file in supabase/migrations")
+    async def link(self, interaction: discord.Interaction, code: str, file: str) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        hotfix = await self.svc.link(self._actor(interaction), code, file)
+        await interaction.followup.send(
+            embed=render.linked_embed(hotfix, automatic=False), ephemeral=True, allowed_mentions=NO_MENTIONS
+        )
+
+    @link.autocomplete("file")
+    async def link_file_autocomplete(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        folder = self.bot.settings.migrations_dir
+        try:
+            names = sorted((p.name for p in folder.glob("*.sql") if parse_file_name(p.name)), reverse=True)
+        except OSError:
+            return []
+        wanted = current.lower().strip()
+        return [app_commands.Choice(name=n[:100], value=n[:100]) for n in names if wanted in n.lower()][:25]
+
+    @app_commands.command(name="resolve", description="Close a synced hotfix with the post-incident review")
+    @app_commands.describe(code="the hotfix code, e.g. HF-0007", review="why did we need a hotfix?")
+    async def resolve(self, interaction: discord.Interaction, code: str, review: str) -> None:
+        hotfix = await self.svc.resolve(self._actor(interaction), code, review)
+        await interaction.response.send_message(
+            f"{hotfix.code} is resolved. Thank you for the review.", ephemeral=True, allowed_mentions=NO_MENTIONS
+        )
+
+    @app_commands.command(name="list", description="Hotfixes, newest first")
+    @app_commands.describe(state="only this state", env="only this environment")
+    @app_commands.choices(state=STATE_CHOICES, env=ENV_CHOICES)
+    async def list_(self, interaction: discord.Interaction, state: str | None = None, env: str | None = None) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        hotfixes = await self.svc.list(state=state, environment=env)
+        title = "Hotfixes" + (f" · {state}" if state else "") + (f" · {env}" if env else "")
+        pages = [Page(embeds=[e]) for e in render.list_embeds(hotfixes, title)]
+        await Paginator(pages, owner_id=interaction.user.id).send(interaction, ephemeral=True)
+
+    @app_commands.command(name="show", description="One hotfix with its timeline")
+    @app_commands.describe(code="the hotfix code, e.g. HF-0007")
+    async def show(self, interaction: discord.Interaction, code: str) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        hotfix, events = await self.svc.show(code)
+        await interaction.followup.send(
+            embed=render.show_embed(hotfix, events, self.svc.now()), ephemeral=True, allowed_mentions=NO_MENTIONS
+        )
+
+    @app_commands.command(name="export", description="All hotfixes for the post-incident review meeting")
+    @app_commands.describe(format="Markdown (default) or CSV")
+    @app_commands.choices(format=FORMAT_CHOICES)
+    async def export(self, interaction: discord.Interaction, format: str = "markdown") -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        name, text = await self.svc.export(format)
+        await interaction.followup.send(
+            f"{name}: every hotfix with its review and time to sync.",
+            file=discord.File(io.BytesIO(text.encode("utf-8")), filename=name),
+            ephemeral=True,
+            allowed_mentions=NO_MENTIONS,
+        )
+
+    # ------------------------------------------------------------------ the follow-through loop
+
+    @tasks.loop(seconds=FOLLOW_UP_SECONDS)
+    async def follow_up(self) -> None:
+        if self.service is None:
+            return
+        try:
+            report = await self.service.tick()
+            if any(vars(report).values()):
+                log.info("hotfix follow-up: %s", report)
+        except Exception:  # noqa: BLE001 - tick catches per step; this is the last guard for the loop
+            log.exception("hotfix follow-up failed; the loop goes on")
+
+    @follow_up.before_loop
+    async def _wait_until_ready(self) -> None:
+        await self.bot.wait_until_ready()
+
+
+async def setup(bot: commands.Bot) -> None:
+    await bot.add_cog(Hotfix(bot))
