@@ -61,7 +61,8 @@ class FakeGitHub:
     requests: list[str] = field(default_factory=list)
     blob_auth_headers: list[str | None] = field(default_factory=list)
     fail_logs_with: int | None = None  # answer the job-logs endpoint with this status
-    url: str = ""
+    prefix: str = ""  # "/api/v3" serves it the way GitHub Enterprise Server does
+    url: str = ""  # the API base URL (GITHUB_API_URL)
     _runner: web.AppRunner | None = None
 
     # ------------------------------------------------------------------ data
@@ -278,7 +279,7 @@ class FakeGitHub:
 
     async def start(self) -> "FakeGitHub":
         app = web.Application(middlewares=[self._record])
-        r = f"/repos/{{owner}}/{{name}}"
+        r = f"{self.prefix}/repos/{{owner}}/{{name}}"
         app.router.add_get(f"{r}/actions/workflows", self.list_workflows)
         app.router.add_get(f"{r}/actions/workflows/{{wf}}", self.get_workflow)
         app.router.add_get(f"{r}/actions/workflows/{{wf}}/runs", self.list_runs)
@@ -287,13 +288,13 @@ class FakeGitHub:
         app.router.add_get(f"{r}/actions/runs/{{run_id}}/attempts/{{attempt}}/jobs", self.list_jobs)
         app.router.add_get(f"{r}/actions/jobs/{{job_id}}/logs", self.job_logs)
         app.router.add_get(f"{r}/contents/{{path:.+}}", self.contents)
-        app.router.add_get("/_blob/job-logs/{job_id}.txt", self.blob)
+        app.router.add_get(f"{self.prefix}/_blob/job-logs/{{job_id}}.txt", self.blob)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
         port = site._server.sockets[0].getsockname()[1]
-        self.url = f"http://127.0.0.1:{port}"
+        self.url = f"http://127.0.0.1:{port}{self.prefix}"
         return self
 
     async def stop(self) -> None:

@@ -332,3 +332,69 @@ async def test_reconcile_skips_old_history_and_seen_runs(fake_github, client, re
     assert await reconcile(client, relay) == ["posted"]
     assert await reconcile(client, relay) == []
     assert len(poster.sent) == 1
+
+
+REAL_CASES = {
+    # category: (file text, SQLSTATE, line of the failing statement, text the alert must show)
+    "syntax_error": (
+        "create table if not exists public.rr_syn_ok (id int);\n\ncreate table public.rr_syn (\n  id int,\n  name text,,\n);\n",
+        "42601",
+        3,
+        'syntax error at or near ","',
+    ),
+    "duplicate_key": (
+        "create table if not exists public.rr_k (id int primary key);\n"
+        "insert into public.rr_k values (1);\n"
+        "insert into public.rr_k values (1);\n",
+        "23505",
+        3,
+        "Key (id)=(1) already exists.",
+    ),
+    "column_missing": (
+        "create table if not exists public.rr_c (id int);\n\ncreate or replace view public.rr_v as\n  select nope from public.rr_c;\n",
+        "42703",
+        3,
+        'column "nope" does not exist',
+    ),
+}
+
+
+@pytest.fixture(scope="session")
+def real_outputs(scratch_databases, repo_migrations_dir, tmp_path_factory) -> dict[str, str]:
+    """Real CLI output for each case, one scratch database, one bad file at a time."""
+    db = scratch_databases()
+    outputs = {}
+    for category, (text, sqlstate, _, _) in REAL_CASES.items():
+        migrations = tmp_path_factory.mktemp(category) / "migrations"
+        shutil.copytree(repo_migrations_dir, migrations)
+        (migrations / "20991210000000_rr_case.sql").write_text(text)
+        result = migration_up(db.url, migrations)
+        outputs[category] = result.stdout + result.stderr
+        assert f"SQLSTATE {sqlstate}" in outputs[category], outputs[category]
+    return outputs
+
+
+@pytest.mark.parametrize("category", sorted(REAL_CASES))
+async def test_real_errors_of_each_kind_reach_the_alert(category, real_outputs, tmp_path):
+    text, sqlstate, line, shown = REAL_CASES[category]
+    # Served the way GitHub Enterprise Server serves its API (/api/v3).
+    fake = await FakeGitHub(prefix="/api/v3").start()
+    client = GitHubClient(TOKEN, REPO, "supabase-migrate.yml", api_url=fake.url, retry=0)
+    try:
+        payload = fake.add_run(1001, log=github_log(real_outputs[category]))
+        fake.files[("supabase/migrations/20991210000000_rr_case.sql", payload["head_sha"])] = text
+        poster = RecordingPoster()
+        relay = make_relay(client, tmp_path / "ledger.db", poster)
+        assert await relay.handle(RunInfo.from_api(payload)) == "posted"
+    finally:
+        client.close()
+        await fake.stop()
+    [post] = poster.sent
+    embed = post["embeds"][0]
+    f = fields(embed)
+    assert f["Category"] == f"`{category}`"
+    assert f"SQLSTATE {sqlstate}" in embed.description and shown in embed.description + f.get("Statement", "")
+    assert f["File"] == f"`20991210000000_rr_case.sql`, line {line}"
+    assert f["Fix"] and f["Fix"] != "no known fix"
+    assert all(r.startswith("GET /api/v3/") for r in fake.requests)
+    assert message_problems(post["content"], post["embeds"]) == []

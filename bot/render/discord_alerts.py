@@ -47,12 +47,23 @@ class RenderedAlert:
         return [discord.File(io.BytesIO(data), filename=name)]
 
 
-def _code(text: str, limit: int = FIELD_VALUE) -> tuple[str, bool]:
+def _code(text: str, limit: int = FIELD_VALUE, *, lang: str = "") -> tuple[str, bool]:
     """A code block of at most ``limit`` characters; True when the text was cut."""
     text = redact(text).replace("```", "`\u200b``")
-    room = limit - 8
+    room = limit - 8 - len(lang)
     cut = len(text) > room
-    return f"```\n{clip(text, room)}\n```", cut
+    return f"```{lang}\n{clip(text, room)}\n```", cut
+
+
+def _fix(hint: str) -> tuple[str, bool]:
+    """The classifier's hint: its prose, then the SQL it writes out (after "...:") as a code block."""
+    hint = redact(hint)
+    prose, newline, sql = hint.partition("\n")
+    if not newline or not prose.rstrip().endswith(":"):
+        return clip(hint, FIELD_VALUE), len(hint) > FIELD_VALUE
+    prose = clip(prose, FIELD_VALUE // 2)
+    block, cut = _code(sql, FIELD_VALUE - len(prose) - 1, lang="sql")
+    return f"{prose}\n{block}", cut
 
 
 def _duration(seconds: float | None) -> str:
@@ -110,14 +121,13 @@ def render_alert(alert: CiAlert) -> RenderedAlert:
             line = f", line {failure.line}" if failure.line else ""
             embed.add_field(name="File", value=redact(f"`{failure.file}`{line}"), inline=True)
         if failure.statement:
-            value, statement_cut = _code(failure.statement)
+            value, statement_cut = _code(failure.statement, lang="sql")
             cut = cut or statement_cut
             index = f" {failure.statement_index}" if failure.statement_index is not None else ""
             embed.add_field(name=f"Statement{index}", value=value, inline=False)
-        hint = failure.hint or "no known fix"
-        if len(redact(hint)) > FIELD_VALUE:
-            cut = True
-        embed.add_field(name="Fix", value=clip(redact(hint), FIELD_VALUE), inline=False)
+        value, hint_cut = _fix(failure.hint or "no known fix")
+        cut = cut or hint_cut
+        embed.add_field(name="Fix", value=value, inline=False)
     if alert.failed_steps or alert.failed_jobs:
         steps = ", ".join(alert.failed_steps) or ", ".join(alert.failed_jobs)
         embed.add_field(name="Failed step", value=clip(redact(steps), 300), inline=False)
