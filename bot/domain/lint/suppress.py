@@ -93,6 +93,18 @@ def covers(sup: Suppression, finding: Finding, spans: list[tuple[int, int]]) -> 
     return False
 
 
+def _target(sup: Suppression, spans: list[tuple[int, int]]) -> str:
+    """Where a suppression looks, in words."""
+    if not sup.own_line:
+        return "the statement on this line"
+    for start, end in spans:
+        if start <= sup.line <= end:
+            return "the rest of this statement"
+        if start > sup.line:
+            return f"the statement at line {start}"
+    return "the end of the file"
+
+
 def apply(findings: list[Finding], comments: Comments, spans: list[tuple[int, int]], file: str) -> list[Finding]:
     kept: list[Finding] = []
     for finding in findings:
@@ -110,9 +122,10 @@ def apply(findings: list[Finding], comments: Comments, spans: list[tuple[int, in
     kept.extend(comments.invalid)
     for sup in comments.ignores:
         if not sup.used:
+            rules = ", ".join(sorted(sup.rules))
             kept.append(Finding(
                 file, sup.line, "unused-suppression", WARNING,
-                f"`lint-ignore: {', '.join(sorted(sup.rules))}` suppresses nothing here",
+                f"`lint-ignore: {rules}` suppresses nothing: {_target(sup, spans)} has no {rules} finding",
                 "remove the comment (or move it onto the statement it is about)",
             ))
     if comments.approval is not None and not comments.approval.used:
