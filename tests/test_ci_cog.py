@@ -86,3 +86,27 @@ async def test_webhook_to_alert_through_the_running_bot(tmp_path):
         assert (tmp_path / "ci_ledger.sqlite3").exists()
     finally:
         await fake.stop()
+
+
+async def test_without_webhook_secret_the_route_refuses_and_the_loop_relays(tmp_path):
+    fake = await FakeGitHub().start()
+    poster = RecordingPoster()
+    settings = _settings(tmp_path, fake).model_copy(update={"github_webhook_secret": None})
+    bot = DragonflyBot(settings, poster=poster, sync_commands=False)
+    try:
+        async with bot:
+            await bot.setup_hook()
+            cog = bot.get_cog("CiAlerts")
+            url = f"http://127.0.0.1:{bot.web_server.port}/github/webhook"
+            async with ClientSession() as session:
+                async with session.post(url, data=b"{}", headers={"X-GitHub-Event": "ping"}) as resp:
+                    assert resp.status == 503
+            fake.add_run(77, log=github_log(CLI_OUTPUT))
+            await cog.reconcile_loop.coro(cog)  # one pass of the loop
+            await cog.reconcile_loop.coro(cog)  # the next pass finds nothing new
+            assert len(poster.sent) == 1
+            # Reloading the extension plugs into the same (frozen) route.
+            await bot.reload_extension("cogs.ci_alerts")
+            assert bot.get_cog("CiAlerts").relay is not None
+    finally:
+        await fake.stop()
