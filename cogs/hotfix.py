@@ -170,9 +170,13 @@ class Hotfix(commands.GroupCog, group_name="hotfix", group_description="Emergenc
                 f"(id {outcome.declaration.id[:8]}) and will sync automatically; it gets its HF code then."
             )
         elif outcome.hotfix.state == HotfixState.AWAITING_APPROVAL:
+            pinged = (
+                "the lead has been pinged" if self.bot.settings.devops_lead_role_id
+                else "no DevOps-lead role is configured (DEVOPS_LEAD_ROLE_ID), so nobody can approve it yet"
+            )
             text = (
                 f"Declared {outcome.hotfix.code} (prod). Do not touch prod until a DevOps lead approves it "
-                "in #alerts; the lead has been pinged."
+                f"in #alerts; {pinged}."
             )
         else:
             text = (
