@@ -202,3 +202,69 @@ def test_run_without_token_names_the_setting(monkeypatch, tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0
     assert err.startswith("error: DISCORD_TOKEN is not set: the bot token from the Discord developer portal")
+
+
+# A stand-in for the Discord gateway: login runs setup_hook (as the real login
+# does after authenticating), connect holds until the bot is closed.
+FAKE_GATEWAY = """
+import asyncio, sys
+import discord
+from bot.cli import main
+
+async def login(self, token):
+    await self.setup_hook()
+
+async def connect(self, *, reconnect=True):
+    await self.on_connect()
+    print("gateway up", flush=True)
+    while not self.is_closed():
+        await asyncio.sleep(0.05)
+
+discord.Client.login = login
+discord.Client.connect = connect
+sys.exit(main(["run"]))
+"""
+
+
+def test_sigterm_shuts_down_cleanly(tmp_path):
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from bot.localdb import PROJECT_ROOT
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "DISCORD_TOKEN": "fake-token", "WEB_HOST": "127.0.0.1", "WEB_PORT": str(port)}
+    env.pop("DISCORD_GUILD_ID", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", FAKE_GATEWAY], cwd=PROJECT_ROOT, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        assert proc.stdout.readline().strip() == "gateway up"
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as resp:
+                    assert b'"gateway": "connected"' in resp.read()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "web server never answered"
+                time.sleep(0.1)
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(timeout=15)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    stderr = proc.stderr.read()
+    assert code == 0, stderr
+    assert "SIGTERM received: shutting down" in stderr and "Traceback" not in stderr
+    assert "fake-token" not in stderr
+    with pytest.raises(OSError):
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)

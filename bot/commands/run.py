@@ -25,6 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 async def run_bot(settings: Settings, *, sync_global: bool = False) -> int:
+    import aiohttp
     import discord
 
     from bot.app import DragonflyBot
@@ -56,6 +57,10 @@ async def run_bot(settings: Settings, *, sync_global: bool = False) -> int:
     except discord.LoginFailure:
         raise UserFacingError(
             "Discord rejected DISCORD_TOKEN: copy the current token from the developer portal (Bot tab)"
+        ) from None
+    except (aiohttp.ClientConnectionError, OSError, asyncio.TimeoutError) as exc:
+        raise UserFacingError(
+            f"cannot reach Discord ({type(exc).__name__}); check the network, DNS and any proxy, then start again"
         ) from None
     except discord.PrivilegedIntentsRequired:
         raise UserFacingError("Discord refused a privileged intent; this bot needs none, so update it") from None
