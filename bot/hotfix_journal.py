@@ -13,7 +13,8 @@ appends ``done``. So:
 * crash after the store write, before ``done``: the replay stores it again,
   which the store turns into a no-op (same id), then marks it done.
 
-A torn last line (crash in the middle of a write) is skipped. ``compact``
+A torn last line (crash in the middle of a write) is skipped, and the next
+append starts on a new line so it is not lost with it. ``compact``
 rewrites the file with only pending declarations, atomically (temp file,
 fsync, rename, fsync the folder), once everything is done.
 """
@@ -54,8 +55,14 @@ class HotfixJournal:
         with self._lock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             created = not self.path.exists()
-            with open(self.path, "a", encoding="utf-8") as fh:
-                fh.write(line)
+            with open(self.path, "a+b") as fh:
+                # A crash mid-write leaves a torn last line without its newline; start
+                # a fresh line so this record is not glued onto it (and lost with it).
+                if fh.tell() > 0:
+                    fh.seek(-1, os.SEEK_END)
+                    if fh.read(1) != b"\n":
+                        line = "\n" + line
+                fh.write(line.encode("utf-8"))
                 fh.flush()
                 os.fsync(fh.fileno())
             if created:

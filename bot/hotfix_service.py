@@ -337,7 +337,11 @@ class HotfixService:
         waiting = await self.store.list(state=HotfixState.MIGRATION_LINKED.value)
         synced = 0
         for env in sorted({h.environment for h in waiting}):
-            report = await self.read_status(env)
+            try:
+                report = await self.read_status(env)
+            except SourceUnavailable as exc:  # one environment down must not hold up the other
+                log.warning("hotfix sync check for %s skipped: %s", env, exc.message)
+                continue
             applied = {m.version for m in report.migrations if m.state in APPLIED_STATES}
             for hotfix in (h for h in waiting if h.environment == env and h.linked_version in applied):
                 done = await self.store.mark_synced(hotfix.id, hotfix.linked_version, self.now())
