@@ -140,6 +140,26 @@ create table if not exists storage.objects (
   id uuid primary key, bucket_id text references storage.buckets(id), name text, owner uuid,
   created_at timestamptz default now()
 );
+-- Also there on every Supabase project, and relied on by common migrations:
+-- the extensions in their schema (found through the database's search_path),
+-- the realtime publication, and storage's path helper used by bucket policies.
+do $$
+declare e text;
+begin
+  -- only where the server ships them (the embedded server has no contrib modules)
+  foreach e in array array['pgcrypto', 'uuid-ossp'] loop
+    if exists (select 1 from pg_available_extensions where name = e) then
+      execute format('create extension if not exists %I with schema extensions', e);
+    end if;
+  end loop;
+  execute format('alter database %I set search_path = "$user", public, extensions', current_database());
+  if not exists (select 1 from pg_publication where pubname = 'supabase_realtime') then
+    create publication supabase_realtime;
+  end if;
+end $$;
+create or replace function storage.foldername(name text) returns text[] language sql immutable as $f$
+  select (string_to_array(name, '/'))[1:array_length(string_to_array(name, '/'), 1) - 1]
+$f$;
 """
 
 

@@ -1,5 +1,13 @@
 create sequence if not exists public.invoice_number_seq start with 1000;
 
+-- uuid-ossp is installed in the extensions schema on every Supabase project.
+create table if not exists public.invoice_events (
+    id uuid primary key default uuid_generate_v4(),
+    kind text not null
+);
+revoke all on public.invoice_events from anon, authenticated;
+grant select, insert on public.invoice_events to service_role;
+
 create table if not exists public.invoices (
     id uuid primary key default extensions.gen_random_uuid(),
     organization_id uuid not null references public.organizations (id) on delete restrict,

@@ -16,3 +16,8 @@ drop policy if exists "Users upload their own avatar" on storage.objects;
 create policy "Users upload their own avatar"
     on storage.objects for insert to authenticated
     with check (bucket_id = 'avatars' and owner = (select auth.uid()));
+
+drop policy if exists "Users read their own exports" on storage.objects;
+create policy "Users read their own exports"
+    on storage.objects for select to authenticated
+    using (bucket_id = 'exports' and (storage.foldername(name))[1] = (select auth.uid())::text);
