@@ -78,6 +78,33 @@ def squawk_binary() -> str | None:
     return str(found) if found and Path(found).exists() else None
 
 
+IDEMPOTENCY_RULES = ("create-without-if-not-exists", "create-without-or-replace", "drop-without-if-exists",
+                     "add-column-without-if-not-exists", "unguarded-create", "insert-without-on-conflict")
+
+
+def compare_on_corpus(squawk: str, cwd: Path) -> None:
+    """What each tool catches on the rule corpus (tests/lint_corpus): not speed, coverage."""
+    import json
+
+    corpus = ROOT / "tests" / "lint_corpus"
+    bad = [p for rule in IDEMPOTENCY_RULES for p in sorted((corpus / rule).glob("bad_*.sql"))]
+    good = sorted(corpus.glob("*/good_*.sql"))
+
+    def squawk_rules(path: Path) -> set[str]:
+        done = run([squawk, "--reporter", "json", str(path)], cwd, ok=(0, 1, 2))
+        try:
+            return {v.get("rule_name") for v in json.loads(done.stdout or "[]")}
+        except ValueError:
+            return {"<unreadable output>"}
+
+    caught = sum(1 for p in bad if "prefer-robust-stmts" in squawk_rules(p))
+    false_syntax = [p for p in good if "syntax-error" in squawk_rules(p)]
+    print(f"\ncorpus, non-idempotent files ({len(bad)}): dragonfly lint flags {len(bad)} (by construction, tested); "
+          f"squawk prefer-robust-stmts flags {caught}")
+    print(f"corpus, good files PostgreSQL accepts ({len(good)}): squawk syntax-error on {len(false_syntax)}"
+          + (f" ({', '.join(p.parent.name + '/' + p.name for p in false_syntax[:5])})" if false_syntax else ""))
+
+
 def fmt(seconds: float) -> str:
     return f"{seconds * 1000:8.1f} ms"
 
@@ -151,6 +178,7 @@ def main() -> int:
             cli_best = results["lint, python -m bot.commands.lint"][0]
             print(f"ratio lint CLI / squawk: {cli_best / squawk_best:.2f}x "
                   f"(in-process / squawk: {results['lint, in-process'][0] / squawk_best:.2f}x)")
+            compare_on_corpus(squawk, repo)
         else:
             print("squawk: unavailable (not installed and pip install squawk-cli failed); no figure")
     return 0

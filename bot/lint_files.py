@@ -8,6 +8,7 @@ folder are used by name only.
 
 from __future__ import annotations
 
+import os
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,10 +38,10 @@ def _git(args: list[str], cwd: Path) -> str:
 
 def changed_files(ref: str, cwd: Path) -> dict[Path, bool]:
     """Absolute paths changed since ``ref`` (working tree included) -> True when new (added/untracked)."""
-    top = Path(_git(["rev-parse", "--show-toplevel"], cwd).strip())
-    try:
-        _git(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], cwd)
+    try:  # one git call for both: this runs on every pre-commit and CI pre-flight
+        top = Path(_git(["rev-parse", "--show-toplevel", "--verify", "--quiet", f"{ref}^{{commit}}"], cwd).splitlines()[0])
     except UserFacingError:
+        _git(["rev-parse", "--show-toplevel"], cwd)  # says "not a git repository" when that is the problem
         raise UserFacingError(f"--changed-since: {ref!r} is not a commit in this repository") from None
     changed: dict[Path, bool] = {}
     for row in _git(["diff", "--name-status", "--no-renames", ref, "--"], cwd).splitlines():
@@ -104,7 +105,8 @@ def collect(paths: list[str], *, changed_since: str | None = None, cwd: Path | N
     changed = changed_files(changed_since, cwd) if changed_since else None
     tracked = None if changed is not None else _tracked([p for f, ns in explicit.items() for p in (f / n for n in ns if n != "*")], cwd)
     for folder, mset in sets.items():
-        names = sorted(p.name for p in folder.iterdir() if p.is_file() and p.suffix == ".sql")
+        with os.scandir(folder) as entries:  # d_type: no stat per file
+            names = sorted(e.name for e in entries if e.name.endswith(".sql") and e.is_file())
         chosen = explicit[folder]
         extra = sorted(n for n in chosen if n != "*" and n not in names)  # e.g. a misnamed file given by hand
         for name in names + extra:

@@ -166,3 +166,8 @@ def test_explicit_files_staged_new_vs_committed(repo, capsys):
                  "supabase/migrations/20250101000000_a.sql"]) == 1
     found = [(Path(f["file"]).name, f["rule"]) for f in json.loads(capsys.readouterr().out)]
     assert found == [("20250103000000_staged.sql", "out-of-order")]
+
+
+def test_changed_since_outside_a_git_repository_exits_2(folder, capsys):
+    assert main(["lint", "--changed-since", "HEAD"]) == 2
+    assert "not a git repository" in capsys.readouterr().err
