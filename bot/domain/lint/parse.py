@@ -124,8 +124,12 @@ def _do_body(parsed: ParsedFile, node: dict, stmt_text: str, span, index) -> lis
         functions = json.loads(pg.parse_plpgsql_json(stmt_text))
     except (pg.ParseError, ValueError):
         return []  # PostgreSQL checks PL/pgSQL only when it runs it; we stay silent rather than guess
+    # ``SELECT count(*) INTO n FROM pg_policies ...; IF n = 0 THEN ...``: when the
+    # block looks something up in the catalog, its IFs are taken as existence checks.
+    body_text = body["arg"]["String"]["sval"] if body else ""
+    looks_up = bool(_EXISTENCE_WORDS.search(body_text))
     found: list[Occurrence] = []
-    for lineno, query, guarded in _plpgsql_statements(functions, False):
+    for lineno, query, guarded in _plpgsql_statements(functions, False, looks_up):
         line = body_line + max(lineno, 1) - 1
         found.extend(_inner(query, line, span, index, DO_BODY, guarded))
     return found
@@ -200,11 +204,11 @@ def _is_existence_check(cond: dict | None) -> bool:
     return bool(_EXISTENCE_WORDS.search(query))
 
 
-def _plpgsql_statements(tree, guarded: bool):
+def _plpgsql_statements(tree, guarded: bool, any_if_guards: bool = False):
     """(lineno, query, guarded) for every plain SQL statement in a PL/pgSQL tree."""
     if isinstance(tree, list):
         for item in tree:
-            yield from _plpgsql_statements(item, guarded)
+            yield from _plpgsql_statements(item, guarded, any_if_guards)
         return
     if not isinstance(tree, dict):
         return
@@ -217,11 +221,11 @@ def _plpgsql_statements(tree, guarded: bool):
                 yield body.get("lineno", 1), query, guarded
         elif kind == "PLpgSQL_stmt_block":
             inner = guarded or _catches_duplicates(body.get("exceptions"))
-            yield from _plpgsql_statements(body.get("body", []), inner)
-            yield from _plpgsql_statements(body.get("exceptions", {}), guarded)
+            yield from _plpgsql_statements(body.get("body", []), inner, any_if_guards)
+            yield from _plpgsql_statements(body.get("exceptions", {}), guarded, any_if_guards)
         elif kind == "PLpgSQL_stmt_if":
-            inner = guarded or _is_existence_check(body.get("cond"))
+            inner = guarded or any_if_guards or _is_existence_check(body.get("cond"))
             for key in ("then_body", "elsif_list", "else_body"):
-                yield from _plpgsql_statements(body.get(key, []), inner)
+                yield from _plpgsql_statements(body.get(key, []), inner, any_if_guards)
         else:
-            yield from _plpgsql_statements(body, guarded)
+            yield from _plpgsql_statements(body, guarded, any_if_guards)
