@@ -14,6 +14,7 @@ import secrets
 import shutil
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -178,8 +179,18 @@ class ScratchDatabase:
         with psycopg.connect(self.server_url, autocommit=True) as conn:
             conn.execute(sql.SQL("create database {}").format(sql.Identifier(self.name)))
         if platform:
-            with psycopg.connect(self.url, autocommit=True) as conn:
-                conn.execute(PLATFORM_SQL)
+            # Roles are cluster-wide: another scratch database being set up at the same
+            # moment (parallel test runs) can make ALTER ROLE/GRANT fail with "tuple
+            # concurrently updated". The platform SQL is idempotent, so run it again.
+            for attempt in range(5):
+                try:
+                    with psycopg.connect(self.url, autocommit=True) as conn:
+                        conn.execute(PLATFORM_SQL)
+                    break
+                except psycopg.errors.InternalError:
+                    if attempt == 4:
+                        raise
+                    time.sleep(0.2 * (attempt + 1))
         return self
 
     def drop(self) -> None:

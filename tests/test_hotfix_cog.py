@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from unittest.mock import AsyncMock, MagicMock
 
@@ -31,21 +32,41 @@ HOTFIX_ROLE = 10
 LEAD_ROLE = 20
 
 
-@pytest.fixture
-async def setup(scratch_db, tmp_path):
-    migrate(scratch_db)
+@pytest.fixture(scope="module")
+def shared_db(scratch_databases):
+    """One migrated database for the tests that only look at their own rows."""
+    db = scratch_databases()
+    migrate(db)
+    return db
+
+
+@contextlib.asynccontextmanager
+async def hotfix_bot(db, tmp_path):
     migrations = copy_migrations(tmp_path / "migrations")
     settings = Settings(
         _env_file=None, hotfix_role_id=HOTFIX_ROLE, devops_lead_role_id=LEAD_ROLE,
         migrations_dir=migrations, data_dir=tmp_path / "data",
     )
     poster = RecordingPoster()
-    bot = DragonflyBot(settings, poster=poster, serve_web=False, sync_commands=False, status_db_url=scratch_db.url)
+    bot = DragonflyBot(settings, poster=poster, serve_web=False, sync_commands=False, status_db_url=db.url)
     async with bot:  # initialised like the console does, without logging in
         await bot.add_cog(Hotfix(bot))
-        cog = bot.get_cog("Hotfix")
-        yield bot, cog, poster, scratch_db, migrations
+        yield bot, bot.get_cog("Hotfix"), poster, db, migrations
         await bot.remove_cog("Hotfix")
+
+
+@pytest.fixture
+async def setup(shared_db, tmp_path):
+    async with hotfix_bot(shared_db, tmp_path) as parts:
+        yield parts
+
+
+@pytest.fixture
+async def fresh_setup(scratch_db, tmp_path):
+    """For tests that apply their own migrations with the CLI (it refuses versions it has not seen)."""
+    migrate(scratch_db)
+    async with hotfix_bot(scratch_db, tmp_path) as parts:
+        yield parts
 
 
 async def run(command, cog, interaction, **options) -> None:
@@ -78,8 +99,8 @@ def attachment(name: str, data: bytes) -> MagicMock:
     return file
 
 
-async def test_dev_lifecycle_through_the_cog(setup):
-    bot, cog, poster, db, migrations = setup
+async def test_dev_lifecycle_through_the_cog(fresh_setup):
+    bot, cog, poster, db, migrations = fresh_setup
     dana = make_member(name="dana", roles=[HOTFIX_ROLE])
 
     inter = make_interaction(user=dana, client=bot)

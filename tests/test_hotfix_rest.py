@@ -21,10 +21,11 @@ URL = "https://abcd.supabase.co"
 KEY = "eyJhbGciOiJIUzI1NiJ9.eyJyb2xlIjoic2VydmljZV9yb2xlIn0.c2lnbmF0dXJl"
 
 
-@pytest.fixture
-def db(scratch_db):
-    migrate(scratch_db)
-    return scratch_db
+@pytest.fixture(scope="module")
+def db(scratch_databases):
+    shared = scratch_databases()
+    migrate(shared)
+    return shared
 
 
 def rest_store(client: httpx.AsyncClient, key: str = KEY) -> RestHotfixStore:

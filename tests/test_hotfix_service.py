@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 import psycopg
 import pytest
@@ -13,13 +14,22 @@ from bot.hotfix_journal import HotfixJournal
 from bot.localdb import migration_up
 from bot.sources.hotfix_postgres import PostgresHotfixStore
 from tests.helpers import RecordingPoster, embed_text
-from tests.hotfix_support import DEV, LEAD, LEAD2, NOBODY, Clock, copy_migrations, make_service, migrate
+from tests.hotfix_support import DEV, LEAD, LEAD2, NOBODY, T0, Clock, copy_migrations, make_service, migrate
 
 CLOSED_PORT_URL = "postgresql://postgres@127.0.0.1:1/postgres"
 
 
+@pytest.fixture(scope="module")
+def db(scratch_databases):
+    """One migrated database for the tests that only look at their own rows."""
+    shared = scratch_databases()
+    migrate(shared)
+    return shared
+
+
 @pytest.fixture
-def db(scratch_db):
+def fresh_db(scratch_db):
+    """For tests that apply their own migrations with the CLI (it refuses versions it has not seen)."""
     migrate(scratch_db)
     return scratch_db
 
@@ -48,7 +58,8 @@ async def test_migration_applies_twice_and_locks_down_roles(db, tmp_path):
             conn.execute("update public.hotfix_events set kind = 'x' where hotfix_id = %s", (declared.hotfix.id,))
 
 
-async def test_dev_lifecycle_with_link_sync_and_resolve(db, tmp_path):
+async def test_dev_lifecycle_with_link_sync_and_resolve(fresh_db, tmp_path):
+    db = fresh_db
     migrations = copy_migrations(tmp_path / "migrations")
     poster = RecordingPoster()
     clock = Clock()
@@ -133,7 +144,8 @@ async def test_prod_needs_a_lead_who_did_not_declare(db, tmp_path):
     assert dev.code not in {h.code for h in await service.list(environment="prod")}
 
 
-async def test_auto_link_and_auto_sync_announce_once(db, tmp_path):
+async def test_auto_link_and_auto_sync_announce_once(fresh_db, tmp_path):
+    db = fresh_db
     migrations = copy_migrations(tmp_path / "migrations")
     poster = RecordingPoster()
     service = make_service(db.url, tmp_path / "data", poster, migrations_dir=migrations)
@@ -173,7 +185,7 @@ async def test_link_reports_statements_missing_from_the_migration(db, tmp_path):
 
 
 async def test_reminders_are_not_repeated_across_restarts(db, tmp_path):
-    clock = Clock()
+    clock = Clock(T0 - timedelta(days=365))  # before every other test's hotfix: only this one comes due
     poster = RecordingPoster()
     first = make_service(db.url, tmp_path, poster, clock=clock)
     hotfix = (await first.declare(DEV, "dev", "reminder test", None)).hotfix
@@ -211,7 +223,7 @@ async def test_declarations_while_the_store_is_down_arrive_exactly_once(db, tmp_
     assert await back.replay_journal() == 0
     assert count(db.url, "select count(*) from public.hotfixes where id = any(%s::uuid[])",
                  [outcome.declaration.id, second.declaration.id]) == 2
-    stored = await back.store.get_by_code((await back.list(state="awaiting_approval"))[0].code)
+    [stored] = [h for h in await back.list(state="awaiting_approval") if h.id == second.declaration.id]
     assert stored.declared_at == second.declaration.declared_at  # the original time, not the replay's
     assert sum(p["embeds"][0].title.startswith("🚨 Hotfix HF-") for p in poster.posts_to("alerts")) == 2
     assert not (tmp_path / "hotfix-journal.jsonl").read_text().strip()  # compacted once all done
