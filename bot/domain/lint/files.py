@@ -14,12 +14,20 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.domain.lint.model import ERROR, WARNING, Finding, MigrationSource
 from bot.domain.versions import parse_file_name
 
 _DESCRIPTION = re.compile(r"^[a-z0-9]+(?:_[a-z0-9]+)*$")
+
+
+def _after(version: str) -> str:
+    """The first version after ``version`` (one second later for a timestamp)."""
+    try:
+        return (datetime.strptime(version, "%Y%m%d%H%M%S") + timedelta(seconds=1)).strftime("%Y%m%d%H%M%S")
+    except ValueError:
+        return str(int(version) + 1).zfill(len(version))
 
 
 def _slug(name: str) -> str:
@@ -34,7 +42,7 @@ def check_name(source: MigrationSource) -> list[Finding]:
         return [Finding(
             source.path, 1, "file-name", ERROR,
             f"{source.name} is not <version>_<name>.sql: the Supabase CLI skips it, so it would never run",
-            f"rename it to {datetime.utcnow():%Y%m%d%H%M%S}_{_slug(stem)}.sql",
+            f"rename it to <YYYYMMDDHHMMSS, the current UTC time>_{_slug(stem)}.sql",
         )]
     if parsed.is_legacy:
         return []
@@ -70,6 +78,7 @@ def check_set(targets: list[MigrationSource], others: list[str]) -> list[Finding
         if parsed:
             by_version[parsed.version].append(name)
     newest_other = max((p.version for p in map(parse_file_name, others) if p), default=None)
+    newest = max(by_version, default="0")
     for target in targets:
         parsed = parse_file_name(target.name)
         if parsed is None:
@@ -80,14 +89,13 @@ def check_set(targets: list[MigrationSource], others: list[str]) -> list[Finding
                 target.path, 1, "duplicate-version", ERROR,
                 f"version {parsed.version} is also used by {', '.join(sorted(twins))}: "
                 "the second one fails (duplicate key in schema_migrations)",
-                f"give this file a new, later version (e.g. {datetime.utcnow():%Y%m%d%H%M%S}_{parsed.name}.sql)",
+                f"give the new file a version after every other one, e.g. {_after(newest)}_{parsed.name}.sql",
             ))
         if target.is_new and newest_other is not None and parsed.version < newest_other:
             findings.append(Finding(
                 target.path, 1, "out-of-order", ERROR,
                 f"version {parsed.version} sorts before the newest existing migration {newest_other}: "
                 "`migration up` refuses it (\"inserted before the last migration\")",
-                f"rename it with a version after {newest_other}, e.g. "
-                f"{max(newest_other, f'{datetime.utcnow():%Y%m%d%H%M%S}')}_{parsed.name}.sql",
+                f"rename it with a version after {newest_other}, e.g. {_after(newest_other)}_{parsed.name}.sql",
             ))
     return findings
