@@ -111,7 +111,6 @@ drop policy if exists hotfix_reminders_write on public.hotfix_reminders;
 create policy hotfix_reminders_write on public.hotfix_reminders
     for insert to service_role with check (true);
 
--- lint-ignore: missing-grant trigger function, never called through the API
 create or replace function public.hotfix_history_append_only()
 returns trigger
 language plpgsql
