@@ -95,9 +95,12 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([f.to_dict() for f in findings], indent=2))
     elif args.github:
+        from bot.render.lint_text import escape_data, escape_property
+
         for f in findings:
             body = f"forbidden by the migration protocol: {FORBIDDEN[f.rule].command} ({f.why}). Instead: {f.instead}"
-            print(f"::error file={f.file},line={f.line},title=guard {f.rule}::{body}")
+            print(f"::error file={escape_property(f.file)},line={f.line},title={escape_property('guard ' + f.rule)}::"
+                  f"{escape_data(body)}")
     elif findings:
         for f in findings:
             print(f"{f.file}:{f.line}: {f.text}")

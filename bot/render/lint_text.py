@@ -34,13 +34,13 @@ def render_json(findings: list[Finding]) -> str:
     return json.dumps([f.to_dict() for f in findings], indent=2)
 
 
-def _escape_data(text: str) -> str:
+def escape_data(text: str) -> str:
     # GitHub's workflow-command encoding (toolkit/core command.ts).
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
-def _escape_property(text: str) -> str:
-    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+def escape_property(text: str) -> str:
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
 def render_github(findings: list[Finding]) -> str:
@@ -49,6 +49,6 @@ def render_github(findings: list[Finding]) -> str:
         level = "error" if f.severity == ERROR else "warning"
         body = f.message + (f"\nfix: {f.fix}" if f.fix else "")
         lines.append(
-            f"::{level} file={_escape_property(f.file)},line={f.line},title={_escape_property(f.rule)}::{_escape_data(body)}"
+            f"::{level} file={escape_property(f.file)},line={f.line},title={escape_property(f.rule)}::{escape_data(body)}"
         )
     return "\n".join(lines)
