@@ -50,3 +50,22 @@ def test_any_text_gives_findings_never_an_exception(text):
     assert len(parse_errors) == (1 if syntax_error(text) else 0)
     for finding in findings:
         assert finding.line >= 1 and finding.message
+
+
+def _first_token_line(statement) -> int:
+    import re
+
+    trivia = re.match(r"(?:\s+|--[^\n]*|/\*.*?\*/)*", statement.text, re.DOTALL).end()
+    return statement.line + statement.text.count("\n", 0, trivia)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(_COMMENT, st.sampled_from(STATEMENTS)), min_size=1, max_size=8))
+def test_statement_lines_agree_with_the_cli_splitter(parts):
+    """Lint lines are split_statements' lines (the CLI's statements), moved past leading comments."""
+    from bot.domain.lint import parse_file
+
+    text = "".join(f"{comment}{stmt};\n" for comment, stmt in parts)
+    parsed = parse_file(text)
+    statements = split_statements(text)
+    assert [start for start, _end in parsed.spans] == [_first_token_line(s) for s in statements]
