@@ -53,8 +53,9 @@ def check_name(source: MigrationSource) -> list[Finding]:
                         "`migration list` mispairs 8-digit ones)")
         version = (version + "000000")[:14] if len(version) == 8 else version
     else:
-        try:
-            datetime.strptime(version, "%Y%m%d%H%M%S")
+        try:  # the constructor validates as strptime does, at a fraction of the cost
+            datetime(int(version[:4]), int(version[4:6]), int(version[6:8]),
+                     int(version[8:10]), int(version[10:12]), int(version[12:14]))
         except ValueError:
             problems.append(f"{version} is not a real date and time")
     if not _DESCRIPTION.match(parsed.name):
