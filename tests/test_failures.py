@@ -12,6 +12,9 @@ from __future__ import annotations
 import io
 import json
 import socket
+import threading
+from concurrent.futures import ThreadPoolExecutor
+import time
 from pathlib import Path
 
 import psycopg
@@ -21,6 +24,7 @@ from hypothesis import strategies as st
 
 from bot.domain.failures import (
     CATEGORIES,
+    SQLSTATE_CATEGORIES,
     Failure,
     LogParser,
     enrich,
@@ -29,9 +33,43 @@ from bot.domain.failures import (
 )
 from bot.domain.fixes import hint_for, idempotent_rewrite
 from bot.domain.joblog import clean_line, interesting_lines
-from bot.localdb import migration_up
+from bot.localdb import ScratchDatabase, migration_up
 
 SECRET = "hunter2-Sup3r"
+
+
+def make_scratch(server_url: str) -> ScratchDatabase:
+    """A scratch database, retrying the platform setup when another test run races it.
+
+    The platform SQL alters cluster-wide roles; two sessions doing so at once
+    get "tuple concurrently updated" (other engineers run their tests on the
+    same server).
+    """
+    for attempt in range(6):
+        scratch = ScratchDatabase(server_url)
+        try:
+            return scratch.create()
+        except psycopg.errors.InternalError as exc:
+            scratch.drop()
+            if "concurrently" not in str(exc) or attempt == 5:
+                raise
+            time.sleep(0.1 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+@pytest.fixture(scope="module")
+def background_drops():
+    """Drops scratch databases off the test's path (DROP DATABASE waits for a checkpoint)."""
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        yield pool
+
+
+@pytest.fixture
+def scratch_db(pg_server, background_drops):
+    """Overrides conftest's: the same fresh Supabase-like database, race-tolerant, dropped in the background."""
+    scratch = make_scratch(pg_server.url)
+    yield scratch
+    background_drops.submit(scratch.drop)
 
 
 def github_log(cli_output: str, db_url: str) -> list[str]:
@@ -114,21 +152,50 @@ def test_relation_exists_gives_a_rewrite_that_runs(scratch_db, tmp_path):
         ("create policy p on public.r for select using (true);", "42710"),
         ("create type public.mood as enum ('a');", "42710"),
         ("alter table public.r add column id int;", "42701"),
-        ("create index r_idx on public.r (id);", "42P07"),
-        ("create view public.v as select 2 as x;", "42P07"),
     ],
 )
 def test_relation_exists_variants_rewrite_into_sql_that_runs(scratch_db, tmp_path, second, code):
     migrations = tmp_path / "migrations"
     first = (
         "create table public.r (id int); create policy p on public.r for select using (true);\n"
-        "create type public.mood as enum ('a'); create index r_idx on public.r (id);\n"
-        "create view public.v as select 1 as x;\n"
+        "create type public.mood as enum ('a');\n"
     )
     lines = run_failing(scratch_db.url, migrations, {"20251209000001_a.sql": first, "20251209000002_b.sql": second + "\n"})
     f = explained(lines, migrations)
     assert (f.sqlstate, f.category, f.file, f.line) == (code, "relation_exists", "20251209000002_b.sql", 1)
     execute(scratch_db.url, f.hint.split("write:\n", 1)[1])
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "create index r_idx on public.r (id)",
+        "CREATE UNIQUE INDEX r_uidx ON public.r (id)",
+        "create view public.v as select 1 as x",
+        "create materialized view public.mv as select 1 as x",
+        "create function public.f() returns int language sql as $$ select 1 $$",
+        "create sequence public.s",
+        "create schema s2",
+        "alter table public.r add constraint r_id_positive check (id > 0)",
+        "create trigger r_t before insert on public.r for each row execute function public.noop()",
+        "create domain public.posint as int check (value > 0)",
+    ],
+)
+def test_rewrites_run_twice_where_the_original_fails(scratch_db, statement):
+    """Without the CLI: the original fails the second time, the rewrite never does."""
+    execute(
+        scratch_db.url,
+        "create table public.r (id int);"
+        "create function public.noop() returns trigger language plpgsql as $$ begin return new; end $$",
+    )
+    execute(scratch_db.url, statement)
+    with pytest.raises(psycopg.Error) as failed:
+        execute(scratch_db.url, statement)
+    assert SQLSTATE_CATEGORIES[failed.value.sqlstate] == "relation_exists"
+    rewritten = idempotent_rewrite(statement)
+    assert rewritten is not None and rewritten != statement
+    execute(scratch_db.url, rewritten)
+    execute(scratch_db.url, rewritten)
 
 
 def test_column_missing_names_the_later_file_that_adds_it(scratch_db, tmp_path):
@@ -268,6 +335,51 @@ def test_unknown_error_is_reported_with_its_lines(scratch_db, tmp_path):
     assert any("boom 42" in line for line in f.error_lines)
 
 
+def test_deadlock(scratch_db, tmp_path):
+    """The migration locks a then b while another session holds b and then asks for a."""
+    migrations = tmp_path / "migrations"
+    execute(scratch_db.url, "create table public.a (id int); create table public.b (id int)")
+    (migrations).mkdir()
+    (migrations / "20251209000001_locks.sql").write_text(
+        "set deadlock_timeout = '100ms';\nbegin;\nlock table public.a in access exclusive mode;\n"
+        "lock table public.b in access exclusive mode;\ncommit;\n"
+    )
+    result = {}
+    with psycopg.connect(scratch_db.url) as other, psycopg.connect(scratch_db.url, autocommit=True) as watcher:
+        other.execute("set deadlock_timeout = '10s'")  # so the migration's session is the one that detects it
+        other.execute("lock table public.b in access exclusive mode")
+        cli = threading.Thread(target=lambda: result.update(run=migration_up(scratch_db.url, migrations)))
+        cli.start()
+        for _ in range(500):  # until the migration waits for b
+            waiting = watcher.execute(
+                "select count(*) from pg_locks l join pg_class c on c.oid = l.relation "
+                "where not l.granted and c.relname = 'b'"
+            ).fetchone()[0]
+            if waiting:
+                break
+            time.sleep(0.01)
+        other.execute("lock table public.a in access exclusive mode")  # granted once the migration is the victim
+        other.rollback()
+        cli.join(60)
+    run = result["run"]
+    f = explained(github_log(run.stdout + run.stderr, scratch_db.url), migrations)
+    assert (f.sqlstate, f.category, f.statement_index, f.line) == ("40P01", "deadlock", 3, 4)
+    assert "Process" in f.detail and "Re-run" in f.hint
+
+
+def test_cli_hint_paragraph_is_kept_apart(scratch_db, tmp_path):
+    migrations = tmp_path / "migrations"
+    lines = run_failing(scratch_db.url, migrations, {"20251209000001_t.sql": "create table public.t (c mytype);\n"})
+    f = explained(lines, migrations)
+    assert (f.sqlstate, f.category, f.detail) == ("42704", "undefined_object", "")
+    assert f.cli_hint.startswith("Hint: This type may be defined in a schema")
+    assert f.statement == "create table public.t (c mytype)" and f.caret_column is not None
+    (migrations / "20251209000001_t.sql").write_text("lock table public.nothing_yet;\n")
+    f = explained(github_log(migration_up(scratch_db.url, migrations).stderr, scratch_db.url), migrations)
+    assert (f.sqlstate, f.category) == ("25P01", "needs_transaction_block")
+    assert "BEGIN" in f.hint and "BEGIN" in f.cli_hint
+
+
 def _closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -371,6 +483,34 @@ def test_chunked_reader_matches_line_parser_with_noise():
         assert parse_log(interesting_lines(io.BytesIO(data), chunk_size=size)) == expected
 
 
+def test_gh_cli_log_format():
+    """`gh run view --log` puts "<job>\t<step>\t" before each timestamped line."""
+    lines = github_log(
+        "Applying migration 20251209000001_a.sql...\nERROR: syntax error at or near \"x\" (SQLSTATE 42601)\n"
+        "At statement: 0\nselect x x x\n         ^\nTry rerunning the command with --debug to troubleshoot the error.",
+        "postgresql://p@h/d",
+    )
+    prefixed = [f"migrate\tApply migrations\t{line}" for line in lines]
+    f = parse_log(prefixed)
+    assert f == parse_log(lines)
+    assert (f.file, f.category, f.statement, f.caret_column) == ("20251209000001_a.sql", "syntax_error", "select x x x", 10)
+    assert parse_log(interesting_lines(io.BytesIO("".join(prefixed).encode()))) == f
+
+
+def test_reader_looks_back_from_github_error_marker_and_from_the_end():
+    noise = "".join(f"2025-12-09T00:00:00.0000000Z noise {i}\n" for i in range(20_000)).encode()
+    failure = "".join(
+        github_log("Applying migration 1_a.sql...\nERROR: boom (SQLSTATE 22000)\nAt statement: 0\nselect 1", "postgresql://p@h/d")
+    ).encode()
+    for data in (noise + failure + noise, noise + failure.replace(b"##[error]", b"##[notice]")):
+        f = parse_log(interesting_lines(io.BytesIO(data), chunk_size=4096, lookback=8192))
+        assert f is not None and (f.file, f.sqlstate) == ("1_a.sql", "22000")
+    # A failure neither before a ##[error] line nor at the end is out of reach: the documented limit.
+    hidden = noise + failure.replace(b"##[error]", b"##[notice]") + noise
+    assert parse_log(interesting_lines(io.BytesIO(hidden), lookback=8192)) is None
+    assert parse_log(hidden.decode().splitlines(keepends=True)) is not None
+
+
 # ---------------------------------------------------------------- fuzzing
 
 _FRAGMENTS = st.sampled_from(
@@ -457,7 +597,7 @@ def test_truncated_real_logs_never_raise():
 def test_huge_line_is_capped():
     noise = b"z" * (5 << 20) + b"\n"
     block = b'ERROR: relation "' + b"x" * 10_000 + b'" already exists (SQLSTATE 42P07)\nAt statement: 0\n'
-    data = noise + block + b"y" * (3 << 20) + b"\nTry rerunning the command with --debug\n"
+    data = noise + block + b"y" * (100 << 10) + b"\nTry rerunning the command with --debug\n##[error]failed\n"
     f = parse_log(interesting_lines(io.BytesIO(data)))
     assert f is not None and f.category == "relation_exists"
     assert len(f.message) <= 2010 and len(f.statement) <= 16_010 and all(len(x) <= 2000 for x in f.error_lines)

@@ -27,7 +27,7 @@ from collections import deque
 from dataclasses import asdict, dataclass, field, replace
 from typing import Iterable, Mapping
 
-from bot.domain.joblog import clean_line
+from bot.domain.joblog import clean_line, is_marker
 from bot.domain.redact import redact
 
 # The protocol's table names these five; the rest are ours.
@@ -62,7 +62,8 @@ SQLSTATE_CATEGORIES: dict[str, str] = {
     "57014": "statement_timeout",
     "40P01": "deadlock",
     "40001": "serialization_failure",
-    "25001": "transaction_block",
+    "25001": "transaction_block",  # must run outside a transaction (CONCURRENTLY, VACUUM)
+    "25P01": "needs_transaction_block",  # must run inside one (LOCK TABLE): the CLI opens none
     "23502": "not_null_violation",
     "23503": "foreign_key_violation",
     "23514": "check_violation",
@@ -130,6 +131,7 @@ class Failure:
     version: str | None = None
     sqlstate: str | None = None
     detail: str = ""
+    cli_hint: str = ""  # the Supabase CLI's own "Hint:" paragraph, when it prints one
     statement: str = ""  # as the log shows it (caret line removed), or the file's text after enrich
     statement_index: int | None = None  # N from "At statement: N"
     line: int | None = None  # 1-based line of that statement in the file
@@ -207,6 +209,7 @@ class _Block:
         self.file = file
         self.error_lines: list[str] = [first[:2000]]
         self.detail: list[str] = []
+        self.cli_hint: list[str] = []
         self.statement: list[str] = []
         self.statement_chars = 0
         self.statement_index: int | None = None
@@ -241,9 +244,14 @@ class _Block:
                 self.statement_index = int(at.group(1))
                 self.keep(line)
                 return True
-            if len(self.detail) >= MAX_DETAIL_LINES:
+            if len(self.detail) + len(self.cli_hint) >= MAX_DETAIL_LINES:
                 return False  # no "At statement" after all: not the CLI's block
-            self.detail.append(line[:2000])
+            # The CLI may add its own "Hint:" paragraph (indented continuation
+            # lines) after a blank line; keep it apart from Postgres's detail.
+            if line.startswith("Hint:") or (self.cli_hint and line.startswith(" ")):
+                self.cli_hint.append(line.strip()[:2000])
+            elif line.strip():
+                self.detail.append(line[:2000])
             self.keep(line)
             return True
         caret = _CARET.match(line)
@@ -267,6 +275,7 @@ class _Block:
                 version=version_of(self.file),
                 sqlstate=self.sqlstate,
                 detail=detail,
+                cli_hint=redact(" ".join(self.cli_hint)),
                 statement=statement,
                 statement_index=self.statement_index,
                 caret_column=self.caret[1] if self.caret else None,
@@ -337,7 +346,7 @@ class LogParser:
     def feed(self, raw: str) -> None:
         if self.block is not None:
             # GitHub's own markers mean the step's output is over.
-            if raw.startswith("##[") or "Z ##[" in raw[:40]:
+            if is_marker(raw):
                 self._close()
             else:
                 line = clean_line(raw)

@@ -378,7 +378,7 @@ _HINTS: dict[str, Callable] = {
     "undefined_schema": _undefined("schema", "schema"),
     "undefined_object": _static(
         "at {where} a type, role, extension or similar object does not exist yet: create it in an earlier migration, "
-        "or check the name (types and extensions may live in schema extensions)."
+        "or schema-qualify it (extension types live in schema extensions, e.g. extensions.citext)."
     ),
     "dependent_objects": _dependent_objects,
     "lock_timeout": _static(
@@ -396,8 +396,12 @@ _HINTS: dict[str, Callable] = {
     ),
     "serialization_failure": _static("at {where} a concurrent transaction conflicted. Re-run the workflow."),
     "transaction_block": _static(
-        "at {where}: the CLI runs each migration file in one transaction. Remove CONCURRENTLY (or VACUUM, ALTER SYSTEM...) "
-        "from the migration; build large indexes outside the migration flow with approval."
+        "at {where} the statement cannot run inside a transaction block (CONCURRENTLY, VACUUM, ALTER SYSTEM...): "
+        "move it to its own migration file, outside any BEGIN ... COMMIT."
+    ),
+    "needs_transaction_block": _static(
+        "at {where} the statement only works inside a transaction and the Supabase CLI opens none: "
+        "wrap it with what it belongs to in BEGIN; ... COMMIT; in {file}."
     ),
     "not_null_violation": _static("at {where} existing rows would break NOT NULL: backfill them (UPDATE ... SET ...) or add a DEFAULT before the constraint."),
     "foreign_key_violation": _static("at {where} rows reference missing keys: insert the referenced rows first, or clean the orphans before adding the constraint."),

@@ -5,11 +5,13 @@ ISO-8601 timestamp (``2025-12-09T14:30:01.1234567Z ``), may carry ANSI colour
 codes and workflow-command markers (``##[group]``, ``##[error]``...), and may
 end in ``\\r``. ``clean_line`` removes all of that.
 
-``interesting_lines`` reads a binary file in large chunks and yields only the
-lines around the texts the failure parser reacts to (plus a window after
-each, which is where the error block lives), so a 100 MB log of npm and
-compiler noise costs a few ``bytes.find`` scans rather than a Python loop per
-line. Memory stays bounded by the chunk size whatever the log size.
+``interesting_lines`` reads a binary log in large chunks and yields only the
+lines a failure can be in: the output just before each ``##[error]`` line
+(GitHub writes ``##[error]Process completed with exit code 1.`` right after a
+failed step's output) and the end of the log (raw CLI output saved to a file
+has no GitHub markers; its error is at the end). Finding those places is one
+``bytes.find`` per chunk, close to grep's speed, instead of a Python loop per
+line; memory is bounded by the chunk and look-back sizes whatever the log size.
 """
 
 from __future__ import annotations
@@ -21,20 +23,14 @@ _TIMESTAMP = re.compile(r"^\ufeff?\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z ?")
 # CSI sequences (colours, cursor moves) and the rarer OSC ones (terminal titles, links).
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
 _MARKER = re.compile(r"^##\[[A-Za-z-]+\]")
-
-# Texts that start (or end) something the failure parser must see. Every line
-# the parser reacts to outside an error block contains one of these.
-TRIGGERS: tuple[bytes, ...] = (
-    b"Applying migration",
-    b"SQLSTATE",
-    b"ERROR:",
-    b"failed to connect",
-    b"Remote migration versions",
-    b"Found local migration files",
-    b"Try rerunning the command",
+# `gh run view --log` prefixes each line with "<job>\t<step>\t" before the timestamp.
+_GH_CLI_PREFIX = re.compile(r"^[^\t\n]*\t[^\t\n]*\t(?=\ufeff?\d{4}-\d\d-\d\dT)")
+_MARKER_LINE = re.compile(
+    r"^(?:[^\t\n]*\t[^\t\n]*\t)?\ufeff?(?:\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z )?(?:\x1b\[[0-9;]*m)*##\[[A-Za-z-]+\]"
 )
-CONTEXT_BEFORE = 3  # lines kept before a trigger (an unknown error's text precedes the --debug hint)
-WINDOW_AFTER = 400  # lines fed after a trigger: detail, "At statement", the statement text
+
+ERROR_MARK = b"##[error]"
+LOOKBACK = 256 << 10  # bytes of a failed step's output read before its ##[error] line (and at the log's end)
 CHUNK_SIZE = 8 << 20
 MAX_LINE = 64 << 10  # a longer line is cut: nobody needs 64 KB of one log line
 
@@ -47,11 +43,18 @@ def clean_line(line: str) -> str:
     if "\r" in line:
         # A progress bar redrawn with \r: what the terminal showed last is what counts.
         line = line.rsplit("\r", 1)[-1] or line.replace("\r", "")
+    if "\t" in line:
+        line = _GH_CLI_PREFIX.sub("", line, count=1)
     if line[:1].isdigit() or line[:1] == "\ufeff":
         line = _TIMESTAMP.sub("", line, count=1)
     if line.startswith("##["):
         line = _MARKER.sub("", line, count=1)
     return line
+
+
+def is_marker(line: str) -> bool:
+    """True for GitHub's own ``##[group]``/``##[error]``... lines (not a program's output)."""
+    return "##[" in line and _MARKER_LINE.match(line) is not None
 
 
 def clean_lines(lines) -> Iterator[str]:
@@ -66,70 +69,53 @@ def _decode(raw: bytes) -> str:
     return raw.decode("utf-8", errors="replace")
 
 
-def interesting_lines(stream: BinaryIO, *, chunk_size: int = CHUNK_SIZE) -> Iterator[str]:
-    """Raw (uncleaned) decoded lines of ``stream`` that the failure parser needs.
+def _next_line_start(buf: bytes, pos: int, limit: int) -> int:
+    """``pos`` if a line starts there, else the start of the next line (at most ``limit``)."""
+    if pos <= 0 or buf[pos - 1 : pos] == b"\n":
+        return max(pos, 0)
+    nl = buf.find(b"\n", pos, limit)
+    return limit if nl < 0 else nl + 1
 
-    Yields, in order and without repeats, each line containing a trigger, up to
-    ``CONTEXT_BEFORE`` lines before it and ``WINDOW_AFTER`` lines after it.
-    Feeding these to ``failures.parse_log`` gives the same answer as feeding
-    every line (tests check that).
+
+def _lines(buf: bytes, start: int, end: int) -> Iterator[str]:
+    while start < end:
+        nl = buf.find(b"\n", start, end)
+        stop = end if nl < 0 else nl + 1
+        yield _decode(buf[start:stop])
+        start = stop
+
+
+def interesting_lines(stream: BinaryIO, *, chunk_size: int = CHUNK_SIZE, lookback: int = LOOKBACK) -> Iterator[str]:
+    """Raw (uncleaned) decoded lines of ``stream`` where a failure can be, in order, no repeats.
+
+    That is, the lines starting within ``lookback`` bytes before each
+    ``##[error]`` line (that line included) and within the last ``lookback``
+    bytes of the log. Feeding these to ``failures.parse_log`` gives the same
+    answer as feeding every line as long as the failure's block lies within
+    ``lookback`` of its step's end.
     """
-    carry = b""
-    window = 0  # lines still to yield unconditionally
+    buf = b""  # whole lines kept for look-back, then the new chunk
     while True:
         chunk = stream.read(chunk_size)
         if not chunk:
             break
-        buf = carry + chunk if carry else chunk
-        # Only whole lines are scanned; the tail waits for the next chunk.
-        end = buf.rfind(b"\n") + 1
-        if end == 0:
-            if len(buf) > MAX_LINE * 2:  # one endless line: keep only its head
-                carry = buf[:MAX_LINE]
-            else:
-                carry = buf
-            continue
-        carry = buf[end:]
-        if len(carry) > MAX_LINE * 2:
-            carry = carry[:MAX_LINE]
-        state = [window]
-        yield from _scan(buf, end, state)
-        window = state[0]
-    if carry:
-        yield from _scan(carry + b"\n", len(carry) + 1, [window])
-
-
-def _scan(buf: bytes, end: int, window_box: list[int]) -> Iterator[str]:
-    """Yield the needed lines of ``buf[:end]`` (whole lines). ``window_box[0]`` carries over."""
-    pos = 0
-    window = window_box[0]
-    # Next position of each trigger at or after pos (-1: none left in this buffer).
-    next_hit = {t: buf.find(t, 0, end) for t in TRIGGERS}
-    while pos < end:
-        if window > 0:
-            nl = buf.find(b"\n", pos, end)
-            stop = end if nl < 0 else nl + 1
-            yield _decode(buf[pos:stop])
-            pos = stop
-            window -= 1
-            continue
-        hit = -1
-        for trigger, at in next_hit.items():
-            if 0 <= at < pos:
-                at = next_hit[trigger] = buf.find(trigger, pos, end)
-            if at >= 0 and (hit < 0 or at < hit):
-                hit = at
-        if hit < 0:
-            break
-        # Back up to the start of the hit's line, then a few lines more.
-        start = buf.rfind(b"\n", pos, hit) + 1 if hit > pos else pos
-        if start < pos:
-            start = pos
-        for _ in range(CONTEXT_BEFORE):
-            if start <= pos:
-                break
-            prev = buf.rfind(b"\n", pos, start - 1) + 1
-            start = max(prev, pos)
-        pos = start
-        window = WINDOW_AFTER + CONTEXT_BEFORE + 1
-    window_box[0] = window
+        scan_from = buf.rfind(b"\n") + 1  # the marker may start in the kept incomplete line
+        buf += chunk
+        complete = buf.rfind(b"\n") + 1  # only whole lines are used; the rest waits for more
+        fed = 0  # buf[:fed] was yielded (or lies before the look-back)
+        hit = buf.find(ERROR_MARK, scan_from, complete)
+        while hit >= 0:
+            line_start = buf.rfind(b"\n", fed, hit) + 1 if hit > fed else fed
+            region = _next_line_start(buf, max(line_start - lookback, fed), line_start)
+            nl = buf.find(b"\n", hit, complete)
+            line_end = complete if nl < 0 else nl + 1
+            yield from _lines(buf, region, line_end)
+            fed = line_end
+            hit = buf.find(ERROR_MARK, fed, complete)
+        keep = _next_line_start(buf, max(complete - lookback, fed), complete)
+        buf = buf[keep:]
+        if len(buf) > lookback + 2 * MAX_LINE and b"\n" not in buf:
+            buf = buf[:MAX_LINE]  # one endless line: keep only its head
+    if buf:  # the end of the log: raw CLI output has its error there
+        buf += b"" if buf.endswith(b"\n") else b"\n"
+        yield from _lines(buf, _next_line_start(buf, len(buf) - lookback, len(buf)), len(buf))
