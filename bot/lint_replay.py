@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import re
+import subprocess
 import time
 from pathlib import Path
 
@@ -88,7 +89,12 @@ def _create(db: ScratchDatabase, attempts: int = 5) -> None:
 
 
 def _replay_on(url: str, mset: MigrationSet) -> list[Finding]:
-    done = migration_up(url, mset.folder, include_all=True)
+    try:
+        done = migration_up(url, mset.folder, include_all=True)
+    except subprocess.TimeoutExpired as exc:
+        return [Finding(str(mset.folder), 1, APPLY_FAILED, ERROR,
+                        f"`supabase migration up` did not finish within {exc.timeout:.0f} s on a fresh database",
+                        "look for a statement that waits (a lock, a long backfill) in the newest migrations")]
     if done.returncode != 0:
         return [_apply_failure(done.stdout + "\n" + done.stderr, mset)]
     findings: list[Finding] = []

@@ -143,3 +143,10 @@ def test_precision_corpus_is_idempotent_for_the_real_cli_too(pg_server, tmp_path
         assert again.returncode == 0, again.stdout + again.stderr
     finally:
         db.drop()
+
+
+def test_unreachable_db_url_is_a_usage_error(tmp_path, capsys, monkeypatch):
+    _folder(tmp_path, {"20250101000000_base.sql": BASE})
+    monkeypatch.chdir(tmp_path)
+    assert main(["lint", "--replay", "--db-url", "postgresql://postgres@127.0.0.1:1/postgres", "migrations"]) == 2
+    assert "--replay could not create a scratch database" in capsys.readouterr().err
