@@ -12,7 +12,7 @@ from bot.domain.lint import destructive, files, grants, idempotency, protocol, s
 from bot.domain.lint.model import ERROR, RULES, WARNING, Finding, MigrationSource
 from bot.domain.lint.parse import ParsedFile, parse_file
 
-__all__ = ["ERROR", "WARNING", "RULES", "Finding", "MigrationSource", "lint_migrations", "lint_text", "parse_file"]
+__all__ = ["ERROR", "WARNING", "RULES", "Finding", "MigrationSource", "has_errors", "lint_migrations", "lint_text", "parse_file"]
 
 _STATEMENT_RULES = (idempotency.check, destructive.check, grants.check, protocol.check)
 
