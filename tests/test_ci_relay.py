@@ -398,3 +398,47 @@ async def test_real_errors_of_each_kind_reach_the_alert(category, real_outputs, 
     assert f["Fix"] and f["Fix"] != "no known fix"
     assert all(r.startswith("GET /api/v3/") for r in fake.requests)
     assert message_problems(post["content"], post["embeds"]) == []
+
+
+class FlakyPoster(RecordingPoster):
+    """Discord misbehaving: sends fail while ``down``; edits of deleted messages fail."""
+
+    def __init__(self):
+        super().__init__()
+        self.down = False
+        self.deleted: set[int] = set()
+
+    async def send(self, channel, **kwargs):
+        if self.down:
+            raise ConnectionError("Discord unavailable")
+        return await super().send(channel, **kwargs)
+
+    async def edit(self, ref, **kwargs):
+        if ref.message_id in self.deleted:
+            raise LookupError("Unknown Message")
+        return await super().edit(ref, **kwargs)
+
+
+async def test_discord_outage_leaves_the_run_for_the_next_pass(fake_github, client, real_failure, tmp_path):
+    poster = FlakyPoster()
+    relay = make_relay(client, tmp_path / "ledger.db", poster)
+    add_failed_run(fake_github, real_failure, 1101)
+    poster.down = True
+    assert await reconcile(client, relay) == []  # logged, not raised; the claim is released
+    poster.down = False
+    assert await reconcile(client, relay) == ["posted"]
+    assert await reconcile(client, relay) == []
+    assert len(poster.sent) == 1
+
+
+async def test_deleted_alerts_do_not_wedge_the_relay(fake_github, client, real_failure, tmp_path):
+    poster = FlakyPoster()
+    relay = make_relay(client, tmp_path / "ledger.db", poster)
+    await relay.handle(add_failed_run(fake_github, real_failure, 1201))
+    poster.deleted.add(poster.sent[0]["ref"].message_id)
+    # A re-run whose first alert was deleted gets a fresh alert.
+    assert await relay.handle(add_failed_run(fake_github, real_failure, 1201, attempt=2)) == "posted"
+    poster.deleted.add(poster.sent[1]["ref"].message_id)
+    green = RunInfo.from_api(fake_github.add_run(1202, conclusion="success"))
+    assert await relay.handle(green) == "green (alert not editable)"
+    assert await relay.handle(green) == "duplicate" and poster.replies == []

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Iterable, Iterator
 
 import httpx
+import requests
 from github import Auth, Github, GithubException
 from github.PaginatedList import PaginatedList
 from github.WorkflowJob import WorkflowJob
@@ -132,7 +133,9 @@ def _describe(exc: Exception) -> str:
         return f"GitHub answered {exc.status}" + (f": {message}" if isinstance(message, str) else "")
     if isinstance(exc, httpx.HTTPStatusError):
         return f"the log download answered {exc.response.status_code}"
-    return f"GitHub could not be reached ({type(exc).__name__})"
+    if isinstance(exc, (httpx.HTTPError, OSError, requests.RequestException)):
+        return f"GitHub could not be reached ({type(exc).__name__})"
+    return f"GitHub's answer could not be read ({type(exc).__name__})"
 
 
 class GitHubClient:
@@ -248,9 +251,8 @@ class GitHubClient:
             return await asyncio.to_thread(func, *args)
         except GitHubUnavailable:
             raise
-        except (GithubException, httpx.HTTPError, OSError) as exc:
-            raise GitHubUnavailable(_describe(exc)) from None
-        except Exception as exc:  # requests' own errors and the like
+        except Exception as exc:  # PyGithub, requests and httpx errors, odd answers
+            log.debug("GitHub call %s failed", getattr(func, "__name__", func), exc_info=True)
             raise GitHubUnavailable(_describe(exc)) from None
 
     async def recent_runs(self, limit: int = 20) -> list[RunInfo]:
