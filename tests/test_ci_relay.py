@@ -442,3 +442,15 @@ async def test_deleted_alerts_do_not_wedge_the_relay(fake_github, client, real_f
     green = RunInfo.from_api(fake_github.add_run(1202, conclusion="success"))
     assert await relay.handle(green) == "green (alert not editable)"
     assert await relay.handle(green) == "duplicate" and poster.replies == []
+
+
+async def test_startup_failure_without_jobs_is_alerted(fake_github, client, tmp_path):
+    poster = RecordingPoster()
+    relay = make_relay(client, tmp_path / "ledger.db", poster)
+    payload = fake_github.run_payload(1301, conclusion="startup_failure")
+    fake_github.runs[(1301, 1)] = payload  # GitHub lists no jobs for a run that never started
+    assert await relay.handle(RunInfo.from_api(payload)) == "posted"
+    embed = poster.sent[0]["embeds"][0]
+    assert embed.title == "❌ Supabase Migrations could not start on dev"
+    assert "could not start" in embed.description
+    assert message_problems(poster.sent[0]["content"], [embed]) == []

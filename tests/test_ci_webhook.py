@@ -199,3 +199,38 @@ async def test_every_octokit_workflow_example_is_relayed_or_ignored(workflow):
             assert queued == []
     finally:
         await client.close()
+
+
+def _mutations(payload: dict, rng) -> dict:
+    """The payload with a few fields deleted or replaced by values of the wrong type."""
+    data = json.loads(json.dumps(payload))
+    odd = [None, 0, -1, True, "", "x" * 300, [], {}, [1, "a"], {"id": "nope"}, 1.5, "2026-13-45T99:99:99Z"]
+    for _ in range(rng.randint(1, 6)):
+        target = data if rng.random() < 0.4 or not isinstance(data.get("workflow_run"), dict) else data["workflow_run"]
+        if not target:
+            continue
+        key = rng.choice(list(target))
+        if rng.random() < 0.3:
+            del target[key]
+        else:
+            target[key] = rng.choice(odd)
+    return data
+
+
+async def test_mutated_payloads_never_cause_a_server_error():
+    import random
+
+    rng = random.Random(20261125)
+    client, hook = await _client(".github/workflows/test.yml")
+    try:
+        bases = [p for _, p in _examples("workflow_run", "workflow_job")] + [_failed_run_payload()]
+        for i in range(400):
+            payload = _mutations(rng.choice(bases), rng)
+            event = rng.choice(["workflow_run", "workflow_job", "ping", "push"])
+            resp = await _post(client, payload, event=event, delivery=f"fuzz-{i}")
+            assert resp.status in (200, 202, 400), (resp.status, await resp.text())
+        # What was queued can be relayed: every item reads as a run.
+        while not hook.queue.empty():
+            assert isinstance(hook.queue.get_nowait(), RunInfo)
+    finally:
+        await client.close()
