@@ -452,5 +452,5 @@ async def test_startup_failure_without_jobs_is_alerted(fake_github, client, tmp_
     assert await relay.handle(RunInfo.from_api(payload)) == "posted"
     embed = poster.sent[0]["embeds"][0]
     assert embed.title == "❌ Supabase Migrations could not start on dev"
-    assert "could not start" in embed.description
+    assert "could not start" in embed.description and poster.sent[0]["files"] == []
     assert message_problems(poster.sent[0]["content"], [embed]) == []

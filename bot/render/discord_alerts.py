@@ -146,7 +146,7 @@ def render_alert(alert: CiAlert) -> RenderedAlert:
             everyone=False, roles=False, users=[discord.Object(id=alert.mention_user_id)], replied_user=False
         )
     excerpt = None
-    if cut or failure is None:
+    if cut or (failure is None and alert.log_tail):
         excerpt = (f"migration-run-{run.run_id}-attempt-{run.attempt}.txt", _excerpt_text(alert).encode())
     return RenderedAlert(content=content, embed=embed, allowed_mentions=mentions, excerpt=excerpt)
 
