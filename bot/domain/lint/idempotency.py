@@ -255,14 +255,15 @@ def _unguarded_insert(node: dict) -> bool:
 
 
 def _has_not_exists(expr) -> bool:
-    """A WHERE NOT EXISTS (...) anywhere in the condition (ANDed with other terms too)."""
+    """A WHERE NOT EXISTS (...) / NOT IN (SELECT ...) in the condition (ANDed with other terms too)."""
     if not isinstance(expr, dict):
         return False
     boolexpr = expr.get("BoolExpr")
     if boolexpr:
         if boolexpr.get("boolop") == "NOT_EXPR":
             arg = (boolexpr.get("args") or [{}])[0]
-            if arg.get("SubLink", {}).get("subLinkType") == "EXISTS_SUBLINK":
+            # NOT EXISTS (...) and NOT IN (SELECT ...) both skip rows already there
+            if arg.get("SubLink", {}).get("subLinkType") in ("EXISTS_SUBLINK", "ANY_SUBLINK"):
                 return True
         return any(_has_not_exists(arg) for arg in boolexpr.get("args", []))
     return False
