@@ -454,3 +454,16 @@ async def test_startup_failure_without_jobs_is_alerted(fake_github, client, tmp_
     assert embed.title == "❌ Supabase Migrations could not start on dev"
     assert "could not start" in embed.description and poster.sent[0]["files"] == []
     assert message_problems(poster.sent[0]["content"], [embed]) == []
+
+
+async def test_console_shows_the_same_alert(fake_github, client, real_failure, tmp_path):
+    import io
+
+    from bot.console import ConsolePoster, Printer
+
+    out = io.StringIO()
+    relay = make_relay(client, tmp_path / "ledger.db", ConsolePoster(Printer(out, tmp_path / "files")))
+    await relay.handle(add_failed_run(fake_github, real_failure, 1401))
+    text = out.getvalue()
+    assert "[#alerts]" in text and BAD_FILE in text and "42P07" in text and "relation_exists" in text
+    assert DB_PASSWORD not in text and GH_TOKEN not in text
