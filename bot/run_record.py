@@ -23,7 +23,8 @@ from typing import BinaryIO, Iterable, Iterator
 
 import psycopg
 
-from bot.domain.failures import Failure, enrich, parse_log
+from bot.commands.explain import failure_from_log
+from bot.domain.failures import Failure, parse_log
 from bot.domain.joblog import clean_line, interesting_lines
 from bot.domain.redact import redact
 from bot.domain.versions import parse_file_name
@@ -107,11 +108,12 @@ def read_run(
 
     if failing_file:
         version = _version(failing_file)
-        if failure is not None and migrations_dir is not None:
-            path = Path(migrations_dir) / failing_file
-            if path.is_file():
-                failure = enrich(failure, path.read_text(encoding="utf-8", errors="replace"))
-                record.failure = failure
+        if failure is not None and migrations_dir is not None and log.seekable():
+            # Read again the way `dragonfly-bot explain` does: the same failure, plus the
+            # statement's full text and line from the file (and the other files for hints).
+            log.seek(0)
+            failure = failure_from_log(log, Path(migrations_dir)) or failure
+            record.failure = failure
         if version:
             message = failure.message if failure else NO_ERROR_FOUND
             if failure is not None and failure.detail:
