@@ -355,6 +355,8 @@ class ConsolePoster:
         self._printer = printer
         self._channel_ids = channel_ids or {}
         self._threads: dict[int, str] = {}
+        # Set by the Console, so buttons on a channel post (a hotfix's Approve) can be pressed too.
+        self.console: "Console | None" = None
 
     async def send(
         self,
@@ -369,6 +371,8 @@ class ConsolePoster:
     ) -> PostRef:
         message_id = next(_ids)
         self._printer.message(label=f"[#{channel}]", content=content, embeds=embeds, files=files, view=view)
+        if isinstance(view, discord.ui.View) and self.console is not None:
+            self.console.last_view = (view, ConsoleMessage(self.console, f"[#{channel}]", view))
         thread_id = None
         if thread_name:
             thread_id = message_id
@@ -532,6 +536,8 @@ class Console:
         self.guild = guild
         self.channel = channel
         self.last_view: tuple[discord.ui.View, ConsoleMessage] | None = None
+        if isinstance(getattr(bot, "poster", None), ConsolePoster):
+            bot.poster.console = self
 
     # Printing what the bot sends -------------------------------------------------
 

@@ -46,7 +46,7 @@ async def test_dev_and_prod_lifecycle_typed_in_the_console(scratch_db, tmp_path)
         [
             '/hotfix declare env:dev summary:"@everyone orders are slow" sql:"create index orders_idx on orders (created_at);"',
             '/hotfix declare env:prod summary:"stuck lock in prod"',
-            "/hotfix approve HF-0002",
+            "/press Approve HF-0002",  # the button on the #alerts post; the declarer may not approve
             "/hotfix link HF-0001 20251214000000_orders_idx.sql",
             '/hotfix resolve HF-0001 review:"the index was dropped by a bad deploy"',
             "/hotfix show HF-9999",

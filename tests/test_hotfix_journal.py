@@ -72,4 +72,7 @@ def test_embeds_stay_within_discords_limits_with_huge_input():
                           detail={"number": i, "recipient": "declarer"})
         for i in range(200)
     ]
-    assert message_problems(None, [show_embed(big, events, T0)]) == []
+    shown = show_embed(big, events, T0)
+    assert message_problems(None, [shown]) == []
+    timeline = next(f.value for f in shown.fields if f.name == "Timeline")
+    assert "reminder #199 " in timeline and "earlier event(s)" in timeline  # the latest events are kept

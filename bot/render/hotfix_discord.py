@@ -148,6 +148,23 @@ def show_embed(hotfix: Hotfix, events: Sequence[HotfixEvent], now: datetime) -> 
     embed.add_field(name="SQL", value=clip(sql_block(hotfix.sql_text, 600), FIELD_VALUE), inline=False)
     if hotfix.review:
         embed.add_field(name="Review", value=clip(redact(hotfix.review), FIELD_VALUE), inline=False)
-    timeline = "\n".join(clip(event_line(e), 200) for e in events) or "-"
-    embed.add_field(name="Timeline", value=clip(timeline, FIELD_VALUE), inline=False)
+    embed.add_field(name="Timeline", value=timeline_text(events), inline=False)
     return fit_embed(embed)
+
+
+def timeline_text(events: Sequence[HotfixEvent], limit: int = FIELD_VALUE) -> str:
+    """The declaration and the latest events that fit; the middle is summarised."""
+    lines = [clip(event_line(e), 200) for e in events]
+    if not lines:
+        return "-"
+    if len("\n".join(lines)) <= limit:
+        return "\n".join(lines)
+    head, tail = lines[0], []
+    for line in reversed(lines[1:]):
+        skipped = len(lines) - 1 - len(tail) - 1
+        candidate = "\n".join([head, f"… {skipped} earlier event(s)", line, *tail])
+        if len(candidate) > limit:
+            break
+        tail.insert(0, line)
+    skipped = len(lines) - 1 - len(tail)
+    return "\n".join([head, f"… {skipped} earlier event(s)", *tail])
