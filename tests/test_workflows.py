@@ -28,7 +28,10 @@ def test_migrations_workflow_triggers_and_concurrency():
     assert migrate["concurrency"]["cancel-in-progress"] is False
     assert migrate["concurrency"]["group"].startswith("supabase-migrate-")
     assert "inputs.environment" in migrate["environment"]
-    assert "SUPABASE_PROD_DB_URL" in migrate["env"]["DB_URL"] and "SUPABASE_DEV_DB_URL" in migrate["env"]["DB_URL"]
+    # The secret is chosen by name, never by an `&& ||` fallback that could hand prod the dev URL.
+    assert migrate["env"]["DB_URL"] == (
+        "${{ secrets[format('SUPABASE_{0}_DB_URL', (inputs.environment || 'dev') == 'prod' && 'PROD' || 'DEV')] }}"
+    )
 
 
 def test_migrations_workflow_steps():
