@@ -563,11 +563,11 @@ def test_parser_never_raises_on_fragments(lines):
 @given(st.binary(max_size=3000), st.integers(min_value=1, max_value=700))
 def test_binary_garbage_never_raises(data, chunk_size):
     via_chunks = parse_log(interesting_lines(io.BytesIO(data), chunk_size=chunk_size))
-    text_lines = data.decode("utf-8", errors="replace").splitlines(keepends=True)
+    text_lines = data.decode("utf-8", errors="replace").split("\n")  # log lines end at \n only
     parser = LogParser()
     for line in text_lines:
         parser.feed(line)
-    assert parser.result() == via_chunks or b"\r" in data  # \r alone is no line end for the chunk reader
+    assert parser.result() == via_chunks
 
 
 @settings(max_examples=50, deadline=None)
@@ -578,6 +578,28 @@ def test_enrich_and_rewrite_never_raise(file_text, index):
     idempotent_rewrite(file_text)
     for category in CATEGORIES:
         hint_for(Failure(category=category, message=file_text, statement=file_text, detail=file_text))
+
+
+@settings(max_examples=200, deadline=None)
+@given(_LINES, st.integers(min_value=1, max_value=300))
+def test_chunked_reader_yields_every_line_once_when_the_log_is_small(lines, chunk_size):
+    """With the look-back larger than the log, the regions cover every line exactly once, in order."""
+    lines = [line.replace("\r", "").replace("\n", "") + "\n" for line in lines]
+    data = "".join(lines).encode("utf-8", errors="replace")
+    expected = [line + "\n" for line in data.decode("utf-8", errors="replace").split("\n")[:-1]]
+    assert list(interesting_lines(io.BytesIO(data), chunk_size=chunk_size)) == expected
+
+
+def test_password_failure_is_an_authentication_failure():
+    # The CLI formats server errors as "server error (<severity>: <message> (SQLSTATE <code>))";
+    # the trust-only local server cannot reject a password, so this one line is written by hand.
+    line = (
+        "failed to connect to postgres: failed to connect to `host=db.abc.supabase.co user=postgres database=postgres`: "
+        'server error (FATAL: password authentication failed for user "postgres" (SQLSTATE 28P01))'
+    )
+    f = parse_log([line, "Try rerunning the command with --debug to troubleshoot the error."])
+    assert (f.category, f.sqlstate) == ("authentication_failed", "28P01")
+    assert "postgres@db.abc.supabase.co/postgres" in f.hint
 
 
 def test_truncated_real_logs_never_raise():

@@ -8,9 +8,10 @@ end in ``\\r``. ``clean_line`` removes all of that.
 ``interesting_lines`` reads a binary log in large chunks and yields only the
 lines a failure can be in: the output just before each ``##[error]`` line
 (GitHub writes ``##[error]Process completed with exit code 1.`` right after a
-failed step's output) and the end of the log (raw CLI output saved to a file
-has no GitHub markers; its error is at the end). Finding those places is one
-``bytes.find`` per chunk, close to grep's speed, instead of a Python loop per
+failed step's output), the end of the log (raw CLI output saved to a file
+has no GitHub markers; its error is at the end), and every ``Applying
+migration`` line. Finding those places is two ``bytes.find`` passes per
+chunk, close to grep's speed, instead of a Python loop per
 line; memory is bounded by the chunk and look-back sizes whatever the log size.
 """
 
@@ -30,6 +31,7 @@ _MARKER_LINE = re.compile(
 )
 
 ERROR_MARK = b"##[error]"
+SINGLE_LINES = (b"Applying migration",)  # always yielded (with their look-back): they say what was applied
 LOOKBACK = 256 << 10  # bytes of a failed step's output read before its ##[error] line (and at the log's end)
 CHUNK_SIZE = 8 << 20
 MAX_LINE = 64 << 10  # a longer line is cut: nobody needs 64 KB of one log line
@@ -85,33 +87,48 @@ def _lines(buf: bytes, start: int, end: int) -> Iterator[str]:
         start = stop
 
 
-def interesting_lines(stream: BinaryIO, *, chunk_size: int = CHUNK_SIZE, lookback: int = LOOKBACK) -> Iterator[str]:
+def interesting_lines(
+    stream: BinaryIO,
+    *,
+    chunk_size: int = CHUNK_SIZE,
+    lookback: int = LOOKBACK,
+    single_lines: tuple[bytes, ...] = SINGLE_LINES,
+) -> Iterator[str]:
     """Raw (uncleaned) decoded lines of ``stream`` where a failure can be, in order, no repeats.
 
     That is, the lines starting within ``lookback`` bytes before each
-    ``##[error]`` line (that line included) and within the last ``lookback``
-    bytes of the log. Feeding these to ``failures.parse_log`` gives the same
-    answer as feeding every line as long as the failure's block lies within
-    ``lookback`` of its step's end.
+    ``##[error]`` line and each line containing one of ``single_lines`` (by
+    default ``Applying migration``, which says what was applied), those lines
+    included, and the lines within the last ``lookback`` bytes of the log.
+    Feeding these to ``failures.parse_log`` gives the same answer as feeding
+    every line as long as the failure's block lies within ``lookback`` of its
+    step's end (or of the log's end).
     """
     buf = b""  # whole lines kept for look-back, then the new chunk
+    needles = (ERROR_MARK, *single_lines)
     while True:
         chunk = stream.read(chunk_size)
         if not chunk:
             break
-        scan_from = buf.rfind(b"\n") + 1  # the marker may start in the kept incomplete line
+        scan_from = buf.rfind(b"\n") + 1  # a needle may start in the kept incomplete line
         buf += chunk
         complete = buf.rfind(b"\n") + 1  # only whole lines are used; the rest waits for more
         fed = 0  # buf[:fed] was yielded (or lies before the look-back)
-        hit = buf.find(ERROR_MARK, scan_from, complete)
-        while hit >= 0:
-            line_start = buf.rfind(b"\n", fed, hit) + 1 if hit > fed else fed
-            region = _next_line_start(buf, max(line_start - lookback, fed), line_start)
+        next_at = {n: buf.find(n, scan_from, complete) for n in needles}
+        while True:
+            hits = [(at, n) for n, at in next_at.items() if at >= 0]
+            if not hits:
+                break
+            hit = min(hits)[0]
+            line_start = max(buf.rfind(b"\n", fed, hit) + 1, fed)
             nl = buf.find(b"\n", hit, complete)
             line_end = complete if nl < 0 else nl + 1
+            region = _next_line_start(buf, max(line_start - lookback, fed), line_start)
             yield from _lines(buf, region, line_end)
             fed = line_end
-            hit = buf.find(ERROR_MARK, fed, complete)
+            for n, at in next_at.items():
+                if 0 <= at < fed:
+                    next_at[n] = buf.find(n, fed, complete)
         keep = _next_line_start(buf, max(complete - lookback, fed), complete)
         buf = buf[keep:]
         if len(buf) > lookback + 2 * MAX_LINE and b"\n" not in buf:
