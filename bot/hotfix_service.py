@@ -193,13 +193,18 @@ class HotfixService:
         return True
 
     async def _update(self, hotfix: Hotfix, embed: discord.Embed, *, content: str | None = None,
-                      allowed: discord.AllowedMentions = NO_MENTIONS) -> None:
-        """A follow-up about a hotfix: in its thread, else as a new #alerts post."""
+                      allowed: discord.AllowedMentions = NO_MENTIONS, state_changed: bool = True) -> None:
+        """A follow-up about a hotfix: in its thread, else as a new #alerts post.
+
+        When the state changed, the original #alerts post is edited to show it too.
+        """
         if self.poster is None:
             return
         try:
             if hotfix.alert_message_id is not None and hotfix.alert_channel_id is not None:
                 ref = PostRef("alerts", hotfix.alert_channel_id, hotfix.alert_message_id, hotfix.alert_thread_id)
+                if state_changed:
+                    await self.poster.edit(ref, embeds=[render.alert_embed(hotfix)])
                 await self.poster.reply(ref, content=content, embeds=[embed], allowed_mentions=allowed)
             else:
                 await self.poster.send("alerts", content=content, embeds=[embed], allowed_mentions=allowed)
@@ -385,6 +390,7 @@ class HotfixService:
             render.update_embed(f"⏰ {hotfix.code} reminder #{reminder.number}", f"Next step: {next_step}.", render.ORANGE),
             content=content,
             allowed=allowed,
+            state_changed=False,
         )
 
 

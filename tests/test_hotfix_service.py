@@ -101,6 +101,9 @@ async def test_dev_lifecycle_with_link_sync_and_resolve(fresh_db, tmp_path):
         await service.resolve(DEV, hotfix.code, "short")
     resolved = await service.resolve(DEV, hotfix.code, "the index was dropped by mistake")
     assert resolved.state is HotfixState.RESOLVED
+    # The original #alerts post was kept current: linked, synced, resolved.
+    assert [e["ref"].message_id for e in poster.edits] == [alert["ref"].message_id] * 3
+    assert poster.edits[-1]["embeds"][0].title == f"Hotfix {hotfix.code} in dev: resolved"
     with pytest.raises(UserFacingError, match="already resolved"):
         await service.resolve(DEV, hotfix.code, "the index was dropped by mistake")
 

@@ -37,11 +37,18 @@ def checklist(code: str) -> str:
 
 
 def alert_embed(hotfix: Hotfix) -> discord.Embed:
+    """The #alerts post; edited as the hotfix moves on, so it always shows the current state."""
     awaiting = hotfix.state == HotfixState.AWAITING_APPROVAL
     title = f"🚨 Hotfix {hotfix.code} declared in {hotfix.environment}"
+    if not hotfix.unsynced:
+        title = f"Hotfix {hotfix.code} in {hotfix.environment}: {hotfix.state}"
     embed = discord.Embed(title=title, description=clip(redact(hotfix.summary), 1000), colour=ORANGE if awaiting else RED)
     embed.add_field(name="Declared by", value=clip(hotfix.declared_by_name, 200), inline=True)
     embed.add_field(name="State", value=STATE_LABELS[hotfix.state.value], inline=True)
+    if hotfix.approved_by_name:
+        embed.add_field(name="Approved by", value=clip(hotfix.approved_by_name, 200), inline=True)
+    if hotfix.linked_file:
+        embed.add_field(name="Migration", value=clip(f"`{hotfix.linked_file}`", 300), inline=True)
     if awaiting:
         embed.add_field(
             name="Prod: approval needed",
