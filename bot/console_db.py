@@ -11,6 +11,7 @@ because this database is a local throw-away, never dev or prod.
 
 from __future__ import annotations
 
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -80,6 +81,28 @@ def apply_like_cli(db_url: str, migrations_dir: Path) -> list[str]:
     return applied_now
 
 
+def _acquire_server(data_dir: Path, force_embedded: bool, say: Callable[[str], None]) -> LocalServer:
+    """A running server; an embedded one gets a second chance (pg_ctl gives up after 10 s on a busy machine)."""
+    for attempt in (1, 2):
+        try:
+            if force_embedded:
+                say(f"starting an embedded PostgreSQL in {data_dir}")
+                return start_embedded(data_dir)
+            server = find_server(data_dir)
+            say(f"using the embedded PostgreSQL in {data_dir}" if server.embedded else "using the local PostgreSQL")
+            return server
+        except LocalDatabaseError:
+            raise
+        except (subprocess.SubprocessError, OSError, AssertionError, RuntimeError) as exc:
+            if attempt == 2:
+                raise LocalDatabaseError(
+                    f"the embedded PostgreSQL in {data_dir} did not start ({type(exc).__name__}); "
+                    f"see {data_dir / 'log'}, or pass --db-url postgresql://..."
+                ) from None
+            say(f"the embedded PostgreSQL did not start ({type(exc).__name__}); trying once more")
+    raise AssertionError("unreachable")
+
+
 def prepare_console_database(
     data_dir: Path,
     migrations_dir: Path,
@@ -88,12 +111,7 @@ def prepare_console_database(
     say: Callable[[str], None] = lambda _: None,
 ) -> ConsoleDatabase:
     """A server, the console database on it, the platform roles, and the migrations applied."""
-    if force_embedded:
-        say(f"starting an embedded PostgreSQL in {data_dir}")
-        server = start_embedded(data_dir)
-    else:
-        server = find_server(data_dir)
-        say("using the embedded PostgreSQL in " + str(data_dir) if server.embedded else "using the local PostgreSQL")
+    server = _acquire_server(data_dir, force_embedded, say)
     try:
         _ensure_database(server.url, CONSOLE_DATABASE)
         url = with_database(server.url, CONSOLE_DATABASE)

