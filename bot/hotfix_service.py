@@ -180,7 +180,7 @@ class HotfixService:
                 content=content,
                 embeds=[render.alert_embed(hotfix)],
                 allowed_mentions=allowed,
-                thread_name=f"{hotfix.code} {hotfix.summary}"[:100],
+                thread_name=f"{hotfix.code} {redact(hotfix.summary)}"[:100],
                 **kwargs,
             )
         except Exception:  # noqa: BLE001 - the hotfix is stored; a chat failure must not undo that
