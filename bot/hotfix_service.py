@@ -280,7 +280,7 @@ class HotfixService:
         ):
             try:
                 counts[name] = await step()
-            except SourceUnavailable as exc:
+            except UserFacingError as exc:  # store down, or an environment not configured
                 log.warning("hotfix %s step skipped: %s", name, exc.message)
                 counts[name] = 0
             except Exception:  # noqa: BLE001 - the loop must survive anything one step does
@@ -344,7 +344,7 @@ class HotfixService:
         for env in sorted({h.environment for h in waiting}):
             try:
                 report = await self.read_status(env)
-            except SourceUnavailable as exc:  # one environment down must not hold up the other
+            except UserFacingError as exc:  # one environment down or unconfigured must not hold up the other
                 log.warning("hotfix sync check for %s skipped: %s", env, exc.message)
                 continue
             applied = {m.version for m in report.migrations if m.state in APPLIED_STATES}

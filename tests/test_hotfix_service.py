@@ -254,3 +254,26 @@ async def test_crash_between_journal_and_store_replays_once(db, tmp_path):
     assert count(db.url, "select count(*) from public.hotfix_events where kind = 'declared' and hotfix_id = any(%s::uuid[])",
                  [new.id, other.id]) == 2
     assert len(poster.posts_to("alerts")) == 2  # each announced once
+
+
+async def test_an_unreadable_environment_does_not_stop_the_other(db, tmp_path):
+    migrations = copy_migrations(tmp_path / "migrations")
+    poster = RecordingPoster()
+    service = make_service(db.url, tmp_path / "data", poster, migrations_dir=migrations)
+    prod = (await service.declare(LEAD, "prod", "prod side", None)).hotfix
+    await service.approve(LEAD2, prod.code)
+    dev = (await service.declare(DEV, "dev", "dev side", None)).hotfix
+    for hotfix in (prod, dev):  # both linked to a migration every test database has applied
+        await service.link(LEAD, hotfix.code, "20251209000000_migration_status_view.sql")
+    real_read = service.read_status
+
+    async def prod_unconfigured(env):
+        if env == "prod":
+            raise UserFacingError("no Supabase settings for prod: set SUPABASE_PROD_URL ...")
+        return await real_read(env)
+
+    service.read_status = prod_unconfigured
+    report = await service.tick()
+    assert report.synced >= 1
+    assert (await service.get(dev.code)).state is HotfixState.SYNCED
+    assert (await service.get(prod.code)).state is HotfixState.MIGRATION_LINKED
