@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Literal
 
 import discord
 from discord import app_commands
 from discord.ext import commands
+
+from bot.errors import UserFacingError
+
+log = logging.getLogger(__name__)
 
 
 async def is_bot_owner(interaction: discord.Interaction) -> bool:
@@ -18,7 +23,8 @@ async def is_bot_owner(interaction: discord.Interaction) -> bool:
         return False
     try:
         return await bot.is_owner(interaction.user)
-    except discord.HTTPException:
+    except Exception as exc:  # Discord unreachable (or the console): nobody is the owner
+        log.info("could not ask Discord who owns the application: %s", type(exc).__name__)
         return False
 
 
@@ -37,6 +43,8 @@ class Admin(commands.GroupCog, group_name="admin", group_description="Bot admini
     @app_commands.describe(scope="guild (DISCORD_GUILD_ID) or global")
     @app_commands.check(_owner_only)
     async def sync(self, interaction: discord.Interaction, scope: Literal["guild", "global"] = "guild") -> None:
+        if self.bot.user is None:
+            raise UserFacingError("the bot is not logged in to Discord (console mode?): there is nothing to sync")
         await interaction.response.defer(ephemeral=True, thinking=True)
         if scope == "guild" and self.bot.settings.discord_guild_id is None:
             await interaction.followup.send(
