@@ -12,6 +12,7 @@ because this database is a local throw-away, never dev or prod.
 from __future__ import annotations
 
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -57,6 +58,20 @@ def _ensure_database(server_url: str, name: str) -> None:
         exists = conn.execute("select 1 from pg_database where datname = %s", (name,)).fetchone()
         if not exists:
             conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+
+
+def _create_platform(url: str, attempts: int = 5) -> None:
+    """Supabase's roles and schemas. Roles are cluster-wide: another process creating or
+    granting them at the same moment makes PostgreSQL say "tuple concurrently updated"; try again."""
+    for attempt in range(attempts):
+        try:
+            with psycopg.connect(url, autocommit=True) as conn:
+                conn.execute(PLATFORM_SQL)
+            return
+        except (psycopg.errors.InternalError_, psycopg.errors.UniqueViolation):
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.2 * (attempt + 1))
 
 
 def apply_like_cli(db_url: str, migrations_dir: Path) -> list[str]:
@@ -115,8 +130,7 @@ def prepare_console_database(
     try:
         _ensure_database(server.url, CONSOLE_DATABASE)
         url = with_database(server.url, CONSOLE_DATABASE)
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(PLATFORM_SQL)
+        _create_platform(url)
         say(f"applying {migrations_dir} to {CONSOLE_DATABASE}")
         try:
             result = migration_up(url, migrations_dir)
