@@ -100,7 +100,7 @@ def render_text(f: Failure) -> str:
             where += f" line {f.line}"
         if f.statement_index is not None:
             where += f" (statement {f.statement_index})"
-        out.append(f"Failed migration: {where}")
+        out.append(f"File:     {where}")
     error = f.message + (f" (SQLSTATE {f.sqlstate})" if f.sqlstate else "")
     out.append(f"Error:    {error}")
     if f.detail:

@@ -214,7 +214,8 @@ class _Block:
         self.statement_chars = 0
         self.statement_index: int | None = None
         self.caret: tuple[int, int] | None = None  # (line within statement, column)
-        self.tail_left = _TAIL_LINES
+        # The out-of-order error lists every file; others end with a short suggestion.
+        self.tail_left = MAX_LISTED + 4 if kind == "out_of_order" else _TAIL_LINES
         self.message = first
         self.sqlstate = sqlstate
 
@@ -290,7 +291,7 @@ class _Block:
             versions = list(dict.fromkeys(versions))[:MAX_LISTED]
             failure = Failure(
                 category="remote_version_missing",
-                message=redact(self.message),
+                message=redact(_cap(self.message, 2000)),
                 version=versions[0] if versions else None,
                 versions=tuple(versions),
                 error_lines=error_lines,
@@ -303,7 +304,7 @@ class _Block:
                     files.append(redact(path.group(1)))
             failure = Failure(
                 category="out_of_order",
-                message=redact(self.message),
+                message=redact(_cap(self.message, 2000)),
                 file=files[0] if files else None,
                 version=version_of(files[0]) if files else None,
                 files=tuple(files),
