@@ -234,3 +234,25 @@ async def test_mutated_payloads_never_cause_a_server_error():
             assert isinstance(hook.queue.get_nowait(), RunInfo)
     finally:
         await client.close()
+
+
+async def test_body_cut_short_by_the_sender_is_400_not_500():
+    client, hook = await _client()
+    try:
+        port = client.server.port
+        for head in (
+            f"POST {PATH} HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\nX-GitHub-Event: push\r\n\r\n0123456789",
+            f"POST {PATH} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nX-GitHub-Event: push\r\n\r\n10\r\n0123",
+        ):
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(head.encode())
+            await writer.drain()
+            await asyncio.sleep(0.05)
+            writer.close()
+        for _ in range(100):
+            if hook.stats.rejected == 2:
+                break
+            await asyncio.sleep(0.01)
+        assert hook.stats.rejected == 2 and hook.stats.received == 2 and hook.queue.empty()
+    finally:
+        await client.close()
