@@ -74,13 +74,14 @@ class ApproveButton(discord.ui.DynamicItem[discord.ui.Button], template=r"hotfix
         if cog is None:
             await send_ephemeral(interaction, "Hotfixes are not available right now; try `/hotfix approve` later.")
             return
+        await interaction.response.defer()  # the store may be slow; Discord allows 3 s
         try:
             hotfix = await cog.svc.approve(actor_for(interaction.user, interaction.client.settings), self.code)
         except UserFacingError as exc:
             await send_ephemeral(interaction, exc.message)
             return
         # The button has done its job: take it off the alert, then confirm to the lead.
-        await interaction.response.edit_message(view=None)
+        await interaction.edit_original_response(view=None)
         await interaction.followup.send(
             f"You approved {hotfix.code}; the declarer can go ahead in prod.", ephemeral=True, allowed_mentions=NO_MENTIONS
         )
@@ -161,8 +162,9 @@ class Hotfix(commands.GroupCog, group_name="hotfix", group_description="Emergenc
         file: discord.Attachment | None = None,
     ) -> None:
         actor = self._actor(interaction)
-        sql_text = await self._sql_from(sql, file)
+        self._check_sql_options(sql, file)  # instant refusals before "thinking…"
         await interaction.response.defer(ephemeral=True, thinking=True)
+        sql_text = sql if file is None else await self._read_sql_file(file)
         outcome = await self.svc.declare(actor, env, summary, sql_text)
         if outcome.journaled:
             text = (
@@ -187,15 +189,19 @@ class Hotfix(commands.GroupCog, group_name="hotfix", group_description="Emergenc
             text += " (Posting to #alerts failed: tell the team yourself.)"
         await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
 
-    async def _sql_from(self, sql: str | None, file: discord.Attachment | None) -> str | None:
+    @staticmethod
+    def _check_sql_options(sql: str | None, file: discord.Attachment | None) -> None:
         if file is None:
-            return sql
+            return
         if sql:
             raise UserFacingError("give the SQL as text or as a file, not both")
         try:
             check_sql_file(file.filename, file.size)
         except HotfixRefused as exc:
             raise UserFacingError(exc.message) from None
+
+    @staticmethod
+    async def _read_sql_file(file: discord.Attachment) -> str:
         try:
             return (await file.read()).decode("utf-8")
         except UnicodeDecodeError:
@@ -204,8 +210,9 @@ class Hotfix(commands.GroupCog, group_name="hotfix", group_description="Emergenc
     @app_commands.command(name="approve", description="Approve a prod hotfix (DevOps lead, not the declarer)")
     @app_commands.describe(code="the hotfix code, e.g. HF-0007")
     async def approve(self, interaction: discord.Interaction, code: str) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
         hotfix = await self.svc.approve(self._actor(interaction), code)
-        await interaction.response.send_message(
+        await interaction.followup.send(
             f"You approved {hotfix.code}; the declarer can go ahead in prod.", ephemeral=True, allowed_mentions=NO_MENTIONS
         )
 
@@ -231,8 +238,9 @@ class Hotfix(commands.GroupCog, group_name="hotfix", group_description="Emergenc
     @app_commands.command(name="resolve", description="Close a synced hotfix with the post-incident review")
     @app_commands.describe(code="the hotfix code, e.g. HF-0007", review="why did we need a hotfix?")
     async def resolve(self, interaction: discord.Interaction, code: str, review: str) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
         hotfix = await self.svc.resolve(self._actor(interaction), code, review)
-        await interaction.response.send_message(
+        await interaction.followup.send(
             f"{hotfix.code} is resolved. Thank you for the review.", ephemeral=True, allowed_mentions=NO_MENTIONS
         )
 

@@ -178,7 +178,8 @@ async def test_prod_approval_button(setup):
     rebuilt = await ApproveButton.from_custom_id(press, button.item, re.match(ApproveButton.__discord_ui_compiled_template__, button.custom_id))
     press = make_interaction(user=make_member(name="lou", roles=[LEAD_ROLE]), client=bot)
     await rebuilt.callback(press)
-    assert press.sent[0] == {"via": "edit_message", "view": None}
+    assert press.events[:2] == ["defer", "edit_original_response"]
+    assert press.sent[0] == {"via": "original.edit", "view": None}
     assert ephemeral(press) == f"You approved {code}; the declarer can go ahead in prod."
     assert (await cog.service.get(code)).state is HotfixState.APPROVED
     assert any("approved by lou" in (r["embeds"][0].title or "") for r in poster.replies)
