@@ -73,6 +73,9 @@ def check(occurrences: list[Occurrence], file: str) -> list[Finding]:
                         f"{label} without IF NOT EXISTS fails on a second run (already exists)",
                         rewritten(occ.text, _IF_NOT_EXISTS_AFTER[kind], "IF NOT EXISTS", f"add IF NOT EXISTS to {label}"),
                     )
+        elif kind == "RenameStmt" or (kind == "AlterEnumStmt" and node.get("oldVal")):
+            if free:
+                _rename(occ, report)
         elif kind == "AlterEnumStmt":
             if free and node.get("newVal") and not node.get("oldVal") and not node.get("skipIfNewValExists"):
                 report(
@@ -184,6 +187,41 @@ def _needs_guard(kind: str, node: dict):
         name = node.get("pubname", "")
         return ("publication-member", name), f"ALTER PUBLICATION {name} ADD TABLE", _do_block
     return None
+
+
+_RELATION_RENAMES = {
+    "OBJECT_TABLE": "TABLE", "OBJECT_VIEW": "VIEW", "OBJECT_MATVIEW": "MATERIALIZED VIEW",
+    "OBJECT_INDEX": "INDEX", "OBJECT_SEQUENCE": "SEQUENCE", "OBJECT_FOREIGN_TABLE": "FOREIGN TABLE",
+}
+
+
+# What PostgreSQL raises when the old name is gone, per thing renamed.
+_RENAME_ERRORS = {"column": "undefined_column", "enum value": "invalid_parameter_value",
+                  "function": "undefined_function", "procedure": "undefined_function", "routine": "undefined_function",
+                  "schema": "invalid_schema_name"}
+
+
+def _rename(occ: Occurrence, report) -> None:
+    """A rename fails the second time: the old name no longer exists."""
+    node = occ.node
+    kind = node.get("renameType", "")
+    if occ.kind == "RenameStmt" and kind in _RELATION_RENAMES:
+        if node.get("missing_ok"):
+            return  # ALTER TABLE IF EXISTS old RENAME TO new: a no-op the second time
+        what = _RELATION_RENAMES[kind]
+        report(
+            occ, "rename-without-guard",
+            f"ALTER {what} {display(*range_var(node.get('relation')))} RENAME fails on a second run (the old name is gone)",
+            rewritten(occ.text, r"^\s*ALTER\s+(?:MATERIALIZED\s+VIEW|FOREIGN\s+TABLE|\w+)", "IF EXISTS",
+                      f"ALTER {what} IF EXISTS ... RENAME TO ..."),
+        )
+        return
+    what = "enum value" if occ.kind == "AlterEnumStmt" else kind.removeprefix("OBJECT_").lower().replace("tabconstraint", "constraint")
+    report(
+        occ, "rename-without-guard",
+        f"renaming a {what} fails on a second run (the old name is gone) and has no IF EXISTS form",
+        _do_block(occ, _RENAME_ERRORS.get(what, "undefined_object")),
+    )
 
 
 def _alter_table(occ: Occurrence, dropped: set, report) -> None:

@@ -17,6 +17,7 @@ RULES: dict[str, str] = {
     "drop-without-if-exists": "DROP (or ALTER TABLE DROP COLUMN/CONSTRAINT) fails on a re-run",
     "add-column-without-if-not-exists": "ALTER TABLE ADD COLUMN fails on a re-run",
     "unguarded-create": "CREATE POLICY/TYPE/DOMAIN/ROLE, ADD CONSTRAINT, ... have no IF NOT EXISTS; they need a guard",
+    "rename-without-guard": "ALTER ... RENAME fails on a re-run (the old name is gone)",
     "insert-without-on-conflict": "seed INSERT adds duplicate rows or fails on a re-run",
     "destructive-operation": "drops or rewrites data without an `-- approved-destructive: <reason>` line",
     "missing-grant": "a created table/view/function is not granted to authenticated and service_role in the same file",

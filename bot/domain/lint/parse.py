@@ -24,12 +24,15 @@ from bot.domain.sql import syntax_error
 
 TOP, DO_BODY, FUNCTION_BODY = "top", "do", "function"
 
-# Handler conditions after which a CREATE that already happened is harmless.
+# Handler conditions after which a statement that already ran is harmless: a
+# CREATE of something that exists, or a RENAME of something already renamed.
 DUPLICATE_CONDITIONS = frozenset(
     {
         "duplicate_object", "duplicate_table", "duplicate_column", "duplicate_function",
         "duplicate_schema", "duplicate_alias", "unique_violation", "others",
-        "42710", "42p07", "42701", "42723", "42p06", "42p16", "23505",
+        "undefined_column", "undefined_object", "undefined_table", "undefined_function",
+        "invalid_parameter_value", "invalid_schema_name",  # RENAME VALUE / RENAME SCHEMA done already
+        "42710", "42p07", "42701", "42723", "42p06", "42p16", "23505", "42703", "42704", "42p01", "42883", "22023", "3f000",
     }
 )
 # Words that make an IF condition a check of whether something exists already.

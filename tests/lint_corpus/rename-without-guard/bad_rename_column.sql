@@ -1,0 +1,1 @@
+alter table if exists public.customers rename column tier to plan;

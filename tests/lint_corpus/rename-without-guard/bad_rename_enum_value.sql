@@ -1,0 +1,1 @@
+alter type public.customer_tier rename value 'pro' to 'professional';

@@ -1,0 +1,2 @@
+-- expect-line: 2
+alter table public.customers rename to clients;
