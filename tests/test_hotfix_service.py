@@ -8,6 +8,7 @@ from datetime import timedelta
 import psycopg
 import pytest
 
+from bot.domain import hotfix as rules
 from bot.domain.hotfix import HotfixState
 from bot.errors import UserFacingError
 from bot.hotfix_journal import HotfixJournal
@@ -233,8 +234,6 @@ async def test_declarations_while_the_store_is_down_arrive_exactly_once(db, tmp_
 
 
 async def test_crash_between_journal_and_store_replays_once(db, tmp_path):
-    from bot.domain import hotfix as rules
-
     clock = Clock()
     journal = HotfixJournal(tmp_path)
     # The process wrote the journal line, then died before the store write.
@@ -277,3 +276,12 @@ async def test_an_unreadable_environment_does_not_stop_the_other(db, tmp_path):
     assert report.synced >= 1
     assert (await service.get(dev.code)).state is HotfixState.SYNCED
     assert (await service.get(prod.code)).state is HotfixState.MIGRATION_LINKED
+
+
+async def test_concurrent_replays_of_one_declaration_store_it_once(db):
+    new = rules.declare(DEV, "dev", "raced replay", None, now=Clock()(), reminder_hours=4)
+    stores = [PostgresHotfixStore(db.url, role="service_role") for _ in range(6)]
+    results = await asyncio.gather(*(s.declare(new) for s in stores))
+    assert len({h.code for h in results}) == 1
+    assert count(db.url, "select count(*) from public.hotfixes where id = %s", new.id) == 1
+    assert count(db.url, "select count(*) from public.hotfix_events where hotfix_id = %s", new.id) == 1
