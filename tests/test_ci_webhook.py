@@ -264,3 +264,17 @@ async def test_body_cut_short_by_the_sender_is_400_not_500():
         assert hook.stats.rejected == 2 and hook.stats.received == 2 and hook.queue.empty()
     finally:
         await runner.cleanup()
+
+
+async def test_stalled_body_times_out_with_408():
+    client, hook = await _client(body_timeout=0.2)
+    try:
+        async def trickle():
+            yield b'{"zen": '
+            await asyncio.sleep(1)
+            yield b'"late"}'
+
+        resp = await client.post(PATH, data=trickle(), headers={"X-GitHub-Event": "ping"})
+        assert resp.status == 408 and hook.stats.rejected == 1
+    finally:
+        await client.close()

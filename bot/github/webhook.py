@@ -7,7 +7,7 @@ own). The slow part (jobs, logs, Discord) happens in the relay's queue
 worker. Redeliveries are dropped here by ``X-GitHub-Delivery``; the ledger
 is what makes "one alert per run attempt" hold across restarts.
 
-Answers: 401 bad/missing signature, 413 body over 25 MB, 400 malformed
+Answers: 401 bad/missing signature, 413 body over 25 MB, 408 body stalled, 400 malformed
 (no event header, not JSON, a workflow_run without the fields we need),
 200 ``ping`` and duplicate deliveries, 202 everything else (queued or
 ignored, the body says which), 503 if the queue is full (the reconciliation
@@ -34,6 +34,7 @@ PATH = "/github/webhook"
 MAX_BODY_BYTES = 25 * 1024 * 1024  # GitHub caps payloads at 25 MB
 _READ_CHUNK = 256 * 1024
 SEEN_DELIVERIES = 10_000
+BODY_TIMEOUT_SECONDS = 30.0  # a sender that stalls mid-body must not hold a handler forever
 
 
 @dataclass
@@ -83,6 +84,7 @@ class GitHubWebhook:
         queue: asyncio.Queue,
         *,
         max_body: int = MAX_BODY_BYTES,
+        body_timeout: float = BODY_TIMEOUT_SECONDS,
     ):
         if not secret:
             raise ValueError("a webhook secret is required")
@@ -90,6 +92,7 @@ class GitHubWebhook:
         self._workflow = workflow
         self.queue = queue
         self._max_body = max_body
+        self._body_timeout = body_timeout
         self._seen: OrderedDict[str, None] = OrderedDict()
         self.stats = WebhookStats()
 
@@ -112,7 +115,11 @@ class GitHubWebhook:
             self.stats.rejected += 1
             return _reply(413, error=f"payload over {self._max_body} bytes")
         try:
-            body = await _read_capped(request, self._max_body)
+            async with asyncio.timeout(self._body_timeout):
+                body = await _read_capped(request, self._max_body)
+        except TimeoutError:
+            self.stats.rejected += 1
+            return _reply(408, error="body not received in time")
         except _TooLarge:
             self.stats.rejected += 1
             return _reply(413, error=f"payload over {self._max_body} bytes")
