@@ -6,6 +6,8 @@ from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.domain.hotfix import (
     SQL_MAX_CHARS,
@@ -136,3 +138,26 @@ def test_not_idempotent_flags_what_fails_after_the_hotfix():
     assert [(i.line, i.message.split(" ")[0]) for i in issues] == [(1, "CREATE"), (5, "CREATE"), (6, "INSERT")]
     findings = link_findings("create table foo (id int)", sql)
     assert findings["missing"] == [] and len(findings["not_idempotent"]) == 3
+
+
+IDENT = st.from_regex(r"[a-z][a-z0-9_]{0,12}", fullmatch=True).map(lambda s: "t_" + s)  # never a keyword
+
+
+@settings(max_examples=60, deadline=None)
+@given(table=IDENT, column=IDENT, index=IDENT, drop=st.integers(min_value=0, max_value=3))
+def test_guarded_migration_contains_the_declared_sql_unless_a_statement_is_left_out(table, column, index, drop):
+    declared = [
+        f"create table {table} (id int)",
+        f"alter table {table} add column {column}_x text",
+        f"create index {index}_idx on {table} (id)",
+        f"insert into {table} (id) values (1)",
+    ]
+    guarded = [
+        f"create table if not exists public.{table} (id integer)",
+        f"ALTER TABLE public.{table} ADD COLUMN IF NOT EXISTS {column}_x text",
+        f"do $$ begin create index {index}_idx on {table} (id); exception when duplicate_table then null; end $$",
+        f"insert into public.{table} (id) values (2) on conflict do nothing",
+    ]
+    assert missing_statements(";\n".join(declared), ";\n".join(guarded) + ";") == []
+    partial = [g for i, g in enumerate(guarded) if i != drop]
+    assert missing_statements(";\n".join(declared), ";\n".join(partial) + ";") == [declared[drop]]
