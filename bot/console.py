@@ -38,6 +38,14 @@ RULE = "─" * 60
 # --------------------------------------------------------------------------- printing
 
 
+_MARKDOWN_ESCAPE = re.compile(r"\\([_*~`|>#\-\\])")
+
+
+def terminal_text(text: str) -> str:
+    """Discord markdown made plain for a terminal: no bold markers, no escaping backslashes."""
+    return _MARKDOWN_ESCAPE.sub(r"\1", text.replace("**", ""))
+
+
 def embed_to_text(embed: discord.Embed) -> str:
     """An embed as readable text: author, title, description, fields, footer."""
     lines = []
@@ -61,7 +69,7 @@ def embed_to_text(embed: discord.Embed) -> str:
         lines.append(" | ".join(inline))
     if embed.footer.text:
         lines.append(f"— {embed.footer.text}")
-    return "\n".join(lines)
+    return terminal_text("\n".join(lines))
 
 
 def _button_label(item: discord.ui.Item) -> str | None:

@@ -86,7 +86,7 @@ def test_end_to_end_on_a_fresh_embedded_database(tmp_path, fresh_data_dir):
     out = result.stdout
     assert "▌ ✅ Migrations · DEV" in out and "▌ ✅ Migrations · PROD" in out
     # Answered from the embedded server (its socket lives in the data dir), not from 5432.
-    assert discord.utils.escape_markdown(f"dragonfly_console?host={fresh_data_dir}") in out
+    assert f"Source: postgresql://postgres@localhost/dragonfly_console?host={fresh_data_dir} " in out
     assert "dev and prod both read it" in out
     applied = len(list(REPO_MIGRATIONS.glob("*.sql")))
     assert f"Supabase: {applied} applied, 0 pending, 0 failed." in out
