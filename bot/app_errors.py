@@ -91,8 +91,12 @@ async def send_ephemeral(interaction: discord.Interaction, message: str) -> None
 
 async def handle_app_command_error(interaction: discord.Interaction, error: BaseException) -> None:
     """Log the failure and tell the user in one short ephemeral line."""
-    message, incident = describe_error(interaction, error)
     original = _unwrap(error)
+    if isinstance(original, discord.NotFound) and original.code in (UNKNOWN_INTERACTION, UNKNOWN_WEBHOOK):
+        # The command itself answered too late (Discord's 3 s / 15 min windows): nobody to tell.
+        log.warning("%s answered after the interaction expired (%s)", _command_name(interaction), original.code)
+        return
+    message, incident = describe_error(interaction, error)
     user = getattr(interaction, "user", None)
     if incident is not None:
         log.error(

@@ -58,6 +58,14 @@ async def test_expired_interaction_is_logged_only(caplog):
     assert inter.sent == []
 
 
+async def test_command_that_answered_too_late_is_logged_only(caplog):
+    inter = make_interaction()
+    with caplog.at_level(logging.WARNING, logger="bot.app_errors"):
+        await handle_app_command_error(inter, _invoke_error(_not_found(10062), inter))
+    assert "after the interaction expired" in caplog.text and "incident" not in caplog.text
+    inter.response.send_message.assert_not_awaited()
+
+
 async def test_unexpected_error_gets_incident_id_and_no_traceback(caplog):
     inter = make_interaction()
     secret_error = RuntimeError("password=hunter2 exploded")
