@@ -9,5 +9,3 @@ begin
     end if;
 end
 $$;
-
-alter index if exists public.projects_name_trgm_idx rename to projects_name_search_idx;
