@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from typing import Iterable, Mapping
 
 from bot.domain.joblog import clean_line, is_marker

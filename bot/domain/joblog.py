@@ -59,12 +59,6 @@ def is_marker(line: str) -> bool:
     return "##[" in line and _MARKER_LINE.match(line) is not None
 
 
-def clean_lines(lines) -> Iterator[str]:
-    """``clean_line`` over any iterable of lines (a text file, a list, a generator)."""
-    for line in lines:
-        yield clean_line(line)
-
-
 def _decode(raw: bytes) -> str:
     if len(raw) > MAX_LINE:
         raw = raw[:MAX_LINE]
