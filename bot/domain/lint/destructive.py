@@ -5,14 +5,12 @@ from __future__ import annotations
 from bot.domain.lint.model import ERROR, Finding
 from bot.domain.lint.names import display, range_var, strings
 from bot.domain.lint.parse import FUNCTION_BODY, Occurrence
+from bot.domain.lint.protocol import touches_history
 
 APPROVAL_HINT = "if the data loss is intended, add `-- approved-destructive: <reason>` to the file"
 
 
-def _about_history(kind: str, node: dict) -> bool:
-    from bot.domain.lint.protocol import touches_history
-
-    return touches_history(kind, node)
+_MAYBE_DESTRUCTIVE = frozenset({"DropStmt", "TruncateStmt", "DeleteStmt", "UpdateStmt", "AlterTableStmt"})
 
 
 def check(occurrences: list[Occurrence], file: str) -> list[Finding]:
@@ -25,7 +23,7 @@ def check(occurrences: list[Occurrence], file: str) -> list[Finding]:
         if occ.context == FUNCTION_BODY:
             continue
         kind, node = occ.kind, occ.node
-        if _about_history(kind, node):
+        if kind not in _MAYBE_DESTRUCTIVE or touches_history(kind, node):
             continue  # the protocol rule reports it, with the protocol's words
         if kind == "DropStmt" and node.get("removeType") in ("OBJECT_TABLE", "OBJECT_SCHEMA"):
             what = "TABLE" if node["removeType"] == "OBJECT_TABLE" else "SCHEMA"

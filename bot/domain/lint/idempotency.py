@@ -55,10 +55,10 @@ def check(occurrences: list[Occurrence], file: str) -> list[Finding]:
         elif kind == "AlterTableStmt":
             _alter_table(occ, dropped, report)
         elif kind in _IF_NOT_EXISTS_AFTER:
-            key, label = _created(kind, node)
-            if key is None:
+            if not free or node.get("if_not_exists"):
                 continue
-            if free and not node.get("if_not_exists") and key not in dropped:
+            key, label = _created(kind, node)
+            if key is not None and key not in dropped:
                 if kind == "IndexStmt" and not node.get("idxname"):
                     table = display(*range_var(node.get("relation")))
                     report(
@@ -86,8 +86,10 @@ def check(occurrences: list[Occurrence], file: str) -> list[Finding]:
         elif kind in ("ViewStmt", "CreateFunctionStmt", "RuleStmt") or (
             kind == "CreateTrigStmt" and not node.get("isconstraint")
         ):
+            if not free or node.get("replace"):
+                continue
             key, label = _replaceable(kind, node)
-            if free and not node.get("replace") and key not in dropped:
+            if key not in dropped:
                 report(
                     occ, "create-without-or-replace",
                     f"CREATE {label} without OR REPLACE fails on a second run (already exists)",
