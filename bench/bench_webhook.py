@@ -58,7 +58,15 @@ async def serve(port_file: Path) -> None:
     async def stats(request: web.Request) -> web.Response:
         await queue.join()
         q = statistics.quantiles(handler_ms, n=100) if len(handler_ms) > 1 else [0.0] * 99
-        return web.json_response({**hook.stats.__dict__, "drained": drained, "handler_p50": q[49], "handler_p99": q[98]})
+        return web.json_response(
+            {
+                **hook.stats.__dict__,
+                "drained": drained,
+                "handler_p50": q[49],
+                "handler_p99": q[98],
+                "cpu_seconds": time.process_time(),  # the server process's own CPU, whatever else runs
+            }
+        )
 
     handler_ms: list[float] = []
 
@@ -164,17 +172,26 @@ async def bench(concurrency: int, rounds: int) -> None:
         statuses: dict[int, int] = {}
         sent = 0
         size = len(payloads(1, 1)[0])
-        for r in range(1, rounds + 1):
-            bodies = payloads(concurrency, r * 1_000_000)
+        async def server_cpu() -> tuple[float, dict]:
+            async with ClientSession() as session:
+                async with session.get(base + "/stats") as resp:
+                    data = await resp.json()
+            return data["cpu_seconds"], data
+
+        rounds_bodies = [payloads(concurrency, r * 1_000_000) for r in range(1, rounds + 1)]
+        cpu0, _ = await server_cpu()
+        for r, bodies in enumerate(rounds_bodies, 1):
             results = await fire("127.0.0.1", port, bodies, r)
             sent += len(bodies)
             for status, seconds in results:
                 statuses[status] = statuses.get(status, 0) + 1
                 latencies.append(seconds * 1000)
+        cpu1, stats = await server_cpu()
+        for r, bodies in enumerate(rounds_bodies, 1):
             floor += [sec * 1000 for _, sec in await fire("127.0.0.1", port, bodies, r, FLOOR_PATH)]
-        async with ClientSession() as session:
-            async with session.get(base + "/stats") as resp:
-                stats = await resp.json()
+        cpu2, _ = await server_cpu()
+        cpu_ms = (cpu1 - cpu0) * 1000 / sent
+        floor_cpu_ms = (cpu2 - cpu1) * 1000 / sent
     finally:
         server.terminate()
         server.wait()
@@ -187,6 +204,10 @@ async def bench(concurrency: int, rounds: int) -> None:
     f = statistics.quantiles(sorted(floor), n=100)
     print(f"  floor (same server, same load, a handler that only reads the body): p50 {f[49]:.1f}  p95 {f[94]:.1f}  p99 {f[98]:.1f}")
     print(f"  inside the webhook handler (server side): p50 {stats['handler_p50']:.2f}  p99 {stats['handler_p99']:.2f}")
+    print(
+        f"  server CPU per delivery: {cpu_ms:.2f} ms (floor handler {floor_cpu_ms:.2f} ms); "
+        f"{concurrency} at once on one idle core ≈ {cpu_ms * concurrency:.0f} ms for the last acknowledgement"
+    )
     print(f"  statuses: {dict(sorted(statuses.items()))}")
     warmup = 20
     print(
