@@ -77,7 +77,7 @@ class DragonflyView(discord.ui.View):
 
 
 class Paginator(DragonflyView):
-    """Previous / page x of n / next over a list of pages."""
+    """First / previous / page x of n / next / last over a list of pages."""
 
     def __init__(self, pages: Sequence[Page], *, owner_id: int | None, timeout: float | None = 600):
         if not pages:
@@ -92,8 +92,8 @@ class Paginator(DragonflyView):
         return self.pages[self.index]
 
     def _sync_buttons(self) -> None:
-        self.previous_page.disabled = self.index == 0
-        self.next_page.disabled = self.index >= len(self.pages) - 1
+        self.first_page.disabled = self.previous_page.disabled = self.index == 0
+        self.next_page.disabled = self.last_page.disabled = self.index >= len(self.pages) - 1
         self.position.label = f"{self.index + 1}/{len(self.pages)}"
 
     async def _show(self, interaction: discord.Interaction, index: int) -> None:
@@ -101,6 +101,10 @@ class Paginator(DragonflyView):
         self._sync_buttons()
         page = self.current
         await interaction.response.edit_message(content=page.content, embeds=page.embeds, view=self)
+
+    @discord.ui.button(label="⏮ First", style=discord.ButtonStyle.secondary)
+    async def first_page(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
+        await self._show(interaction, 0)
 
     @discord.ui.button(label="◀ Previous", style=discord.ButtonStyle.secondary)
     async def previous_page(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
@@ -113,6 +117,10 @@ class Paginator(DragonflyView):
     @discord.ui.button(label="Next ▶", style=discord.ButtonStyle.primary)
     async def next_page(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
         await self._show(interaction, self.index + 1)
+
+    @discord.ui.button(label="Last ⏭", style=discord.ButtonStyle.secondary)
+    async def last_page(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
+        await self._show(interaction, len(self.pages) - 1)
 
     async def send(
         self, interaction: discord.Interaction, *, files: Sequence[discord.File] = (), ephemeral: bool = False

@@ -111,15 +111,17 @@ async def test_paging_and_pressing_buttons(repo_db, tmp_path):
         await bot.setup_hook()
         await console.handle_line("/migrations dev")
         first = out.getvalue()
-        assert "Page 1/" in first and "buttons: [◀ Previous (disabled)]" in first and "/press" in first
+        assert "Page 1/" in first and "buttons: [⏮ First (disabled)] [◀ Previous (disabled)] [1/" in first and "/press" in first
         saved = tmp_path / "files" / "migrations-dev.txt"
         assert f"📎 migrations-dev.txt saved to {saved}" in first
         assert "20260201000149_pending_number_149.sql" in saved.read_text()
         await console.handle_line("/press next")
         second = out.getvalue()[len(first):]
         assert "(edited)" in second and "Page 2/" in second
+        await console.handle_line("/press last")
+        assert f"Page {len(console.last_view[0].pages)}/" in out.getvalue().splitlines()[-3]
         await console.handle_line("/press sideways")
-        assert "error: no button 'sideways'; buttons: ◀ Previous, 2/" in out.getvalue()
+        assert "error: no button 'sideways'; buttons: ⏮ First, ◀ Previous, " in out.getvalue()
         assert await console.handle_line("/quit") is False
 
 
