@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from typing import Iterable, Iterator
 
 import httpx
-import requests
 from github import Auth, Github, GithubException
 from github.PaginatedList import PaginatedList
 from github.WorkflowJob import WorkflowJob
@@ -133,7 +132,7 @@ def _describe(exc: Exception) -> str:
         return f"GitHub answered {exc.status}" + (f": {message}" if isinstance(message, str) else "")
     if isinstance(exc, httpx.HTTPStatusError):
         return f"the log download answered {exc.response.status_code}"
-    if isinstance(exc, (httpx.HTTPError, OSError, requests.RequestException)):
+    if isinstance(exc, (httpx.HTTPError, OSError)):  # requests' errors are OSErrors too
         return f"GitHub could not be reached ({type(exc).__name__})"
     return f"GitHub's answer could not be read ({type(exc).__name__})"
 
