@@ -467,3 +467,23 @@ async def test_console_shows_the_same_alert(fake_github, client, real_failure, t
     text = out.getvalue()
     assert "[#alerts]" in text and BAD_FILE in text and "42P07" in text and "relation_exists" in text
     assert DB_PASSWORD not in text and GH_TOKEN not in text
+
+
+async def test_github_errors_are_one_line_without_the_token(fake_github):
+    from bot.github.client import GitHubUnavailable
+
+    bad_token = "ghp_" + "WrongWrongWrongWrongWrongWrong0123"
+    wrong = GitHubClient(bad_token, REPO, "supabase-migrate.yml", api_url=fake_github.url, retry=0)
+    gone = GitHubClient(TOKEN, REPO, "supabase-migrate.yml", api_url="http://127.0.0.1:9", retry=0, timeout=2)
+    try:
+        with pytest.raises(GitHubUnavailable) as refused:
+            await wrong.recent_runs()
+        assert str(refused.value) == "GitHub answered 401: Bad credentials"
+        with pytest.raises(GitHubUnavailable) as unreachable:
+            await gone.recent_runs()
+        assert "could not be reached" in str(unreachable.value)
+        for text in (str(refused.value), str(unreachable.value)):
+            assert "ghp_" not in text and "\n" not in text
+    finally:
+        wrong.close()
+        gone.close()
