@@ -44,12 +44,13 @@ def changed_files(ref: str, cwd: Path) -> dict[Path, bool]:
         _git(["rev-parse", "--show-toplevel"], cwd)  # says "not a git repository" when that is the problem
         raise UserFacingError(f"--changed-since: {ref!r} is not a commit in this repository") from None
     changed: dict[Path, bool] = {}
-    for row in _git(["diff", "--name-status", "--no-renames", ref, "--"], cwd).splitlines():
+    for row in _git(["diff", "--name-status", "--no-renames", ref, "--"], top).splitlines():
         status, _, name = row.partition("\t")
         if status.startswith("D") or not name:
             continue
         changed[(top / name).resolve()] = status.startswith("A")
-    for name in _git(["ls-files", "--others", "--exclude-standard", "--full-name"], cwd).splitlines():
+    # from the top level: run in a subfolder, ls-files would list only that subfolder
+    for name in _git(["ls-files", "--others", "--exclude-standard", "--full-name"], top).splitlines():
         changed[(top / name).resolve()] = True
     return changed
 

@@ -171,3 +171,12 @@ def test_explicit_files_staged_new_vs_committed(repo, capsys):
 def test_changed_since_outside_a_git_repository_exits_2(folder, capsys):
     assert main(["lint", "--changed-since", "HEAD"]) == 2
     assert "not a git repository" in capsys.readouterr().err
+
+
+def test_changed_since_from_a_subfolder_sees_untracked_files_elsewhere(repo, capsys, monkeypatch):
+    (repo / "supabase" / "migrations" / "20250107000000_new.sql").write_text(BAD)
+    (repo / "web").mkdir()
+    monkeypatch.chdir(repo / "web")
+    assert main(["lint", "--json", "--changed-since", "HEAD", "../supabase/migrations"]) == 1
+    found = [(Path(f["file"]).name, f["rule"]) for f in json.loads(capsys.readouterr().out)]
+    assert found == [("20250107000000_new.sql", "create-without-if-not-exists")]
