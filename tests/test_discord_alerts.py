@@ -75,3 +75,15 @@ def test_burst_summary_fits_with_hundreds_of_runs():
     assert embed.title == "⚠️ 500 more migration run(s) failed"
     assert "… and" in embed.description
     assert message_problems(None, [embed]) == []
+
+
+def test_unknown_error_shows_its_lines_and_no_known_fix():
+    failure = Failure(
+        category="unknown",
+        message="something odd happened",
+        error_lines=("Error: something odd happened", "while doing the thing", "Try rerunning the command with --debug"),
+        hint="no known fix",
+    )
+    rendered = render_alert(CiAlert(run=_run(), environment="dev", failure=failure))
+    assert "while doing the thing" in rendered.embed.description
+    assert {f.name: f.value for f in rendered.embed.fields}["Fix"] == "no known fix"

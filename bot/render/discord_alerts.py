@@ -17,6 +17,7 @@ from typing import Sequence
 import discord
 
 from bot.domain.ci_runs import CiAlert, RunInfo
+from bot.domain.failures import UNKNOWN
 from bot.domain.redact import redact
 from bot.render.discord_limits import CONTENT, DESCRIPTION, FIELD_VALUE, clip, fit_embed, pack_lines
 
@@ -106,6 +107,9 @@ def render_alert(alert: CiAlert) -> RenderedAlert:
         error = f"ERROR: {failure.message}{state}"
         if failure.detail:
             error += f"\n{failure.detail}"
+        if failure.category == UNKNOWN and failure.error_lines:
+            # No known pattern: show what the log said, as it said it.
+            error = "\n".join(failure.error_lines)
         embed.description, cut = _code(error, DESCRIPTION // 2)
     elif run.conclusion == "startup_failure":
         embed.description = "The workflow could not start (a YAML or permissions problem): open the run."
