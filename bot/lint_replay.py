@@ -19,7 +19,6 @@ import logging
 import re
 import subprocess
 import time
-from pathlib import Path
 
 import psycopg
 

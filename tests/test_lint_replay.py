@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import psycopg
-import pytest
 
 from bot.cli import main
 from bot.domain.failures import classify, parse_log

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from bot.domain.lint.model import ERROR, Finding
-from bot.domain.lint.names import display, dropped_objects, object_key, qualified, range_var, strings
+from bot.domain.lint.names import display, dropped_objects, qualified, range_var, strings
 from bot.domain.lint.parse import FUNCTION_BODY, Occurrence
 from bot.domain.lint.rewrite import append_clause, head, rewritten
 
