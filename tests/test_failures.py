@@ -15,6 +15,7 @@ import socket
 import threading
 from concurrent.futures import ThreadPoolExecutor
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
@@ -126,24 +127,99 @@ def execute(db_url: str, sql: str) -> None:
 
 # ---------------------------------------------------------------- real failures
 
-
-def test_relation_exists_gives_a_rewrite_that_runs(scratch_db, tmp_path):
-    migrations = tmp_path / "migrations"
-    lines = run_failing(
-        with_password(scratch_db.url),
-        migrations,
+# Independent single-run scenarios: (migration files, how the URL is made). The
+# CLI takes about a second per run, so these run three at a time in the
+# background while the tests consume them (see ``prefetched``).
+SCENARIOS: dict[str, tuple[dict[str, str], str]] = {
+    "relation_exists": (
         {
             "20251209000001_step1.sql": "create table public.foo (id int);\n",
             "20251209000002_step2.sql": "-- add foo again\nselect 1;\n\nCREATE TABLE public.foo (\n  id int\n);\n",
         },
-    )
-    f = explained(lines, migrations)
+        "password",
+    ),
+    "column_missing": (
+        {
+            "20251209000001_table.sql": "create table public.t (id int);\n",
+            "20251209000002_index.sql": "select 1;\n\ncreate index t_nope_idx\n  on public.t (nope);\n",
+            "20251209000003_column.sql": "alter table public.t add column nope int;\n",
+        },
+        "db",
+    ),
+    "syntax_error": (
+        {"20251209000001_bad.sql": "create table public.ok (id int);\n\ncreate table public.x (\n  id int,\n  name tex t\n);\n"},
+        "db",
+    ),
+    "duplicate_key": (
+        {
+            "20251209000001_k.sql": "create table public.k (id int primary key, n text);\ninsert into public.k values (1, 'a');\n",
+            "20251209000002_seed.sql": "insert into public.k (id, n)\nvalues (1, 'a')\nreturning id;\n",
+        },
+        "db",
+    ),
+    "undefined_function": (
+        {
+            "20251209000001_use.sql": "create table public.t (id int);\nselect public.answer();\n",
+            "20251209000002_define.sql": "create or replace function public.answer() returns int language sql as $$ select 42 $$;\n",
+        },
+        "db",
+    ),
+    "dependent_objects": (
+        {
+            "20251209000001_a.sql": "create table public.a (id int);\ncreate view public.v as select * from public.a;\n",
+            "20251209000002_drop.sql": "drop table public.a;\n",
+        },
+        "db",
+    ),
+    "unknown": ({"20251209000001_x.sql": "do $$ begin raise exception 'boom %', 42; end $$;\n"}, "db"),
+    "connection_refused": ({"20251209000001_a.sql": "select 1;\n"}, "closed_port"),
+    "dns": ({"20251209000001_a.sql": "select 1;\n"}, "unresolvable"),
+    "unknown_role": ({"20251209000001_a.sql": "select 1;\n"}, "unknown_role"),
+}
+
+
+@dataclass
+class Scenario:
+    db: ScratchDatabase | None
+    url: str
+    migrations: Path
+    lines: list[str]
+
+
+@pytest.fixture(scope="module")
+def prefetched(pg_server, tmp_path_factory, background_drops):
+    """``prefetched(name)``: the SCENARIOS run, each on its own scratch database."""
+
+    def run(name: str) -> Scenario:
+        files, how = SCENARIOS[name]
+        db = make_scratch(pg_server.url) if how in ("db", "password") else None
+        url = {
+            "db": lambda: db.url,
+            "password": lambda: with_password(db.url),
+            "closed_port": lambda: f"postgresql://postgres:{SECRET}@127.0.0.1:{_closed_port()}/postgres",
+            "unresolvable": lambda: f"postgresql://postgres.abcdefghij:{SECRET}@aws-0-nowhere.pooler.invalid:6543/postgres",
+            "unknown_role": lambda: pg_server.url.replace("postgres@", f"nosuchrole:{SECRET}@", 1),
+        }[how]()
+        migrations = tmp_path_factory.mktemp(name) / "migrations"
+        return Scenario(db, url, migrations, run_failing(url, migrations, files))
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        futures = {name: pool.submit(run, name) for name in SCENARIOS}
+        yield lambda name: futures[name].result()
+    for future in futures.values():
+        if future.exception() is None and future.result().db is not None:
+            background_drops.submit(future.result().db.drop)
+
+
+def test_relation_exists_gives_a_rewrite_that_runs(prefetched):
+    run = prefetched("relation_exists")
+    f = explained(run.lines, run.migrations)
     assert (f.file, f.version, f.sqlstate, f.category) == ("20251209000002_step2.sql", "20251209000002", "42P07", "relation_exists")
     assert f.statement_index == 1 and f.line == 4
     assert "CREATE TABLE IF NOT EXISTS public.foo" in f.hint
     assert "20251209000002_step2.sql line 4" in f.hint
     rewritten = f.hint.split("write:\n", 1)[1]
-    execute(scratch_db.url, rewritten)  # the proposed statement runs where the original failed
+    execute(run.db.url, rewritten)  # the proposed statement runs where the original failed
 
 
 @pytest.mark.parametrize(
@@ -200,18 +276,9 @@ def test_rewrites_run_twice_where_the_original_fails(scratch_db, statement):
     execute(scratch_db.url, rewritten)
 
 
-def test_column_missing_names_the_later_file_that_adds_it(scratch_db, tmp_path):
-    migrations = tmp_path / "migrations"
-    lines = run_failing(
-        scratch_db.url,
-        migrations,
-        {
-            "20251209000001_table.sql": "create table public.t (id int);\n",
-            "20251209000002_index.sql": "select 1;\n\ncreate index t_nope_idx\n  on public.t (nope);\n",
-            "20251209000003_column.sql": "alter table public.t add column nope int;\n",
-        },
-    )
-    f = explained(lines, migrations)
+def test_column_missing_names_the_later_file_that_adds_it(prefetched):
+    run = prefetched("column_missing")
+    f = explained(run.lines, run.migrations)
     assert (f.file, f.sqlstate, f.category, f.statement_index, f.line) == (
         "20251209000002_index.sql", "42703", "column_missing", 1, 3,
     )
@@ -234,14 +301,9 @@ def test_permission_denied_gives_the_missing_grant(scratch_db, tmp_path):
     assert migration_up(scratch_db.url, migrations).returncode == 0  # the hint fixed it
 
 
-def test_syntax_error_points_at_the_line_and_column(scratch_db, tmp_path):
-    migrations = tmp_path / "migrations"
-    lines = run_failing(
-        scratch_db.url,
-        migrations,
-        {"20251209000001_bad.sql": "create table public.ok (id int);\n\ncreate table public.x (\n  id int,\n  name tex t\n);\n"},
-    )
-    f = explained(lines, migrations)
+def test_syntax_error_points_at_the_line_and_column(prefetched):
+    run = prefetched("syntax_error")
+    f = explained(run.lines, run.migrations)
     assert (f.file, f.sqlstate, f.category, f.statement_index, f.line, f.error_line) == (
         "20251209000001_bad.sql", "42601", "syntax_error", 1, 3, 5,
     )
@@ -249,35 +311,19 @@ def test_syntax_error_points_at_the_line_and_column(scratch_db, tmp_path):
     assert "20251209000001_bad.sql line 5" in f.hint and "Fix the syntax" in f.hint
 
 
-def test_duplicate_key_rewrites_the_insert(scratch_db, tmp_path):
-    migrations = tmp_path / "migrations"
-    lines = run_failing(
-        scratch_db.url,
-        migrations,
-        {
-            "20251209000001_k.sql": "create table public.k (id int primary key, n text);\ninsert into public.k values (1, 'a');\n",
-            "20251209000002_seed.sql": "insert into public.k (id, n)\nvalues (1, 'a')\nreturning id;\n",
-        },
-    )
-    f = explained(lines, migrations)
+def test_duplicate_key_rewrites_the_insert(prefetched):
+    run = prefetched("duplicate_key")
+    f = explained(run.lines, run.migrations)
     assert (f.file, f.sqlstate, f.category, f.line) == ("20251209000002_seed.sql", "23505", "duplicate_key", 1)
     assert f.detail == "Key (id)=(1) already exists."
     rewritten = f.hint.split("write:\n", 1)[1]
     assert "on conflict do nothing" in rewritten.lower()
-    execute(scratch_db.url, rewritten)
+    execute(run.db.url, rewritten)
 
 
-def test_undefined_function_names_the_later_definition(scratch_db, tmp_path):
-    migrations = tmp_path / "migrations"
-    lines = run_failing(
-        scratch_db.url,
-        migrations,
-        {
-            "20251209000001_use.sql": "create table public.t (id int);\nselect public.answer();\n",
-            "20251209000002_define.sql": "create or replace function public.answer() returns int language sql as $$ select 42 $$;\n",
-        },
-    )
-    f = explained(lines, migrations)
+def test_undefined_function_names_the_later_definition(prefetched):
+    run = prefetched("undefined_function")
+    f = explained(run.lines, run.migrations)
     assert (f.file, f.sqlstate, f.category, f.line) == ("20251209000001_use.sql", "42883", "undefined_function", 2)
     assert "20251209000002_define.sql creates it" in f.hint
 
@@ -294,17 +340,9 @@ def test_undefined_table_and_schema(scratch_db, tmp_path):
     assert (f.sqlstate, f.category, f.line) == ("42P01", "undefined_table", 1)
 
 
-def test_dependent_objects_lists_the_dependents(scratch_db, tmp_path):
-    migrations = tmp_path / "migrations"
-    lines = run_failing(
-        scratch_db.url,
-        migrations,
-        {
-            "20251209000001_a.sql": "create table public.a (id int);\ncreate view public.v as select * from public.a;\n",
-            "20251209000002_drop.sql": "drop table public.a;\n",
-        },
-    )
-    f = explained(lines, migrations)
+def test_dependent_objects_lists_the_dependents(prefetched):
+    run = prefetched("dependent_objects")
+    f = explained(run.lines, run.migrations)
     assert (f.file, f.sqlstate, f.category) == ("20251209000002_drop.sql", "2BP01", "dependent_objects")
     assert "view v depends on table a" in f.detail and "view v depends on table a" in f.hint
     assert "CASCADE" in f.hint
@@ -328,10 +366,9 @@ def test_lock_and_statement_timeouts(scratch_db, tmp_path):
     assert "statement_timeout" in f.hint
 
 
-def test_unknown_error_is_reported_with_its_lines(scratch_db, tmp_path):
-    migrations = tmp_path / "migrations"
-    lines = run_failing(scratch_db.url, migrations, {"20251209000001_x.sql": "do $$ begin raise exception 'boom %', 42; end $$;\n"})
-    f = explained(lines, migrations)
+def test_unknown_error_is_reported_with_its_lines(prefetched):
+    run = prefetched("unknown")
+    f = explained(run.lines, run.migrations)
     assert (f.sqlstate, f.category, f.message) == ("P0001", "unknown", "boom 42")
     assert f.hint.startswith("no known fix")
     assert any("boom 42" in line for line in f.error_lines)
@@ -388,29 +425,25 @@ def _closed_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_connection_refused_and_password_never_leaks(tmp_path):
-    migrations = tmp_path / "migrations"
-    url = f"postgresql://postgres:{SECRET}@127.0.0.1:{_closed_port()}/postgres"
-    lines = run_failing(url, migrations, {"20251209000001_a.sql": "select 1;\n"})
-    assert any(SECRET in line for line in lines)  # the group header echoes the URL
-    f = explained(lines, migrations)
+def test_connection_refused_and_password_never_leaks(prefetched):
+    run = prefetched("connection_refused")
+    assert any(SECRET in line for line in run.lines)  # the group header echoes the URL
+    f = explained(run.lines, run.migrations)
     assert f.category == "connection_failed"
     assert "postgres@127.0.0.1/postgres" in f.hint and "ECONNREFUSED" in f.message
     assert f.file is None
 
 
-def test_dns_failure(tmp_path):
-    migrations = tmp_path / "migrations"
-    url = f"postgresql://postgres.abcdefghij:{SECRET}@aws-0-nowhere.pooler.invalid:6543/postgres"
-    f = explained(run_failing(url, migrations, {"20251209000001_a.sql": "select 1;\n"}), migrations)
+def test_dns_failure(prefetched):
+    run = prefetched("dns")
+    f = explained(run.lines, run.migrations)
     assert f.category == "dns_failed"
     assert "aws-0-nowhere.pooler.invalid" in f.hint
 
 
-def test_unknown_role_is_an_authentication_failure(scratch_db, tmp_path):
-    migrations = tmp_path / "migrations"
-    url = scratch_db.url.replace("postgres@", f"nosuchrole:{SECRET}@", 1)
-    f = explained(run_failing(url, migrations, {"20251209000001_a.sql": "select 1;\n"}), migrations)
+def test_unknown_role_is_an_authentication_failure(prefetched):
+    run = prefetched("unknown_role")
+    f = explained(run.lines, run.migrations)
     assert (f.category, f.sqlstate) == ("authentication_failed", "28000")
 
 
