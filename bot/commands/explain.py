@@ -105,6 +105,8 @@ def render_text(f: Failure) -> str:
     out.append(f"Error:    {error}")
     if f.detail:
         out.extend(f"          {line}" for line in f.detail.splitlines())
+    if f.cli_hint:
+        out.append(f"CLI:      {f.cli_hint}")
     out.append(f"Category: {f.category}")
     if f.statement:
         out.append("Statement:")
