@@ -53,7 +53,6 @@ drop policy if exists migration_runs_read on public.migration_runs;
 create policy migration_runs_read on public.migration_runs
     for select to authenticated, service_role using (true);
 
--- lint-ignore: missing-grant trigger function, never called through the API
 create or replace function public.migration_runs_append_only()
 returns trigger
 language plpgsql
