@@ -100,6 +100,8 @@ def render_text(f: Failure) -> str:
             where += f" line {f.line}"
         if f.statement_index is not None:
             where += f" (statement {f.statement_index})"
+        if f.error_line is not None and f.error_line != f.line:
+            where += f", error at line {f.error_line}"
         out.append(f"File:     {where}")
     error = f.message + (f" (SQLSTATE {f.sqlstate})" if f.sqlstate else "")
     out.append(f"Error:    {error}")
