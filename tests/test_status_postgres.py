@@ -152,3 +152,20 @@ async def test_postgres_source_errors_are_one_clear_line(scratch_db):
     assert "hunter2secret" not in exc.value.message and "cannot connect" in exc.value.message
     with pytest.raises(SourceUnavailable, match="does not exist.*20251209000000_migration_status_view.sql"):
         await PostgresStatusSource(scratch_db.url).fetch_rows()
+
+
+def test_local_files_are_reparsed_only_when_they_change(tmp_path):
+    import os
+
+    folder = tmp_path / "m"
+    folder.mkdir()
+    path = folder / "20250101000000_a.sql"
+    path.write_text("select 1;")
+    first = read_local_migrations(folder).migrations[0]
+    assert read_local_migrations(folder).migrations[0] is first  # unchanged: the cached parse
+    path.write_text("select 22;")
+    os.utime(path, ns=(1, 1))  # a new size and mtime, even on a coarse clock
+    changed = read_local_migrations(folder).migrations[0]
+    assert changed is not first and changed.digest != first.digest
+    path.unlink()
+    assert read_local_migrations(folder).migrations == ()
