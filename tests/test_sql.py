@@ -111,3 +111,18 @@ def test_fast_split_equals_the_token_walk_whenever_it_answers(parts, sep):
     fast = _split_fast(text)
     if fast is not None:
         assert fast == _split_tokens(text)
+
+
+def test_function_and_do_bodies_compare_by_tokens():
+    body = "create or replace function f() returns trigger language plpgsql as $$\nbegin\n  raise exception 'a';\nend;\n$$"
+    moved = "-- why\n" + body.replace("\n", "\r\n").replace("  raise", "      raise")
+    assert same_sql(body, moved)
+    assert not same_sql(body, body.replace("'a'", "'b'"))
+    assert same_sql("do $$ begin perform 1; end $$", "DO $$\nBEGIN\n  PERFORM 1; -- x\nEND\n$$")
+    assert not same_sql("do $$ begin perform 1; end $$", "do $$ begin perform 2; end $$")
+
+
+def test_positions_inside_expressions_do_not_count():
+    # PG 18 records where an IN list starts and ends; moving it is no change.
+    assert same_sql("select 1 where 'a' in ('a', 'b')", "-- moved\nselect 1\nwhere 'a' in ('a','b')")
+    assert not same_sql("select 1 where 'a' in ('a', 'b')", "select 1 where 'a' in ('a', 'c')")

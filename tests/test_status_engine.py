@@ -61,6 +61,9 @@ def test_each_state():
         "20250107000000": State.PENDING,
     }
     assert report.exit_code == 1
+    # applied in the database: applied, modified, unverifiable, missing locally
+    assert report.summary_line() == "Legacy: 0 applied. Supabase: 4 applied, 2 pending, 1 failed."
+    assert report.drift_line() == "Drift: 1 modified after being applied, 1 applied but missing locally, 1 out of order."
     failed = next(m for m in report.migrations if m.state is State.FAILED)
     assert failed.error_sqlstate == "42P07"
     # attention first, most urgent first

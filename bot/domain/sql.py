@@ -25,7 +25,6 @@ from pglast import parser as pg
 # (see supabase/migrations/*_migration_status_view.sql): ASCII record separator.
 DIGEST_SEPARATOR = "\x1e"
 
-_LOCATION_KEYS = frozenset({"location", "stmt_location", "stmt_len"})
 
 
 @dataclass(frozen=True)
@@ -160,12 +159,50 @@ def statements_digest(statements: list[str]) -> str:
     return hashlib.md5(DIGEST_SEPARATOR.join(statements).encode("utf-8")).hexdigest()
 
 
-def _strip_locations(node):
+def _position_fields() -> frozenset[str]:
+    """Every parse-node field that holds a source position (ParseLoc), from pglast's own AST.
+
+    Read from the grammar's node definitions rather than listed by hand, since
+    each PostgreSQL release adds some (PG 18: ``rexpr_list_start``...).
+    """
+    from pglast import ast
+
+    names = set()
+    for node in vars(ast).values():
+        slots = getattr(node, "__slots__", None)
+        if isinstance(slots, dict):
+            names.update(k for k, v in slots.items() if getattr(v, "c_type", None) == "ParseLoc")
+    return frozenset(names)
+
+
+_POSITION_FIELDS = _position_fields()
+
+
+def _normalize_tree(node):
+    """The parse tree without source positions, and with function and DO
+    bodies (kept by the parser as string constants) compared token by token,
+    so re-indenting or converting a body to CRLF is no change either."""
     if isinstance(node, dict):
-        return {k: _strip_locations(v) for k, v in node.items() if k not in _LOCATION_KEYS}
+        out = {}
+        for key, value in node.items():
+            if key in _POSITION_FIELDS and isinstance(value, int):
+                continue
+            out[key] = _normalize_tree(value)
+        if node.get("defname") == "as":
+            out["arg"] = _normalize_body(out.get("arg"))
+        return out
     if isinstance(node, list):
-        return [_strip_locations(v) for v in node]
+        return [_normalize_tree(v) for v in node]
     return node
+
+
+def _normalize_body(arg):
+    items = arg.get("List", {}).get("items") if isinstance(arg, dict) else None
+    if isinstance(arg, dict) and "String" in arg:
+        items = [arg]
+    if not items:
+        return arg
+    return [_token_form(i["String"]["sval"]) if "String" in i else i for i in items]
 
 
 def syntax_error(sql: str) -> SqlSyntaxError | None:
@@ -193,9 +230,13 @@ def canonical_form(sql: str) -> str:
     """
     try:
         tree = json.loads(pg.parse_sql_json(sql))
-        return json.dumps(_strip_locations(tree.get("stmts", [])), sort_keys=True)
+        return json.dumps(_normalize_tree(tree.get("stmts", [])), sort_keys=True)
     except pg.ParseError:
-        pass
+        return _token_form(sql)
+
+
+def _token_form(sql: str) -> str:
+    """The lexer's tokens with comments dropped and case folded where PostgreSQL folds it."""
     try:
         tokens = pg.scan(sql)
     except pg.ParseError:

@@ -43,6 +43,7 @@ ATTENTION_ORDER: tuple[State, ...] = (
     State.PENDING,
 )
 ATTENTION_STATES = frozenset(ATTENTION_ORDER)
+APPLIED_IN_DATABASE = (State.APPLIED, State.UNVERIFIABLE, State.MODIFIED, State.MISSING_LOCAL)
 _RANK = {state: i for i, state in enumerate((*ATTENTION_ORDER, State.UNVERIFIABLE, State.APPLIED))}
 
 LEGACY = "legacy"
@@ -145,11 +146,13 @@ class StatusReport:
         """The protocol's closing line: ``Legacy: N applied. Supabase: N applied, N pending, N failed.``"""
         legacy = self.by_source(LEGACY)
         supa = self.by_source(SUPABASE)
-        applied = supa[State.APPLIED] + supa[State.UNVERIFIABLE]
+        # "applied" counts what the database has applied, drifted or not;
+        # drift_line() says which of those no longer match their files.
+        applied = lambda c: sum(c[s] for s in APPLIED_IN_DATABASE)  # noqa: E731
         pending = supa[State.PENDING] + supa[State.OUT_OF_ORDER]
         return (
-            f"Legacy: {legacy[State.APPLIED] + legacy[State.UNVERIFIABLE]} applied. "
-            f"Supabase: {applied} applied, {pending} pending, {supa[State.FAILED]} failed."
+            f"Legacy: {applied(legacy)} applied. "
+            f"Supabase: {applied(supa)} applied, {pending} pending, {supa[State.FAILED]} failed."
         )
 
     def drift_line(self) -> str | None:
