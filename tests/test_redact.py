@@ -113,3 +113,24 @@ def test_postgres_url_password_never_survives(password):
     url = f"postgresql://postgres:{password}@db.example.supabase.co:5432/postgres"
     out = redact(f"--db-url {url} --yes")
     assert out == "--db-url postgresql://postgres:[REDACTED]@db.example.supabase.co:5432/postgres --yes"
+
+
+@pytest.mark.parametrize(
+    "sql, secret",
+    [
+        ("alter role app_user login password 'S3cr3t-value';", "S3cr3t-value"),
+        ("CREATE USER reporter WITH ENCRYPTED PASSWORD E'it''s-secret';", "it''s-secret"),
+        ("create user mapping for app server legacy options (user 'u', password 'pw-12345');", "pw-12345"),
+        ("alter role r password $$dollar-secret$$;", "dollar-secret"),
+    ],
+)
+def test_passwords_in_sql_are_redacted(sql, secret):
+    out = redact(sql)
+    assert secret not in out and "[REDACTED]" in out
+    keyword = sql.lower().rindex("password")
+    assert out.startswith(sql[: keyword + len("password ")])  # the statement stays readable
+
+
+def test_sql_without_a_password_literal_is_left_alone():
+    for sql in ("alter role r password null;", "select 'password reset' as label;"):
+        assert redact(sql) == sql

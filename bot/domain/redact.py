@@ -41,6 +41,12 @@ _PASSWORD = re.compile(
     r"(?P<keep>(?:pg|ssl)?password\s*[=:]\s*)(?P<secret>'(?:[^'\\]|\\.)*'|\"[^\"]*\"|[^\s&;'\"]+)",
     re.IGNORECASE,
 )
+# SQL: CREATE/ALTER ROLE ... [ENCRYPTED] PASSWORD 'x', and OPTIONS (password 'x')
+# of user mappings and foreign servers; hotfix SQL pasted from Studio has these.
+_SQL_PASSWORD = re.compile(
+    r"(?P<keep>\bpassword\s+)(?P<secret>[Ee]?'(?:[^']|'')*'|\$(?P<tag>\w*)\$.*?\$(?P=tag)\$)",
+    re.IGNORECASE | re.DOTALL,
+)
 
 # (pattern, substring that must be present (lower-case), whether the match keeps a prefix)
 _RULES = (
@@ -51,6 +57,7 @@ _RULES = (
     (_SUPABASE_KEY, "sb_", False),
     (_HEADER, "", True),
     (_PASSWORD, "password", True),
+    (_SQL_PASSWORD, "password", True),
 )
 
 
