@@ -4,7 +4,7 @@ Used when no Supabase settings and no --db-url are given, so ``dragonfly-bot
 console`` answers on a fresh machine: find (or start an embedded) server,
 create ``dragonfly_console`` once and reuse it, add Supabase's platform roles
 and schemas, and apply this repository's migrations with the pinned Supabase
-CLI. Without the CLI (no ``npm ci`` yet) the files are applied the way the
+CLI. Without the CLI (no ``npm install`` yet) the files are applied the way the
 CLI applies them (same statement split, same ``schema_migrations`` record),
 because this database is a local throw-away, never dev or prod.
 """
@@ -136,7 +136,7 @@ def prepare_console_database(
             result = migration_up(url, migrations_dir)
         except LocalDatabaseError:
             apply_like_cli(url, migrations_dir)
-            return ConsoleDatabase(server, url, "built-in applier (run `npm ci` to use the Supabase CLI)")
+            return ConsoleDatabase(server, url, "built-in applier (run `npm install` to use the Supabase CLI)")
         if result.returncode != 0:
             # Still answer: /migrations will show what is pending or failed and why.
             tail = [line for line in (result.stderr or result.stdout).splitlines() if line.strip()][-3:]

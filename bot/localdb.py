@@ -215,7 +215,7 @@ def supabase_cli() -> list[str]:
     if found:
         return [found]
     raise LocalDatabaseError(
-        "the Supabase CLI is not installed: run `npm ci` in the project root (package.json pins it)"
+        "the Supabase CLI is not installed: run `npm install` in the project root (package.json pins it)"
     )
 
 
