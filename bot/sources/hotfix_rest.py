@@ -1,16 +1,16 @@
 """PostgREST adapter for the hotfix store (production: the protocol's REST path).
 
 Writes are ``POST /rest/v1/rpc/<function>`` with named arguments; reads are
-plain table GETs with PostgREST filters. Both send the service-role key as
-``apikey`` and bearer token. Retries (5xx, 429, connection failures) come
-from the status source's ``request_with_retries``; what is still failing
-after them is ``HotfixStoreDown`` (so a declaration goes to the journal), and
-every other answer becomes one line quoting PostgREST's code and message.
+plain table GETs with PostgREST filters. Headers (the service-role key as
+``apikey`` and bearer token), retries (5xx, 429, connection failures) and
+JSON reading come from ``PostgrestClient``, shared with the status source;
+what is still failing after the retries is ``HotfixStoreDown`` (so a
+declaration goes to the journal), and every other answer becomes one line
+quoting PostgREST's code and message.
 """
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
@@ -19,14 +19,14 @@ import httpx
 from bot.domain.hotfix import Actor, Hotfix, HotfixEvent, NewHotfix, Reminder
 from bot.errors import SourceUnavailable
 from bot.sources.hotfix_store import HOTFIX_MIGRATION, LIST_LIMIT, UNSYNCED_STATES, HotfixStoreDown, actor_args
-from bot.sources.rest import RETRY_STATUSES, _postgrest_error, _transport_message, request_with_retries
+from bot.sources.rest import RETRY_STATUSES, PostgrestClient, _postgrest_error, json_body, json_rows
 
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-class RestHotfixStore:
+class RestHotfixStore(PostgrestClient):
     def __init__(
         self,
         client: httpx.AsyncClient,
@@ -37,12 +37,7 @@ class RestHotfixStore:
         retries: int = 3,
         backoff: float = 0.5,
     ):
-        self._client = client
-        self._base = f"{project_url.rstrip('/')}/rest/v1"
-        self._key = service_role_key
-        self._timeout = timeout
-        self._retries = retries
-        self._backoff = backoff
+        super().__init__(client, project_url, service_role_key, timeout=timeout, retries=retries, backoff=backoff)
 
     @property
     def description(self) -> str:
@@ -50,26 +45,9 @@ class RestHotfixStore:
 
     async def _call(self, method: str, path: str, *, params=None, body=None) -> Any:
         url = f"{self._base}/{path}"
-        headers = {
-            "apikey": self._key,
-            "Authorization": f"Bearer {self._key}",
-            "Accept": "application/json",
-        }
-        try:
-            response = await request_with_retries(
-                self._client, method, url, retries=self._retries, backoff=self._backoff,
-                params=params, json=body, headers=headers, timeout=self._timeout,
-            )
-        except httpx.TransportError as exc:
-            raise HotfixStoreDown(_transport_message(url, exc)) from None
+        response = await self._request(method, url, unreachable=HotfixStoreDown, params=params, json=body)
         if 200 <= response.status_code < 300:
-            try:
-                return response.json()
-            except (json.JSONDecodeError, UnicodeDecodeError):
-                raise SourceUnavailable(
-                    f"{url} answered with malformed JSON (HTTP {response.status_code}); "
-                    "check SUPABASE_URL points at the project, not a proxy or login page"
-                ) from None
+            return json_body(url, response)
         raise _error(url, response)
 
     async def _rpc(self, function: str, args: dict) -> Any:
@@ -136,10 +114,7 @@ class RestHotfixStore:
 
     async def _select(self, table: str, filters: dict[str, str], order: str) -> list[dict]:
         params = {"select": "*", **filters, "order": order, "limit": str(LIST_LIMIT)}
-        rows = await self._call("GET", table, params=params)
-        if not isinstance(rows, list):
-            raise SourceUnavailable(f"{self._base}/{table} answered with JSON that is not a list of rows")
-        return rows
+        return json_rows(f"{self._base}/{table}", await self._call("GET", table, params=params))
 
     async def list(self, *, state=None, environment=None) -> list[Hotfix]:
         filters = {}

@@ -28,7 +28,74 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 STATEMENT_BATCH = 100  # versions per ``in.(...)`` filter, to keep URLs short
 
 
-class RestStatusSource:
+class PostgrestClient:
+    """What both PostgREST adapters share: ``{project}/rest/v1``, the service-role key
+    as ``apikey`` and bearer token, ``request_with_retries``, and reading JSON answers."""
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        project_url: str,
+        service_role_key: str,
+        *,
+        timeout: float,
+        retries: int,
+        backoff: float,
+    ):
+        self._client = client
+        self._base = f"{project_url.rstrip('/')}/rest/v1"
+        self._key = service_role_key
+        self._timeout = timeout
+        self._retries = retries
+        self._backoff = backoff
+
+    def _headers(self, extra: dict[str, str] | None = None) -> dict[str, str]:
+        headers = {
+            "apikey": self._key,
+            "Authorization": f"Bearer {self._key}",
+            "Accept": "application/json",
+        }
+        headers.update(extra or {})
+        return headers
+
+    async def _request(
+        self,
+        method: str,
+        url: str,
+        *,
+        unreachable: type[SourceUnavailable],
+        headers: dict[str, str] | None = None,
+        **kwargs,
+    ) -> httpx.Response:
+        """The response after retries; ``unreachable(message)`` when no attempt got one."""
+        try:
+            return await request_with_retries(
+                self._client, method, url, retries=self._retries, backoff=self._backoff,
+                headers=self._headers(headers), timeout=self._timeout, **kwargs,
+            )
+        except httpx.TransportError as exc:
+            raise unreachable(_transport_message(url, exc)) from None
+
+
+def json_body(url: str, response: httpx.Response):
+    """A successful answer's JSON; a proxy's or login page's HTML says so in one line."""
+    try:
+        return response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise SourceUnavailable(
+            f"{url} answered with malformed JSON (HTTP {response.status_code}); "
+            "check SUPABASE_URL points at the project, not a proxy or login page"
+        ) from None
+
+
+def json_rows(url: str, body) -> list:
+    """``body`` when it is a list of rows, as a table or view GET answers."""
+    if not isinstance(body, list):
+        raise SourceUnavailable(f"{url} answered with JSON that is not a list of rows")
+    return body
+
+
+class RestStatusSource(PostgrestClient):
     def __init__(
         self,
         client: httpx.AsyncClient,
@@ -40,48 +107,20 @@ class RestStatusSource:
         retries: int = 3,
         backoff: float = 0.5,
     ):
-        self._client = client
-        self._endpoint = f"{project_url.rstrip('/')}/rest/v1/{VIEW}"
-        self._key = service_role_key
+        super().__init__(client, project_url, service_role_key, timeout=timeout, retries=retries, backoff=backoff)
+        self._endpoint = f"{self._base}/{VIEW}"
         self._page_size = page_size
-        self._timeout = timeout
-        self._retries = retries
-        self._backoff = backoff
 
     @property
     def description(self) -> str:
         return self._endpoint
 
-    def _headers(self, extra: dict[str, str] | None = None) -> dict[str, str]:
-        headers = {
-            "apikey": self._key,
-            "Authorization": f"Bearer {self._key}",
-            "Accept": "application/json",
-        }
-        headers.update(extra or {})
-        return headers
-
     async def _get(self, params: dict[str, str], headers: dict[str, str]) -> httpx.Response:
-        try:
-            return await request_with_retries(
-                self._client, "GET", self._endpoint, retries=self._retries, backoff=self._backoff,
-                params=params, headers=self._headers(headers), timeout=self._timeout,
-            )
-        except httpx.TransportError as exc:
-            raise SourceUnavailable(_transport_message(self._endpoint, exc)) from None
+        return await self._request("GET", self._endpoint, unreachable=SourceUnavailable, params=params, headers=headers)
 
     def _check(self, response: httpx.Response) -> list:
         if response.status_code in (200, 206):
-            try:
-                body = response.json()
-            except (json.JSONDecodeError, UnicodeDecodeError):
-                raise SourceUnavailable(
-                    f"{self._endpoint} answered with malformed JSON (HTTP {response.status_code}); "
-                    "check SUPABASE_URL points at the project, not a proxy or login page"
-                ) from None
-            if not isinstance(body, list):
-                raise SourceUnavailable(f"{self._endpoint} answered with JSON that is not a list of rows")
-            return body
+            return json_rows(self._endpoint, json_body(self._endpoint, response))
         raise SourceUnavailable(_error_message(self._endpoint, response))
 
     async def fetch_rows(self) -> list[AppliedRow]:
