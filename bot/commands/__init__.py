@@ -3,3 +3,32 @@
 Each module defines ``NAME``, ``HELP``, ``add_arguments(parser)`` and
 ``run(args) -> int``; ``bot.cli`` lists them in ``COMMAND_MODULES``.
 """
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Callable
+
+
+def standalone_main(
+    name: str,
+    description: str,
+    add_arguments: Callable[[argparse.ArgumentParser], None],
+    run: Callable[[argparse.Namespace], int],
+    argv: list[str] | None = None,
+) -> int:
+    """``python -m bot.commands.<name>``: one subcommand without loading the others.
+
+    A ``UserFacingError`` is printed as one ``error:`` line and exits 2.
+    """
+    from bot.errors import UserFacingError
+
+    parser = argparse.ArgumentParser(prog=f"dragonfly-bot {name}", description=description)
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    try:
+        return run(args)
+    except UserFacingError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2

@@ -16,6 +16,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bot.commands import standalone_main
+
 NAME = "guard"
 HELP = "Find the protocol's forbidden Supabase commands (db push, link, --linked) in scripts and workflows."
 
@@ -95,12 +97,11 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([f.to_dict() for f in findings], indent=2))
     elif args.github:
-        from bot.render.lint_text import escape_data, escape_property
+        from bot.render.lint_text import annotation
 
         for f in findings:
             body = f"forbidden by the migration protocol: {FORBIDDEN[f.rule].command} ({f.why}). Instead: {f.instead}"
-            print(f"::error file={escape_property(f.file)},line={f.line},title={escape_property('guard ' + f.rule)}::"
-                  f"{escape_data(body)}")
+            print(annotation("error", f.file, f.line, "guard " + f.rule, body))
     elif findings:
         for f in findings:
             print(f"{f.file}:{f.line}: {f.text}")
@@ -114,16 +115,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from bot.errors import UserFacingError
-
-    parser = argparse.ArgumentParser(prog="dragonfly-bot guard", description=HELP)
-    add_arguments(parser)
-    args = parser.parse_args(argv)
-    try:
-        return run(args)
-    except UserFacingError as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
-        return 2
+    return standalone_main(NAME, HELP, add_arguments, run, argv)
 
 
 if __name__ == "__main__":

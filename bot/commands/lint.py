@@ -14,6 +14,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from bot.commands import standalone_main
+
 NAME = "lint"
 HELP = "Check migration files against the protocol (idempotency, GRANTs, destructive operations, names)."
 
@@ -63,16 +65,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from bot.errors import UserFacingError
-
-    parser = argparse.ArgumentParser(prog="dragonfly-bot lint", description=HELP)
-    add_arguments(parser)
-    args = parser.parse_args(argv)
-    try:
-        return run(args)
-    except UserFacingError as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
-        return 2
+    return standalone_main(NAME, HELP, add_arguments, run, argv)
 
 
 if __name__ == "__main__":

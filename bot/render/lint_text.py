@@ -43,12 +43,15 @@ def escape_property(text: str) -> str:
     return escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
+def annotation(level: str, file: str, line: int, title: str, body: str) -> str:
+    """One GitHub Actions ``::error``/``::warning`` workflow command (lint and guard)."""
+    return f"::{level} file={escape_property(file)},line={line},title={escape_property(title)}::{escape_data(body)}"
+
+
 def render_github(findings: list[Finding]) -> str:
     lines = []
     for f in findings:
         level = "error" if f.severity == ERROR else "warning"
         body = f.message + (f"\nfix: {f.fix}" if f.fix else "")
-        lines.append(
-            f"::{level} file={escape_property(f.file)},line={f.line},title={escape_property(f.rule)}::{escape_data(body)}"
-        )
+        lines.append(annotation(level, f.file, f.line, f.rule, body))
     return "\n".join(lines)
