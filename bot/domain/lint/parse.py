@@ -16,13 +16,14 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Callable
+from typing import Any, Callable, Iterator
 
 from pglast import parser as pg
 
 from bot.domain.sql import syntax_error
 
 TOP, DO_BODY, FUNCTION_BODY = "top", "do", "function"
+WRITE_KINDS = ("InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt")
 
 # Handler conditions after which a statement that already ran is harmless: a
 # CREATE of something that exists, or a RENAME of something already renamed.
@@ -162,9 +163,9 @@ def _function_body(node: dict, stmt_text: str, span, index) -> list[Occurrence]:
     return found
 
 
-def _nested_statements(tree, span, index) -> list[Occurrence]:
-    """Statements inside a ``BEGIN ATOMIC`` body (already in the parse tree)."""
-    found = []
+def nested_writes(tree) -> Iterator[tuple[str, Any]]:
+    """``(kind, node)`` of every INSERT/UPDATE/DELETE/MERGE anywhere in a parse tree
+    (a ``BEGIN ATOMIC`` body, a CTE), found lazily: stop reading when done."""
     stack = [tree]
     while stack:
         item = stack.pop()
@@ -172,11 +173,18 @@ def _nested_statements(tree, span, index) -> list[Occurrence]:
             stack.extend(item)
         elif isinstance(item, dict):
             for key, value in item.items():
-                if key in ("InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt"):
-                    found.append(Occurrence(key, value, span[0], span, "", FUNCTION_BODY, False, index))
+                if key in WRITE_KINDS:
+                    yield key, value
                 if isinstance(value, (dict, list)):
                     stack.append(value)
-    return found
+
+
+def _nested_statements(tree, span, index) -> list[Occurrence]:
+    """Statements inside a ``BEGIN ATOMIC`` body (already in the parse tree)."""
+    return [
+        Occurrence(key, value, span[0], span, "", FUNCTION_BODY, False, index)
+        for key, value in nested_writes(tree)
+    ]
 
 
 def _inner(query: str, line: int, span, index, context: str, guarded: bool) -> list[Occurrence]:

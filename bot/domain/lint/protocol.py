@@ -4,18 +4,17 @@ from __future__ import annotations
 
 from bot.domain.lint.model import ERROR, Finding
 from bot.domain.lint.names import range_var, strings
-from bot.domain.lint.parse import Occurrence
+from bot.domain.lint.parse import WRITE_KINDS, Occurrence, nested_writes
 
 HISTORY = ("supabase_migrations", "schema_migrations")
 FIX = (
     "remove it: only `supabase migration up` (run by CI) writes the migration history; "
     "see the protocol's \"Editing schema_migrations table\" row"
 )
-_WRITES = ("InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt")
 
 
 def touches_history(kind: str, node: dict) -> bool:
-    if kind in _WRITES or kind in ("AlterTableStmt", "RenameStmt"):
+    if kind in WRITE_KINDS or kind in ("AlterTableStmt", "RenameStmt"):
         if range_var(node.get("relation")) == HISTORY:
             return True
     if kind == "TruncateStmt":
@@ -30,18 +29,9 @@ def touches_history(kind: str, node: dict) -> bool:
 
 def _nested_writes(tree) -> bool:
     """Writes hidden in a CTE (``WITH d AS (DELETE FROM ...) SELECT ...``)."""
-    stack = [tree]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, list):
-            stack.extend(item)
-        elif isinstance(item, dict):
-            for key, value in item.items():
-                if key in _WRITES and isinstance(value, dict) and range_var(value.get("relation")) == HISTORY:
-                    return True
-                if isinstance(value, (dict, list)):
-                    stack.append(value)
-    return False
+    return any(
+        isinstance(node, dict) and range_var(node.get("relation")) == HISTORY for _, node in nested_writes(tree)
+    )
 
 
 def check(occurrences: list[Occurrence], file: str) -> list[Finding]:
