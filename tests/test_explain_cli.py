@@ -11,15 +11,15 @@ import pytest
 
 from bot.cli import main
 from bot.localdb import PROJECT_ROOT, migration_up
-from tests.test_failures import SECRET, github_log, make_scratch, with_password
+from tests.test_failures import SECRET, github_log, with_password
 
 REQUIRED_KEYS = {"file", "version", "sqlstate", "category", "message", "statement", "line", "hint"}
 
 
 @pytest.fixture(scope="module")
-def real_failure(pg_server, tmp_path_factory):
+def real_failure(scratch_databases, tmp_path_factory):
     """A real job log of a relation_exists failure, and its migrations folder."""
-    db = make_scratch(pg_server.url)
+    db = scratch_databases()
     root = tmp_path_factory.mktemp("explain")
     migrations = root / "migrations"
     migrations.mkdir()
@@ -33,7 +33,6 @@ def real_failure(pg_server, tmp_path_factory):
     green = root / "green.log"
     green.write_text("".join(github_log("Applying migration 20251209000001_one.sql...", "postgresql://x@h/d")))
     yield log, migrations, green
-    db.drop()
 
 
 def test_json_output(real_failure, capsys):

@@ -39,40 +39,6 @@ from bot.localdb import ScratchDatabase, migration_up
 SECRET = "hunter2-Sup3r"
 
 
-def make_scratch(server_url: str) -> ScratchDatabase:
-    """A scratch database, retrying the platform setup when another test run races it.
-
-    The platform SQL alters cluster-wide roles; two sessions doing so at once
-    get "tuple concurrently updated" (other engineers run their tests on the
-    same server).
-    """
-    for attempt in range(6):
-        scratch = ScratchDatabase(server_url)
-        try:
-            return scratch.create()
-        except psycopg.errors.InternalError as exc:
-            scratch.drop()
-            if "concurrently" not in str(exc) or attempt == 5:
-                raise
-            time.sleep(0.1 * (attempt + 1))
-    raise AssertionError("unreachable")
-
-
-@pytest.fixture(scope="module")
-def background_drops():
-    """Drops scratch databases off the test's path (DROP DATABASE waits for a checkpoint)."""
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        yield pool
-
-
-@pytest.fixture
-def scratch_db(pg_server, background_drops):
-    """Overrides conftest's: the same fresh Supabase-like database, race-tolerant, dropped in the background."""
-    scratch = make_scratch(pg_server.url)
-    yield scratch
-    background_drops.submit(scratch.drop)
-
-
 def github_log(cli_output: str, db_url: str) -> list[str]:
     """``cli_output`` as GitHub serves a failed step's job log: one str per line."""
     body = [
@@ -187,12 +153,12 @@ class Scenario:
 
 
 @pytest.fixture(scope="module")
-def prefetched(pg_server, tmp_path_factory, background_drops):
+def prefetched(pg_server, tmp_path_factory, scratch_databases):
     """``prefetched(name)``: the SCENARIOS run, each on its own scratch database."""
 
     def run(name: str) -> Scenario:
         files, how = SCENARIOS[name]
-        db = make_scratch(pg_server.url) if how in ("db", "password") else None
+        db = scratch_databases() if how in ("db", "password") else None
         url = {
             "db": lambda: db.url,
             "password": lambda: with_password(db.url),
@@ -206,9 +172,6 @@ def prefetched(pg_server, tmp_path_factory, background_drops):
     with ThreadPoolExecutor(max_workers=3) as pool:
         futures = {name: pool.submit(run, name) for name in SCENARIOS}
         yield lambda name: futures[name].result()
-    for future in futures.values():
-        if future.exception() is None and future.result().db is not None:
-            background_drops.submit(future.result().db.drop)
 
 
 def test_relation_exists_gives_a_rewrite_that_runs(prefetched):
