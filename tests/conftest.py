@@ -46,6 +46,17 @@ def scratch_db(scratch_databases) -> ScratchDatabase:
     return scratch_databases()
 
 
+@pytest.fixture(scope="module")
+def migrated_db(scratch_databases) -> ScratchDatabase:
+    """One database per test module with this repository's migrations applied by the
+    real CLI, for tests that only look at their own rows."""
+    from tests.hotfix_support import migrate
+
+    db = scratch_databases()
+    migrate(db)
+    return db
+
+
 @pytest.fixture(scope="session")
 def repo_migrations_dir() -> Path:
     return REPO_MIGRATIONS

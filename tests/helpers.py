@@ -13,12 +13,16 @@ what a user would have seen::
     assert sent_embeds(inter)[0].title.startswith("Migrations")
 
 ``RecordingPoster`` is a ``bot.channels.ChannelPoster`` that records posts
-to #alerts/#engineering instead of sending them.
+to #alerts/#engineering instead of sending them. ``run_console`` runs
+``dragonfly-bot console`` in a subprocess, free of this machine's settings.
 """
 
 from __future__ import annotations
 
 import itertools
+import os
+import subprocess
+import sys
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 from unittest.mock import AsyncMock, MagicMock
@@ -26,6 +30,7 @@ from unittest.mock import AsyncMock, MagicMock
 import discord
 
 from bot.channels import ChannelKey, PostRef
+from bot.localdb import PROJECT_ROOT
 
 _ids = itertools.count(100_000_000_000_000_001)
 
@@ -331,3 +336,22 @@ class RecordingPoster:
 
     def posts_to(self, channel: ChannelKey) -> list[dict]:
         return [p for p in self.sent if p["channel"] == channel]
+
+
+# --------------------------------------------------------------------------- the console as a subprocess
+
+
+def run_console(args: list[str], stdin: str, **env: str) -> subprocess.CompletedProcess:
+    """``python -m bot.cli console ARGS`` fed ``stdin``, from the project root, with none of
+    this environment's SUPABASE_* / DISCORD_* settings; ``env`` adds variables."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SUPABASE_", "DISCORD_"))}
+    clean.update(env)
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", "console", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=PROJECT_ROOT,
+        env=clean,
+    )

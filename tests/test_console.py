@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import io
-import os
 import shutil
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -26,9 +23,9 @@ from bot.console import (
     Printer,
     resolve,
 )
-from bot.localdb import PROJECT_ROOT, migration_up
 from bot.settings import Settings
 from tests.conftest import REPO_MIGRATIONS
+from tests.helpers import run_console
 
 
 def _console(out: io.StringIO, *, db_url: str, migrations_dir: Path, files_dir: Path) -> tuple[DragonflyBot, Console]:
@@ -40,13 +37,6 @@ def _console(out: io.StringIO, *, db_url: str, migrations_dir: Path, files_dir: 
     )
     user = ConsoleUser(1, "tester", [ConsoleRole(5)])
     return bot, Console(bot, printer, user, ConsoleGuild(0), ConsoleChannel(0))
-
-
-@pytest.fixture(scope="module")
-def repo_db(scratch_databases):
-    db = scratch_databases()
-    assert migration_up(db.url, REPO_MIGRATIONS).returncode == 0
-    return db
 
 
 @pytest.fixture
@@ -69,18 +59,8 @@ def test_end_to_end_on_a_fresh_embedded_database(tmp_path, fresh_data_dir):
             "/migrations dev extra",
         ]
     )
-    env = {**os.environ, "DRAGONFLY_FORCE_EMBEDDED": "1"}
-    for name in list(env):
-        if name.startswith(("SUPABASE_", "DISCORD_")):
-            del env[name]
-    result = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "console", "--data-dir", str(fresh_data_dir), "--files-dir", str(tmp_path)],
-        input=lines,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=PROJECT_ROOT,
-        env=env,
+    result = run_console(
+        ["--data-dir", str(fresh_data_dir), "--files-dir", str(tmp_path)], lines, DRAGONFLY_FORCE_EMBEDDED="1"
     )
     assert result.returncode == 0, result.stderr
     out = result.stdout
@@ -98,7 +78,7 @@ def test_end_to_end_on_a_fresh_embedded_database(tmp_path, fresh_data_dir):
     assert "starting an embedded PostgreSQL" in result.stderr
 
 
-async def test_paging_and_pressing_buttons(repo_db, tmp_path):
+async def test_paging_and_pressing_buttons(migrated_db, tmp_path):
     folder = tmp_path / "migrations"
     folder.mkdir()
     for path in REPO_MIGRATIONS.glob("*.sql"):
@@ -106,7 +86,7 @@ async def test_paging_and_pressing_buttons(repo_db, tmp_path):
     for i in range(150):
         (folder / f"2026020100{i:04d}_pending_number_{i}.sql").write_text("select 1;\n")
     out = io.StringIO()
-    bot, console = _console(out, db_url=repo_db.url, migrations_dir=folder, files_dir=tmp_path / "files")
+    bot, console = _console(out, db_url=migrated_db.url, migrations_dir=folder, files_dir=tmp_path / "files")
     async with bot:
         await bot.setup_hook()
         await console.handle_line("/migrations dev")

@@ -32,14 +32,6 @@ HOTFIX_ROLE = 10
 LEAD_ROLE = 20
 
 
-@pytest.fixture(scope="module")
-def shared_db(scratch_databases):
-    """One migrated database for the tests that only look at their own rows."""
-    db = scratch_databases()
-    migrate(db)
-    return db
-
-
 @contextlib.asynccontextmanager
 async def hotfix_bot(db, tmp_path):
     migrations = copy_migrations(tmp_path / "migrations")
@@ -56,8 +48,8 @@ async def hotfix_bot(db, tmp_path):
 
 
 @pytest.fixture
-async def setup(shared_db, tmp_path):
-    async with hotfix_bot(shared_db, tmp_path) as parts:
+async def setup(migrated_db, tmp_path):
+    async with hotfix_bot(migrated_db, tmp_path) as parts:
         yield parts
 
 

@@ -2,33 +2,22 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-from bot.localdb import PROJECT_ROOT, migration_up
-from tests.helpers import RecordingPoster
+from bot.localdb import migration_up
+from tests.helpers import RecordingPoster, run_console
 from tests.hotfix_support import copy_migrations, make_service, migrate
 
 
 def console(lines: list[str], *, db_url: str, tmp: Path, migrations: Path, user_id: int, name: str) -> str:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SUPABASE_", "DISCORD_"))}
-    env.update({
-        "HOTFIX_ROLE_ID": "10",
-        "DEVOPS_LEAD_ROLE_ID": "20",
-        "OWNER_IDS": f"[{user_id}]",  # the console user's id
-        "DATA_DIR": str(tmp / "data"),
-        "MIGRATIONS_DIR": str(migrations),
-    })
-    result = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "console", "--db-url", db_url, "--user", name, "--files-dir", str(tmp / "files")],
-        input="\n".join(lines) + "\n",
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=PROJECT_ROOT,
-        env=env,
+    result = run_console(
+        ["--db-url", db_url, "--user", name, "--files-dir", str(tmp / "files")],
+        "\n".join(lines) + "\n",
+        HOTFIX_ROLE_ID="10",
+        DEVOPS_LEAD_ROLE_ID="20",
+        OWNER_IDS=f"[{user_id}]",  # the console user's id
+        DATA_DIR=str(tmp / "data"),
+        MIGRATIONS_DIR=str(migrations),
     )
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stdout + result.stderr

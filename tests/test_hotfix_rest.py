@@ -14,31 +14,24 @@ from bot.errors import SourceUnavailable
 from bot.sources.hotfix_rest import RestHotfixStore
 from bot.sources.hotfix_store import HotfixStoreDown
 from tests.helpers import RecordingPoster
-from tests.hotfix_support import DEV, LEAD, LEAD2, Clock, make_service, migrate
+from tests.hotfix_support import DEV, LEAD, LEAD2, Clock, make_service
 from tests.postgrest_sql_fake import PostgrestOverPostgres, postgrest_error
 
 URL = "https://abcd.supabase.co"
 KEY = "eyJhbGciOiJIUzI1NiJ9.eyJyb2xlIjoic2VydmljZV9yb2xlIn0.c2lnbmF0dXJl"
 
 
-@pytest.fixture(scope="module")
-def db(scratch_databases):
-    shared = scratch_databases()
-    migrate(shared)
-    return shared
-
-
 def rest_store(client: httpx.AsyncClient, key: str = KEY) -> RestHotfixStore:
     return RestHotfixStore(client, URL, key, backoff=0.001, retries=2)
 
 
-async def test_prod_lifecycle_over_rest(db, tmp_path):
-    fake = PostgrestOverPostgres(db.url, KEY)
+async def test_prod_lifecycle_over_rest(migrated_db, tmp_path):
+    fake = PostgrestOverPostgres(migrated_db.url, KEY)
     clock = Clock()
     with respx.mock(assert_all_called=False) as mock:
         mock.route(host="abcd.supabase.co").mock(side_effect=fake)
         async with httpx.AsyncClient() as client:
-            service = make_service(db.url, tmp_path, RecordingPoster(), clock=clock, store=rest_store(client))
+            service = make_service(migrated_db.url, tmp_path, RecordingPoster(), clock=clock, store=rest_store(client))
             declared = await service.declare(DEV, "prod", "stuck migration lock", "select pg_terminate_backend(42);")
             again = await service.store.declare(declared.declaration)  # a replay: same row, no second code
             assert again.code == declared.hotfix.code
@@ -58,12 +51,12 @@ async def test_prod_lifecycle_over_rest(db, tmp_path):
     assert rpc.headers["apikey"] == KEY and rpc.headers["authorization"] == f"Bearer {KEY}"
 
 
-async def test_wrong_key_is_store_down_so_the_declaration_is_journaled(db, tmp_path):
-    fake = PostgrestOverPostgres(db.url, KEY)
+async def test_wrong_key_is_store_down_so_the_declaration_is_journaled(migrated_db, tmp_path):
+    fake = PostgrestOverPostgres(migrated_db.url, KEY)
     with respx.mock as mock:
         mock.route(host="abcd.supabase.co").mock(side_effect=fake)
         async with httpx.AsyncClient() as client:
-            service = make_service(db.url, tmp_path, RecordingPoster(), store=rest_store(client, key="wrong"))
+            service = make_service(migrated_db.url, tmp_path, RecordingPoster(), store=rest_store(client, key="wrong"))
             outcome = await service.declare(DEV, "dev", "made with a rotated key", None)
             with pytest.raises(HotfixStoreDown) as err:
                 await service.store.list()
@@ -101,8 +94,8 @@ async def test_connection_failure_is_store_down():
                 await rest_store(client).approve("00000000-0000-0000-0000-000000000000", ["awaiting_approval"], LEAD, Clock()())
 
 
-async def test_postgrest_error_json_is_one_line_with_code_message_details_hint(db):
-    fake = PostgrestOverPostgres(db.url, KEY)
+async def test_postgrest_error_json_is_one_line_with_code_message_details_hint(migrated_db):
+    fake = PostgrestOverPostgres(migrated_db.url, KEY)
     with respx.mock as mock:
         mock.route(host="abcd.supabase.co").mock(side_effect=fake)
         async with httpx.AsyncClient() as client:

@@ -20,14 +20,6 @@ from tests.hotfix_support import DEV, LEAD, LEAD2, NOBODY, T0, Clock, copy_migra
 CLOSED_PORT_URL = "postgresql://postgres@127.0.0.1:1/postgres"
 
 
-@pytest.fixture(scope="module")
-def db(scratch_databases):
-    """One migrated database for the tests that only look at their own rows."""
-    shared = scratch_databases()
-    migrate(shared)
-    return shared
-
-
 @pytest.fixture
 def fresh_db(scratch_db):
     """For tests that apply their own migrations with the CLI (it refuses versions it has not seen)."""
@@ -40,8 +32,8 @@ def count(db_url: str, sql: str, *params) -> int:
         return conn.execute(sql, params).fetchone()[0]
 
 
-async def test_migration_applies_twice_and_locks_down_roles(db, tmp_path):
-    with psycopg.connect(db.url, autocommit=True) as conn:
+async def test_migration_applies_twice_and_locks_down_roles(migrated_db, tmp_path):
+    with psycopg.connect(migrated_db.url, autocommit=True) as conn:
         conn.execute(open("supabase/migrations/20251210000000_hotfix_incidents.sql").read())
         privs = dict(conn.execute(
             "select r, has_table_privilege(r, 'public.hotfixes', 'insert') from unnest(array['anon','authenticated','service_role']) r"
@@ -52,9 +44,9 @@ async def test_migration_applies_twice_and_locks_down_roles(db, tmp_path):
         assert not conn.execute(
             "select has_function_privilege('authenticated', 'public.claim_hotfix_reminder(uuid,integer,text,timestamptz,timestamptz,timestamptz)', 'execute')"
         ).fetchone()[0]
-    service = make_service(db.url, tmp_path, RecordingPoster())
+    service = make_service(migrated_db.url, tmp_path, RecordingPoster())
     declared = await service.declare(DEV, "dev", "timeline check", None)
-    with psycopg.connect(db.url) as conn:
+    with psycopg.connect(migrated_db.url) as conn:
         with pytest.raises(psycopg.errors.InsufficientPrivilege, match="append-only"):
             conn.execute("update public.hotfix_events set kind = 'x' where hotfix_id = %s", (declared.hotfix.id,))
 
@@ -116,9 +108,9 @@ async def test_dev_lifecycle_with_link_sync_and_resolve(fresh_db, tmp_path):
     assert f"{hotfix.code},dev,resolved" in csv_text
 
 
-async def test_prod_needs_a_lead_who_did_not_declare(db, tmp_path):
+async def test_prod_needs_a_lead_who_did_not_declare(migrated_db, tmp_path):
     poster = RecordingPoster()
-    service = make_service(db.url, tmp_path, poster, lead_role_id=9000)
+    service = make_service(migrated_db.url, tmp_path, poster, lead_role_id=9000)
     declared = await service.declare(LEAD, "prod", "payments timeout, kill the lock", "select pg_cancel_backend(1);")
     hotfix = declared.hotfix
     assert hotfix.state is HotfixState.AWAITING_APPROVAL
@@ -173,9 +165,9 @@ async def test_auto_link_and_auto_sync_announce_once(fresh_db, tmp_path):
     assert sum("synced" in t for t in titles) == 1
 
 
-async def test_link_reports_statements_missing_from_the_migration(db, tmp_path):
+async def test_link_reports_statements_missing_from_the_migration(migrated_db, tmp_path):
     migrations = copy_migrations(tmp_path / "migrations")
-    service = make_service(db.url, tmp_path / "data", RecordingPoster(), migrations_dir=migrations)
+    service = make_service(migrated_db.url, tmp_path / "data", RecordingPoster(), migrations_dir=migrations)
     sql = "create index if not exists a_idx on a (x);\nupdate settings set flag = true where id = 1;"
     hotfix = (await service.declare(DEV, "dev", "two changes", sql)).hotfix
     (migrations / f"20251213000000_hf_{hotfix.code[3:]}_partial.sql").write_text(
@@ -188,33 +180,33 @@ async def test_link_reports_statements_missing_from_the_migration(db, tmp_path):
         await service.link(DEV, hotfix.code, "../../etc/passwd")
 
 
-async def test_reminders_are_not_repeated_across_restarts(db, tmp_path):
+async def test_reminders_are_not_repeated_across_restarts(migrated_db, tmp_path):
     clock = Clock(T0 - timedelta(days=365))  # before every other test's hotfix: only this one comes due
     poster = RecordingPoster()
-    first = make_service(db.url, tmp_path, poster, clock=clock)
+    first = make_service(migrated_db.url, tmp_path, poster, clock=clock)
     hotfix = (await first.declare(DEV, "dev", "reminder test", None)).hotfix
     clock.advance(hours=4, minutes=1)
     assert await first.send_due_reminders() == 1
     assert await first.send_due_reminders() == 0
 
-    restarted = make_service(db.url, tmp_path, poster, clock=clock)  # new objects, same database
+    restarted = make_service(migrated_db.url, tmp_path, poster, clock=clock)  # new objects, same database
     assert await restarted.send_due_reminders() == 0
     reminder = [r for r in poster.replies if "reminder" in (r["embeds"][0].title or "")]
     assert len(reminder) == 1 and reminder[0]["content"].startswith(f"<@{DEV.id}>")
     assert [u.id for u in reminder[0]["allowed_mentions"].users] == [int(DEV.id)]
 
     clock.advance(hours=20)  # 24h+: the lead is reminded too
-    racing = [make_service(db.url, tmp_path, poster, clock=clock) for _ in range(3)]
+    racing = [make_service(migrated_db.url, tmp_path, poster, clock=clock) for _ in range(3)]
     results = await asyncio.gather(*(s.send_due_reminders() for s in racing))
     assert sorted(results) == [0, 0, 1]
     lead = [r for r in poster.replies if "reminder" in (r["embeds"][0].title or "")][-1]
     assert lead["content"].startswith("<@&9000>")
-    assert count(db.url, "select count(*) from public.hotfix_reminders where hotfix_id = %s", hotfix.id) == 2
+    assert count(migrated_db.url, "select count(*) from public.hotfix_reminders where hotfix_id = %s", hotfix.id) == 2
 
 
-async def test_declarations_while_the_store_is_down_arrive_exactly_once(db, tmp_path):
+async def test_declarations_while_the_store_is_down_arrive_exactly_once(migrated_db, tmp_path):
     poster = RecordingPoster()
-    down = make_service(db.url, tmp_path, poster, store=PostgresHotfixStore(CLOSED_PORT_URL))
+    down = make_service(migrated_db.url, tmp_path, poster, store=PostgresHotfixStore(CLOSED_PORT_URL))
     outcome = await down.declare(DEV, "dev", "made during the outage", "select 1;")
     second = await down.declare(LEAD, "prod", "also during the outage", None)
     assert outcome.journaled and second.journaled and outcome.posted
@@ -222,10 +214,10 @@ async def test_declarations_while_the_store_is_down_arrive_exactly_once(db, tmp_
     assert await down.replay_journal() == 0  # still down: nothing lost
     assert len(await HotfixJournal(tmp_path).pending()) == 2
 
-    back = make_service(db.url, tmp_path, poster)
+    back = make_service(migrated_db.url, tmp_path, poster)
     assert await back.replay_journal() == 2
     assert await back.replay_journal() == 0
-    assert count(db.url, "select count(*) from public.hotfixes where id = any(%s::uuid[])",
+    assert count(migrated_db.url, "select count(*) from public.hotfixes where id = any(%s::uuid[])",
                  [outcome.declaration.id, second.declaration.id]) == 2
     [stored] = [h for h in await back.list(state="awaiting_approval") if h.id == second.declaration.id]
     assert stored.declared_at == second.declaration.declared_at  # the original time, not the replay's
@@ -233,7 +225,7 @@ async def test_declarations_while_the_store_is_down_arrive_exactly_once(db, tmp_
     assert not (tmp_path / "hotfix-journal.jsonl").read_text().strip()  # compacted once all done
 
 
-async def test_crash_between_journal_and_store_replays_once(db, tmp_path):
+async def test_crash_between_journal_and_store_replays_once(migrated_db, tmp_path):
     clock = Clock()
     journal = HotfixJournal(tmp_path)
     # The process wrote the journal line, then died before the store write.
@@ -242,23 +234,23 @@ async def test_crash_between_journal_and_store_replays_once(db, tmp_path):
     # ...and a second one died after the store write, before "done".
     other = rules.declare(DEV, "dev", "crash test two", None, now=clock(), reminder_hours=4)
     await journal.record(other)
-    await PostgresHotfixStore(db.url).declare(other)
+    await PostgresHotfixStore(migrated_db.url).declare(other)
     with open(journal.path, "a") as fh:
         fh.write('{"op": "declare", "id": "torn')  # and a torn last line from the crash
 
     poster = RecordingPoster()
     for _ in range(2):  # two restarts
-        await make_service(db.url, tmp_path, poster, clock=clock).replay_journal()
-    assert count(db.url, "select count(*) from public.hotfixes where id = any(%s::uuid[])", [new.id, other.id]) == 2
-    assert count(db.url, "select count(*) from public.hotfix_events where kind = 'declared' and hotfix_id = any(%s::uuid[])",
+        await make_service(migrated_db.url, tmp_path, poster, clock=clock).replay_journal()
+    assert count(migrated_db.url, "select count(*) from public.hotfixes where id = any(%s::uuid[])", [new.id, other.id]) == 2
+    assert count(migrated_db.url, "select count(*) from public.hotfix_events where kind = 'declared' and hotfix_id = any(%s::uuid[])",
                  [new.id, other.id]) == 2
     assert len(poster.posts_to("alerts")) == 2  # each announced once
 
 
-async def test_an_unreadable_environment_does_not_stop_the_other(db, tmp_path):
+async def test_an_unreadable_environment_does_not_stop_the_other(migrated_db, tmp_path):
     migrations = copy_migrations(tmp_path / "migrations")
     poster = RecordingPoster()
-    service = make_service(db.url, tmp_path / "data", poster, migrations_dir=migrations)
+    service = make_service(migrated_db.url, tmp_path / "data", poster, migrations_dir=migrations)
     prod = (await service.declare(LEAD, "prod", "prod side", None)).hotfix
     await service.approve(LEAD2, prod.code)
     dev = (await service.declare(DEV, "dev", "dev side", None)).hotfix
@@ -278,10 +270,10 @@ async def test_an_unreadable_environment_does_not_stop_the_other(db, tmp_path):
     assert (await service.get(prod.code)).state is HotfixState.MIGRATION_LINKED
 
 
-async def test_concurrent_replays_of_one_declaration_store_it_once(db):
+async def test_concurrent_replays_of_one_declaration_store_it_once(migrated_db):
     new = rules.declare(DEV, "dev", "raced replay", None, now=Clock()(), reminder_hours=4)
-    stores = [PostgresHotfixStore(db.url, role="service_role") for _ in range(6)]
+    stores = [PostgresHotfixStore(migrated_db.url, role="service_role") for _ in range(6)]
     results = await asyncio.gather(*(s.declare(new) for s in stores))
     assert len({h.code for h in results}) == 1
-    assert count(db.url, "select count(*) from public.hotfixes where id = %s", new.id) == 1
-    assert count(db.url, "select count(*) from public.hotfix_events where hotfix_id = %s", new.id) == 1
+    assert count(migrated_db.url, "select count(*) from public.hotfixes where id = %s", new.id) == 1
+    assert count(migrated_db.url, "select count(*) from public.hotfix_events where hotfix_id = %s", new.id) == 1

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import discord
 import psycopg
-import pytest
 
 from bot.app import DragonflyBot
 from bot.localdb import migration_up
@@ -38,16 +37,9 @@ def _up(db_url: str, folder: Path) -> None:
     assert result.returncode == 0, result.stderr
 
 
-@pytest.fixture(scope="module")
-def repo_db(scratch_databases):
-    db = scratch_databases()
-    _up(db.url, REPO_MIGRATIONS)
-    return db
-
-
-async def test_healthy_repository_answers_with_one_embed(repo_db):
+async def test_healthy_repository_answers_with_one_embed(migrated_db):
     bot = _bot(migrations_dir=REPO_MIGRATIONS)
-    bot.status_db_url = repo_db.url
+    bot.status_db_url = migrated_db.url
     cog = Migrations(bot)
     inter = make_interaction()
     await cog.migrations.callback(cog, inter, env="dev")
@@ -58,21 +50,21 @@ async def test_healthy_repository_answers_with_one_embed(repo_db):
     assert embed.title == "✅ Migrations · DEV"
     assert "Nothing needs attention" in embed.description
     assert {f.name: f.value for f in embed.fields}["✅ applied"] == str(applied)
-    assert discord.utils.escape_markdown(repo_db.name) in embed.description  # the source line names the database
+    assert discord.utils.escape_markdown(migrated_db.name) in embed.description  # the source line names the database
     assert sent_files(inter) == [] and sent_views(inter) == []
     assert message_problems(None, [embed]) == []
 
 
-async def test_default_env_is_supabase_mode(repo_db):
+async def test_default_env_is_supabase_mode(migrated_db):
     bot = _bot(migrations_dir=REPO_MIGRATIONS, supabase_mode="prod")
-    bot.status_db_url = repo_db.url
+    bot.status_db_url = migrated_db.url
     cog = Migrations(bot)
     inter = make_interaction()
     await cog.migrations.callback(cog, inter, env=None)
     assert sent_embeds(inter)[0].title.endswith("PROD")
 
 
-async def test_defers_before_reading_the_source(repo_db, monkeypatch):
+async def test_defers_before_reading_the_source(migrated_db, monkeypatch):
     seen = []
     original = PostgresStatusSource.fetch_rows
 
@@ -82,7 +74,7 @@ async def test_defers_before_reading_the_source(repo_db, monkeypatch):
 
     monkeypatch.setattr(PostgresStatusSource, "fetch_rows", watched)
     bot = _bot(migrations_dir=REPO_MIGRATIONS)
-    bot.status_db_url = repo_db.url
+    bot.status_db_url = migrated_db.url
     cog = Migrations(bot)
     inter = make_interaction()
     await cog.migrations.callback(cog, inter, env="dev")
@@ -131,12 +123,12 @@ async def test_every_attention_state_is_listed(scratch_db, tmp_path):
     assert fields["⏳ pending"] == "1" and fields["❌ FAILED"] == "1"
 
 
-async def test_long_list_is_paged_with_the_report_attached(repo_db, tmp_path):
+async def test_long_list_is_paged_with_the_report_attached(migrated_db, tmp_path):
     folder = _copy_repo_migrations(tmp_path / "migrations")
     for i in range(300):
         (folder / f"2026010100{i:04d}_pending_change_number_{i}.sql").write_text("select 1;\n")
     bot = _bot(migrations_dir=folder)
-    bot.status_db_url = repo_db.url
+    bot.status_db_url = migrated_db.url
     cog = Migrations(bot)
     owner = make_interaction()
     await cog.migrations.callback(cog, owner, env="dev")
