@@ -343,10 +343,16 @@ def _connection(text: str) -> Callable:
     return hint
 
 
+def _first_ten(items, none: str) -> str:
+    """``a, b, ...`` for the first ten items, ``and N more`` for the rest; ``none`` when empty."""
+    text = ", ".join(items[:10]) if items else none
+    if len(items) > 10:
+        text += f" and {len(items) - 10} more"
+    return text
+
+
 def _remote_version_missing(f: "Failure", statement: str, migrations) -> str:
-    versions = ", ".join(f.versions[:10]) if f.versions else "some versions"
-    if len(f.versions) > 10:
-        versions += f" and {len(f.versions) - 10} more"
+    versions = _first_ten(f.versions, "some versions")
     return (
         f"The database has migration(s) {versions} applied but supabase/migrations has no file for them: "
         "the file was applied from another branch, renamed, or deleted. Fetch and merge the branch that has "
@@ -357,9 +363,7 @@ def _remote_version_missing(f: "Failure", statement: str, migrations) -> str:
 
 
 def _out_of_order(f: "Failure", statement: str, migrations) -> str:
-    files = ", ".join(f.files[:10]) if f.files else "some files"
-    if len(f.files) > 10:
-        files += f" and {len(f.files) - 10} more"
+    files = _first_ten(f.files, "some files")
     return (
         f"{files} sort(s) before the last migration already applied to the database, so CI will not apply them. "
         "Rename each with a timestamp later than the newest applied migration (YYYYMMDDHHMMSS of now), "
