@@ -7,11 +7,20 @@ command's callback runs with a ``ConsoleInteraction``: an object shaped like
 ``discord.Interaction`` whose replies are printed. Posts to #alerts or
 #engineering go through ``ConsolePoster`` and are printed with the channel's
 name. Buttons are listed under their message and pressed with ``/press``.
+
+The console has no gateway, so jobs that wait for it (a cog's loop started
+``before_loop`` ``wait_until_ready``) never start. Instead the console runs
+every cog's ``run_follow_up()`` (e.g. the hotfix follow-through: journal
+replay, auto-link, sync check, reminders) itself: once at start, after each
+command or button press, and, in an interactive session, every
+``FOLLOW_UP_SECONDS`` while the prompt waits. The runs never overlap, and
+what they post shows up like any other #alerts post.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 import re
@@ -33,6 +42,7 @@ log = logging.getLogger(__name__)
 
 _ids = itertools.count(1)
 RULE = "─" * 60
+FOLLOW_UP_SECONDS = 300.0  # like the bot's loops; only while an interactive prompt waits
 
 
 # --------------------------------------------------------------------------- printing
@@ -544,6 +554,7 @@ class Console:
         self.guild = guild
         self.channel = channel
         self.last_view: tuple[discord.ui.View, ConsoleMessage] | None = None
+        self._follow_up_lock = asyncio.Lock()
         if isinstance(getattr(bot, "poster", None), ConsolePoster):
             bot.poster.console = self
 
@@ -568,6 +579,25 @@ class Console:
             self.last_view = (view, message)
         return message
 
+    # The periodic jobs the gateway would start -----------------------------------------
+
+    async def run_follow_ups(self) -> None:
+        """One round of every cog's ``run_follow_up`` (one at a time; a failing job is logged, not raised)."""
+        async with self._follow_up_lock:
+            for cog in list(getattr(self.bot, "cogs", {}).values()):
+                job = getattr(cog, "run_follow_up", None)
+                if not callable(job):
+                    continue
+                try:
+                    await job()
+                except Exception:  # noqa: BLE001 - a follow-up failing must not end the session
+                    log.exception("follow-up of %s failed", type(cog).__name__)
+
+    async def _follow_up_every(self, seconds: float) -> None:
+        while True:
+            await asyncio.sleep(seconds)
+            await self.run_follow_ups()
+
     # Running typed lines -----------------------------------------------------------
 
     async def handle_line(self, line: str) -> bool:
@@ -589,6 +619,7 @@ class Console:
             return True
         if head == "/press":
             await self.press(" ".join(tokens[1:]))
+            await self.run_follow_ups()
             return True
         try:
             cmd, values = resolve(self.bot.tree, tokens, self)
@@ -596,6 +627,7 @@ class Console:
             self.printer.line(f"error: {exc}")
             return True
         await self.invoke(cmd, values)
+        await self.run_follow_ups()
         return True
 
     async def invoke(self, cmd: app_commands.Command, values: dict) -> None:
@@ -636,9 +668,29 @@ class Console:
         except Exception as error:
             await view.on_error(interaction, error, match)
 
-    async def run(self, stdin: TextIO, *, interactive: bool, prompt: Callable[[str], str] = input) -> int:
+    async def run(
+        self,
+        stdin: TextIO,
+        *,
+        interactive: bool,
+        prompt: Callable[[str], str] = input,
+        follow_up_seconds: float | None = FOLLOW_UP_SECONDS,
+    ) -> int:
         if interactive:
             self.printer.line(HELP)
+        await self.run_follow_ups()  # what the bot does once the gateway is ready
+        ticker = None
+        if interactive and follow_up_seconds:
+            ticker = asyncio.create_task(self._follow_up_every(follow_up_seconds))
+        try:
+            return await self._read_lines(stdin, interactive=interactive, prompt=prompt)
+        finally:
+            if ticker is not None:
+                ticker.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await ticker
+
+    async def _read_lines(self, stdin: TextIO, *, interactive: bool, prompt: Callable[[str], str]) -> int:
         while True:
             try:
                 if interactive:

@@ -33,7 +33,7 @@ from bot.render import hotfix_discord as render
 from bot.render.hotfix_text import export_csv, export_markdown
 from bot.sources.hotfix_postgres import PostgresHotfixStore
 from bot.sources.hotfix_rest import RestHotfixStore
-from bot.sources.hotfix_store import HotfixStore, HotfixStoreDown
+from bot.sources.hotfix_store import HotfixStore, HotfixStoreDown, new_event_id
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +91,7 @@ class HotfixService:
         self.lead_role_id = lead_role_id
         self.approval_view = approval_view
         self.now = now
+        self._skipped: dict[str, str] = {}  # step -> why it was skipped last time (said once, not every tick)
 
     # ------------------------------------------------------------------ lookups
 
@@ -267,6 +268,36 @@ class HotfixService:
         ))
         return resolved
 
+    async def reject(self, actor: Actor, code: str, reason: str) -> Hotfix:
+        """A DevOps lead refuses a prod hotfix awaiting approval: prod must not be touched."""
+        hotfix = await self.get(code)
+        text = self._refusal(rules.check_reject, hotfix, actor, reason)
+        return await self._close(hotfix, actor, HotfixState.REJECTED, [HotfixState.AWAITING_APPROVAL], text)
+
+    async def cancel(self, actor: Actor, code: str, reason: str) -> Hotfix:
+        """The declarer or a lead abandons a hotfix that will never sync (e.g. the SQL was never run)."""
+        hotfix = await self.get(code)
+        text = self._refusal(rules.check_cancel, hotfix, actor, reason)
+        return await self._close(hotfix, actor, HotfixState.CANCELLED, sorted(rules.UNSYNCED), text)
+
+    async def _close(self, hotfix: Hotfix, actor: Actor, state: HotfixState, expected, reason: str) -> Hotfix:
+        closed = await self.store.close(
+            hotfix.id, [s.value for s in expected], state.value, reason, actor, self.now(), new_event_id()
+        )
+        if closed is None:
+            raise self._changed_meanwhile(hotfix)
+        icon = "⛔" if state == HotfixState.REJECTED else "🚫"
+        next_step = (
+            "Do not touch prod for this hotfix." if state == HotfixState.REJECTED
+            else "No migration is expected for it any more."
+        )
+        await self._update(closed, render.update_embed(
+            f"{icon} {closed.code} {state.value} by {actor.name}",
+            f"Reason: {redact(reason)}\n{next_step} Reminders stopped.",
+            render.GREY,
+        ))
+        return closed
+
     # ------------------------------------------------------------------ the periodic work
 
     async def tick(self) -> TickReport:
@@ -280,8 +311,11 @@ class HotfixService:
         ):
             try:
                 counts[name] = await step()
+                self._skipped.pop(name, None)
             except UserFacingError as exc:  # store down, or an environment not configured
-                log.warning("hotfix %s step skipped: %s", name, exc.message)
+                repeated = self._skipped.get(name) == exc.message
+                log.log(logging.DEBUG if repeated else logging.WARNING, "hotfix %s step skipped: %s", name, exc.message)
+                self._skipped[name] = exc.message
                 counts[name] = 0
             except Exception:  # noqa: BLE001 - the loop must survive anything one step does
                 log.exception("hotfix %s step failed", name)

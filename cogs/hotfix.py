@@ -5,7 +5,9 @@ Thin: it turns the interaction into an ``Actor`` and options, calls
 ``UserFacingError``s, shown ephemerally by the central error handler. The
 Approve button on a prod alert is a dynamic item, so it keeps working after
 a restart. One loop replays journaled declarations, links and syncs
-migrations and sends reminders.
+migrations and sends reminders; it starts once the gateway is ready, and
+``dragonfly-bot console`` (which has no gateway) runs ``run_follow_up``
+itself after each command.
 """
 
 from __future__ import annotations
@@ -207,23 +209,38 @@ class Hotfix(commands.GroupCog, group_name="hotfix", group_description="Emergenc
         except UnicodeDecodeError:
             raise UserFacingError(f"`{file.filename[:60]}` is not UTF-8 text; attach the .sql file as saved") from None
 
+    async def _act(self, interaction: discord.Interaction, action, *args):
+        """Defer (the store may be slow), then run a service action as the interaction's user."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        return await action(self._actor(interaction), *args)
+
+    @staticmethod
+    async def _tell(interaction: discord.Interaction, text: str | None = None, **kwargs) -> None:
+        await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS, **kwargs)
+
     @app_commands.command(name="approve", description="Approve a prod hotfix (DevOps lead, not the declarer)")
     @app_commands.describe(code="the hotfix code, e.g. HF-0007")
     async def approve(self, interaction: discord.Interaction, code: str) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        hotfix = await self.svc.approve(self._actor(interaction), code)
-        await interaction.followup.send(
-            f"You approved {hotfix.code}; the declarer can go ahead in prod.", ephemeral=True, allowed_mentions=NO_MENTIONS
-        )
+        hotfix = await self._act(interaction, self.svc.approve, code)
+        await self._tell(interaction, f"You approved {hotfix.code}; the declarer can go ahead in prod.")
+
+    @app_commands.command(name="reject", description="Refuse a prod hotfix awaiting approval (DevOps lead, not the declarer)")
+    @app_commands.describe(code="the hotfix code, e.g. HF-0007", reason="why prod must not be touched this way")
+    async def reject(self, interaction: discord.Interaction, code: str, reason: str) -> None:
+        hotfix = await self._act(interaction, self.svc.reject, code, reason)
+        await self._tell(interaction, f"You rejected {hotfix.code}; the declarer must not touch prod for it.")
+
+    @app_commands.command(name="cancel", description="Close a hotfix that will never sync (declarer or DevOps lead)")
+    @app_commands.describe(code="the hotfix code, e.g. HF-0007", reason="why, e.g. the SQL was never run in Studio")
+    async def cancel(self, interaction: discord.Interaction, code: str, reason: str) -> None:
+        hotfix = await self._act(interaction, self.svc.cancel, code, reason)
+        await self._tell(interaction, f"{hotfix.code} is cancelled; its reminders have stopped.")
 
     @app_commands.command(name="link", description="Link the migration file that carries a hotfix")
     @app_commands.describe(code="the hotfix code, e.g. HF-0007", file="the migration file in supabase/migrations")
     async def link(self, interaction: discord.Interaction, code: str, file: str) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        hotfix = await self.svc.link(self._actor(interaction), code, file)
-        await interaction.followup.send(
-            embed=render.linked_embed(hotfix, automatic=False), ephemeral=True, allowed_mentions=NO_MENTIONS
-        )
+        hotfix = await self._act(interaction, self.svc.link, code, file)
+        await self._tell(interaction, embed=render.linked_embed(hotfix, automatic=False))
 
     @link.autocomplete("file")
     async def link_file_autocomplete(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
@@ -238,11 +255,8 @@ class Hotfix(commands.GroupCog, group_name="hotfix", group_description="Emergenc
     @app_commands.command(name="resolve", description="Close a synced hotfix with the post-incident review")
     @app_commands.describe(code="the hotfix code, e.g. HF-0007", review="why did we need a hotfix?")
     async def resolve(self, interaction: discord.Interaction, code: str, review: str) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        hotfix = await self.svc.resolve(self._actor(interaction), code, review)
-        await interaction.followup.send(
-            f"{hotfix.code} is resolved. Thank you for the review.", ephemeral=True, allowed_mentions=NO_MENTIONS
-        )
+        hotfix = await self._act(interaction, self.svc.resolve, code, review)
+        await self._tell(interaction, f"{hotfix.code} is resolved. Thank you for the review.")
 
     @app_commands.command(name="list", description="Hotfixes, newest first")
     @app_commands.describe(state="only this state", env="only this environment")
@@ -278,8 +292,8 @@ class Hotfix(commands.GroupCog, group_name="hotfix", group_description="Emergenc
 
     # ------------------------------------------------------------------ the follow-through loop
 
-    @tasks.loop(seconds=FOLLOW_UP_SECONDS)
-    async def follow_up(self) -> None:
+    async def run_follow_up(self) -> None:
+        """One round of the follow-through: the loop's body, also run by the console after each command."""
         if self.service is None:
             return
         try:
@@ -288,6 +302,10 @@ class Hotfix(commands.GroupCog, group_name="hotfix", group_description="Emergenc
                 log.info("hotfix follow-up: %s", report)
         except Exception:  # noqa: BLE001 - tick catches per step; this is the last guard for the loop
             log.exception("hotfix follow-up failed; the loop goes on")
+
+    @tasks.loop(seconds=FOLLOW_UP_SECONDS)
+    async def follow_up(self) -> None:
+        await self.run_follow_up()
 
     @follow_up.before_loop
     async def _wait_until_ready(self) -> None:

@@ -7,10 +7,13 @@ saw. Life of a hotfix (the protocol's "If You Must Hotfix"):
 
     dev:   declared ------------------------------> migration_linked -> synced -> resolved
     prod:  awaiting_approval -> approved ---------> migration_linked -> synced -> resolved
+           awaiting_approval -> rejected            (a DevOps lead refused it)
+           any state before synced -> cancelled     (abandoned, e.g. the SQL was never run)
 
 ``synced`` means the linked migration is applied in the hotfix's environment;
 ``resolved`` means the post-incident review ("why did we need a hotfix?") is
-written.
+written. ``rejected`` and ``cancelled`` close a hotfix that will never sync;
+both need a reason and stop the reminders.
 """
 
 from __future__ import annotations
@@ -49,6 +52,8 @@ class HotfixState(str, Enum):
     MIGRATION_LINKED = "migration_linked"
     SYNCED = "synced"
     RESOLVED = "resolved"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
 
     def __str__(self) -> str:
         return self.value
@@ -58,6 +63,7 @@ LINKABLE = (HotfixState.DECLARED, HotfixState.APPROVED, HotfixState.MIGRATION_LI
 UNSYNCED = frozenset({
     HotfixState.DECLARED, HotfixState.AWAITING_APPROVAL, HotfixState.APPROVED, HotfixState.MIGRATION_LINKED,
 })
+CLOSED_UNSYNCED = frozenset({HotfixState.REJECTED, HotfixState.CANCELLED})
 
 
 class HotfixRefused(Exception):
@@ -81,9 +87,14 @@ class Actor:
 SYSTEM = Actor(id="", name="dragonfly-bot")
 
 
+_TIME_FIELDS = (
+    "declared_at", "approved_at", "linked_at", "synced_at", "resolved_at", "closed_at", "next_reminder_at",
+)
+
+
 @dataclass(frozen=True)
-class NewHotfix:
-    """A declaration before the store gives it a code; the id makes storing it idempotent."""
+class _Declaration:
+    """What the declarer said: shared by a declaration before and after it is stored."""
 
     id: str
     environment: str
@@ -94,43 +105,40 @@ class NewHotfix:
     declared_by_name: str
     declared_at: datetime
     state: HotfixState
+
+    @classmethod
+    def _values(cls, row: Mapping[str, Any]) -> dict[str, Any]:
+        """This class's fields from a row, a JSON object or a journal record: times and state parsed."""
+        values = {k: row[k] for k in cls.__dataclass_fields__ if k in row}
+        values["id"] = str(values["id"])
+        values["state"] = HotfixState(values["state"])
+        for key in _TIME_FIELDS:
+            if key in values:
+                values[key] = parse_time(values[key])
+        return values
+
+
+@dataclass(frozen=True)
+class NewHotfix(_Declaration):
+    """A declaration before the store gives it a code; the id makes storing it idempotent."""
+
     next_reminder_at: datetime
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
-        data["declared_at"] = self.declared_at.isoformat()
-        data["next_reminder_at"] = self.next_reminder_at.isoformat()
+        for key in ("declared_at", "next_reminder_at"):
+            data[key] = data[key].isoformat()
         data["state"] = self.state.value
         return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> "NewHotfix":
-        return cls(
-            id=str(data["id"]),
-            environment=str(data["environment"]),
-            summary=str(data["summary"]),
-            sql_text=data.get("sql_text"),
-            sql_digest=data.get("sql_digest"),
-            declared_by_id=str(data["declared_by_id"]),
-            declared_by_name=str(data["declared_by_name"]),
-            declared_at=parse_time(data["declared_at"]),
-            state=HotfixState(data["state"]),
-            next_reminder_at=parse_time(data["next_reminder_at"]),
-        )
+        return cls(**cls._values(data))
 
 
 @dataclass(frozen=True)
-class Hotfix:
-    id: str
+class Hotfix(_Declaration):
     code: str
-    environment: str
-    summary: str
-    sql_text: str | None
-    sql_digest: str | None
-    declared_by_id: str
-    declared_by_name: str
-    declared_at: datetime
-    state: HotfixState
     approved_by_id: str | None = None
     approved_by_name: str | None = None
     approved_at: datetime | None = None
@@ -143,6 +151,10 @@ class Hotfix:
     resolved_by_id: str | None = None
     resolved_by_name: str | None = None
     resolved_at: datetime | None = None
+    closed_reason: str | None = None  # why it was rejected or cancelled
+    closed_by_id: str | None = None
+    closed_by_name: str | None = None
+    closed_at: datetime | None = None
     next_reminder_at: datetime | None = None
     reminders_sent: int = 0
     alert_channel_id: int | None = None
@@ -152,19 +164,18 @@ class Hotfix:
     @classmethod
     def from_mapping(cls, row: Mapping[str, Any]) -> "Hotfix":
         """From a database row (psycopg dict row or PostgREST JSON object)."""
-        names = cls.__dataclass_fields__
-        values = {k: row[k] for k in names if k in row}
-        values["id"] = str(values["id"])
-        values["state"] = HotfixState(values["state"])
-        for key in ("declared_at", "approved_at", "linked_at", "synced_at", "resolved_at", "next_reminder_at"):
-            if key in values:
-                values[key] = parse_time(values[key])
+        values = cls._values(row)
         values["link_findings"] = dict(values.get("link_findings") or {})
         return cls(**values)
 
     @property
     def unsynced(self) -> bool:
         return self.state in UNSYNCED
+
+    @property
+    def closed_unsynced(self) -> bool:
+        """Rejected or cancelled: closed without its migration ever being applied."""
+        return self.state in CLOSED_UNSYNCED
 
     def time_to_sync(self) -> timedelta | None:
         """How long Studio's change stayed without an applied migration."""
@@ -191,12 +202,13 @@ class HotfixEvent:
 
 
 def parse_time(value: Any) -> datetime | None:
+    """A timestamp from Postgres (datetime) or JSON (ISO 8601 text, ``Z`` included); None stays None.
+
+    The one reader of stored times: the status source's rows use it too.
+    """
     if value is None or isinstance(value, datetime):
         return value
-    text = str(value)
-    if text.endswith("Z"):
-        text = text[:-1] + "+00:00"
-    return datetime.fromisoformat(text)
+    return datetime.fromisoformat(str(value))  # Python 3.11+ reads a trailing Z as UTC
 
 
 # --- Input -----------------------------------------------------------------
@@ -254,14 +266,13 @@ def check_sql_file(name: str, size: int) -> None:
         )
 
 
-def check_review(review: str) -> str:
+def check_review(review: str, what: str = "review", question: str = "why did we need a hotfix?") -> str:
+    """A required free text (the review, or the reason for rejecting or cancelling)."""
     text = (review or "").strip()
     if len(text) < REVIEW_MIN:
-        raise HotfixRefused(
-            f"the review is required (at least {REVIEW_MIN} characters): why did we need a hotfix?"
-        )
+        raise HotfixRefused(f"the {what} is required (at least {REVIEW_MIN} characters): {question}")
     if len(text) > REVIEW_MAX:
-        raise HotfixRefused(f"the review is {len(text):,} characters; keep it to {REVIEW_MAX:,}")
+        raise HotfixRefused(f"the {what} is {len(text):,} characters; keep it to {REVIEW_MAX:,}")
     return text
 
 
@@ -308,15 +319,28 @@ def declare(
     )
 
 
-def check_approve(hotfix: Hotfix, actor: Actor) -> None:
+def _refuse_if_closed(hotfix: Hotfix) -> None:
+    if hotfix.state == HotfixState.RESOLVED:
+        raise HotfixRefused(f"{hotfix.code} is already resolved (by {hotfix.resolved_by_name})")
+    if hotfix.closed_unsynced:
+        raise HotfixRefused(f"{hotfix.code} is already {hotfix.state} (by {hotfix.closed_by_name}): it is closed")
+
+
+def _check_lead_decision(hotfix: Hotfix, actor: Actor, verb: str, own: str, instead: str = "") -> None:
+    """Approving and rejecting alike: a prod hotfix awaiting approval, a lead who did not declare it."""
     if hotfix.environment != "prod":
-        raise HotfixRefused(f"{hotfix.code} is a dev hotfix: dev hotfixes need no approval")
+        raise HotfixRefused(f"{hotfix.code} is a dev hotfix: dev hotfixes need no approval{instead}")
+    _refuse_if_closed(hotfix)
     if hotfix.state != HotfixState.AWAITING_APPROVAL:
-        raise HotfixRefused(f"{hotfix.code} is not awaiting approval (it is {hotfix.state})")
+        raise HotfixRefused(f"{hotfix.code} is not awaiting approval (it is {hotfix.state}){instead}")
     if not actor.is_lead:
-        raise HotfixRefused("only a DevOps lead can approve a prod hotfix")
+        raise HotfixRefused(f"only a DevOps lead can {verb} a prod hotfix")
     if actor.id == hotfix.declared_by_id:
-        raise HotfixRefused(f"you declared {hotfix.code}; another DevOps lead must approve it")
+        raise HotfixRefused(f"you declared {hotfix.code}; {own}")
+
+
+def check_approve(hotfix: Hotfix, actor: Actor) -> None:
+    _check_lead_decision(hotfix, actor, "approve", "another DevOps lead must approve it")
 
 
 def check_link(hotfix: Hotfix, actor: Actor) -> None:
@@ -329,8 +353,7 @@ def check_link(hotfix: Hotfix, actor: Actor) -> None:
 
 
 def check_resolve(hotfix: Hotfix, actor: Actor, review: str) -> str:
-    if hotfix.state == HotfixState.RESOLVED:
-        raise HotfixRefused(f"{hotfix.code} is already resolved (by {hotfix.resolved_by_name})")
+    _refuse_if_closed(hotfix)
     if actor.id != hotfix.declared_by_id and not actor.is_lead:
         raise HotfixRefused(f"only the declarer ({hotfix.declared_by_name}) or a DevOps lead can resolve {hotfix.code}")
     if hotfix.state != HotfixState.SYNCED:
@@ -339,6 +362,29 @@ def check_resolve(hotfix: Hotfix, actor: Actor, review: str) -> str:
             f"{hotfix.environment} (synced)"
         )
     return check_review(review)
+
+
+def check_reject(hotfix: Hotfix, actor: Actor, reason: str) -> str:
+    """A DevOps lead refuses a prod hotfix that awaits approval.
+
+    Like approving, rejecting is the second pair of eyes: the declarer
+    cannot reject their own hotfix (they withdraw it with cancel).
+    """
+    withdraw = f"to withdraw it use `/hotfix cancel {hotfix.code}`"
+    _check_lead_decision(hotfix, actor, "reject", withdraw, instead="; cancel it instead")
+    return check_review(reason, "reason", "why is it rejected?")
+
+
+def check_cancel(hotfix: Hotfix, actor: Actor, reason: str) -> str:
+    """The declarer or a DevOps lead abandons a hotfix whose migration is not applied yet."""
+    _refuse_if_closed(hotfix)
+    if hotfix.state == HotfixState.SYNCED:
+        raise HotfixRefused(
+            f"{hotfix.code} is synced (its migration is applied); close it with `/hotfix resolve {hotfix.code}`"
+        )
+    if actor.id != hotfix.declared_by_id and not actor.is_lead:
+        raise HotfixRefused(f"only the declarer ({hotfix.declared_by_name}) or a DevOps lead can cancel {hotfix.code}")
+    return check_review(reason, "reason", "why is it cancelled (e.g. the SQL was never run)?")
 
 
 # --- Reminders -------------------------------------------------------------

@@ -10,8 +10,12 @@ PostgreSQL's own parse tree (pglast):
   so ``create table foo`` run in Studio matches the migration's ``create
   table if not exists public.foo``. Statements inside ``DO $$ ... $$``
   blocks count, since that is how the protocol guards complex changes.
-  Like PostgreSQL's query fingerprints, constants are ignored: the check is
-  about which objects and operations, not which literal values.
+* ``different_values``: declared statements the migration has only with
+  other literal values (same fingerprint, since fingerprints ignore
+  constants, but a different ``canonical_form`` of the guard-neutral
+  statement): ``update settings set flag = true`` run in Studio and ``...
+  set flag = false`` in the migration are "same shape, different values",
+  not a match.
 * ``not_idempotent``: statements that fail against a database where the
   hotfix already ran (the migration runs there after the hotfix), by the
   pre-flight lint's idempotency rules.
@@ -26,7 +30,7 @@ from pglast import parser as pg
 from pglast.stream import RawStream
 
 from bot.domain.lint import MigrationSource, lint_text
-from bot.domain.sql import split_statements
+from bot.domain.sql import canonical_form, split_statements
 
 # Attributes whose only job is to make a statement safe to re-run.
 _GUARD_FLAGS = ("if_not_exists", "missing_ok", "replace")
@@ -63,19 +67,33 @@ def _neutralise(node) -> None:
             _neutralise(getattr(node, name, None))
 
 
-def fingerprint(statement: str) -> str:
-    """The guard-neutral fingerprint of one statement (raw fingerprint if it cannot be rewritten)."""
+@dataclass(frozen=True)
+class StatementKey:
+    """How one statement compares: by shape (fingerprint, constants ignored) and exactly (constants kept)."""
+
+    shape: str
+    exact: str
+
+
+def statement_key(statement: str) -> StatementKey:
+    """Both keys of one statement, guard-neutral (the plain statement's if it cannot be rewritten)."""
     try:
         nodes = parse_sql(statement)
     except pg.ParseError:
-        return "unparsable:" + " ".join(statement.lower().split())
+        unparsable = "unparsable:" + " ".join(statement.lower().split())
+        return StatementKey(unparsable, unparsable)
     try:
         for raw in nodes:
             _neutralise(raw.stmt)
         text = ";\n".join(RawStream()(raw.stmt) for raw in nodes)
-        return pg.fingerprint(text)
-    except Exception:  # noqa: BLE001 - a node RawStream cannot print: fall back to the plain fingerprint
-        return pg.fingerprint(statement)
+    except Exception:  # noqa: BLE001 - a node RawStream cannot print: fall back to the plain statement
+        text = statement
+    return StatementKey(pg.fingerprint(text), canonical_form(text))
+
+
+def fingerprint(statement: str) -> str:
+    """The guard-neutral fingerprint of one statement (constants ignored)."""
+    return statement_key(statement).shape
 
 
 def _do_body_statements(text: str) -> list[str] | None:
@@ -132,16 +150,35 @@ def _strip_comments_only(text: str) -> bool:
         return False
 
 
+@dataclass(frozen=True)
+class Comparison:
+    missing: list[str]  # declared statements with no statement of the same shape in the migration
+    different_values: list[dict]  # {"declared": ..., "migration": [...]}: same shape, other literal values
+
+
+def _keyed(sql: str) -> list[tuple[str, StatementKey]]:
+    return [(s.text, statement_key(s.text)) for s in leaf_statements(sql) if not _strip_comments_only(s.text)]
+
+
+def compare_statements(declared_sql: str, migration_sql: str) -> Comparison:
+    """Each declared statement, in declared order: contained, missing, or only with other values."""
+    by_shape: dict[str, list[tuple[str, StatementKey]]] = {}
+    for text, key in _keyed(migration_sql):
+        by_shape.setdefault(key.shape, []).append((text, key))
+    missing: list[str] = []
+    different: list[dict] = []
+    for text, key in _keyed(declared_sql):
+        same_shape = by_shape.get(key.shape)
+        if not same_shape:
+            missing.append(text)
+        elif all(other.exact != key.exact for _, other in same_shape):
+            different.append({"declared": text, "migration": [t for t, _ in same_shape][:3]})
+    return Comparison(missing, different)
+
+
 def missing_statements(declared_sql: str, migration_sql: str) -> list[str]:
-    """Declared statements whose fingerprint the migration does not contain, in declared order."""
-    have = {fingerprint(s.text) for s in leaf_statements(migration_sql) if not _strip_comments_only(s.text)}
-    missing = []
-    for stmt in leaf_statements(declared_sql):
-        if _strip_comments_only(stmt.text):
-            continue
-        if fingerprint(stmt.text) not in have:
-            missing.append(stmt.text)
-    return missing
+    """Declared statements with no statement of the same shape in the migration, in declared order."""
+    return compare_statements(declared_sql, migration_sql).missing
 
 
 # --- Non-idempotency -------------------------------------------------------
@@ -173,8 +210,10 @@ def not_idempotent(migration_sql: str, file_name: str = "migration.sql") -> list
 
 def link_findings(declared_sql: str | None, migration_sql: str, file_name: str = "migration.sql") -> dict:
     """What the hotfix record keeps about its linked migration (JSON-ready)."""
+    compared = compare_statements(declared_sql, migration_sql) if declared_sql else Comparison([], [])
     return {
-        "missing": missing_statements(declared_sql, migration_sql) if declared_sql else [],
+        "missing": compared.missing,
+        "different_values": compared.different_values,
         "compared": bool(declared_sql),
         "not_idempotent": [
             {"line": i.line, "message": i.message} for i in not_idempotent(migration_sql, file_name)

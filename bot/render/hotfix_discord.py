@@ -15,12 +15,13 @@ import discord
 from bot.domain.hotfix import CHECKLIST, Hotfix, HotfixEvent, HotfixState, NewHotfix, format_duration
 from bot.domain.redact import redact
 from bot.render.discord_limits import DESCRIPTION, FIELD_VALUE, clip, fit_embed, pack_lines
-from bot.render.hotfix_text import STATE_LABELS, event_line, hotfix_line, when
+from bot.render.hotfix_text import STATE_LABELS, event_line, hotfix_line, one_line, when
 
 SQL_PREVIEW = 900  # characters of SQL shown in the alert (inside a 1,024 field)
 RED = discord.Colour.red()
 ORANGE = discord.Colour.orange()
 GREEN = discord.Colour.green()
+GREY = discord.Colour.light_grey()
 
 
 def sql_block(sql: str | None, limit: int = SQL_PREVIEW) -> str:
@@ -36,19 +37,31 @@ def checklist(code: str) -> str:
     return "\n".join(f"{i}. {step.format(code=code)}" for i, step in enumerate(CHECKLIST, 1))
 
 
+def _closed_field(embed: discord.Embed, hotfix: Hotfix) -> None:
+    """Who rejected or cancelled the hotfix, and why."""
+    if hotfix.closed_unsynced:
+        embed.add_field(
+            name=f"{hotfix.state.value.capitalize()} by {clip(hotfix.closed_by_name or '-', 100)}",
+            value=clip(redact(hotfix.closed_reason or "-"), FIELD_VALUE),
+            inline=False,
+        )
+
+
 def alert_embed(hotfix: Hotfix) -> discord.Embed:
     """The #alerts post; edited as the hotfix moves on, so it always shows the current state."""
     awaiting = hotfix.state == HotfixState.AWAITING_APPROVAL
     title = f"🚨 Hotfix {hotfix.code} declared in {hotfix.environment}"
     if not hotfix.unsynced:
         title = f"Hotfix {hotfix.code} in {hotfix.environment}: {hotfix.state}"
-    embed = discord.Embed(title=title, description=clip(redact(hotfix.summary), 1000), colour=ORANGE if awaiting else RED)
+    colour = GREY if hotfix.closed_unsynced else ORANGE if awaiting else RED
+    embed = discord.Embed(title=title, description=clip(redact(hotfix.summary), 1000), colour=colour)
     embed.add_field(name="Declared by", value=clip(hotfix.declared_by_name, 200), inline=True)
     embed.add_field(name="State", value=STATE_LABELS[hotfix.state.value], inline=True)
     if hotfix.approved_by_name:
         embed.add_field(name="Approved by", value=clip(hotfix.approved_by_name, 200), inline=True)
     if hotfix.linked_file:
         embed.add_field(name="Migration", value=clip(f"`{hotfix.linked_file}`", 300), inline=True)
+    _closed_field(embed, hotfix)
     if awaiting:
         embed.add_field(
             name="Prod: approval needed",
@@ -85,11 +98,22 @@ def findings_lines(hotfix: Hotfix) -> list[str]:
     missing = findings.get("missing") or []
     if missing:
         lines.append(f"⚠️ The migration does not contain {len(missing)} statement(s) run in Studio:")
-        lines += [f"• `{clip(' '.join(redact(m).split()), 150)}`" for m in missing[:10]]
-    elif findings.get("compared"):
-        lines.append("✅ The migration contains every statement declared.")
-    else:
+        lines += [f"• `{one_line(m, 150)}`" for m in missing[:10]]
+    different = findings.get("different_values") or []
+    if different:
+        lines.append(
+            f"⚠️ {len(different)} statement(s) run in Studio are in the migration with the same shape but "
+            "different values:"
+        )
+        for pair in different[:10]:
+            theirs = (pair.get("migration") or ["?"])[0]
+            lines.append(
+                f"• Studio `{one_line(pair.get('declared'), 120)}` · migration `{one_line(theirs, 120)}`"
+            )
+    if not findings.get("compared"):
         lines.append("ℹ️ No SQL was declared, so the migration could not be compared.")
+    elif not (missing or different):
+        lines.append("✅ The migration contains every statement declared.")
     issues = findings.get("not_idempotent") or []
     if issues:
         lines.append(f"⚠️ {len(issues)} statement(s) would fail where the hotfix already ran (not idempotent):")
@@ -102,7 +126,8 @@ def linked_embed(hotfix: Hotfix, *, automatic: bool) -> discord.Embed:
     embed = discord.Embed(
         title=f"🔗 {hotfix.code}: migration {how}",
         description=clip(f"`{hotfix.linked_file}`\n" + "\n".join(findings_lines(hotfix)), DESCRIPTION),
-        colour=ORANGE if (hotfix.link_findings.get("missing") or hotfix.link_findings.get("not_idempotent")) else GREEN,
+        colour=ORANGE if any(hotfix.link_findings.get(k) for k in ("missing", "different_values", "not_idempotent"))
+        else GREEN,
     )
     embed.set_footer(text=f"synced once {hotfix.linked_version} is applied in {hotfix.environment}")
     return fit_embed(embed)
@@ -138,18 +163,19 @@ def show_embed(hotfix: Hotfix, events: Sequence[HotfixEvent], now: datetime) -> 
     embed = discord.Embed(
         title=f"{hotfix.code} · {hotfix.environment} · {STATE_LABELS[hotfix.state.value]}",
         description=clip(redact(hotfix.summary), 1000),
-        colour=GREEN if not hotfix.unsynced else ORANGE,
+        colour=GREY if hotfix.closed_unsynced else GREEN if not hotfix.unsynced else ORANGE,
     )
     embed.add_field(name="Declared by", value=clip(hotfix.declared_by_name, 200), inline=True)
     if hotfix.linked_file:
         embed.add_field(name="Migration", value=clip(f"`{hotfix.linked_file}`", 300), inline=True)
     synced = hotfix.time_to_sync()
-    unsynced_for = None if synced else now - hotfix.declared_at
-    embed.add_field(
-        name="Time to sync" if synced else "Unsynced for",
-        value=format_duration(synced or unsynced_for),
-        inline=True,
-    )
+    if synced is not None:
+        embed.add_field(name="Time to sync", value=format_duration(synced), inline=True)
+    elif hotfix.closed_unsynced and hotfix.closed_at:
+        embed.add_field(name="Open for", value=format_duration(hotfix.closed_at - hotfix.declared_at), inline=True)
+    else:
+        embed.add_field(name="Unsynced for", value=format_duration(now - hotfix.declared_at), inline=True)
+    _closed_field(embed, hotfix)
     if hotfix.linked_file:
         embed.add_field(name="Migration check", value=clip("\n".join(findings_lines(hotfix)), FIELD_VALUE), inline=False)
     embed.add_field(name="SQL", value=clip(sql_block(hotfix.sql_text, 600), FIELD_VALUE), inline=False)

@@ -17,7 +17,7 @@ from bot.domain.redact import redact
 CSV_COLUMNS = (
     "code", "environment", "state", "summary", "declared_by", "declared_at", "approved_by", "linked_file",
     "synced_at", "hours_to_sync", "resolved_by", "resolved_at", "review", "missing_statements",
-    "not_idempotent_statements",
+    "not_idempotent_statements", "different_values_statements", "closed_by", "closed_at", "closed_reason",
 )
 
 STATE_LABELS = {
@@ -27,6 +27,8 @@ STATE_LABELS = {
     "migration_linked": "🔗 migration linked",
     "synced": "🔄 synced",
     "resolved": "🏁 resolved",
+    "rejected": "⛔ rejected",
+    "cancelled": "🚫 cancelled",
 }
 
 
@@ -55,6 +57,8 @@ def event_line(e: HotfixEvent) -> str:
         detail = f" #{e.detail.get('number')} to the {e.detail.get('recipient')}"
     elif e.kind == "resolved":
         detail = f": {one_line(e.detail.get('review'), 200)}"
+    elif e.kind in ("rejected", "cancelled"):
+        detail = f": {one_line(e.detail.get('reason'), 200)}"
     elif e.detail.get("note"):
         detail = f": {one_line(e.detail.get('note'), 200)}"
     return f"{when(e.at)} {e.kind}{who}{detail}"
@@ -76,6 +80,8 @@ def export_csv(hotfixes: Sequence[Hotfix]) -> str:
             h.synced_at.isoformat() if h.synced_at else "", _hours_to_sync(h), _csv_safe(h.resolved_by_name or ""),
             h.resolved_at.isoformat() if h.resolved_at else "", _csv_safe(redact(h.review or "")),
             len(h.link_findings.get("missing", [])), len(h.link_findings.get("not_idempotent", [])),
+            len(h.link_findings.get("different_values", [])), _csv_safe(h.closed_by_name or ""),
+            h.closed_at.isoformat() if h.closed_at else "", _csv_safe(redact(h.closed_reason or "")),
         ])
     return out.getvalue()
 
@@ -97,7 +103,8 @@ def export_markdown(hotfixes: Sequence[Hotfix], generated_at: datetime) -> str:
     for h in hotfixes:
         cells = [
             h.code, h.environment, h.state.value, when(h.declared_at), h.declared_by_name,
-            format_duration(h.time_to_sync()), h.linked_file or "-", one_line(h.review, 200) or "_not yet_",
+            format_duration(h.time_to_sync()), h.linked_file or "-",
+            one_line(h.review or (f"{h.state.value}: {h.closed_reason}" if h.closed_reason else ""), 200) or "_not yet_",
         ]
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     for h in hotfixes:
@@ -110,8 +117,14 @@ def export_markdown(hotfixes: Sequence[Hotfix], generated_at: datetime) -> str:
             lines.append(f"- Migration: `{h.linked_file}`")
         if h.synced_at:
             lines.append(f"- Synced at {when(h.synced_at)} ({format_duration(h.time_to_sync())} after declaration)")
+        if h.closed_at:
+            lines.append(f"- {h.state.value.capitalize()} by {h.closed_by_name} at {when(h.closed_at)}: "
+                         f"{one_line(h.closed_reason, 500)}")
         for missing in h.link_findings.get("missing", []):
             lines.append(f"- ⚠️ Not in the migration: `{one_line(missing, 200)}`")
+        for pair in h.link_findings.get("different_values", []):
+            lines.append(f"- ⚠️ Same shape, different values: Studio `{one_line(pair.get('declared'), 200)}`, "
+                         f"migration `{one_line((pair.get('migration') or [''])[0], 200)}`")
         for issue in h.link_findings.get("not_idempotent", []):
             lines.append(f"- ⚠️ Not idempotent (line {issue['line']}): {issue['message']}")
         if h.review:

@@ -7,10 +7,10 @@ read-only connection (CI, the local stack, tests).
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Mapping, Protocol, Sequence
 from urllib.parse import urlsplit, urlunsplit
 
+from bot.domain.hotfix import parse_time as _parse_time
 from bot.domain.status import AppliedRow
 
 VIEW = "v_migration_status"
@@ -45,15 +45,6 @@ class StatusSource(Protocol):
 
     async def fetch_statements(self, versions: Sequence[str]) -> dict[str, list[str] | None]:
         """The applied statements of these Supabase versions."""
-
-
-def _parse_time(value: Any) -> datetime | None:
-    if value is None or isinstance(value, datetime):
-        return value
-    text = str(value)
-    if text.endswith("Z"):
-        text = text[:-1] + "+00:00"
-    return datetime.fromisoformat(text)
 
 
 def row_from_mapping(data: Mapping[str, Any]) -> AppliedRow:

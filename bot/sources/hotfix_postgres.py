@@ -20,7 +20,8 @@ from psycopg.types.json import Jsonb
 from bot.domain.hotfix import Actor, Hotfix, HotfixEvent, NewHotfix, Reminder
 from bot.errors import SourceUnavailable
 from bot.sources.base import safe_url
-from bot.sources.hotfix_store import HOTFIX_MIGRATION, LIST_LIMIT, UNSYNCED_STATES, HotfixStoreDown, actor_args
+from bot.sources.hotfix_store import HOTFIX_MIGRATION, HOTFIX_MIGRATIONS, LIST_LIMIT, UNSYNCED_STATES
+from bot.sources.hotfix_store import HotfixStoreDown, actor_args, new_event_id
 
 
 class PostgresHotfixStore:
@@ -54,8 +55,8 @@ class PostgresHotfixStore:
                 return await cursor.fetchall() if cursor.description else []
         except (pg_errors.UndefinedTable, pg_errors.UndefinedFunction):
             raise SourceUnavailable(
-                f"the hotfix tables are missing in {self.description}; they are created by "
-                f"supabase/migrations/{HOTFIX_MIGRATION}: apply the migrations first"
+                f"the hotfix tables or functions are missing in {self.description}; they are created by "
+                f"{HOTFIX_MIGRATIONS}: apply the migrations first"
             ) from None
         except pg_errors.InsufficientPrivilege as exc:
             raise SourceUnavailable(
@@ -102,10 +103,16 @@ class PostgresHotfixStore:
             (hotfix_id, list(expected), review, *actor_args(actor), at),
         )
 
-    async def append_event(self, hotfix_id, kind, actor, detail, at) -> None:
+    async def close(self, hotfix_id, expected, state, reason, actor: Actor, at, event_id) -> Hotfix | None:
+        return await self._hotfix(
+            "select * from public.close_hotfix(%s::uuid, %s, %s, %s, %s, %s, %s, %s::uuid)",
+            (hotfix_id, list(expected), state, reason, *actor_args(actor), at, event_id),
+        )
+
+    async def append_event(self, hotfix_id, kind, actor, detail, at, event_id=None) -> None:
         await self._rows(
-            "select * from public.append_hotfix_event(%s::uuid, %s, %s, %s, %s, %s)",
-            (hotfix_id, kind, *actor_args(actor), Jsonb(detail), at),
+            "select * from public.append_hotfix_event(%s::uuid, %s, %s, %s, %s, %s, %s::uuid)",
+            (hotfix_id, kind, *actor_args(actor), Jsonb(detail), at, event_id or new_event_id()),
         )
 
     async def set_post(self, hotfix_id, channel_id, message_id, thread_id) -> None:

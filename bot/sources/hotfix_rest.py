@@ -18,7 +18,8 @@ import httpx
 
 from bot.domain.hotfix import Actor, Hotfix, HotfixEvent, NewHotfix, Reminder
 from bot.errors import SourceUnavailable
-from bot.sources.hotfix_store import HOTFIX_MIGRATION, LIST_LIMIT, UNSYNCED_STATES, HotfixStoreDown, actor_args
+from bot.sources.hotfix_store import HOTFIX_MIGRATION, HOTFIX_MIGRATIONS, LIST_LIMIT, UNSYNCED_STATES, actor_args
+from bot.sources.hotfix_store import HotfixStoreDown, new_event_id
 from bot.sources.rest import RETRY_STATUSES, PostgrestClient, _postgrest_error, json_body, json_rows
 
 
@@ -100,11 +101,19 @@ class RestHotfixStore(PostgrestClient):
             "p_actor_id": actor_id, "p_actor_name": actor_name, "p_at": _iso(at),
         })
 
-    async def append_event(self, hotfix_id, kind, actor, detail, at) -> None:
+    async def close(self, hotfix_id, expected, state, reason, actor: Actor, at, event_id) -> Hotfix | None:
+        actor_id, actor_name = actor_args(actor)
+        return await self._hotfix("close_hotfix", {
+            "p_id": hotfix_id, "p_expected": list(expected), "p_state": state, "p_reason": reason,
+            "p_actor_id": actor_id, "p_actor_name": actor_name, "p_at": _iso(at), "p_event_id": event_id,
+        })
+
+    async def append_event(self, hotfix_id, kind, actor, detail, at, event_id=None) -> None:
+        # The id is fixed before the first attempt, so every retry of this request carries the same one.
         actor_id, actor_name = actor_args(actor)
         await self._rpc("append_hotfix_event", {
             "p_id": hotfix_id, "p_kind": kind, "p_actor_id": actor_id, "p_actor_name": actor_name,
-            "p_detail": detail, "p_at": _iso(at),
+            "p_detail": detail, "p_at": _iso(at), "p_event_id": event_id or new_event_id(),
         })
 
     async def set_post(self, hotfix_id, channel_id, message_id, thread_id) -> None:
@@ -167,6 +176,6 @@ def _error(url: str, response: httpx.Response) -> SourceUnavailable:
     if status == 404 or code in ("PGRST202", "PGRST205", "42P01", "42883"):
         return SourceUnavailable(
             f"the hotfix tables or functions are not deployed at {url}{said}; they are created by "
-            f"supabase/migrations/{HOTFIX_MIGRATION}: push it so CI applies it"
+            f"{HOTFIX_MIGRATIONS}: push them so CI applies them"
         )
     return SourceUnavailable(f"{url} answered HTTP {status}{said}")

@@ -1,15 +1,19 @@
 """The hotfix store interface, shared by the PostgREST and Postgres adapters.
 
 Both adapters write only through the SQL functions of
-supabase/migrations/20251210000000_hotfix_incidents.sql (the REST one as
-``/rest/v1/rpc/<name>``), so they behave the same: ``declare`` is idempotent
-by the client-generated id, every transition changes the row only from the
-states the caller checked the rules against (``None`` back means someone
-changed it first), and a reminder is claimed at most once.
+supabase/migrations/20251210000000_hotfix_incidents.sql and
+20251210120000_hotfix_cancel.sql (the REST one as ``/rest/v1/rpc/<name>``),
+so they behave the same: ``declare`` is idempotent by the client-generated
+id, every transition changes the row only from the states the caller checked
+the rules against (``None`` back means someone changed it first), a reminder
+is claimed at most once, and ``append_event`` and ``close`` carry a
+client-generated event id, so a request retried after its answer was lost
+stores its event once.
 """
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Protocol, Sequence
 
@@ -17,6 +21,8 @@ from bot.domain.hotfix import Actor, Hotfix, HotfixEvent, NewHotfix, Reminder
 from bot.errors import SourceUnavailable
 
 HOTFIX_MIGRATION = "20251210000000_hotfix_incidents.sql"
+HOTFIX_CLOSE_MIGRATION = "20251210120000_hotfix_cancel.sql"  # close_hotfix, event ids
+HOTFIX_MIGRATIONS = f"supabase/migrations/{HOTFIX_MIGRATION} and {HOTFIX_CLOSE_MIGRATION}"
 UNSYNCED_STATES = ("declared", "awaiting_approval", "approved", "migration_linked")
 LIST_LIMIT = 500
 
@@ -57,7 +63,22 @@ class HotfixStore(Protocol):
         self, hotfix_id: str, expected: Sequence[str], review: str, actor: Actor, at: datetime
     ) -> Hotfix | None: ...
 
-    async def append_event(self, hotfix_id: str, kind: str, actor: Actor | None, detail: dict, at: datetime) -> None: ...
+    async def close(
+        self,
+        hotfix_id: str,
+        expected: Sequence[str],
+        state: str,
+        reason: str,
+        actor: Actor,
+        at: datetime,
+        event_id: str,
+    ) -> Hotfix | None:
+        """Close as ``rejected`` or ``cancelled``; the same ``event_id`` again returns the closed row."""
+
+    async def append_event(
+        self, hotfix_id: str, kind: str, actor: Actor | None, detail: dict, at: datetime, event_id: str | None = None
+    ) -> None:
+        """Append to the timeline once per ``event_id`` (one is generated when not given)."""
 
     async def set_post(self, hotfix_id: str, channel_id: int, message_id: int, thread_id: int | None) -> None: ...
 
@@ -74,6 +95,11 @@ class HotfixStore(Protocol):
 
     async def claim_reminder(self, hotfix_id: str, reminder: Reminder, at: datetime) -> bool:
         """True for exactly one caller per (hotfix, reminder number), ever."""
+
+
+def new_event_id() -> str:
+    """The client-generated id that makes an event's append idempotent."""
+    return str(uuid.uuid4())
 
 
 def actor_args(actor: Actor | None) -> tuple[str | None, str | None]:
