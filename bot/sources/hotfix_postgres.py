@@ -20,6 +20,7 @@ from psycopg.types.json import Jsonb
 from bot.domain.hotfix import Actor, Hotfix, HotfixEvent, NewHotfix, Reminder
 from bot.errors import SourceUnavailable
 from bot.sources.base import safe_url
+from bot.sources.postgres import connect
 from bot.sources.hotfix_store import HOTFIX_MIGRATION, HOTFIX_MIGRATIONS, LIST_LIMIT, UNSYNCED_STATES
 from bot.sources.hotfix_store import HotfixStoreDown, actor_args, new_event_id
 
@@ -35,18 +36,11 @@ class PostgresHotfixStore:
         return safe_url(self._url)
 
     async def _rows(self, query: str, params: Sequence = ()) -> list[dict]:
-        try:
-            conn = await psycopg.AsyncConnection.connect(
-                self._url, connect_timeout=self._connect_timeout, autocommit=True, row_factory=dict_row
-            )
-        except psycopg.OperationalError as exc:
-            first = next((line.strip() for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
-            raise HotfixStoreDown(
-                f"cannot connect to the hotfix store at {self.description}: "
-                f"{first.replace(self._url, self.description)}"
-            ) from None
-        except psycopg.ProgrammingError as exc:
-            raise SourceUnavailable(f"the database URL is not valid ({exc}); expected postgresql://...") from None
+        conn = await connect(
+            self._url,
+            lambda reason: HotfixStoreDown(f"cannot connect to the hotfix store at {self.description}: {reason}"),
+            connect_timeout=self._connect_timeout, autocommit=True, row_factory=dict_row,
+        )
         try:
             async with conn:
                 if self._role:

@@ -7,7 +7,7 @@ URL's role could.
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Sequence
 
 import psycopg
 from psycopg import errors as pg_errors
@@ -24,6 +24,22 @@ STATEMENTS_SQL = (
 )
 
 
+async def connect(
+    url: str, unreachable: Callable[[str], SourceUnavailable], **kwargs
+) -> psycopg.AsyncConnection:
+    """``psycopg.AsyncConnection.connect(url, **kwargs)``, failing in one line (shared by
+    the status source and the hotfix store): ``unreachable(reason)`` when the server
+    cannot be reached, ``reason`` being the error's first line with the URL's password
+    hidden; ``SourceUnavailable`` when the URL is malformed."""
+    try:
+        return await psycopg.AsyncConnection.connect(url, **kwargs)
+    except psycopg.OperationalError as exc:
+        reason = next((line.strip() for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
+        raise unreachable(reason.replace(url, safe_url(url))) from None
+    except psycopg.ProgrammingError as exc:
+        raise SourceUnavailable(f"the database URL is not valid ({exc}); expected postgresql://...") from None
+
+
 class PostgresStatusSource:
     def __init__(self, db_url: str, *, connect_timeout: int = 10):
         self._url = db_url
@@ -34,19 +50,14 @@ class PostgresStatusSource:
         return safe_url(self._url)
 
     async def _query(self, sql: str, params: tuple = ()) -> list[dict]:
-        try:
-            conn = await psycopg.AsyncConnection.connect(
-                self._url, connect_timeout=self._connect_timeout, row_factory=dict_row
-            )
-        except psycopg.OperationalError as exc:
-            lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-            reason = lines[0] if lines else type(exc).__name__
-            raise SourceUnavailable(
-                f"cannot connect to {self.description}: {reason.replace(self._url, self.description)}; "
+        conn = await connect(
+            self._url,
+            lambda reason: SourceUnavailable(
+                f"cannot connect to {self.description}: {reason}; "
                 "check the --db-url / SUPABASE_<ENV>_DB_URL and that the database is up"
-            ) from None
-        except psycopg.ProgrammingError as exc:
-            raise SourceUnavailable(f"the database URL is not valid ({exc}); expected postgresql://...") from None
+            ),
+            connect_timeout=self._connect_timeout, row_factory=dict_row,
+        )
         try:
             async with conn:
                 async with conn.transaction():
