@@ -20,6 +20,9 @@ log = logging.getLogger(__name__)
 # GitHub caps webhook payloads at 25 MB; aiohttp answers 413 above this.
 MAX_BODY_BYTES = 25 * 1024 * 1024
 READY_CACHE_SECONDS = 5.0
+# Connections the kernel may hold before we accept them. aiohttp's default (128) is
+# under a burst of 200 webhook deliveries: the overflow waits for a SYN retransmit (1 s).
+LISTEN_BACKLOG = 1024
 
 
 class ObservedBot(Protocol):
@@ -112,7 +115,7 @@ class WebServer:
     async def start(self, host: str, port: int) -> None:
         self._runner = web.AppRunner(self._app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port)
+        site = web.TCPSite(self._runner, host, port, backlog=LISTEN_BACKLOG)
         await site.start()
         sockets = getattr(site._server, "sockets", None) or []  # the real port when 0 was asked
         self.port = sockets[0].getsockname()[1] if sockets else port

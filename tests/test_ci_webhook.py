@@ -278,3 +278,31 @@ async def test_stalled_body_times_out_with_408():
         assert resp.status == 408 and hook.stats.rejected == 1
     finally:
         await client.close()
+
+
+async def test_body_already_received_is_taken_at_once_and_still_capped():
+    # aiohttp usually has a GitHub-sized body (tens of KB) before the handler runs: the handler
+    # takes it as it is (no read loop, no timer). The cap holds on that path too, for a chunked
+    # body with no Content-Length to check first.
+    from unittest import mock
+
+    from aiohttp import streams
+    from aiohttp.test_utils import make_mocked_request
+
+    def received(body: bytes, *, length: bool) -> web.Request:
+        stream = streams.StreamReader(mock.Mock(_reading_paused=False), 2**16, loop=asyncio.get_running_loop())
+        stream.feed_data(body)
+        stream.feed_eof()
+        headers = signed_headers(SECRET, body, "workflow_run", os.urandom(8).hex())
+        headers["Content-Length" if length else "Transfer-Encoding"] = str(len(body)) if length else "chunked"
+        return make_mocked_request("POST", PATH, headers=headers, payload=stream)
+
+    raw = json.dumps(_failed_run_payload()).encode()
+    hook = GitHubWebhook(SECRET, "supabase-migrate.yml", asyncio.Queue(), body_timeout=0)
+    resp = await hook.handle(received(raw, length=True))
+    assert resp.status == 202 and hook.queue.get_nowait().run_id == 501
+
+    capped = GitHubWebhook(SECRET, "supabase-migrate.yml", asyncio.Queue(), max_body=len(raw) - 1, body_timeout=0)
+    assert (await capped.handle(received(raw, length=False))).status == 413
+    assert (await capped.handle(received(raw, length=True))).status == 413
+    assert capped.queue.empty() and capped.stats.rejected == 2

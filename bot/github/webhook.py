@@ -74,8 +74,24 @@ async def _read_capped(request: web.Request, limit: int) -> bytes:
         parts.append(chunk)
 
 
+def _buffered_body(request: web.Request, limit: int) -> bytes | None:
+    """The whole body when aiohttp has already received all of it, else None.
+
+    The common case (a GitHub payload is tens of KB and arrives with its
+    headers): no read loop and no timer. A body that ended early (the
+    parser set an exception) or is still arriving takes the timed path.
+    """
+    content = request.content
+    if not content.is_eof() or content.exception() is not None:
+        return None
+    body = content.read_nowait()
+    if len(body) > limit:
+        raise _TooLarge
+    return body
+
+
 class GitHubWebhook:
-    """The aiohttp handler; ``queue`` receives ``(RunInfo, delivery_id)`` for the relay."""
+    """The aiohttp handler; ``queue`` receives the ``RunInfo`` (parsed once, here) for the relay."""
 
     def __init__(
         self,
@@ -115,8 +131,10 @@ class GitHubWebhook:
             self.stats.rejected += 1
             return _reply(413, error=f"payload over {self._max_body} bytes")
         try:
-            async with asyncio.timeout(self._body_timeout):
-                body = await _read_capped(request, self._max_body)
+            body = _buffered_body(request, self._max_body)
+            if body is None:
+                async with asyncio.timeout(self._body_timeout):
+                    body = await _read_capped(request, self._max_body)
         except TimeoutError:
             self.stats.rejected += 1
             return _reply(408, error="body not received in time")
