@@ -41,10 +41,8 @@ KEY = "eyJhbGciOiJIUzI1NiJ9.eyJyb2xlIjoic2VydmljZV9yb2xlIn0.c2lnbmF0dXJl"
 
 
 @pytest.fixture(scope="module")
-def db(scratch_databases):
-    shared = scratch_databases()
-    migrate(shared)
-    return shared
+def db(migrated_db):
+    return migrated_db
 
 
 def query(db_url: str, sql: str, *params):

@@ -27,6 +27,8 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any, Mapping
 
+from bot.domain.times import parse_time
+
 ENVIRONMENTS = ("dev", "prod")
 SUMMARY_MAX = 200
 SQL_MAX_CHARS = 20_000
@@ -199,16 +201,6 @@ class HotfixEvent:
             actor_name=row.get("actor_name"),
             detail=dict(row.get("detail") or {}),
         )
-
-
-def parse_time(value: Any) -> datetime | None:
-    """A timestamp from Postgres (datetime) or JSON (ISO 8601 text, ``Z`` included); None stays None.
-
-    The one reader of stored times: the status source's rows use it too.
-    """
-    if value is None or isinstance(value, datetime):
-        return value
-    return datetime.fromisoformat(str(value))  # Python 3.11+ reads a trailing Z as UTC
 
 
 # --- Input -----------------------------------------------------------------

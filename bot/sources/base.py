@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Mapping, Protocol, Sequence
 from urllib.parse import urlsplit, urlunsplit
 
-from bot.domain.hotfix import parse_time as _parse_time
+from bot.domain.times import parse_time
 from bot.domain.status import AppliedRow
 
 VIEW = "v_migration_status"
@@ -55,7 +55,7 @@ def row_from_mapping(data: Mapping[str, Any]) -> AppliedRow:
         version=str(data["version"]),
         name=data.get("name"),
         status=str(data.get("status") or "applied"),
-        executed_at=_parse_time(data.get("executed_at")),
+        executed_at=parse_time(data.get("executed_at")),
         applied_by=data.get("applied_by"),
         statement_count=int(count) if count is not None else None,
         statements_digest=data.get("statements_digest"),
