@@ -9,6 +9,7 @@ bot without logging in (``serve_web=False, sync_commands=False``).
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 
@@ -97,6 +98,12 @@ class DragonflyBot(commands.Bot):
                     log.error("extension %s not loaded: %s", name, cause.message)
                 else:
                     log.error("extension %s not loaded", name, exc_info=(type(cause), cause, cause.__traceback__))
+        # What is loaded by now lives as long as the process: take it out of
+        # the collector's reach, so a full collection during a burst of
+        # webhook deliveries pauses for milliseconds instead of ~100 ms
+        # (bench/bench_webhook.py measures both).
+        gc.collect()
+        gc.freeze()
         if self.serve_web:
             self.web_server = WebServer(self.web_app)
             await self.web_server.start(self.settings.web_host, self.settings.web_port)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 
 import discord
@@ -135,10 +136,13 @@ async def test_setup_hook_loads_every_extension_before_serving_web(monkeypatch):
     from bot import web as web_module
 
     started_with: list[list[str]] = []
+    frozen_before_serving: list[int] = []
+    gc.unfreeze()
     original_start = web_module.WebServer.start
 
     async def recording_start(self, host, port):
         started_with.append(sorted(bot.extensions))
+        frozen_before_serving.append(gc.get_freeze_count())
         await original_start(self, host, port)
 
     monkeypatch.setattr(web_module.WebServer, "start", recording_start)
@@ -152,6 +156,8 @@ async def test_setup_hook_loads_every_extension_before_serving_web(monkeypatch):
     async with bot:
         await bot.setup_hook()
         assert started_with == [sorted(EXTENSIONS)]
+        # the start-up heap is out of the collector's reach before webhooks arrive
+        assert frozen_before_serving[0] > 0
         assert bot.http_client is not None and not bot.http_client.is_closed
         client = bot.http_client
         async with ClientSession() as session:
