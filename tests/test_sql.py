@@ -21,6 +21,9 @@ TRICKY_FILES = {
     "  select 1;\n  select 2;\nend;\nselect g();\n",
     "20250101000005_unicode.sql": "create table if not exists u (t text default 'é;ü');\ncomment on table u is 'café';\n",
     "20250101000006_no_final_semicolon.sql": "select 1;\nselect 2",
+    # Editors on Windows save a byte-order mark; the CLI does not store it.
+    "20250101000007_bom.sql": "\ufeffcreate table if not exists b (id int);\n",
+    "20250101000008_bom_comment.sql": "\ufeff-- header\ncreate table if not exists b2 (id int);\nselect 1;\n",
 }
 
 

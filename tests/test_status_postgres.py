@@ -110,6 +110,21 @@ async def test_editing_an_applied_file_marks_exactly_that_one(scratch_db, migrat
     assert changed == {"20260102000000": State.MODIFIED}
 
 
+async def test_files_saved_with_a_byte_order_mark_are_applied_not_modified(scratch_db, migrations):
+    # Windows editors save UTF-8 with a BOM; the CLI applies and records such files without it.
+    bom = migrations / "20260105000000_bom.sql"
+    bom.write_bytes("\ufeff-- saved by Notepad\ncreate table if not exists public.bom_t (id int);\n".encode())
+    cli_ok(migration_up(scratch_db.url, migrations))
+    report = await status(scratch_db.url, migrations)
+    assert report.healthy, report.attention
+    # Reformatting it (still with its BOM) is no change either; a real edit is.
+    bom.write_bytes("\ufeff-- saved by Notepad\r\nCREATE TABLE IF NOT EXISTS public.bom_t\r\n  (id int);\r\n".encode())
+    assert (await status(scratch_db.url, migrations)).healthy
+    bom.write_bytes("\ufeffcreate table if not exists public.bom_t (id bigint);\n".encode())
+    report = await status(scratch_db.url, migrations)
+    assert {m.version: m.state for m in report.attention} == {"20260105000000": State.MODIFIED}
+
+
 async def test_failed_missing_and_out_of_order(scratch_db, migrations):
     cli_ok(migration_up(scratch_db.url, REPO_MIGRATIONS))
     repair(scratch_db.url, migrations, "applied", "20260101000000", "20260104000000")

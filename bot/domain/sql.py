@@ -105,13 +105,20 @@ def _split_fast(sql: str) -> list[Statement] | None:
     return out
 
 
+BOM = "\ufeff"
+
+
 def split_statements(sql: str) -> list[Statement]:
     """Split like ``supabase migration up`` does, with PostgreSQL's lexer.
 
     Semicolons inside quotes, dollar quotes, comments, parentheses and
     ``BEGIN ATOMIC ... END`` bodies do not split. Text the lexer cannot read
     (an unterminated quote) stays in the final statement, as the CLI does.
+    A leading byte-order mark (files saved by Windows editors) is not part of
+    any statement: the CLI drops it. Offsets stay those of ``sql``.
     """
+    if sql.startswith(BOM):
+        return [Statement(s.text, s.start + 1, s.line) for s in split_statements(sql[1:])]
     fast = _split_fast(sql)
     return fast if fast is not None else _split_tokens(sql)
 
@@ -228,6 +235,7 @@ def canonical_form(sql: str) -> str:
     text; otherwise the lexer's tokens with comments dropped, so even text
     written for a newer server compares sensibly.
     """
+    sql = sql.removeprefix(BOM)  # a byte-order mark is no change, as for the CLI
     try:
         tree = json.loads(pg.parse_sql_json(sql))
         return json.dumps(_normalize_tree(tree.get("stmts", [])), sort_keys=True)
