@@ -99,6 +99,24 @@ def test_configuration_and_source_errors_are_one_line(tmp_path, capsys, monkeypa
     assert main(["status", "--db-url", "postgresql://x@127.0.0.1/x", "--migrations-dir", str(tmp_path / "nope")]) == 2
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://127.0.0.1:1/x?user=u&password=pw-secret",  # libpq takes the password from the query too
+        "host=127.0.0.1 port=1 dbname=x password=pw-secret",  # a key/value connection string
+        "postgresql://postgres:pw@-secret@127.0.0.1:1/x",  # pasted unencoded: libpq splits at the first '@'
+        "postgresql://postgres:pw-secret@[::1/x",  # malformed: psycopg quotes the whole URL back
+        "http://postgres:pw-secret@127.0.0.1:1/x",  # wrong scheme: the same
+    ],
+)
+def test_no_form_of_database_url_shows_its_password(tmp_path, capsys, url):
+    (tmp_path / "supabase" / "migrations").mkdir(parents=True)
+    code = main(["status", "--db-url", url])
+    err = capsys.readouterr().err
+    assert code == 3 and err.startswith("error: ") and err.count("\n") == 1, err
+    assert "secret" not in err and "pw" not in err, err
+
+
 def test_tools_entry_point_as_the_protocol_documents(applied_db, tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "tools.migration_status", "--db-url", applied_db.url, "--json",

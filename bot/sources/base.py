@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, Mapping, Protocol, Sequence
 from urllib.parse import urlsplit, urlunsplit
 
+from bot.domain.redact import redact
 from bot.domain.times import parse_time
 from bot.domain.status import AppliedRow
 
@@ -67,11 +68,33 @@ def row_from_mapping(data: Mapping[str, Any]) -> AppliedRow:
     )
 
 
+def _url_password(url: str) -> str | None:
+    try:
+        return urlsplit(url).password
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        return None
+
+
 def safe_url(url: str) -> str:
-    """A database URL without its password (for messages and ``source`` fields)."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.rsplit("@", 1)[1]
-    user = parts.username or ""
-    return urlunsplit((parts.scheme, f"{user}:***@{netloc}", parts.path, "", ""))
+    """A database URL (or key/value connection string) without its password, for
+    messages and ``source`` fields: ``user:***@host`` in the authority, and a
+    ``password=`` in the query string or a key/value string redacted."""
+    if _url_password(url) is not None:
+        parts = urlsplit(url)
+        netloc = parts.netloc.rsplit("@", 1)[1]
+        user = parts.username or ""
+        url = urlunsplit((parts.scheme, f"{user}:***@{netloc}", parts.path, parts.query, ""))
+    return redact(url)
+
+
+def hide_password(text: str, url: str) -> str:
+    """``text`` (a driver's error about ``url``) with no trace of the URL's password.
+
+    Besides the URL itself, libpq may quote part of a password pasted with an
+    unencoded '@': it splits at the first '@' and names the rest as the host.
+    """
+    text = text.replace(url, safe_url(url))
+    password = _url_password(url)
+    if password and "@" in password:
+        text = text.replace(password.split("@", 1)[1] + "@", "***@")
+    return redact(text)

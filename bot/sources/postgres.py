@@ -15,7 +15,7 @@ from psycopg.rows import dict_row
 
 from bot.domain.status import AppliedRow
 from bot.errors import SourceUnavailable
-from bot.sources.base import ROW_COLUMNS, VIEW, VIEW_MIGRATION, row_from_mapping, safe_url
+from bot.sources.base import ROW_COLUMNS, VIEW, VIEW_MIGRATION, hide_password, row_from_mapping, safe_url
 
 ROWS_SQL = f"select {', '.join(ROW_COLUMNS)} from public.{VIEW} order by source, version"
 STATEMENTS_SQL = (
@@ -34,10 +34,14 @@ async def connect(
     try:
         return await psycopg.AsyncConnection.connect(url, **kwargs)
     except psycopg.OperationalError as exc:
-        reason = next((line.strip() for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
-        raise unreachable(reason.replace(url, safe_url(url))) from None
+        raise unreachable(hide_password(_first_line(exc), url)) from None
     except psycopg.ProgrammingError as exc:
-        raise SourceUnavailable(f"the database URL is not valid ({exc}); expected postgresql://...") from None
+        reason = hide_password(_first_line(exc), url)
+        raise SourceUnavailable(f"the database URL is not valid ({reason}); expected postgresql://...") from None
+
+
+def _first_line(exc: Exception) -> str:
+    return next((line.strip() for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
 
 
 class PostgresStatusSource:
