@@ -8,6 +8,7 @@ they never show in reprs, logs or error messages.
 from __future__ import annotations
 
 import json
+import logging
 import re
 from pathlib import Path
 from typing import Literal
@@ -71,7 +72,7 @@ class Settings(BaseSettings):
     web_host: str = Field("0.0.0.0", description="address the web server (health, webhook) listens on")
     web_port: int = Field(8080, ge=0, le=65535, description="port the web server listens on")
     data_dir: Path = Field(Path(".dragonfly"), description="folder for the bot's own state (journals, ledgers)")
-    log_level: str = Field("INFO", description="logging level")
+    log_level: str = Field("INFO", description="logging level: DEBUG, INFO, WARNING or ERROR")
 
     @field_validator("github_discord_users", mode="before")
     @classmethod
@@ -79,6 +80,14 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             value = json.loads(value) if value.strip() else {}
         return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _check_log_level(cls, value: str):
+        level = value.strip().upper()
+        if level not in logging.getLevelNamesMapping():
+            raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
+        return level
 
     @field_validator("supabase_url", "supabase_dev_url", "supabase_prod_url")
     @classmethod

@@ -21,6 +21,7 @@ def isolated(monkeypatch, tmp_path):
         ("SUPABASE_PROD_URL", "db.example.com", "SUPABASE_PROD_URL"),
         ("GITHUB_DISCORD_USERS", "{not json", "GITHUB_DISCORD_USERS"),
         ("HOTFIX_REMINDER_HOURS", "-1", "HOTFIX_REMINDER_HOURS"),
+        ("LOG_LEVEL", "verbose", "LOG_LEVEL (logging level: DEBUG, INFO, WARNING or ERROR)"),
     ],
 )
 def test_a_bad_setting_is_one_line_naming_it(monkeypatch, name, value, expected):
@@ -28,6 +29,11 @@ def test_a_bad_setting_is_one_line_naming_it(monkeypatch, name, value, expected)
     with pytest.raises(UserFacingError) as exc:
         load_settings()
     assert expected in exc.value.message and "\n" not in exc.value.message
+
+
+def test_log_level_is_read_in_any_case(monkeypatch):
+    monkeypatch.setenv("LOG_LEVEL", "debug")
+    assert load_settings().log_level == "DEBUG"
 
 
 def test_per_environment_values_fall_back_to_the_protocol_variables(monkeypatch):
