@@ -16,7 +16,6 @@ created on; nothing is written to an existing database).
 from __future__ import annotations
 
 import logging
-import re
 import subprocess
 import time
 
@@ -161,21 +160,16 @@ def _run_again(conn: psycopg.Connection, source: MigrationSource) -> Finding | N
         statement = statements[index]
         # The CLI's statement keeps its leading comments; point at the SQL itself,
         # or at the error position when PostgreSQL gives one.
-        position = int(diag.statement_position) - 1 if diag.statement_position else _first_token(statement.text)
-        line = statement.line + statement.text.count("\n", 0, position)
+        if diag.statement_position:
+            line = statement.line + statement.text.count("\n", 0, int(diag.statement_position) - 1)
+        else:
+            line = statement.code_line
         return Finding(
             source.path, line, NOT_IDEMPOTENT, ERROR,
             f"running this migration a second time fails: {_message(failure)}", failure.hint,
         )
     finally:
         conn.rollback()
-
-
-_TRIVIA = re.compile(r"(?:\s+|--[^\n]*|/\*.*?\*/)*", re.DOTALL)
-
-
-def _first_token(sql: str) -> int:
-    return _TRIVIA.match(sql).end()
 
 
 def _privileges(conn: psycopg.Connection, source: MigrationSource) -> list[Finding]:

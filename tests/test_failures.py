@@ -440,7 +440,7 @@ def test_remote_version_missing(scratch_db, tmp_path):
 
 def test_locate_statement_uses_the_cli_numbering():
     text = "-- head\ncreate table a (x int);\n\ncreate function f() returns int language sql as $$ select 1; $$;\n\nselect 2;\n"
-    assert [locate_statement(text, i) for i in range(4)] == [1, 4, 6, None]
+    assert [locate_statement(text, i) for i in range(4)] == [2, 4, 6, None]  # past the leading comment
     assert locate_statement(text, None) is None and locate_statement("", 0) is None
 
 
@@ -621,3 +621,29 @@ def test_huge_line_is_capped():
     f = parse_log(interesting_lines(io.BytesIO(data)))
     assert f is not None and f.category == "relation_exists"
     assert len(f.message) <= 2010 and len(f.statement) <= 16_010 and all(len(x) <= 2000 for x in f.error_lines)
+
+
+def test_line_is_the_statements_sql_not_its_leading_comments(scratch_db, tmp_path):
+    """The CLI's statement keeps the comments above it; the line given is where the SQL starts."""
+    migrations = tmp_path / "migrations"
+    files = {
+        "20251209000001_orders.sql": "create table public.orders (id int, customer_id int);\n",
+        "20251209000002_index.sql": (
+            "-- Orders: lookups by customer\n"
+            "-- (for the dashboard)\n"
+            "\n"
+            "create index orders_customer_idx on public.orders (customer_id);\n"
+            "\n"
+            "/* the same index again */\n"
+            "create index orders_customer_idx on public.orders (customer_id);\n"
+        ),
+    }
+    f = explained(run_failing(scratch_db.url, migrations, files), migrations)
+    assert (f.category, f.statement_index, f.line) == ("relation_exists", 1, 7)
+    assert "20251209000002_index.sql line 7" in f.hint
+    (migrations / "20251209000002_index.sql").write_text(
+        "-- Orders: lookups by customer\n\nCREATE TABLE public.orders (id int);\n"
+    )
+    lines = github_log(migration_up(scratch_db.url, migrations).stderr, scratch_db.url)
+    f = explained(lines, migrations)
+    assert (f.category, f.statement_index, f.line, f.error_line) == ("relation_exists", 0, 3, None)

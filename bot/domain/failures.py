@@ -447,9 +447,9 @@ def parse_log(lines: Iterable[str]) -> Failure | None:
 
 
 def locate_statement(file_text: str, statement_index: int | None) -> int | None:
-    """1-based line where statement ``statement_index`` (the CLI's numbering) starts."""
+    """1-based line where statement ``statement_index`` (the CLI's numbering) starts: its SQL, past leading comments."""
     statement = _statement_at(file_text, statement_index)
-    return statement.line if statement is not None else None
+    return statement.code_line if statement is not None else None
 
 
 def _statement_at(file_text: str, statement_index: int | None):
@@ -489,7 +489,7 @@ def enrich(failure: Failure, file_text: str | None, migrations: Mapping[str, str
         updated = replace(
             failure,
             statement=redact(_cap(statement.text)),
-            line=statement.line,
+            line=statement.code_line,  # the CLI's text keeps the comments above it; point at the SQL
             error_line=error_line,
         )
         return _with_hint(updated, migrations=migrations)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -65,11 +66,20 @@ def line_of(sql: str, char_pos: int) -> int:
     return sql.count("\n", 0, max(char_pos, 0)) + 1
 
 
+# Whitespace and comments before a statement's first token (the CLI keeps them in its text).
+_LEADING_TRIVIA = re.compile(r"(?:\s+|--[^\n]*|/\*.*?\*/)*", re.DOTALL)
+
+
 @dataclass(frozen=True)
 class Statement:
     text: str  # as the CLI stores it: trimmed, without the final ';'
     start: int  # character offset of ``text`` in the file
     line: int  # 1-based line where ``text`` starts
+
+    @property
+    def code_line(self) -> int:
+        """1-based line of the statement's first token: its SQL, past the comments above it."""
+        return self.line + self.text.count("\n", 0, _LEADING_TRIVIA.match(self.text).end())
 
 
 _SEPARATORS = " \t\r\n\f\v;"
