@@ -7,7 +7,7 @@ import importlib
 import logging
 import sys
 
-from bot.errors import UserFacingError
+from bot.errors import UserFacingError, discard_output
 
 # Subcommand modules, in the order ``--help`` lists them.
 COMMAND_MODULES = [
@@ -66,6 +66,8 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `dragonfly-bot status | head`: the reader has what it wanted
+        return discard_output(sys.stdout)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -37,6 +37,7 @@ from discord import app_commands
 
 from bot.channels import ChannelKey, PostRef
 from bot.domain.redact import redact
+from bot.errors import EXIT_OUTPUT_CLOSED, discard_output
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +101,7 @@ class Printer:
     def __init__(self, out: TextIO, files_dir: Path | None = None):
         self.out = out
         self._files_dir = files_dir
+        self.closed = False  # the reader of ``out`` went away (piped into `head`)
 
     def files_dir(self) -> Path:
         if self._files_dir is None:
@@ -108,10 +110,17 @@ class Printer:
         return self._files_dir
 
     def line(self, text: str = "") -> None:
+        if self.closed:
+            return
         encoding = getattr(self.out, "encoding", None) or "utf-8"
         # A Windows console may not encode emoji: never crash on it.
-        self.out.write(text.encode(encoding, errors="replace").decode(encoding) + "\n")
-        self.out.flush()
+        try:
+            self.out.write(text.encode(encoding, errors="replace").decode(encoding) + "\n")
+            self.out.flush()
+        except BrokenPipeError:
+            # Nobody reads any more: not the command's failure; the console stops after it.
+            self.closed = True
+            discard_output(self.out)
 
     def save(self, file: discord.File) -> Path:
         file.fp.seek(0)
@@ -705,3 +714,5 @@ class Console:
                 return 0
             if not await self.handle_line(line):
                 return 0
+            if self.printer.closed:
+                return EXIT_OUTPUT_CLOSED

@@ -1,4 +1,10 @@
-"""The one error type whose message is meant for the person at the keyboard."""
+"""The one error type whose message is meant for the person at the keyboard,
+and what to do when that person's pipe closes (``dragonfly-bot status | head``)."""
+
+import os
+
+# What a shell reports for a command stopped by SIGPIPE (128 + 13).
+EXIT_OUTPUT_CLOSED = 141
 
 
 class UserFacingError(Exception):
@@ -19,3 +25,18 @@ class SourceUnavailable(UserFacingError):
     """A database or API we read from did not answer usefully (down, bad key, view missing)."""
 
     exit_code = 3
+
+
+def discard_output(stream) -> int:
+    """The reader of ``stream`` went away: send whatever is still buffered nowhere, so
+    neither the next write nor the flush at exit raises again. Returns EXIT_OUTPUT_CLOSED."""
+    try:
+        fileno = stream.fileno()
+    except (AttributeError, OSError, ValueError):
+        return EXIT_OUTPUT_CLOSED  # not a file (a test's StringIO): nothing buffered for a descriptor
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fileno)
+    finally:
+        os.close(devnull)
+    return EXIT_OUTPUT_CLOSED

@@ -130,3 +130,28 @@ def test_tools_entry_point_as_the_protocol_documents(applied_db, tmp_path):
         cwd=PROJECT_ROOT, env=CLEAN_ENV, capture_output=True, text=True, timeout=60,
     )
     assert result.returncode == 2 and "invalid choice" in result.stderr
+
+
+def _run_into_closed_pipe(args: list[str], stdin: str | None = None) -> subprocess.CompletedProcess:
+    """``python -m bot.cli ARGS`` writing to a pipe whose reader has gone (``... | head -1``)."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        return subprocess.run(
+            [sys.executable, "-m", "bot.cli", *args], cwd=PROJECT_ROOT, env=CLEAN_ENV, input=stdin,
+            stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=120,
+        )
+    finally:
+        os.close(write_end)
+
+
+def test_output_piped_into_head_ends_quietly(applied_db):
+    status = _run_into_closed_pipe(
+        ["status", "--db-url", applied_db.url, "--migrations-dir", str(REPO_MIGRATIONS)]
+    )
+    console = _run_into_closed_pipe(
+        ["console", "--db-url", applied_db.url], stdin="/migrations dev\n/migrations prod\n"
+    )
+    for result in (status, console):
+        assert "Traceback" not in result.stderr and "BrokenPipe" not in result.stderr, result.stderr
+        assert result.returncode == 141  # as a shell reports a command stopped by SIGPIPE
