@@ -24,6 +24,12 @@ class MigrationSet:
     folder: Path
     targets: list[MigrationSource] = field(default_factory=list)
     others: list[str] = field(default_factory=list)  # names only
+    cwd: Path | None = None  # paths in findings are shown relative to it, as the targets' are
+
+    def display(self, name: str | None = None) -> str:
+        """How a file of this folder (or the folder itself) is named in findings."""
+        path = self.folder / name if name else self.folder
+        return _display(path, self.cwd) if self.cwd is not None else str(path)
 
 
 def _git(args: list[str], cwd: Path) -> str:
@@ -96,10 +102,10 @@ def collect(paths: list[str], *, changed_since: str | None = None, cwd: Path | N
     for raw in wanted:
         path = (cwd / raw).resolve()
         if path.is_dir():
-            sets.setdefault(path, MigrationSet(path))
+            sets.setdefault(path, MigrationSet(path, cwd=cwd))
             explicit.setdefault(path, set()).add("*")
         elif path.is_file():
-            sets.setdefault(path.parent, MigrationSet(path.parent))
+            sets.setdefault(path.parent, MigrationSet(path.parent, cwd=cwd))
             explicit.setdefault(path.parent, set()).add(path.name)
         else:
             raise UserFacingError(f"{raw}: no such file or folder (default: {DEFAULT_PATH})")

@@ -90,7 +90,7 @@ def _replay_on(url: str, mset: MigrationSet) -> list[Finding]:
     try:
         done = migration_up(url, mset.folder, include_all=True)
     except subprocess.TimeoutExpired as exc:
-        return [Finding(str(mset.folder), 1, APPLY_FAILED, ERROR,
+        return [Finding(mset.display(), 1, APPLY_FAILED, ERROR,
                         f"`supabase migration up` did not finish within {exc.timeout:.0f} s on a fresh database",
                         "look for a statement that waits (a lock, a long backfill) in the newest migrations")]
     if done.returncode != 0:
@@ -110,7 +110,7 @@ def _path_of(mset: MigrationSet, name: str | None) -> str:
     for target in mset.targets:
         if target.name == name:
             return target.path
-    return str(mset.folder / name) if name else str(mset.folder)
+    return mset.display(name)
 
 
 def _message(f: Failure) -> str:
@@ -122,7 +122,7 @@ def _apply_failure(output: str, mset: MigrationSet) -> Finding:
     failure = parse_log(output.splitlines())
     if failure is None:
         tail = " / ".join(line for line in output.strip().splitlines()[-3:])
-        return Finding(str(mset.folder), 1, APPLY_FAILED, ERROR,
+        return Finding(mset.display(), 1, APPLY_FAILED, ERROR,
                        f"`supabase migration up` failed on a fresh database: {tail}", "no known fix")
     text = None
     if failure.file and (mset.folder / failure.file).is_file():

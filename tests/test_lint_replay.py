@@ -149,3 +149,21 @@ def test_unreachable_db_url_is_a_usage_error(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert main(["lint", "--replay", "--db-url", "postgresql://postgres@127.0.0.1:1/postgres", "migrations"]) == 2
     assert "--replay could not create a scratch database" in capsys.readouterr().err
+
+
+def test_apply_failure_in_an_older_file_is_named_like_the_other_findings(tmp_path, pg_server, capsys, monkeypatch):
+    """Linting one new file: an older file that fails to apply is shown relative, as the new file is, and counted."""
+    _folder(tmp_path, {
+        "20250101000000_base.sql": BASE + "alter table public.base add primary key (id);\n",
+        "20250102000000_new.sql": "create table if not exists public.n (id int);\n",
+    })
+    monkeypatch.chdir(tmp_path)
+    new = "migrations/20250102000000_new.sql"
+    assert main(["lint", "--replay", "--db-url", pg_server.url, new]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith("migrations/20250101000000_base.sql\n  line 3: error [replay-apply-failed]")
+    assert str(tmp_path) not in out
+    assert out.rstrip().endswith("2 errors, 0 warnings in 2 of 2 files.")
+    assert main(["lint", "--replay", "--db-url", pg_server.url, "--github", new]) == 1
+    annotations = capsys.readouterr().out
+    assert "::error file=migrations/20250101000000_base.sql,line=3,title=replay-apply-failed::" in annotations

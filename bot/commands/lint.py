@@ -52,7 +52,8 @@ def run(args: argparse.Namespace) -> int:
         for mset in sets:
             if mset.targets:
                 findings.extend(replay(mset, db_url=args.db_url))
-    checked = sum(len(m.targets) for m in sets)
+    # --replay applies every file of the folder: one that is not a target can fail too.
+    checked = len({t.path for m in sets for t in m.targets} | {f.file for f in findings})
     if args.json:
         print(render_json(findings))
     elif args.github:
