@@ -140,3 +140,23 @@ def test_bad_path_exits_2(project, capsys):
 def test_this_repository_is_clean(capsys, monkeypatch):
     monkeypatch.chdir(Path(__file__).resolve().parents[1])
     assert main(["guard"]) == 0, capsys.readouterr().out
+
+
+def test_passwords_and_keys_on_a_flagged_line_are_not_echoed(project, capsys):
+    """The guard quotes the offending line; a password or key on it must not reach the CI log or the console."""
+    secret = "Sup3rS3cret-9a"
+    jwt = "eyJhbGciOiJIUzI1NiJ9.eyJyb2xlIjoic2VydmljZV9yb2xlIn0.c2lnbmF0dXJlLXZhbHVl"
+    (project / "push.sh").write_text(
+        f'supabase db push --db-url "postgresql://postgres.abcdefgh:{secret}@aws-0-eu-central-1.pooler.supabase.com:6543/postgres"\n'
+        f"supabase link --project-ref abcdefgh --password '{secret}'\n"
+        f'supabase link --project-ref abcdefgh --password "{secret}"\n'
+        f"SUPABASE_DB_PASSWORD={secret} supabase link --project-ref abcdefgh\n"
+        f'curl -H "apikey: {jwt}" https://x.supabase.co && supabase db push\n'
+    )
+    (project / "package.json").write_text(json.dumps({"scripts": {"push": f"supabase link --password {secret}"}}))
+    for args in (["guard", "push.sh", "package.json"], ["guard", "--json", "push.sh", "package.json"]):
+        assert main(args) == 1
+        out = capsys.readouterr().out
+        assert secret not in out and jwt not in out
+        assert out.count("[REDACTED]") == 6
+    assert "pooler.supabase.com" in out  # the rest of the line still says what it is

@@ -24,6 +24,8 @@ import json
 import re
 from dataclasses import asdict, dataclass
 
+from bot.domain.redact import redact
+
 SHELL, YAML, MAKE, POWERSHELL, BATCH, PACKAGE_JSON = "shell", "yaml", "make", "powershell", "batch", "package.json"
 
 
@@ -52,7 +54,7 @@ class GuardFinding:
     file: str
     line: int
     rule: str
-    text: str  # the offending line, trimmed
+    text: str  # the offending line, trimmed, secrets redacted (it is printed to CI logs)
     why: str
     instead: str
 
@@ -170,7 +172,7 @@ def scan_text(file: str, text: str, kind: str) -> list[GuardFinding]:
     for line_no, line in _logical_lines(text, kind):
         for rule in match_command(line):
             rule_info = FORBIDDEN[rule]
-            findings.append(GuardFinding(file, line_no, rule, line.strip(), rule_info.why, rule_info.instead))
+            findings.append(GuardFinding(file, line_no, rule, redact(line.strip()), rule_info.why, rule_info.instead))
     return findings
 
 
@@ -195,5 +197,5 @@ def _scan_package_json(file: str, text: str) -> list[GuardFinding]:
         line_no = next((i + 1 for i in range(anchor, len(lines)) if key in lines[i]), anchor + 1)
         for rule in rules:
             info = FORBIDDEN[rule]
-            findings.append(GuardFinding(file, line_no, rule, f"{key}: {json.dumps(command)}", info.why, info.instead))
+            findings.append(GuardFinding(file, line_no, rule, redact(f"{key}: {json.dumps(command)}"), info.why, info.instead))
     return findings

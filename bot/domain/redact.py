@@ -41,6 +41,11 @@ _PASSWORD = re.compile(
     r"(?P<keep>(?:pg|ssl)?password\s*[=:]\s*)(?P<secret>'(?:[^'\\]|\\.)*'|\"[^\"]*\"|[^\s&;'\"]+)",
     re.IGNORECASE,
 )
+# Command-line flags: supabase link --password X, --db-password=X (scripts the guard quotes).
+_FLAG_PASSWORD = re.compile(
+    r"(?P<keep>--[\w-]*password(?:=|\s+))(?P<secret>'(?:[^'\\]|\\.)*'|\"[^\"]*\"|[^\s'\";&|]+)",
+    re.IGNORECASE,
+)
 # SQL: CREATE/ALTER ROLE ... [ENCRYPTED] PASSWORD 'x', and OPTIONS (password 'x')
 # of user mappings and foreign servers; hotfix SQL pasted from Studio has these.
 _SQL_PASSWORD = re.compile(
@@ -56,6 +61,7 @@ _RULES = (
     (_GITHUB_TOKEN, "_", False),
     (_SUPABASE_KEY, "sb_", False),
     (_HEADER, "", True),
+    (_FLAG_PASSWORD, "password", True),
     (_PASSWORD, "password", True),
     (_SQL_PASSWORD, "password", True),
 )
