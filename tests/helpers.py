@@ -25,7 +25,7 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
-from unittest.mock import AsyncMock, MagicMock
+from unittest.mock import AsyncMock, MagicMock, PropertyMock
 
 import discord
 
@@ -136,9 +136,12 @@ def make_interaction(
     events: list[str] = []
     interaction.sent = sent
     interaction.events = events
-    state = {"done": False, "deferred": False}
+    # placeholder: a defer's "thinking…" message is showing. Discord makes the first
+    # follow-up replace it, with the defer's visibility whatever the follow-up asks.
+    state = {"done": False, "deferred": False, "placeholder": False, "defer_ephemeral": False, "type": None}
 
     response = MagicMock(spec=discord.InteractionResponse)
+    type(response).type = PropertyMock(side_effect=lambda: state["type"])
 
     def _answer(kind: str) -> None:
         if state["done"]:
@@ -150,9 +153,13 @@ def make_interaction(
         _answer("send_message")
         sent.append({"via": "response", "content": content, **kwargs})
 
-    async def defer(**kwargs):
+    async def defer(*, ephemeral=False, thinking=False, **kwargs):
         _answer("defer")
         state["deferred"] = True
+        if interaction.type is discord.InteractionType.application_command or thinking:
+            state.update(placeholder=True, defer_ephemeral=ephemeral, type=discord.InteractionResponseType.deferred_channel_message)
+        else:
+            state["type"] = discord.InteractionResponseType.deferred_message_update
 
     async def edit_message(**kwargs):
         _answer("edit_message")
@@ -176,7 +183,11 @@ def make_interaction(
             # Discord answers 404 Unknown Webhook for a follow-up before any response.
             raise AssertionError("followup.send before the interaction was answered or deferred")
         events.append("followup.send")
-        sent.append({"via": "followup", "content": content, **kwargs})
+        record = {"via": "followup", "content": content, **kwargs}
+        if state["placeholder"]:
+            state["placeholder"] = False
+            record["ephemeral"] = state["defer_ephemeral"]
+        sent.append(record)
         return _message(sent, "followup")
 
     followup.send = AsyncMock(side_effect=followup_send)
@@ -186,12 +197,21 @@ def make_interaction(
 
     async def edit_original_response(**kwargs):
         events.append("edit_original_response")
+        state["placeholder"] = False
         sent.append({"via": "original.edit", **kwargs})
         return original
 
+    async def original_response():
+        original.flags = discord.MessageFlags(loading=state["placeholder"], ephemeral=state["defer_ephemeral"])
+        return original
+
+    async def delete_original_response():
+        events.append("delete_original_response")
+        state["placeholder"] = False
+
     interaction.edit_original_response = AsyncMock(side_effect=edit_original_response)
-    interaction.original_response = AsyncMock(return_value=original)
-    interaction.delete_original_response = AsyncMock()
+    interaction.original_response = AsyncMock(side_effect=original_response)
+    interaction.delete_original_response = AsyncMock(side_effect=delete_original_response)
     interaction.is_expired = MagicMock(return_value=False)
     return interaction
 
