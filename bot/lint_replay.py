@@ -114,8 +114,7 @@ def _path_of(mset: MigrationSet, name: str | None) -> str:
 
 
 def _message(f: Failure) -> str:
-    code = f" (SQLSTATE {f.sqlstate})" if f.sqlstate else ""
-    return f"[{f.category}] {f.message}{code}"
+    return f"[{f.category}] {f.headline}"
 
 
 def _apply_failure(output: str, mset: MigrationSet) -> Finding:

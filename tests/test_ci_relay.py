@@ -335,11 +335,11 @@ async def test_reconcile_skips_old_history_and_seen_runs(fake_github, client, re
 
 
 REAL_CASES = {
-    # category: (file text, SQLSTATE, line of the failing statement, text the alert must show)
+    # category: (file text, SQLSTATE, line of the failing statement (and of the error, when another), text the alert must show)
     "syntax_error": (
         "create table if not exists public.rr_syn_ok (id int);\n\ncreate table public.rr_syn (\n  id int,\n  name text,,\n);\n",
         "42601",
-        3,
+        "3, error at line 5",
         'syntax error at or near ","',
     ),
     "duplicate_key": (
@@ -353,7 +353,7 @@ REAL_CASES = {
     "column_missing": (
         "create table if not exists public.rr_c (id int);\n\ncreate or replace view public.rr_v as\n  select nope from public.rr_c;\n",
         "42703",
-        3,
+        "3, error at line 4",
         'column "nope" does not exist',
     ),
 }

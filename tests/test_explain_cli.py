@@ -10,6 +10,7 @@ import sys
 import pytest
 
 from bot.cli import main
+from bot.commands.explain import failure_from_log
 from bot.localdb import PROJECT_ROOT, migration_up
 from tests.test_failures import SECRET, github_log, with_password
 
@@ -104,3 +105,48 @@ def test_subprocess(real_failure, tmp_path):
     assert none.returncode == 1
     missing = subprocess.run([*cmd, str(tmp_path / "missing.log")], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60)
     assert missing.returncode == 2 and missing.stderr.startswith("error: cannot read")
+
+
+def test_sqlstate_already_in_the_message_is_not_repeated(pg_server, tmp_path, capsys):
+    """A connection error's message carries its SQLSTATE inside; explain, the alert and lint show it once."""
+    from bot.domain.ci_runs import CiAlert, RunInfo
+    from bot.render.discord_alerts import render_alert
+    from tests.github_fake import FakeGitHub
+
+    migrations = tmp_path / "migrations"
+    migrations.mkdir()
+    (migrations / "20251209000001_a.sql").write_text("select 1;\n")
+    url = pg_server.url.replace("postgres@", f"nosuchrole:{SECRET}@", 1)
+    result = migration_up(url, migrations)
+    log = tmp_path / "job.log"
+    log.write_text("".join(github_log(result.stdout + result.stderr, url)))
+    assert main(["explain", str(log), "--migrations-dir", str(migrations)]) == 0
+    out = capsys.readouterr().out
+    error = next(line for line in out.splitlines() if line.startswith("Error:"))
+    assert error.count("SQLSTATE 28000") == 1 and error.endswith("(SQLSTATE 28000))")
+    with open(log, "rb") as stream:
+        failure = failure_from_log(stream, migrations)
+    alert = CiAlert(run=RunInfo.from_api(FakeGitHub().run_payload(12, 1)), environment="dev", failure=failure)
+    assert render_alert(alert).embed.description.count("SQLSTATE 28000") == 1
+
+
+def test_alert_names_the_error_line_of_a_syntax_error(scratch_db, tmp_path):
+    """The alert's File field says where the error is, not only where its statement starts."""
+    from bot.domain.ci_runs import CiAlert, RunInfo
+    from bot.render.discord_alerts import render_alert
+    from tests.github_fake import FakeGitHub
+
+    migrations = tmp_path / "migrations"
+    migrations.mkdir()
+    (migrations / "20251209000001_orders.sql").write_text(
+        "create table if not exists public.orders (\n  id bigint primary key,\n  customer_id bigint\n  total numeric\n);\n"
+    )
+    result = migration_up(scratch_db.url, migrations)
+    log = tmp_path / "job.log"
+    log.write_text("".join(github_log(result.stdout + result.stderr, scratch_db.url)))
+    with open(log, "rb") as stream:
+        failure = failure_from_log(stream, migrations)
+    assert (failure.category, failure.line, failure.error_line) == ("syntax_error", 1, 4)
+    alert = CiAlert(run=RunInfo.from_api(FakeGitHub().run_payload(12, 1)), environment="dev", failure=failure)
+    fields = {f.name: f.value for f in render_alert(alert).embed.fields}
+    assert fields["File"] == "`20251209000001_orders.sql`, line 1, error at line 4"

@@ -103,8 +103,7 @@ def render_text(f: Failure) -> str:
         if f.error_line is not None and f.error_line != f.line:
             where += f", error at line {f.error_line}"
         out.append(f"File:     {where}")
-    error = f.message + (f" (SQLSTATE {f.sqlstate})" if f.sqlstate else "")
-    out.append(f"Error:    {error}")
+    out.append(f"Error:    {f.headline}")
     if f.detail:
         out.extend(f"          {line}" for line in f.detail.splitlines())
     if f.cli_hint:

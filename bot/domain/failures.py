@@ -142,6 +142,13 @@ class Failure:
     files: tuple[str, ...] = ()  # out_of_order: the files listed
     versions: tuple[str, ...] = ()  # remote_version_missing: versions the database has
 
+    @property
+    def headline(self) -> str:
+        """The message with its SQLSTATE, once (a connection error's message already carries it)."""
+        if not self.sqlstate or f"SQLSTATE {self.sqlstate}" in self.message:
+            return self.message
+        return f"{self.message} (SQLSTATE {self.sqlstate})"
+
     def to_dict(self) -> dict:
         data = asdict(self)
         data["error_lines"] = list(self.error_lines)

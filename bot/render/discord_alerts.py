@@ -103,8 +103,7 @@ def render_alert(alert: CiAlert) -> RenderedAlert:
     )
     cut = False
     if failure is not None:
-        state = f" (SQLSTATE {failure.sqlstate})" if failure.sqlstate else ""
-        error = f"ERROR: {failure.message}{state}"
+        error = f"ERROR: {failure.headline}"
         if failure.detail:
             error += f"\n{failure.detail}"
         if failure.category == UNKNOWN and failure.error_lines:
@@ -123,6 +122,8 @@ def render_alert(alert: CiAlert) -> RenderedAlert:
         embed.add_field(name="Category", value=f"`{failure.category}`", inline=True)
         if failure.file:
             line = f", line {failure.line}" if failure.line else ""
+            if failure.error_line and failure.error_line != failure.line:
+                line += f", error at line {failure.error_line}"
             embed.add_field(name="File", value=redact(f"`{failure.file}`{line}"), inline=True)
         if failure.statement:
             value, statement_cut = _code(failure.statement, lang="sql")
