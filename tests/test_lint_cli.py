@@ -180,3 +180,26 @@ def test_changed_since_from_a_subfolder_sees_untracked_files_elsewhere(repo, cap
     assert main(["lint", "--json", "--changed-since", "HEAD", "../supabase/migrations"]) == 1
     found = [(Path(f["file"]).name, f["rule"]) for f in json.loads(capsys.readouterr().out)]
     assert found == [("20250107000000_new.sql", "create-without-if-not-exists")]
+
+
+def test_standalone_entry_points_piped_into_head_end_quietly(tmp_path):
+    """`python -m bot.commands.lint | head -1` (the pre-commit hook's entry) and guard's: no traceback, exit 141."""
+    import os
+    import subprocess
+    import sys
+
+    from bot.localdb import PROJECT_ROOT
+
+    for i in range(50):
+        (tmp_path / f"202501010000{i:02d}_t{i}.sql").write_text(f"create table public.t{i} (id int);\n")
+    (tmp_path / "push.sh").write_text("supabase db push\n" * 200)
+    for args in (["bot.commands.lint", "--json", str(tmp_path)], ["bot.commands.guard", str(tmp_path / "push.sh")]):
+        read_end, write_end = os.pipe()
+        os.close(read_end)  # the reader has gone, as `| head -1` does after its line
+        try:
+            result = subprocess.run([sys.executable, "-m", *args], cwd=PROJECT_ROOT, stdout=write_end,
+                                    stderr=subprocess.PIPE, text=True, timeout=60)
+        finally:
+            os.close(write_end)
+        assert "Traceback" not in result.stderr and "BrokenPipe" not in result.stderr, result.stderr
+        assert result.returncode == 141

@@ -20,9 +20,10 @@ def standalone_main(
 ) -> int:
     """``python -m bot.commands.<name>``: one subcommand without loading the others.
 
-    A ``UserFacingError`` is printed as one ``error:`` line and exits 2.
+    A ``UserFacingError`` is printed as one ``error:`` line and exits 2; output
+    piped into a reader that went away (``| head``) ends quietly, as ``bot.cli`` does.
     """
-    from bot.errors import UserFacingError
+    from bot.errors import UserFacingError, discard_output
 
     parser = argparse.ArgumentParser(prog=f"dragonfly-bot {name}", description=description)
     add_arguments(parser)
@@ -32,3 +33,5 @@ def standalone_main(
     except UserFacingError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        return discard_output(sys.stdout)
