@@ -96,7 +96,8 @@ class Settings(BaseSettings):
             return None
         if not value.startswith(("https://", "http://")):
             raise ValueError("must start with https://")
-        return value.rstrip("/")
+        # The project URL; the dashboard also shows the REST URL (…/rest/v1/), which works as well.
+        return re.sub(r"/rest/v1/*$", "", value.rstrip("/")).rstrip("/")
 
     def project_url(self, env: Environment) -> str | None:
         own = self.supabase_dev_url if env == "dev" else self.supabase_prod_url

@@ -84,6 +84,20 @@ def test_rest_path_uses_supabase_mode_and_the_keys(tmp_path, monkeypatch, capsys
     assert KEY not in json.dumps(data)
 
 
+@respx.mock
+@pytest.mark.parametrize("pasted", [f"{URL}/rest/v1", f"{URL}/rest/v1/", f"{URL}/"])
+def test_the_rest_url_as_the_dashboard_shows_it_works_too(tmp_path, monkeypatch, capsys, pasted):
+    # Supabase's API settings show the project URL and the REST URL (…/rest/v1/); either may be pasted.
+    monkeypatch.setenv("SUPABASE_DEV_URL", pasted)
+    monkeypatch.setenv("SUPABASE_DEV_SERVICE_ROLE_KEY", KEY)
+    folder = tmp_path / "m"
+    folder.mkdir()
+    respx.get(f"{URL}/rest/v1/v_migration_status").mock(side_effect=FakePostgrest(make_rows(3), KEY))
+    assert main(["status", "--migrations-dir", str(folder), "--json"]) == 1
+    data = json.loads(capsys.readouterr().out)
+    assert data["source"] == f"{URL}/rest/v1/v_migration_status" and data["summary"]["missing_local"] == 3
+
+
 def test_configuration_and_source_errors_are_one_line(tmp_path, capsys, monkeypatch):
     (tmp_path / "supabase" / "migrations").mkdir(parents=True)
     assert main(["status"]) == 2
