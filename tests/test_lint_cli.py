@@ -203,3 +203,27 @@ def test_standalone_entry_points_piped_into_head_end_quietly(tmp_path):
             os.close(write_end)
         assert "Traceback" not in result.stderr and "BrokenPipe" not in result.stderr, result.stderr
         assert result.returncode == 141
+
+
+def test_fix_of_a_multi_line_statement_shows_the_line_it_changes(tmp_path, capsys, monkeypatch):
+    """The fix shows the rewritten line (ADD COLUMN c on the statement's third line), not just its unchanged first line."""
+    (tmp_path / "20250101000000_cols.sql").write_text(
+        "create table if not exists public.a (id int);\n"
+        "grant select on public.a to authenticated, service_role;\n"
+        "\n"
+        "alter table public.a\n"
+        "  add column if not exists b int,\n"
+        "  add column c int not null default 0;\n"
+        "\n"
+        "drop\n"
+        "  index public.a_old_idx;\n"
+        "\n"
+        "create index a_b_idx\n"
+        "  on public.a (b);\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    assert main(["lint", "--json", "."]) == 1
+    fixes = {f["rule"]: f["fix"] for f in json.loads(capsys.readouterr().out)}
+    assert fixes["add-column-without-if-not-exists"] == "... ADD COLUMN IF NOT EXISTS c int not null default 0;"
+    assert fixes["drop-without-if-exists"] == "... index IF EXISTS public.a_old_idx;"
+    assert fixes["create-without-if-not-exists"] == "create index IF NOT EXISTS a_b_idx ..."

@@ -281,7 +281,7 @@ def _add_column_fix(sql: str, column: str) -> str:
     match = re.search(pattern, sql, re.IGNORECASE)
     if not match:
         return f"ADD COLUMN IF NOT EXISTS {column} ..."
-    return head(sql[: match.start()] + "ADD COLUMN IF NOT EXISTS " + sql[match.end():])
+    return head(sql[: match.start()] + "ADD COLUMN IF NOT EXISTS " + sql[match.end():], at=match.start())
 
 
 def _unguarded_insert(node: dict) -> bool:

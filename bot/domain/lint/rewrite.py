@@ -1,4 +1,4 @@
-"""Fixes written out: the offending statement rewritten, shown by its first line."""
+"""Fixes written out: the offending statement rewritten, shown by the line that changed."""
 
 from __future__ import annotations
 
@@ -7,16 +7,22 @@ import re
 _KEYWORD_FLAGS = re.IGNORECASE | re.DOTALL
 
 
-def head(sql: str, limit: int = 160) -> str:
-    """The first line of a statement (enough to see the fix), with `...` when there is more."""
+def head(sql: str, limit: int = 160, at: int | None = None) -> str:
+    """The line of a statement holding position ``at`` of ``sql`` (default: its first line),
+    enough to see the fix, with `...` where lines are left out before or after it."""
+    lead = len(sql) - len(sql.lstrip())
     sql = sql.strip()
-    first, _, rest = sql.partition("\n")
-    first = first.rstrip()
-    if len(first) > limit:
-        return first[:limit] + " ..."
-    if rest.strip():
-        return first + " ..."
-    return first + ";"
+    pos = 0 if at is None else min(max(at - lead, 0), len(sql))
+    start = sql.rfind("\n", 0, pos) + 1
+    end = sql.find("\n", pos)
+    end = len(sql) if end < 0 else end
+    line = sql[start:end].strip() if start else sql[start:end].rstrip()
+    before = "... " if start else ""
+    if len(line) > limit:
+        return before + line[:limit] + " ..."
+    if sql[end:].strip():
+        return before + line + " ..."
+    return before + line + ";"
 
 
 def insert_after(sql: str, pattern: str, words: str) -> str | None:
@@ -28,8 +34,11 @@ def insert_after(sql: str, pattern: str, words: str) -> str | None:
 
 
 def rewritten(sql: str, pattern: str, words: str, fallback: str) -> str:
-    new = insert_after(sql, pattern, words)
-    return head(new) if new else fallback
+    """``words`` inserted after ``pattern``, shown by the line that changed."""
+    match = re.search(pattern, sql, _KEYWORD_FLAGS)
+    if not match:
+        return fallback
+    return head(sql[: match.end()] + " " + words + sql[match.end():], at=match.end() + 1)
 
 
 def append_clause(sql: str, clause: str) -> str:
