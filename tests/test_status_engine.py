@@ -148,3 +148,26 @@ def test_every_migration_gets_exactly_one_state(local_versions, applied_versions
             expected = State.PENDING
         assert m.state is expected, m
     assert report.exit_code == (0 if all(m.state is State.APPLIED for m in report.migrations) else 1)
+
+
+def test_two_files_with_one_version_check_the_applied_one_and_flag_the_other():
+    # The CLI records one file per version: the one applied is named in schema_migrations;
+    # the other is never applied (out of order, or a duplicate-key failure), whatever it holds.
+    files = [
+        local("20250101000000_a.sql", "create table a (id int);"),
+        local("20250101000000_a_copy.sql", "create table a_copy (id int);"),
+        local("20250102000000_b.sql"),
+    ]
+    rows = [applied("20250101000000", "create table a (id int);", name="a"), applied("20250102000000")]
+    report = compute_status(files, rows)
+    got = {m.file: m.state for m in report.migrations}
+    assert got == {
+        "20250101000000_a.sql": State.APPLIED,
+        "20250101000000_a_copy.sql": State.OUT_OF_ORDER,
+        "20250102000000_b.sql": State.APPLIED,
+    }
+    copy = next(m for m in report.migrations if m.file == "20250101000000_a_copy.sql")
+    assert "20250101000000_a.sql" in copy.note and "new timestamp" in copy.note
+    # Not applied yet: the second file of the version still needs attention.
+    report = compute_status([local("20250103000000_c.sql"), local("20250103000000_d.sql")], [])
+    assert [m.state for m in report.migrations] == [State.PENDING, State.PENDING]

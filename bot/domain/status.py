@@ -224,11 +224,27 @@ def compute_status(
     statements = applied_statements or {}
     supabase, legacy, failed = _applied_rows(rows)
     newest = max(supabase) if supabase else None  # string order, as the CLI compares
+    # Two files with one version: the CLI records only one. The file compared with the
+    # applied row is the one it names (else the first); the others need attention.
+    primary: dict[str, LocalMigration] = {}
+    for mig in local:
+        first = primary.setdefault(mig.version, mig)
+        row = supabase.get(mig.version)
+        if first is not mig and row is not None and row.name == mig.name and first.name != row.name:
+            primary[mig.version] = mig
     seen: set[str] = set()
     out: list[MigrationStatus] = []
     for mig in local:
-        if mig.version in seen:
-            continue  # a duplicate version: the lint reports it; count the first file only
+        if primary[mig.version] is not mig:
+            late = newest is not None and mig.version < newest
+            out.append(
+                MigrationStatus(
+                    mig.version, mig.name, mig.file, SUPABASE, State.OUT_OF_ORDER if late else State.PENDING,
+                    note=f"same version as {primary[mig.version].file}: `migration up` can record only one file per "
+                    "version, so this one never gets applied; give it a new timestamp",
+                )
+            )
+            continue
         seen.add(mig.version)
         row = supabase.get(mig.version)
         if row is not None:
