@@ -161,7 +161,7 @@ def _error(url: str, response: httpx.Response) -> SourceUnavailable:
     body = _postgrest_error(response)
     code = str(body.get("code") or "")
     parts = [str(body.get(k)).strip() for k in ("message", "details", "hint") if body.get(k)]
-    said = f" (PostgREST {code}: {'; '.join(parts)})" if code or parts else ""
+    said = f" (PostgREST {code}: {'; '.join(parts)})" if code else f" ({'; '.join(parts)})" if parts else ""
     if status in RETRY_STATUSES:
         return HotfixStoreDown(f"{url} answered HTTP {status}{said}; the hotfix store is unavailable, try again")
     if status in (401, 403) and code != "42501":

@@ -189,7 +189,7 @@ def _error_message(endpoint: str, response: httpx.Response) -> str:
     body = _postgrest_error(response)
     code = str(body.get("code") or "")
     said = str(body.get("message") or "").strip()
-    suffix = f" (PostgREST {code}: {said})" if code or said else ""
+    suffix = f" (PostgREST {code}: {said})" if code else f" ({said})" if said else ""
     if status in (401, 403) and code != "42501":
         return (
             f"{endpoint} refused the key (HTTP {status}){suffix}; check the service-role key for this "
