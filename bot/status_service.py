@@ -36,9 +36,10 @@ _parsed: dict[Path, dict[str, tuple[int, int, LocalMigration]]] = {}
 def read_local_migrations(directory: Path) -> LocalFiles:
     """Every migration file the Supabase CLI would consider, sorted by version."""
     if not directory.is_dir():
+        problem = "is a file, not a folder" if directory.exists() else "does not exist"
         raise UserFacingError(
-            f"migrations folder {directory} does not exist; run from the repository root "
-            "or pass --migrations-dir"
+            f"migrations folder {directory} {problem}; run from the repository root "
+            "or pass --migrations-dir (the folder holding the .sql files)"
         )
     key = directory.resolve()
     previous = _parsed.get(key, {})

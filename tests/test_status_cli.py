@@ -111,6 +111,11 @@ def test_configuration_and_source_errors_are_one_line(tmp_path, capsys, monkeypa
     err = capsys.readouterr().err
     assert "pw-secret" not in err and "cannot connect" in err and err.count("\n") == 1
     assert main(["status", "--db-url", "postgresql://x@127.0.0.1/x", "--migrations-dir", str(tmp_path / "nope")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    a_file = tmp_path / "20250101000000_a.sql"
+    a_file.write_text("select 1;")
+    assert main(["status", "--db-url", "postgresql://x@127.0.0.1/x", "--migrations-dir", str(a_file)]) == 2
+    assert "is a file, not a folder" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
