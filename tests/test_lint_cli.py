@@ -227,3 +227,19 @@ def test_fix_of_a_multi_line_statement_shows_the_line_it_changes(tmp_path, capsy
     assert fixes["add-column-without-if-not-exists"] == "... ADD COLUMN IF NOT EXISTS c int not null default 0;"
     assert fixes["drop-without-if-exists"] == "... index IF EXISTS public.a_old_idx;"
     assert fixes["create-without-if-not-exists"] == "create index IF NOT EXISTS a_b_idx ..."
+
+
+def test_multi_line_fix_stays_indented_under_its_finding():
+    """A replay finding's fix is the relay's hint, SQL on lines of its own: they stay inside the file's group."""
+    from bot.domain.lint import ERROR, Finding
+    from bot.render.lint_text import render_text
+
+    hint = ('policy "p" for table "t" already exists: ... At x.sql line 3, write:\n'
+            'DROP POLICY IF EXISTS "p" ON public.t;\ncreate policy "p" on public.t using (true);')
+    out = render_text([Finding("m/x.sql", 3, "replay-not-idempotent", ERROR, "running it again fails", hint)], 1)
+    assert out.splitlines()[1:5] == [
+        "  line 3: error [replay-not-idempotent] running it again fails",
+        '      fix: policy "p" for table "t" already exists: ... At x.sql line 3, write:',
+        '           DROP POLICY IF EXISTS "p" ON public.t;',
+        '           create policy "p" on public.t using (true);',
+    ]

@@ -18,7 +18,8 @@ def render_text(findings: list[Finding], files_checked: int) -> str:
         for f in group:
             out.append(f"  line {f.line}: {f.severity} [{f.rule}] {f.message}")
             if f.fix:
-                out.append(f"      fix: {f.fix}")
+                # a replay hint writes its SQL on lines of its own: keep them under the "fix:"
+                out.append("      fix: " + f.fix.replace("\n", "\n           "))
         out.append("")
     errors = sum(1 for f in findings if f.severity == ERROR)
     warnings = len(findings) - errors
