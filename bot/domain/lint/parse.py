@@ -2,7 +2,7 @@
 
 The file is parsed once (``parse_sql_json``); the rules read plain dicts.
 Bodies of ``DO $$ ... $$`` blocks are parsed with the PL/pgSQL grammar so the
-SQL they run is checked too, with a ``guarded`` flag when it sits under an
+SQL they run is checked too (an ``EXECUTE`` of a constant string included), with a ``guarded`` flag when it sits under an
 existence check (``IF NOT EXISTS (SELECT ...)``) or in a block whose handler
 catches ``duplicate_object`` and friends. Function bodies run later, at call
 time, so only the protocol rule looks inside them (and only when they mention
@@ -215,6 +215,19 @@ def _is_existence_check(cond: dict | None) -> bool:
     return bool(_EXISTENCE_WORDS.search(query))
 
 
+def _constant_string(expr: str | None) -> str | None:
+    """The text of a PL/pgSQL expression that is one string literal ('...', E'...', $q$...$q$), else None."""
+    if not expr or not expr.lstrip()[:1] in ("'", "$", "E", "e"):
+        return None
+    try:
+        tree = json.loads(pg.parse_sql_json("SELECT " + expr))
+        (stmt,) = tree["stmts"]
+        (target,) = stmt["stmt"]["SelectStmt"]["targetList"]
+        return target["ResTarget"]["val"]["A_Const"]["sval"]["sval"]
+    except (pg.ParseError, ValueError, KeyError, TypeError):
+        return None
+
+
 def _plpgsql_statements(tree, guarded: bool, any_if_guards: bool = False):
     """(lineno, query, guarded) for every plain SQL statement in a PL/pgSQL tree."""
     if isinstance(tree, list):
@@ -228,6 +241,11 @@ def _plpgsql_statements(tree, guarded: bool, any_if_guards: bool = False):
             continue
         if kind == "PLpgSQL_stmt_execsql":
             query = body.get("sqlstmt", {}).get("PLpgSQL_expr", {}).get("query")
+            if query:
+                yield body.get("lineno", 1), query, guarded
+        elif kind == "PLpgSQL_stmt_dynexecute":
+            # EXECUTE of a constant string runs that SQL as if written out; format()/|| are not knowable.
+            query = _constant_string(body.get("query", {}).get("PLpgSQL_expr", {}).get("query"))
             if query:
                 yield body.get("lineno", 1), query, guarded
         elif kind == "PLpgSQL_stmt_block":

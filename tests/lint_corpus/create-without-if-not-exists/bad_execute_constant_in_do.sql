@@ -1,0 +1,6 @@
+-- expect-line: 4
+do $$
+begin
+  execute $sql$ create table public.audit_trail (id bigint primary key) $sql$;
+end $$;
+grant select on public.audit_trail to authenticated, service_role;
