@@ -334,6 +334,7 @@ def test_unknown_error_is_reported_with_its_lines(prefetched):
     f = explained(run.lines, run.migrations)
     assert (f.sqlstate, f.category, f.message) == ("P0001", "unknown", "boom 42")
     assert f.hint.startswith("no known fix")
+    assert "below" not in f.hint  # the alert shows the error lines above the fix, lint --replay not at all
     assert any("boom 42" in line for line in f.error_lines)
 
 

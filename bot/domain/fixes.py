@@ -372,7 +372,10 @@ def _out_of_order(f: "Failure", statement: str, migrations) -> str:
 
 
 def _unknown(f: "Failure", statement: str, migrations) -> str:
-    return f"no known fix for {f.message or 'this error'}{' (SQLSTATE ' + f.sqlstate + ')' if f.sqlstate else ''}; read the error lines below."
+    return (
+        f"no known fix for {f.message or 'this error'}{' (SQLSTATE ' + f.sqlstate + ')' if f.sqlstate else ''}"
+        f"{' at ' + _where(f) if f.file else ''}: read what PostgreSQL reported and the failing statement."
+    )
 
 
 _HINTS: dict[str, Callable] = {
