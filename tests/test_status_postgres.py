@@ -9,7 +9,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from bot.domain.status import State
+from bot.domain.status import State, versions_to_verify
 from bot.errors import SourceUnavailable
 from bot.localdb import migration_up, run_supabase
 from bot.sources.postgres import PostgresStatusSource
@@ -123,6 +123,25 @@ async def test_files_saved_with_a_byte_order_mark_are_applied_not_modified(scrat
     bom.write_bytes("\ufeffcreate table if not exists public.bom_t (id bigint);\n".encode())
     report = await status(scratch_db.url, migrations)
     assert {m.version: m.state for m in report.attention} == {"20260105000000": State.MODIFIED}
+
+
+async def test_a_crlf_checkout_of_applied_files_is_not_modified(scratch_db, migrations):
+    # CI applies the LF files from git; a Windows checkout (core.autocrlf) has CRLF everywhere,
+    # inside multi-line string literals too. Nothing was edited.
+    literal = migrations / "20260105000000_comment.sql"
+    literal.write_text(
+        "comment on table public.customers is 'Customers.\nOne row per paying account.';\n"
+        "create or replace view public.v_customers as\n  select id, 'multi\nline' as label from public.customers;\n"
+        "grant select on public.v_customers to authenticated, service_role;\n"
+    )
+    cli_ok(migration_up(scratch_db.url, migrations))
+    for path in migrations.glob("*.sql"):
+        path.write_bytes(path.read_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n"))
+    report = await status(scratch_db.url, migrations)
+    assert report.healthy, report.attention
+    local = read_local_migrations(migrations).migrations
+    rows = await PostgresStatusSource(scratch_db.url).fetch_rows()
+    assert versions_to_verify(local, rows) == []  # matched by digest: nothing to fetch or re-parse
 
 
 async def test_failed_missing_and_out_of_order(scratch_db, migrations):

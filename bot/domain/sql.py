@@ -245,7 +245,9 @@ def canonical_form(sql: str) -> str:
     text; otherwise the lexer's tokens with comments dropped, so even text
     written for a newer server compares sensibly.
     """
-    sql = sql.removeprefix(BOM)  # a byte-order mark is no change, as for the CLI
+    # A byte-order mark is no change, as for the CLI; nor are CRLF line endings, even
+    # inside a multi-line string literal (a Windows checkout of the same file in git).
+    sql = sql.removeprefix(BOM).replace("\r\n", "\n")
     try:
         tree = json.loads(pg.parse_sql_json(sql))
         return json.dumps(_normalize_tree(tree.get("stmts", [])), sort_keys=True)

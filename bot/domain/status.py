@@ -60,11 +60,21 @@ class LocalMigration:
     sql: str
     statement_count: int
     digest: str
+    # The digest with CRLF read as LF (None when the file has no CR): a Windows checkout
+    # (core.autocrlf) of files CI applied from git with LF endings matches without a re-parse.
+    lf_digest: str | None = None
 
     @classmethod
     def from_text(cls, parsed: MigrationName, sql: str) -> "LocalMigration":
         statements = [s.text for s in split_statements(sql)]
-        return cls(parsed.version, parsed.name, parsed.file, sql, len(statements), statements_digest(statements))
+        lf_digest = statements_digest([s.replace("\r\n", "\n") for s in statements]) if "\r" in sql else None
+        return cls(
+            parsed.version, parsed.name, parsed.file, sql, len(statements), statements_digest(statements), lf_digest
+        )
+
+    def matches(self, digest: str) -> bool:
+        """True when ``digest`` (the view's, of the applied statements) is this file's."""
+        return digest == self.digest or (self.lf_digest is not None and digest == self.lf_digest)
 
 
 @dataclass(frozen=True)
@@ -193,7 +203,7 @@ def versions_to_verify(local: Sequence[LocalMigration], rows: Iterable[AppliedRo
     out = []
     for mig in local:
         row = supabase.get(mig.version)
-        if row is not None and row.statements_digest is not None and row.statements_digest != mig.digest:
+        if row is not None and row.statements_digest is not None and not mig.matches(row.statements_digest):
             out.append(mig.version)
     return out
 
@@ -203,7 +213,7 @@ def _applied_state(
 ) -> tuple[State, str | None]:
     if row.statements_digest is None:
         return State.UNVERIFIABLE, "no statements were recorded when it was applied"
-    if row.statements_digest == mig.digest:
+    if mig.matches(row.statements_digest):
         return State.APPLIED, None
     applied = statements.get(mig.version)
     if applied is not None and same_sql(list(applied), mig.sql):
