@@ -182,6 +182,19 @@ async def test_binary_garbage_log_and_log_errors_still_alert(fake_github, client
         assert message_problems(post["content"], post["embeds"]) == []
 
 
+async def test_unreadable_log_alert_does_not_claim_an_attachment(fake_github, client, tmp_path):
+    """When GitHub would not serve the log, the alert says so and promises no attached log tail."""
+    poster = RecordingPoster()
+    relay = make_relay(client, tmp_path / "ledger.db", poster)
+    fake_github.fail_logs_with = 500
+    payload = fake_github.add_run(107, env="prod", log=b"whatever")
+    assert await relay.handle(RunInfo.from_api(payload)) == "posted"
+    [post] = poster.sent
+    description = post["embeds"][0].description
+    assert "could not be read" in description and not post["files"]
+    assert "attached" not in description and "no error found in the log" not in description.lower()
+
+
 async def test_huge_log_is_streamed_with_a_cap(fake_github, real_failure, tmp_path):
     noise = ("npm http fetch GET 200 https://registry.npmjs.org/some-package 12ms (cache hit)\n" * 60_000)  # ~4.7 MB
     fake_github.add_run(107, log=github_log(noise + real_failure.cli_output))

@@ -112,8 +112,12 @@ def render_alert(alert: CiAlert) -> RenderedAlert:
         embed.description, cut = _code(error, DESCRIPTION // 2)
     elif run.conclusion == "startup_failure":
         embed.description = "The workflow could not start (a YAML or permissions problem): open the run."
+    elif alert.note and not alert.log_tail:
+        # The log was never read: say so, and promise nothing that is not attached.
+        embed.description = clip(redact(alert.note[:1].upper() + alert.note[1:]) + ": open the run for its log.", DESCRIPTION)
     else:
-        embed.description = NO_ERROR_FOUND.capitalize() + "; the end of the log is attached."
+        attached = "; the end of the log is attached." if alert.log_tail else "."
+        embed.description = NO_ERROR_FOUND.capitalize() + attached
         if alert.note:
             embed.description += "\n" + redact(alert.note)
 
