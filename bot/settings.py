@@ -23,7 +23,7 @@ ENVIRONMENTS: tuple[Environment, ...] = ("dev", "prod")
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8-sig", extra="ignore")
 
     # Discord
     discord_token: SecretStr | None = Field(None, description="the bot token from the Discord developer portal")
