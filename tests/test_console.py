@@ -105,6 +105,16 @@ async def test_paging_and_pressing_buttons(migrated_db, tmp_path):
         assert await console.handle_line("/quit") is False
 
 
+@pytest.mark.parametrize("where", ["/proc/dragonfly-nope", "a-file"])
+def test_an_unusable_files_dir_is_one_line_at_start(migrated_db, tmp_path, where):
+    files_dir = tmp_path / where if where == "a-file" else Path(where)
+    if where == "a-file":
+        files_dir.write_text("not a folder")
+    result = run_console(["--db-url", migrated_db.url, "--files-dir", str(files_dir)], "/migrations dev\n")
+    assert result.returncode == 2 and "Traceback" not in result.stderr + result.stdout, result.stderr
+    assert result.stderr.startswith("error: --files-dir") and result.stderr.count("\n") == 1, result.stderr
+
+
 async def test_console_poster_labels_channels():
     out = io.StringIO()
     poster = ConsolePoster(Printer(out))

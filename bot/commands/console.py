@@ -109,8 +109,19 @@ async def _main(args: argparse.Namespace, settings: Settings) -> int:
             await asyncio.to_thread(local_db.stop)
 
 
+def _check_files_dir(files_dir: Path | None) -> None:
+    """Attached files are saved there: refuse an unusable folder now, not mid-answer."""
+    if files_dir is None:
+        return
+    try:
+        files_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserFacingError(f"--files-dir {files_dir}: cannot use it as a folder ({exc.strerror})") from None
+
+
 def run(args: argparse.Namespace) -> int:
     settings = load_settings()
+    _check_files_dir(args.files_dir)
     if not getattr(args, "verbose", False):
         logging.getLogger("discord").setLevel(logging.ERROR)  # e.g. "voice not supported": noise here
     return asyncio.run(_main(args, settings))
