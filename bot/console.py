@@ -519,6 +519,8 @@ def resolve(tree: app_commands.CommandTree, tokens: list[str], console: "Console
         subs = {c.name: c for c in cmd.commands}
         if not rest or rest[0].lower() not in subs:
             choices = ", ".join(f"/{cmd.qualified_name} {n}" for n in sorted(subs))
+            if rest:
+                raise InputError(f"unknown subcommand /{cmd.qualified_name} {rest[0]}; choose one of: {choices}")
             raise InputError(f"/{cmd.qualified_name} needs a subcommand: {choices}")
         cmd = subs[rest[0].lower()]
         rest = rest[1:]

@@ -155,6 +155,7 @@ def test_resolve_groups_positional_and_named_options():
     assert values == {"env": "prod", "summary": "fix it", "count": 3}
     for tokens, message in [
         (["/hotfix"], "/hotfix needs a subcommand: /hotfix declare"),
+        (["/hotfix", "decalre"], "unknown subcommand /hotfix decalre; choose one of: /hotfix declare"),
         (["/hotfix", "declare", "env:dev"], "missing summary"),
         (["/hotfix", "declare", "env:qa", "x"], "env must be one of: dev, prod"),
         (["/hotfix", "declare", "dev", "x", "many"], "count must be a integer"),
