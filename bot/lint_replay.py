@@ -3,8 +3,10 @@
 On a scratch database that looks like a Supabase project (bot.localdb), all
 migrations are applied in order with the pinned Supabase CLI, as CI does.
 Then each target file runs a second time, statement by statement exactly as
-the CLI splits it, inside one transaction that is rolled back; an error there
-is what CI would show on a re-run. Errors are classified by the one shared
+the CLI splits it and as the CLI runs them (no transaction around them, so
+CREATE INDEX CONCURRENTLY, VACUUM and a file's own BEGIN/COMMIT behave as in
+CI; each file on a connection of its own, so its SET commands stay with it);
+an error there is what CI would show on a re-run. Errors are classified by the one shared
 classifier (bot.domain.failures), so the category and hint are the relay's.
 Last, the catalog is asked whether ``authenticated`` and ``service_role`` can
 use every table, view and function the target files create.
@@ -96,11 +98,12 @@ def _replay_on(url: str, mset: MigrationSet) -> list[Finding]:
     if done.returncode != 0:
         return [_apply_failure(done.stdout + "\n" + done.stderr, mset)]
     findings: list[Finding] = []
-    with psycopg.connect(url) as conn:
-        for source in sorted(mset.targets, key=lambda s: s.name):
+    for source in sorted(mset.targets, key=lambda s: s.name):
+        with psycopg.connect(url, autocommit=True) as conn:
             finding = _run_again(conn, source)
-            if finding is not None:
-                findings.append(finding)
+        if finding is not None:
+            findings.append(finding)
+    with psycopg.connect(url) as conn:
         for source in mset.targets:
             findings.extend(_privileges(conn, source))
     return findings
@@ -134,7 +137,7 @@ def _apply_failure(output: str, mset: MigrationSet) -> Finding:
 
 
 def _run_again(conn: psycopg.Connection, source: MigrationSource) -> Finding | None:
-    """Run the file's statements once more in a transaction that is rolled back."""
+    """Run the file's statements once more, as the CLI would (``conn`` is in autocommit mode)."""
     text = (source.text or "").removeprefix("\ufeff")  # the CLI applies BOM files; so must the re-run
     statements = split_statements(text)
     index = 0
@@ -167,8 +170,6 @@ def _run_again(conn: psycopg.Connection, source: MigrationSource) -> Finding | N
             source.path, line, NOT_IDEMPOTENT, ERROR,
             f"running this migration a second time fails: {_message(failure)}", failure.hint,
         )
-    finally:
-        conn.rollback()
 
 
 def _privileges(conn: psycopg.Connection, source: MigrationSource) -> list[Finding]:

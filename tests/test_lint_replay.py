@@ -167,3 +167,29 @@ def test_apply_failure_in_an_older_file_is_named_like_the_other_findings(tmp_pat
     assert main(["lint", "--replay", "--db-url", pg_server.url, "--github", new]) == 1
     annotations = capsys.readouterr().out
     assert "::error file=migrations/20250101000000_base.sql,line=3,title=replay-apply-failed::" in annotations
+
+
+def test_second_run_is_run_like_the_cli_runs_it(tmp_path, pg_server):
+    """CREATE INDEX CONCURRENTLY and VACUUM apply fine with the CLI (it opens no transaction), so their second run
+    must not be reported; a file's own BEGIN/COMMIT is its own, and a non-idempotent statement in it is still caught."""
+    folder = _folder(tmp_path, {
+        "20250101000000_base.sql": BASE,
+        "20250102000000_concurrently.sql": (
+            "alter table public.base add column if not exists email text;\n"
+            "create unique index concurrently if not exists base_email_idx on public.base (email);\n"
+            "vacuum analyze public.base;\n"
+            "grant select on public.base to authenticated, service_role;\n"
+        ),
+        "20250103000000_explicit_tx.sql": (
+            "begin;\n"
+            "create table if not exists public.tx_a (id int);\n"
+            "create table public.tx_b (id int);\n"
+            "grant select on public.tx_a, public.tx_b to authenticated, service_role;\n"
+            "commit;\n"
+        ),
+    })
+    findings = _replay(folder, pg_server.url)
+    assert [(Path(f.file).name, f.rule, f.line) for f in findings] == [
+        ("20250103000000_explicit_tx.sql", "replay-not-idempotent", 3),
+    ]
+    assert "[relation_exists]" in findings[0].message
