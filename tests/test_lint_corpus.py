@@ -60,3 +60,25 @@ def test_bad_file_fails_exactly_its_rule(path: Path):
 def test_good_file_passes_everything(path: Path):
     findings = lint_case(path)
     assert findings == [], [f.to_dict() for f in findings]
+
+
+def test_renames_suggested_for_several_files_are_distinct_and_keep_their_order():
+    """Two new files behind main's newest migration, and one reusing a version: following every fix literally
+    must not create a new duplicate, and must keep the new files in the order they were written."""
+    import re as _re
+
+    others = ["20251201000000_a.sql", "20251203000000_c.sql", "20251203000001_d.sql"]
+    targets = [
+        MigrationSource(name, name, "select 1;\n", is_new=True)
+        for name in ("20251202000000_b.sql", "20251202000100_b2.sql", "20251203000000_dup.sql")
+    ]
+    findings = lint_migrations(targets, others)
+    suggested = {}
+    for f in findings:
+        assert f.rule in ("out-of-order", "duplicate-version")
+        suggested.setdefault(f.file, set()).update(_re.findall(r"e\.g\. (\d{14})_", f.fix))
+    assert all(len(v) == 1 for v in suggested.values()), suggested
+    versions = [suggested[t.name].pop() for t in targets]
+    assert len(set(versions)) == 3 and not set(versions) & {o[:14] for o in others}
+    assert versions[0] < versions[1]  # b still runs before b2
+    assert all(v > "20251203000001" for v in versions)

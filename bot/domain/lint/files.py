@@ -80,6 +80,7 @@ def check_set(targets: list[MigrationSource], others: list[str]) -> list[Finding
             by_version[parsed.version].append(name)
     newest_other = max((p.version for p in map(parse_file_name, others) if p), default=None)
     newest = max(by_version, default="0")
+    renames = _suggested_versions(targets, by_version, newest_other, newest)
     for target in targets:
         parsed = parse_file_name(target.name)
         if parsed is None:
@@ -90,13 +91,38 @@ def check_set(targets: list[MigrationSource], others: list[str]) -> list[Finding
                 target.path, 1, "duplicate-version", ERROR,
                 f"version {parsed.version} is also used by {', '.join(sorted(twins))}: "
                 "the second one fails (duplicate key in schema_migrations)",
-                f"give the new file a version after every other one, e.g. {_after(newest)}_{parsed.name}.sql",
+                f"give the new file a version after every other one, e.g. {renames[target.name]}_{parsed.name}.sql",
             ))
-        if target.is_new and newest_other is not None and parsed.version < newest_other:
+        if _out_of_order(target, parsed, newest_other):
             findings.append(Finding(
                 target.path, 1, "out-of-order", ERROR,
                 f"version {parsed.version} sorts before the newest existing migration {newest_other}: "
                 "`migration up` refuses it (\"inserted before the last migration\")",
-                f"rename it with a version after {newest_other}, e.g. {_after(newest_other)}_{parsed.name}.sql",
+                f"rename it with a version after {newest_other}, e.g. {renames[target.name]}_{parsed.name}.sql",
             ))
     return findings
+
+
+def _out_of_order(target: MigrationSource, parsed, newest_other: str | None) -> bool:
+    return target.is_new and newest_other is not None and parsed.version < newest_other
+
+
+def _suggested_versions(targets, by_version, newest_other, newest) -> dict[str, str]:
+    """A new version for each target that needs one: unused by any file, distinct from each other, and in
+    the targets' own order, so following every fix as written gives neither a duplicate nor a reordering."""
+    used = set(by_version)
+    renames: dict[str, str] = {}
+    previous = ""
+    for target in sorted(targets, key=lambda t: (getattr(parse_file_name(t.name), "version", ""), t.name)):
+        parsed = parse_file_name(target.name)
+        if parsed is None:
+            continue
+        duplicate = len(by_version[parsed.version]) > 1
+        if not duplicate and not _out_of_order(target, parsed, newest_other):
+            continue
+        version = _after(max(newest if duplicate else newest_other, previous))
+        while version in used:
+            version = _after(version)
+        used.add(version)
+        renames[target.name] = previous = version
+    return renames
