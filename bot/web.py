@@ -15,6 +15,8 @@ from typing import Callable, Protocol
 
 from aiohttp import web
 
+from bot.errors import UserFacingError
+
 log = logging.getLogger(__name__)
 
 # GitHub caps webhook payloads at 25 MB; aiohttp answers 413 above this.
@@ -116,7 +118,14 @@ class WebServer:
         self._runner = web.AppRunner(self._app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port, backlog=LISTEN_BACKLOG)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:
+            await self.stop()
+            raise UserFacingError(
+                f"the web server cannot listen on {host}:{port} ({exc.strerror or exc}): another process "
+                "may be using that port; set WEB_PORT (and WEB_HOST) to a free one"
+            ) from None
         sockets = getattr(site._server, "sockets", None) or []  # the real port when 0 was asked
         self.port = sockets[0].getsockname()[1] if sockets else port
         log.info("web server listening on %s:%s", host, self.port)

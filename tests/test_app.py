@@ -302,3 +302,25 @@ def test_sigterm_shuts_down_cleanly(tmp_path):
     assert "fake-token" not in stderr
     with pytest.raises(OSError):
         urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)
+
+
+def test_a_web_port_in_use_is_named_not_blamed_on_discord(tmp_path):
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    from bot.localdb import PROJECT_ROOT
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {**os.environ, "DISCORD_TOKEN": "fake-token", "WEB_HOST": "127.0.0.1", "WEB_PORT": str(port)}
+        result = subprocess.run(
+            [sys.executable, "-c", FAKE_GATEWAY], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=60,
+        )
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: ") and "WEB_PORT" in last and str(port) in last, last
+    assert "cannot reach Discord" not in result.stderr
