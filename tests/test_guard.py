@@ -67,6 +67,27 @@ def test_yaml_workflow():
     assert [(f.line, f.rule) for f in scan_text("w.yml", text, YAML)] == [(5, "migration-list-linked"), (8, "db-push")]
 
 
+def test_yaml_names_and_descriptions_are_labels_not_commands():
+    """A workflow, job or step name (or an action's description) is never run: naming the forbidden command there is fine."""
+    text = (
+        "name: Migrations (never supabase db push)\n"
+        "run-name: \"Migrations, not supabase link\"\n"
+        "jobs:\n"
+        "  migrate:\n"
+        "    name: migrate instead of supabase link\n"
+        "    steps:\n"
+        "      - name: Apply (replaces supabase db push --linked)\n"
+        "        run: supabase db push\n"
+        "      - name: ok\n"
+        "        run: |\n"
+        "          supabase link --project-ref x\n"
+        "inputs:\n"
+        "  target:\n"
+        "    description: 'what supabase db push would have done'\n"
+    )
+    assert [(f.line, f.rule) for f in scan_text("w.yml", text, YAML)] == [(8, "db-push"), (11, "link")]
+
+
 def test_powershell_block_comments_and_backtick_continuation():
     text = "<#\n supabase db push\n#>\n# supabase link\nnpx supabase migration up `\n  --linked\n"
     assert [(f.line, f.rule) for f in scan_text("x.ps1", text, POWERSHELL)] == [(5, "linked-flag")]

@@ -9,6 +9,8 @@ Pure: the caller passes the file's text and its kind. What counts:
 * ``supabase link`` -> ``link``;
 * ``--linked`` anywhere else -> ``linked-flag``.
 
+Labels are not commands either: YAML ``name:``, ``run-name:`` and
+``description:`` values are only shown in the Actions UI.
 Comments are not commands: a line that is a comment in its language (``#`` in
 shell, YAML, Makefiles and PowerShell, ``<# ... #>`` blocks, ``REM``/``::`` in
 batch files) and a trailing ``# ...`` after the command are ignored, so notes
@@ -68,6 +70,8 @@ _CLI_TOKEN = re.compile(r"^[@+-]*(?:.*[/\\])?supabase(?:\.exe)?(?:@[\w.^~-]+)?$"
 # Global flags that take a separate value, so the value is not read as a subcommand.
 _VALUE_FLAGS = frozenset({"--workdir", "--profile", "--output", "-o", "--dns-resolver", "--network-id",
                           "--project-ref", "--db-url", "--password", "-p", "--schema", "-s"})
+# YAML keys whose values are labels shown in the Actions UI, never run.
+_YAML_LABEL = re.compile(r"^\s*(?:-\s+)?(?:name|run-name|description)\s*:")
 _COMMENT_PREFIX = {SHELL: ("#",), YAML: ("#",), MAKE: ("#",), POWERSHELL: ("#",), BATCH: ("rem ", "::", "@rem ")}
 
 
@@ -154,6 +158,8 @@ def _logical_lines(text: str, kind: str):
         stripped = line.lstrip()
         if stripped.lower().startswith(_COMMENT_PREFIX.get(kind, ("#",))):
             continue
+        if kind == YAML and _YAML_LABEL.match(line):
+            continue  # a workflow/job/step name or a description: a label, not a command
         cont = "`" if kind == POWERSHELL else ("^" if kind == BATCH else "\\")
         while line.rstrip().endswith(cont) and index < len(lines):
             line = line.rstrip()[:-1] + " " + lines[index]
