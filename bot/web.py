@@ -63,8 +63,10 @@ class Readiness:
         return status, body
 
     async def _evaluate(self) -> tuple[int, dict]:
-        if self._bot.gateway_state != "connected" or not self._bot.is_ready():
+        if self._bot.gateway_state != "connected":
             return 503, {"ready": False, "reason": f"Discord gateway is {self._bot.gateway_state}"}
+        if not self._bot.is_ready():
+            return 503, {"ready": False, "reason": "Discord gateway is connected but not ready yet"}
         try:
             problem = await self._bot.probe_status_source()
         except Exception as exc:  # the probe must never take the endpoint down

@@ -56,6 +56,14 @@ async def test_readyz_needs_the_gateway_and_the_source():
     assert (status, body) == (200, {"ready": True})
 
 
+async def test_readyz_connected_but_not_ready_says_so():
+    # Connected to the gateway, READY not received yet: "the gateway is connected" is no reason.
+    bot = FakeBot("connected")
+    bot.is_ready = lambda: False
+    status, body = await _get(create_web_app(bot), "/readyz")
+    assert (status, body) == (503, {"ready": False, "reason": "Discord gateway is connected but not ready yet"})
+
+
 async def test_readyz_is_cached_for_a_few_seconds():
     bot = FakeBot("connected")
     now = [100.0]
