@@ -110,3 +110,27 @@ def test_fit_embed_clips_every_part():
     assert len(embed.title) == 256 and len(embed.fields) == 25 and len(embed.fields[0].value) == 1024
     # Each part now fits, but together they still exceed 6,000: the checker says so.
     assert message_problems(None, [embed]) == [f"embeds total {len(embed)} > 6000"]
+
+
+def test_the_attached_full_report_is_redacted_like_the_embeds():
+    # A failed run's error may quote a connection string; the embed line is redacted, and
+    # so must be the full report attached to the same message.
+    failed = MigrationStatus(
+        "20250101000000", "fdw", "20250101000000_fdw.sql", "supabase", State.FAILED, error_sqlstate="08001",
+        error_message="could not connect to server: postgresql://app:S3cretPw@db.example.com/app",
+    )
+    pending = [
+        MigrationStatus(f"{20250102000000 + i}", "p", f"{20250102000000 + i}_p.sql", "supabase", State.PENDING)
+        for i in range(200)
+    ]
+    report = StatusReport((failed, *pending), local_file_count=201)
+    applied = tuple(MigrationStatus(m.version, m.name, m.file, m.source, State.APPLIED) for m in pending)
+    for rendered in (
+        render_status("dev", "https://x.supabase.co/rest/v1/v_migration_status", report),
+        render_compare("dev", "prod", compare_reports(StatusReport(applied), StatusReport((failed,)))),
+    ):
+        (attached,) = rendered.files()
+        text = attached.fp.read().decode()
+        assert "S3cretPw" not in text
+        assert "postgresql://app:" in text or "Migration comparison" in text  # the status report quotes the error
+        assert all("S3cretPw" not in (page[0].description or "") for page in rendered.pages)

@@ -56,10 +56,12 @@ class RenderedMessage:
     extra: dict = field(default_factory=dict)
 
     def files(self) -> list[discord.File]:
-        """Fresh File objects (a discord.File can be sent only once)."""
+        """Fresh File objects (a discord.File can be sent only once), redacted like the embeds:
+        the full report quotes error messages from the database as they are."""
         if self.attachment_text is None or self.attachment_name is None:
             return []
-        return [discord.File(io.BytesIO(self.attachment_text.encode("utf-8")), filename=self.attachment_name)]
+        text = redact(self.attachment_text)
+        return [discord.File(io.BytesIO(text.encode("utf-8")), filename=self.attachment_name)]
 
 
 def _code(text: str) -> str:
