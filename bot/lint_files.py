@@ -26,6 +26,10 @@ class MigrationSet:
     others: list[str] = field(default_factory=list)  # names only
     cwd: Path | None = None  # paths in findings are shown relative to it, as the targets' are
 
+    def read(self, name: str) -> str:
+        """The text of another file of this folder (the lint reads one only when a rule needs it)."""
+        return (self.folder / name).read_bytes().decode("utf-8", errors="replace")
+
     def display(self, name: str | None = None) -> str:
         """How a file of this folder (or the folder itself) is named in findings."""
         path = self.folder / name if name else self.folder

@@ -243,3 +243,57 @@ def test_multi_line_fix_stays_indented_under_its_finding():
         '           DROP POLICY IF EXISTS "p" ON public.t;',
         '           create policy "p" on public.t using (true);',
     ]
+
+
+REDEFINED = {
+    "20250101000000_orders.sql": (
+        "create table if not exists public.orders (id int primary key, total numeric, status text);\n"
+        "grant select on public.orders to authenticated, service_role;\n"
+        "create or replace view public.v_orders as select id, total from public.orders;\n"
+        "grant select on public.v_orders to authenticated, service_role;\n"
+        "create or replace function public.order_total(p_id int) returns numeric language sql stable\n"
+        "  as $$ select total from public.orders where id = p_id $$;\n"
+        "grant execute on function public.order_total(integer) to authenticated, service_role;\n"
+    ),
+    "20250102000000_dropped.sql": (
+        "create or replace function public.gone() returns int language sql as $$ select 1 $$;\n"
+        "grant execute on function public.gone() to authenticated, service_role;\n"
+    ),
+    "20250103000000_drop_gone.sql": "drop function if exists public.gone();\n",
+    "20250104000000_redefine.sql": (
+        "-- add status to the view; round the total: both keep the grants they were given\n"
+        "create or replace view public.v_orders as select id, total, status from public.orders;\n"
+        "create or replace function public.order_total(p_id int) returns numeric language sql stable\n"
+        "  as $$ select round(total, 2) from public.orders where id = p_id $$;\n"
+        "-- a new overload is a new function: it needs its grants\n"
+        "create or replace function public.order_total(p_id int, p_digits int) returns numeric language sql stable\n"
+        "  as $$ select round(total, p_digits) from public.orders where id = p_id $$;\n"
+        "-- dropped by an earlier migration, so created anew here\n"
+        "create or replace function public.gone() returns int language sql as $$ select 2 $$;\n"
+        "-- dropped just above: its grants went with it\n"
+        "drop view if exists public.v_orders;\n"
+        "create or replace view public.v_orders as select id from public.orders;\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("how", ["folder", "file", "changed-since"])
+def test_or_replace_of_an_object_an_earlier_migration_created_keeps_its_grants(tmp_path, capsys, monkeypatch, how):
+    """CREATE OR REPLACE VIEW/FUNCTION of an existing object keeps its privileges: no missing-grant, whether the
+    earlier file is linted too or only read for this (a single file, --changed-since)."""
+    migrations = tmp_path / "supabase" / "migrations"
+    migrations.mkdir(parents=True)
+    for name, text in REDEFINED.items():
+        (migrations / name).write_text(text)
+    monkeypatch.chdir(tmp_path)
+    args = {"folder": [], "file": ["supabase/migrations/20250104000000_redefine.sql"], "changed-since": []}[how]
+    if how == "changed-since":
+        subprocess.run(["git", "init", "-q", "."], check=True)
+        subprocess.run(["git", "add", "."], check=True)
+        subprocess.run(["git", "-c", "user.email=a@b", "-c", "user.name=t", "commit", "-qm", "x"], check=True)
+        (migrations / "20250104000000_redefine.sql").write_text(REDEFINED["20250104000000_redefine.sql"] + "\n")
+        args = ["--changed-since", "HEAD"]
+    main(["lint", "--json", *args])
+    found = [(Path(f["file"]).name, f["line"]) for f in json.loads(capsys.readouterr().out) if f["rule"] == "missing-grant"]
+    assert found == [("20250104000000_redefine.sql", 6), ("20250104000000_redefine.sql", 9),
+                     ("20250104000000_redefine.sql", 12)]

@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     sets = collect(args.paths, changed_since=args.changed_since)
     findings = []
     for mset in sets:
-        findings.extend(lint_migrations(mset.targets, mset.others))
+        findings.extend(lint_migrations(mset.targets, mset.others, mset.read))
     if args.replay:
         from bot.lint_replay import replay
 

@@ -8,16 +8,19 @@ covers both roles. An explicit REVOKE naming a role on the object counts as
 a decision for that role (the object is deliberately not exposed to it), as
 does ``REVOKE USAGE ON SCHEMA s FROM role`` for everything in ``s``, and
 so does a ``-- lint-ignore: missing-grant <why>`` comment. Temporary tables, partitions and trigger functions need
-no grant: nobody reaches them through the API.
+no grant: nobody reaches them through the API. Nor does a ``CREATE OR REPLACE`` of a view or function
+that an earlier migration created (and nothing dropped since): PostgreSQL keeps its privileges, so the
+file redefines it rather than creates it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 from bot.domain.lint.model import ERROR, Finding
 from bot.domain.lint.names import (
-    display, function_signature, qualified, range_var, returns_trigger, strings,
+    display, dropped_objects, function_signature, qualified, range_var, returns_trigger, strings,
 )
 from bot.domain.lint.parse import FUNCTION_BODY, Occurrence
 
@@ -150,11 +153,41 @@ def coverage(occurrences: list[Occurrence]) -> list[tuple[_Created, set[str], se
     return result
 
 
-def check(occurrences: list[Occurrence], file: str) -> list[Finding]:
+def history_of(obj: _Created, occurrences: list[Occurrence], before: int | None = None) -> bool | None:
+    """Within one file's statements (those before order ``before``): True when the last word on ``obj`` is its
+    creation, False when it is a DROP, None when the file does not touch it."""
+    key = (obj.family, obj.schema, obj.name)
+    for order in range(len(occurrences) - 1 if before is None else before - 1, -1, -1):
+        occ = occurrences[order]
+        if occ.context == FUNCTION_BODY:
+            continue
+        if occ.kind == "DropStmt" and key in dropped_objects(occ.node):
+            return False
+        if occ.kind in ("ViewStmt", "CreateFunctionStmt", "CreateStmt", "CreateTableAsStmt"):
+            for made in created_objects([occ]):
+                if (made.family, made.schema, made.name) == key and (
+                    obj.family != "function" or made.signature == obj.signature
+                ):
+                    return True
+    return None
+
+
+def _redefined(obj: _Created, occurrences: list[Occurrence], created_earlier: Callable[[_Created], bool] | None) -> bool:
+    """A CREATE OR REPLACE of a view/function that already exists: it keeps the privileges it had."""
+    if created_earlier is None or not obj.occ.node.get("replace"):
+        return False
+    in_file = history_of(obj, occurrences, obj.order)
+    return in_file if in_file is not None else created_earlier(obj)
+
+
+def check(
+    occurrences: list[Occurrence], file: str, created_earlier: Callable[[_Created], bool] | None = None
+) -> list[Finding]:
+    """``created_earlier(obj)``: whether the migrations before this file leave ``obj`` existing."""
     findings = []
     for obj, granted, revoked in coverage(occurrences):
         missing = [role for role in API_ROLES if role not in granted and role not in revoked]
-        if not missing:
+        if not missing or _redefined(obj, occurrences, created_earlier):
             continue
         label = obj.signature if obj.family == "function" else display(obj.schema, obj.name)
         if obj.family == "function":
