@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.domain.lint.model import ERROR, Finding
 from bot.domain.lint.names import display, range_var, strings
-from bot.domain.lint.parse import FUNCTION_BODY, Occurrence
+from bot.domain.lint.parse import FUNCTION_BODY, Occurrence, is_temporary, relation_parts, temporary_tables
 from bot.domain.lint.protocol import touches_history
 
 APPROVAL_HINT = "if the data loss is intended, add `-- approved-destructive: <reason>` to the file"
@@ -19,6 +19,7 @@ def check(occurrences: list[Occurrence], file: str) -> list[Finding]:
     def report(occ: Occurrence, message: str, fix: str) -> None:
         findings.append(Finding(file, occ.line, "destructive-operation", ERROR, message, fix, occ.span))
 
+    temporary = temporary_tables(occurrences)  # the session's own scratch tables lose nothing
     for occ in occurrences:
         if occ.context == FUNCTION_BODY:
             continue
@@ -30,11 +31,18 @@ def check(occurrences: list[Occurrence], file: str) -> list[Finding]:
             names = []
             for obj in node.get("objects", []):
                 parts = strings(obj["List"]["items"]) if "List" in obj else strings([obj])
-                names.append(".".join(parts))
-            report(occ, f"DROP {what} {', '.join(names)} deletes its data", APPROVAL_HINT)
+                if what == "SCHEMA" or not is_temporary(parts, temporary):
+                    names.append(".".join(parts))
+            if names:
+                report(occ, f"DROP {what} {', '.join(names)} deletes its data", APPROVAL_HINT)
         elif kind == "TruncateStmt":
-            names = ", ".join(display(*range_var(r.get("RangeVar"))) for r in node.get("relations", []))
-            report(occ, f"TRUNCATE {names} deletes every row", APPROVAL_HINT)
+            relations = [r.get("RangeVar") for r in node.get("relations", [])]
+            relations = [r for r in relations if not is_temporary(relation_parts(r), temporary)]
+            if relations:
+                names = ", ".join(display(*range_var(r)) for r in relations)
+                report(occ, f"TRUNCATE {names} deletes every row", APPROVAL_HINT)
+        elif is_temporary(relation_parts(node.get("relation")), temporary):
+            continue
         elif kind in ("DeleteStmt", "UpdateStmt") and not node.get("whereClause"):
             verb = "DELETE" if kind == "DeleteStmt" else "UPDATE"
             target = display(*range_var(node.get("relation")))

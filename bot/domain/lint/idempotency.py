@@ -12,7 +12,7 @@ import re
 
 from bot.domain.lint.model import ERROR, Finding
 from bot.domain.lint.names import display, dropped_objects, qualified, range_var, strings
-from bot.domain.lint.parse import FUNCTION_BODY, Occurrence
+from bot.domain.lint.parse import FUNCTION_BODY, Occurrence, is_temporary, relation_parts, temporary_tables
 from bot.domain.lint.rewrite import append_clause, head, rewritten
 
 _IF_NOT_EXISTS_AFTER = {
@@ -37,9 +37,12 @@ def check(occurrences: list[Occurrence], file: str) -> list[Finding]:
     def report(occ: Occurrence, rule: str, message: str, fix: str, at: dict | None = None) -> None:
         findings.append(Finding(file, occ.line_of(at), rule, ERROR, message, fix, occ.span))
 
+    temporary = temporary_tables(occurrences)
     for occ in occurrences:
         if occ.context == FUNCTION_BODY:
             continue  # runs when called, not when the migration runs
+        if temporary and _on_temporary(occ, temporary):
+            continue  # a second run starts with a fresh temporary table
         kind, node = occ.kind, occ.node
         free = not occ.guarded  # nothing around it makes a second run safe
         if kind == "DropStmt":
@@ -111,6 +114,18 @@ def check(occurrences: list[Occurrence], file: str) -> list[Finding]:
     return findings
 
 
+def _on_temporary(occ: Occurrence, temporary: frozenset[str]) -> bool:
+    """A statement about the file's own temporary tables only (inserting into one, indexing, dropping it...)."""
+    if occ.kind == "DropStmt":
+        if occ.node.get("removeType") != "OBJECT_TABLE":
+            return False
+        objects = [strings(o["List"]["items"]) if "List" in o else strings([o]) for o in occ.node.get("objects", [])]
+        return bool(objects) and all(is_temporary(parts, temporary) for parts in objects)
+    if occ.kind in ("InsertStmt", "AlterTableStmt", "IndexStmt", "RenameStmt"):
+        return is_temporary(relation_parts(occ.node.get("relation")), temporary)
+    return False
+
+
 def _created(kind: str, node: dict) -> tuple[tuple | None, str]:
     if kind == "CreateStmt":
         if node.get("relation", {}).get("relpersistence") == "t":
@@ -126,6 +141,8 @@ def _created(kind: str, node: dict) -> tuple[tuple | None, str]:
     if kind == "CreateExtensionStmt":
         return ("extension", node.get("extname", "")), f"CREATE EXTENSION {node.get('extname', '')}"
     rel = node.get("into", {}).get("rel", {})
+    if rel.get("relpersistence") == "t":
+        return None, ""  # temporary: gone with the session
     what = "MATERIALIZED VIEW" if node.get("objtype") == "OBJECT_MATVIEW" else "TABLE"
     return ("relation", *range_var(rel)), f"CREATE {what} {display(*range_var(rel))} AS"
 

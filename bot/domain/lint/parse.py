@@ -201,6 +201,33 @@ def _inner(query: str, line: int, span, index, context: str, guarded: bool) -> l
     return found
 
 
+def temporary_tables(occurrences: list[Occurrence]) -> frozenset[str]:
+    """Names of the temporary tables the file creates: they live as long as the migration's session."""
+    names = set()
+    for occ in occurrences:
+        if occ.kind == "CreateStmt":
+            rel = occ.node.get("relation", {})
+        elif occ.kind == "CreateTableAsStmt":
+            rel = occ.node.get("into", {}).get("rel", {})
+        else:
+            continue
+        if rel.get("relpersistence") == "t" and rel.get("relname"):
+            names.add(rel["relname"])
+    return frozenset(names)
+
+
+def is_temporary(parts: list[str], temporary: frozenset[str]) -> bool:
+    """Whether a (possibly qualified) relation name is one of the file's temporary tables."""
+    if not parts or parts[-1] not in temporary:
+        return False
+    return len(parts) == 1 or parts[-2] == "pg_temp"
+
+
+def relation_parts(rangevar: dict | None) -> list[str]:
+    rangevar = rangevar or {}
+    return [p for p in (rangevar.get("schemaname"), rangevar.get("relname")) if p]
+
+
 def _catches_duplicates(exceptions: dict | None) -> bool:
     for handler in (exceptions or {}).get("PLpgSQL_exception_block", {}).get("exc_list", []):
         for condition in handler.get("PLpgSQL_exception", {}).get("conditions", []):
