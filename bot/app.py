@@ -10,8 +10,11 @@ bot without logging in (``serve_web=False, sync_commands=False``).
 from __future__ import annotations
 
 import gc
+import hashlib
+import json
 import logging
 import time
+from pathlib import Path
 
 import discord
 import httpx
@@ -28,6 +31,9 @@ from bot.status_service import status_for
 from bot.web import WebServer, create_web_app
 
 log = logging.getLogger(__name__)
+
+# In DATA_DIR: the digest of the commands last synced globally (sync again only on change).
+GLOBAL_SYNC_FILE = "global-commands.sha256"
 
 # Every cog, loaded in this order; add yours here.
 EXTENSIONS = [
@@ -108,8 +114,32 @@ class DragonflyBot(commands.Bot):
             self.web_server = WebServer(self.web_app)
             await self.web_server.start(self.settings.web_host, self.settings.web_port)
         if self.sync_on_start:
-            await self.sync_commands(global_=self.sync_global)
+            # No guild: global, or the commands would never appear; but only when they
+            # changed since the last global sync (those are rate-limited, and take up to an hour).
+            unsynced = self.settings.discord_guild_id is None and self._commands_digest() != self._synced_digest()
+            if unsynced and not self.sync_global:
+                try:
+                    await self.sync_commands(global_=True)
+                except (discord.DiscordException, UserFacingError) as exc:
+                    # Not asked for: the bot still starts; the next start (or /admin sync) tries again.
+                    log.warning("could not sync the commands globally: %s", getattr(exc, "message", exc))
+            else:
+                await self.sync_commands(global_=self.sync_global)
         self.gateway_state = "connecting"
+
+    def _commands_digest(self) -> str:
+        payload = sorted((c.to_dict(self.tree) for c in self.tree.get_commands()), key=lambda c: c["name"])
+        return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+    @property
+    def _synced_digest_file(self) -> Path:
+        return self.settings.data_dir / GLOBAL_SYNC_FILE
+
+    def _synced_digest(self) -> str | None:
+        try:
+            return self._synced_digest_file.read_text().strip()
+        except OSError:
+            return None
 
     async def sync_commands(self, *, global_: bool = False) -> list[str]:
         """Sync to the configured guild (instant); globally only when asked (up to an hour to show)."""
@@ -123,15 +153,17 @@ class DragonflyBot(commands.Bot):
             if global_:
                 done = await self.tree.sync()
                 synced.append(f"{len(done)} command(s) globally")
+                try:
+                    self._synced_digest_file.parent.mkdir(parents=True, exist_ok=True)
+                    self._synced_digest_file.write_text(self._commands_digest() + "\n")
+                except OSError as exc:  # the next start syncs again: harmless
+                    log.warning("could not record the global sync in %s: %s", self._synced_digest_file, exc)
         except discord.Forbidden:
             raise UserFacingError(
                 "Discord refused to sync commands: invite the bot with the applications.commands scope"
             ) from None
         if not synced:
-            log.warning(
-                "commands not synced: set DISCORD_GUILD_ID for instant guild commands, "
-                "or run once with `dragonfly-bot run --sync-global`"
-            )
+            log.info("commands unchanged since the last global sync (set DISCORD_GUILD_ID for instant guild commands)")
         for line in synced:
             log.info("synced %s", line)
         return synced

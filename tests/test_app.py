@@ -188,7 +188,7 @@ async def test_setup_hook_loads_every_extension_before_serving_web(monkeypatch):
     assert client.is_closed and bot.web_server is None
 
 
-async def test_guild_sync_only_when_guild_is_set(monkeypatch):
+async def test_guild_sync_when_guild_is_set_else_global_when_the_commands_changed(monkeypatch, tmp_path):
     calls = []
 
     async def fake_sync(self, *, guild=None):
@@ -196,19 +196,22 @@ async def test_guild_sync_only_when_guild_is_set(monkeypatch):
         return []
 
     monkeypatch.setattr(discord.app_commands.CommandTree, "sync", fake_sync)
-    bot = DragonflyBot(_settings(discord_guild_id=42), poster=RecordingPoster(), serve_web=False)
-    async with bot:
-        await bot.setup_hook()
-    assert calls == [42]
-    calls.clear()
-    bot = DragonflyBot(_settings(), poster=RecordingPoster(), serve_web=False)
-    async with bot:
-        await bot.setup_hook()
-    assert calls == []  # never global on start unless --sync-global
-    bot = DragonflyBot(_settings(), poster=RecordingPoster(), serve_web=False, sync_global=True)
-    async with bot:
-        await bot.setup_hook()
-    assert calls == ["global"]
+
+    async def start(**kw) -> list:
+        calls.clear()
+        settings = _settings(data_dir=tmp_path, **kw.pop("settings", {}))
+        bot = DragonflyBot(settings, poster=RecordingPoster(), serve_web=False, **kw)
+        async with bot:
+            await bot.setup_hook()
+        return list(calls)
+
+    assert await start(settings={"discord_guild_id": 42}) == [42]
+    # No guild: global, so the commands appear at all (the rule) -- but only when
+    # they differ from the last global sync: global syncs are rate-limited.
+    assert await start() == ["global"]
+    assert await start() == []  # unchanged since: no call
+    assert await start(sync_global=True) == ["global"]  # forced
+    assert await start(settings={"discord_guild_id": 42}) == [42]  # a guild never adds a global sync
 
 
 async def test_admin_sync_is_owner_only():
