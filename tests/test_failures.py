@@ -648,3 +648,21 @@ def test_line_is_the_statements_sql_not_its_leading_comments(scratch_db, tmp_pat
     lines = github_log(migration_up(scratch_db.url, migrations).stderr, scratch_db.url)
     f = explained(lines, migrations)
     assert (f.category, f.statement_index, f.line, f.error_line) == ("relation_exists", 0, 3, None)
+
+
+@pytest.mark.parametrize(
+    ("setup", "statement", "sqlstate"),
+    [
+        ("create type public.status as enum ('open', 'archived');", "alter type public.status add value 'archived'", "42710"),
+        ("create table public.t (id int primary key);", "alter table public.t add primary key (id)", "42P16"),
+    ],
+)
+def test_re_run_of_enum_value_and_primary_key_gets_a_rewrite_that_runs(scratch_db, tmp_path, setup, statement, sqlstate):
+    """Two common re-run failures: the hint writes the statement out idempotently, and that runs twice."""
+    execute(scratch_db.url, setup)
+    migrations = tmp_path / "migrations"
+    f = explained(run_failing(scratch_db.url, migrations, {"20251209000001_again.sql": statement + ";\n"}), migrations)
+    assert (f.sqlstate, f.category, f.line) == (sqlstate, "relation_exists", 1)
+    rewritten = f.hint.split("write:\n", 1)[1]
+    execute(scratch_db.url, rewritten)
+    execute(scratch_db.url, rewritten)

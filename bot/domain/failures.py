@@ -96,6 +96,7 @@ _MESSAGE_CATEGORIES: tuple[tuple[re.Pattern, str], ...] = tuple(
     for p, c in (
         (r"duplicate key value violates unique constraint", DUPLICATE_KEY),
         (r"\balready exists\b", RELATION_EXISTS),
+        (r"multiple primary keys for table", RELATION_EXISTS),  # 42P16: ADD PRIMARY KEY run again
         (r"\bcolumn \S+ (?:of relation \S+ )?does not exist", COLUMN_MISSING),
         (r"\bpermission denied\b|must be owner of", PERMISSION_DENIED),
         (r"syntax error at or near|syntax error at end of input", SYNTAX_ERROR),

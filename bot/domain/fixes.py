@@ -147,7 +147,15 @@ def idempotent_rewrite(sql: str) -> str | None:
                     f"SELECT 1 FROM pg_constraint WHERE conname = '{constraint}'"
                     f" AND conrelid = '{_qualified(node.relation)}'::regclass",
                 )
+            if getattr(getattr(cmds[0].def_, "contype", None), "name", "") == "CONSTR_PRIMARY":
+                return _guard(  # a table has one primary key, whatever its name
+                    sql,
+                    f"SELECT 1 FROM pg_constraint WHERE contype = 'p'"
+                    f" AND conrelid = '{_qualified(node.relation)}'::regclass",
+                )
         return None
+    if kind == "AlterEnumStmt" and node.newVal and not node.oldVal and not node.skipIfNewValExists:
+        return _insert_after(sql, ("ADD_P", "VALUE_P"), "IF NOT EXISTS")
     if kind == "CreatePolicyStmt":
         drop = f'DROP POLICY IF EXISTS "{node.policy_name}" ON {_qualified(node.table)};\n'
         return drop + sql.strip()
