@@ -27,6 +27,7 @@ import re
 import shlex
 import sys
 import tempfile
+import threading
 import types
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -705,9 +706,9 @@ class Console:
         while True:
             try:
                 if interactive:
-                    line = await asyncio.to_thread(prompt, "dragonfly> ")
+                    line = await _blocking_read(prompt, "dragonfly> ")
                 else:
-                    line = await asyncio.to_thread(stdin.readline)
+                    line = await _blocking_read(stdin.readline)
                     if line == "":
                         return 0
                     if line.strip():
@@ -718,3 +719,33 @@ class Console:
                 return 0
             if self.printer.closed:
                 return EXIT_OUTPUT_CLOSED
+
+
+async def _blocking_read(read: Callable[..., str], *args) -> str:
+    """``read(*args)`` (input() or readline()) in a daemon thread.
+
+    Not the loop's default executor: on Ctrl-C, asyncio.run waits for that executor's
+    threads before it returns, and a thread blocked reading the terminal never ends,
+    so the console would hang until a line was typed.
+    """
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[str] = loop.create_future()
+
+    def settle(result: str | None, error: BaseException | None) -> None:
+        if future.done():
+            return  # cancelled meanwhile (Ctrl-C)
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)
+
+    def work() -> None:
+        try:
+            result, error = read(*args), None
+        except BaseException as exc:  # EOFError, KeyboardInterrupt: the awaiting side decides
+            result, error = None, exc
+        with contextlib.suppress(RuntimeError):  # the loop is already closed
+            loop.call_soon_threadsafe(settle, result, error)
+
+    threading.Thread(target=work, name="console-input", daemon=True).start()
+    return await future

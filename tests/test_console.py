@@ -183,3 +183,50 @@ async def test_without_the_cli_migrations_are_applied_as_the_cli_would(scratch_d
     _, report = await status_for(Settings(_env_file=None), "dev", db_url=scratch_db.url, migrations_dir=folder)
     # Same statements and digests as the Supabase CLI records: every file reads as applied, none as modified.
     assert report.counts["applied"] == len(applied) and report.healthy
+
+
+def test_ctrl_c_at_the_prompt_leaves_the_console(migrated_db):
+    # Interactive (a terminal): Ctrl-C at `dragonfly>` must end the console, not leave it
+    # waiting for the line being read.
+    import os
+    import pty
+    import select
+    import signal
+    import sys
+    import time
+
+    from bot.localdb import PROJECT_ROOT
+
+    pid, fd = pty.fork()
+    if pid == 0:  # pragma: no cover - the child
+        os.chdir(PROJECT_ROOT)
+        os.execvp(sys.executable, [sys.executable, "-m", "bot.cli", "console", "--db-url", migrated_db.url])
+    out = b""
+    status = None
+
+    def read_until(done, seconds: float) -> None:
+        nonlocal out
+        deadline = time.monotonic() + seconds
+        while not done() and time.monotonic() < deadline:
+            if select.select([fd], [], [], 0.1)[0]:
+                try:
+                    out += os.read(fd, 65536)
+                except OSError:
+                    return
+
+    try:
+        read_until(lambda: b"dragonfly> " in out, 60)
+        assert b"dragonfly> " in out, out
+        os.kill(pid, signal.SIGINT)
+        deadline = time.monotonic() + 15
+        while status is None and time.monotonic() < deadline:
+            read_until(lambda: False, 0.2)
+            finished, code = os.waitpid(pid, os.WNOHANG)
+            status = code if finished else None
+        assert status is not None, "the console kept waiting after Ctrl-C"
+        assert os.waitstatus_to_exitcode(status) == 130 and b"Traceback" not in out, out
+    finally:
+        if status is None:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        os.close(fd)
