@@ -655,6 +655,8 @@ def test_line_is_the_statements_sql_not_its_leading_comments(scratch_db, tmp_pat
     [
         ("create type public.status as enum ('open', 'archived');", "alter type public.status add value 'archived'", "42710"),
         ("create table public.t (id int primary key);", "alter table public.t add primary key (id)", "42P16"),
+        ("create table public.t (id int primary key); alter publication supabase_realtime add table public.t;",
+         "alter publication supabase_realtime add table public.t", "42710"),
     ],
 )
 def test_re_run_of_enum_value_and_primary_key_gets_a_rewrite_that_runs(scratch_db, tmp_path, setup, statement, sqlstate):
@@ -663,6 +665,26 @@ def test_re_run_of_enum_value_and_primary_key_gets_a_rewrite_that_runs(scratch_d
     migrations = tmp_path / "migrations"
     f = explained(run_failing(scratch_db.url, migrations, {"20251209000001_again.sql": statement + ";\n"}), migrations)
     assert (f.sqlstate, f.category, f.line) == (sqlstate, "relation_exists", 1)
+    rewritten = f.hint.split("write:\n", 1)[1]
+    execute(scratch_db.url, rewritten)
+    execute(scratch_db.url, rewritten)
+
+
+@pytest.mark.parametrize(
+    ("statement", "sqlstate", "category"),
+    [
+        ("alter table public.t rename column name to full_name", "42703", "column_missing"),
+        ("alter table public.people rename to persons", "42P01", "undefined_table"),
+    ],
+)
+def test_rename_run_again_is_explained_as_a_rename_not_as_dependency_order(scratch_db, tmp_path, statement, sqlstate, category):
+    """The old name is gone because the rename already ran: the hint says so and writes a guarded RENAME that runs
+    twice, instead of advising to reorder migrations."""
+    execute(scratch_db.url, "create table public.t (id int primary key, full_name text); create table public.persons (id int)")
+    migrations = tmp_path / "migrations"
+    f = explained(run_failing(scratch_db.url, migrations, {"20251209000001_rename.sql": statement + ";\n"}), migrations)
+    assert (f.sqlstate, f.category, f.line) == (sqlstate, category, 1)
+    assert "renamed already" in f.hint and "dependency order" not in f.hint and "earlier timestamp" not in f.hint
     rewritten = f.hint.split("write:\n", 1)[1]
     execute(scratch_db.url, rewritten)
     execute(scratch_db.url, rewritten)

@@ -154,6 +154,10 @@ def idempotent_rewrite(sql: str) -> str | None:
                     f" AND conrelid = '{_qualified(node.relation)}'::regclass",
                 )
         return None
+    if kind == "AlterPublicationStmt" and getattr(node.action, "name", "") == "AP_AddObjects":
+        if len(node.pubobjects or ()) == 1:  # one table: skipping it when it is a member already loses nothing
+            return _swallow(sql)
+        return None
     if kind == "AlterEnumStmt" and node.newVal and not node.oldVal and not node.skipIfNewValExists:
         return _insert_after(sql, ("ADD_P", "VALUE_P"), "IF NOT EXISTS")
     if kind == "CreatePolicyStmt":
@@ -197,7 +201,46 @@ def _ident(name: str) -> str:
     return rf'(?:"?\w+"?\s*\.\s*)?"?{bare}"?'
 
 
+def _rename_rewrite(statement: str) -> str | None:
+    """A RENAME of a table or column written so that it does nothing once it has run."""
+    node = _parse_one(statement)
+    if type(node).__name__ != "RenameStmt" or node.relation is None:
+        return None
+    what = getattr(node.renameType, "name", "")
+    if what == "OBJECT_TABLE" and not node.missing_ok:
+        return _insert_after(statement, ("ALTER", "TABLE"), "IF EXISTS")
+    if what == "OBJECT_COLUMN":
+        schema = getattr(node.relation, "schemaname", None) or "public"
+        return _guard_exists(
+            statement,
+            f"SELECT 1 FROM information_schema.columns WHERE table_schema = '{schema}'"
+            f" AND table_name = '{node.relation.relname}' AND column_name = '{node.subname}'",
+        )
+    return None
+
+
+def _guard_exists(sql: str, condition: str) -> str:
+    """A DO block running ``sql`` only when ``condition`` (EXISTS ...) is true."""
+    body = sql.strip().replace("\n", "\n    ")
+    return f"DO $$\nBEGIN\n  IF EXISTS ({condition}) THEN\n    {body};\n  END IF;\nEND $$"
+
+
+def _renamed_already(f: "Failure", statement: str) -> str | None:
+    """The hint for a RENAME whose old name is gone: most likely it ran already."""
+    rewritten = _rename_rewrite(statement) if statement else None
+    if rewritten is None:
+        return None
+    return (
+        f"{f.message}: the old name is gone, most likely because it was renamed already (a re-run, or the "
+        "change was made by hand), and a RENAME is not idempotent; if the name never existed, check it for a typo. "
+        f"At {_where(f)}, write:\n{_show(rewritten)}"
+    )
+
+
 def _column_missing(f: "Failure", statement: str, migrations) -> str:
+    renamed = _renamed_already(f, statement)
+    if renamed:
+        return renamed
     names = _QUOTED.findall(f.message)
     column = names[0] if names else "?"
     later = _later_definer(
@@ -217,6 +260,9 @@ def _column_missing(f: "Failure", statement: str, migrations) -> str:
 
 def _undefined(what: str, create: str) -> Callable:
     def hint(f: "Failure", statement: str, migrations) -> str:
+        renamed = _renamed_already(f, statement) if what == "relation" else None
+        if renamed:
+            return renamed
         names = _QUOTED.findall(f.message)
         name = names[0] if names else ""
         if what == "function":
