@@ -688,3 +688,29 @@ def test_rename_run_again_is_explained_as_a_rename_not_as_dependency_order(scrat
     rewritten = f.hint.split("write:\n", 1)[1]
     execute(scratch_db.url, rewritten)
     execute(scratch_db.url, rewritten)
+
+
+@pytest.mark.parametrize(
+    ("statement", "category"),
+    [
+        ("drop table public.legacy", "undefined_table"),
+        ("alter table public.t drop column old_col", "column_missing"),
+        ('drop policy "old read" on public.t', "undefined_object"),
+        ("drop function public.old_fn(int)", "undefined_function"),
+        ("alter table public.t drop constraint t_old_check", "undefined_object"),
+        ("drop materialized view public.mv_old", "undefined_table"),
+        ("drop schema legacy_stuff", "undefined_schema"),
+    ],
+)
+def test_drop_run_again_gets_drop_if_exists(scratch_db, tmp_path, statement, category):
+    """The protocol's own case: a DROP without IF EXISTS fails once the object is gone. The hint says so and writes
+    the DROP ... IF EXISTS (which runs twice), instead of 'create it in an earlier migration' / 'dependency order'."""
+    execute(scratch_db.url, "create table if not exists public.t (id int primary key)")
+    migrations = tmp_path / "migrations"
+    f = explained(run_failing(scratch_db.url, migrations, {"20251209000001_drop.sql": statement + ";\n"}), migrations)
+    assert (f.category, f.line) == (category, 1)
+    assert "gone already" in f.hint and "earlier migration" not in f.hint and "dependency order" not in f.hint
+    rewritten = f.hint.split("write:\n", 1)[1]
+    assert "if exists" in rewritten.lower()
+    execute(scratch_db.url, rewritten)
+    execute(scratch_db.url, rewritten)

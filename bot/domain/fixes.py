@@ -225,22 +225,63 @@ def _guard_exists(sql: str, condition: str) -> str:
     return f"DO $$\nBEGIN\n  IF EXISTS ({condition}) THEN\n    {body};\n  END IF;\nEND $$"
 
 
-def _renamed_already(f: "Failure", statement: str) -> str | None:
-    """The hint for a RENAME whose old name is gone: most likely it ran already."""
-    rewritten = _rename_rewrite(statement) if statement else None
-    if rewritten is None:
+# Keyword tokens between DROP and the object's name, by DropStmt.removeType (1 when not listed).
+_DROP_KEYWORD_COUNT = {
+    "OBJECT_MATVIEW": 2, "OBJECT_FOREIGN_TABLE": 2, "OBJECT_EVENT_TRIGGER": 2, "OBJECT_ACCESS_METHOD": 2,
+    "OBJECT_FDW": 3, "OBJECT_FOREIGN_SERVER": 1, "OBJECT_TSCONFIGURATION": 3, "OBJECT_TSDICTIONARY": 3,
+    "OBJECT_TSPARSER": 3, "OBJECT_TSTEMPLATE": 3,
+}
+
+
+def _drop_rewrite(statement: str) -> str | None:
+    """A DROP (or ALTER TABLE ... DROP COLUMN/CONSTRAINT) written with IF EXISTS, or None."""
+    node = _parse_one(statement)
+    kind = type(node).__name__
+    if kind == "DropStmt" and not node.missing_ok:
+        count = _DROP_KEYWORD_COUNT.get(getattr(node.removeType, "name", ""), 1) + (1 if node.concurrent else 0)
+        tokens = _tokens(statement)
+        for index, tok in enumerate(tokens):
+            if tok.name == "DROP" and index + count < len(tokens):
+                last = tokens[index + count]
+                words = "if exists" if statement[last.start : last.end + 1].islower() else "IF EXISTS"
+                return statement[: last.end + 1] + " " + words + statement[last.end + 1 :]
         return None
-    return (
-        f"{f.message}: the old name is gone, most likely because it was renamed already (a re-run, or the "
-        "change was made by hand), and a RENAME is not idempotent; if the name never existed, check it for a typo. "
-        f"At {_where(f)}, write:\n{_show(rewritten)}"
-    )
+    if kind == "AlterTableStmt" and len(node.cmds or ()) == 1:
+        cmd = node.cmds[0]
+        subtype = getattr(cmd.subtype, "name", "")
+        if subtype == "AT_DropColumn" and not cmd.missing_ok:
+            return _insert_after(statement, ("DROP", "COLUMN"), "IF EXISTS") or _insert_after(
+                statement, ("DROP",), "IF EXISTS"
+            )
+        if subtype == "AT_DropConstraint" and not cmd.missing_ok:
+            return _insert_after(statement, ("DROP", "CONSTRAINT"), "IF EXISTS")
+    return None
+
+
+def _gone_already(f: "Failure", statement: str) -> str | None:
+    """The hint for a DROP or RENAME whose object (or old name) is gone: most likely it ran already.
+
+    The "does not exist" categories otherwise read as a dependency-order problem; for these two
+    statements they are the protocol's idempotency case instead."""
+    if not statement:
+        return None
+    rewritten = _drop_rewrite(statement)
+    if rewritten is not None:
+        return (
+            f"{f.message}: it is gone already (an earlier run, or a change made by hand, dropped it), and a DROP "
+            f"without IF EXISTS is not idempotent. At {_where(f)}, write:\n{_show(rewritten)}"
+        )
+    rewritten = _rename_rewrite(statement)
+    if rewritten is not None:
+        return (
+            f"{f.message}: the old name is gone, most likely because it was renamed already (a re-run, or the "
+            "change was made by hand), and a RENAME is not idempotent; if the name never existed, check it for a "
+            f"typo. At {_where(f)}, write:\n{_show(rewritten)}"
+        )
+    return None
 
 
 def _column_missing(f: "Failure", statement: str, migrations) -> str:
-    renamed = _renamed_already(f, statement)
-    if renamed:
-        return renamed
     names = _QUOTED.findall(f.message)
     column = names[0] if names else "?"
     later = _later_definer(
@@ -260,9 +301,6 @@ def _column_missing(f: "Failure", statement: str, migrations) -> str:
 
 def _undefined(what: str, create: str) -> Callable:
     def hint(f: "Failure", statement: str, migrations) -> str:
-        renamed = _renamed_already(f, statement) if what == "relation" else None
-        if renamed:
-            return renamed
         names = _QUOTED.findall(f.message)
         name = names[0] if names else ""
         if what == "function":
@@ -492,7 +530,15 @@ _HINTS: dict[str, Callable] = {
 }
 
 
+# "Does not exist" categories: for a DROP or a RENAME they mean the statement already ran.
+_GONE_CATEGORIES = frozenset({"column_missing", "undefined_table", "undefined_function", "undefined_schema", "undefined_object"})
+
+
 def hint_for(f: "Failure", *, migrations: Mapping[str, str] | None = None) -> str:
     """The concrete fix for ``f``; "no known fix ..." for an unknown error."""
+    if f.category in _GONE_CATEGORIES:
+        gone = _gone_already(f, f.statement or "")
+        if gone:
+            return gone
     rule = _HINTS.get(f.category, _unknown)
     return rule(f, f.statement or "", migrations)
