@@ -10,6 +10,9 @@ from bot.domain.lint.protocol import touches_history
 APPROVAL_HINT = "if the data loss is intended, add `-- approved-destructive: <reason>` to the file"
 
 
+# DROP ... CASCADE of these removes the table columns declared with them (and so their data).
+_COLUMN_HOLDERS = {"OBJECT_TYPE": "TYPE", "OBJECT_DOMAIN": "DOMAIN", "OBJECT_EXTENSION": "EXTENSION"}
+
 _MAYBE_DESTRUCTIVE = frozenset({"DropStmt", "TruncateStmt", "DeleteStmt", "UpdateStmt", "AlterTableStmt"})
 
 
@@ -35,6 +38,18 @@ def check(occurrences: list[Occurrence], file: str) -> list[Finding]:
                     names.append(".".join(parts))
             if names:
                 report(occ, f"DROP {what} {', '.join(names)} deletes its data", APPROVAL_HINT)
+        elif kind == "DropStmt" and node.get("behavior") == "DROP_CASCADE" and node.get("removeType") in _COLUMN_HOLDERS:
+            what = _COLUMN_HOLDERS[node["removeType"]]
+            names = []
+            for obj in node.get("objects", []):
+                if "TypeName" in obj:
+                    names.append(".".join(strings(obj["TypeName"].get("names"))))
+                else:
+                    names.append(".".join(strings(obj["List"]["items"]) if "List" in obj else strings([obj])))
+            report(
+                occ, f"DROP {what} {', '.join(names)} CASCADE also drops every column that uses it, with its data",
+                f"drop or convert those columns explicitly first and drop without CASCADE; or {APPROVAL_HINT}",
+            )
         elif kind == "TruncateStmt":
             relations = [r.get("RangeVar") for r in node.get("relations", [])]
             relations = [r for r in relations if not is_temporary(relation_parts(r), temporary)]

@@ -1,0 +1,2 @@
+-- expect-line: 2
+drop extension if exists citext cascade;
