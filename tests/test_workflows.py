@@ -64,3 +64,24 @@ def test_tests_workflow_runs_ci_script():
     assert "push" in wf["on"] and "pull_request" in wf["on"]
     runs = [s.get("run") for s in wf["jobs"]["tests"]["steps"]]
     assert "bash .ci/run" in runs
+
+
+def test_manual_dispatch_can_include_out_of_order_files():
+    """The out-of-order hint (and /migrations compare) point at `--include-all` on a manual dispatch: the workflow,
+    CI being the only writer, must offer it, off by default and never on push."""
+    wf = _load("supabase-migrate.yml")
+    include_all = wf["on"]["workflow_dispatch"]["inputs"]["include_all"]
+    assert include_all["type"] == "boolean" and include_all["default"] is False
+    migrate = wf["jobs"]["migrate"]
+    assert migrate["env"]["INCLUDE_ALL"] == "${{ inputs.include_all || false }}"
+    run = {s.get("id"): s for s in migrate["steps"]}["migrate"]["run"]
+    assert 'if [ "$INCLUDE_ALL" = "true" ]; then' in run
+    assert 'npx supabase migration up --db-url "$DB_URL" --yes --include-all 2>&1 | tee migrate.log' in run
+
+
+def test_out_of_order_hint_names_the_workflow_input():
+    from bot.domain.failures import Failure
+    from bot.domain.fixes import hint_for
+
+    hint = hint_for(Failure(category="out_of_order", message="m", files=("20250101000000_a.sql",)))
+    assert "include_all" in hint and "Supabase Migrations" in hint

@@ -459,7 +459,8 @@ def _out_of_order(f: "Failure", statement: str, migrations) -> str:
     return (
         f"{files} sort(s) before the last migration already applied to the database, so CI will not apply them. "
         "Rename each with a timestamp later than the newest applied migration (YYYYMMDDHHMMSS of now), "
-        "or, when the order truly does not matter, apply once with `supabase migration up --include-all` (manual dispatch)."
+        "or, when the order truly does not matter, apply them once with `--include-all`: Actions -> Supabase Migrations -> "
+        "Run workflow, with include_all ticked."
     )
 
 
