@@ -18,13 +18,14 @@ created on; nothing is written to an existing database).
 from __future__ import annotations
 
 import logging
+import re
 import subprocess
 import time
 
 import psycopg
 
 from bot.domain.failures import Failure, classify, enrich, parse_log, version_of
-from bot.domain.lint import ERROR, Finding, MigrationSource
+from bot.domain.lint import ERROR, WARNING, Finding, MigrationSource
 from bot.domain.lint.grants import API_ROLES, coverage
 from bot.domain.lint.names import display
 from bot.domain.lint.parse import parse_file
@@ -32,11 +33,14 @@ from bot.domain.lint.suppress import covers, read_comments
 from bot.domain.sql import split_statements
 from bot.errors import UserFacingError
 from bot.lint_files import MigrationSet
-from bot.localdb import PLATFORM_SQL, LocalDatabaseError, ScratchDatabase, find_server, migration_up
+from bot.localdb import (
+    PLATFORM_SQL, SUPABASE_EXTENSIONS, LocalDatabaseError, ScratchDatabase, find_server, migration_up,
+)
 
 log = logging.getLogger(__name__)
 
 APPLY_FAILED = "replay-apply-failed"
+SKIPPED = "replay-skipped"  # the scratch server cannot run what Supabase can: a warning, not a red pre-flight
 NOT_IDEMPOTENT = "replay-not-idempotent"
 MISSING_PRIVILEGE = "replay-missing-privilege"
 
@@ -130,10 +134,22 @@ def _apply_failure(output: str, mset: MigrationSet) -> Finding:
     if failure.file and (mset.folder / failure.file).is_file():
         text = (mset.folder / failure.file).read_text(encoding="utf-8", errors="replace")
     failure = enrich(failure, text)
+    line = failure.error_line or failure.line or 1
+    missing = _UNAVAILABLE_EXTENSION.search(failure.message or "")
+    if failure.sqlstate == "0A000" and missing and missing.group(1) in SUPABASE_EXTENSIONS:
+        return Finding(
+            _path_of(mset, failure.file), line, SKIPPED, WARNING,
+            f"the replay stopped here: extension \"{missing.group(1)}\" is not installed on the scratch PostgreSQL, "
+            "though Supabase provides it; the second run and the privilege check were skipped",
+            "replay on a server that has it (--db-url; the supabase/postgres image has every Supabase extension)",
+        )
     return Finding(
-        _path_of(mset, failure.file), failure.error_line or failure.line or 1, APPLY_FAILED, ERROR,
+        _path_of(mset, failure.file), line, APPLY_FAILED, ERROR,
         f"applying all migrations in order on a fresh database failed: {_message(failure)}", failure.hint,
     )
+
+
+_UNAVAILABLE_EXTENSION = re.compile(r'extension "([^"]+)" is not available')
 
 
 def _run_again(conn: psycopg.Connection, source: MigrationSource) -> Finding | None:

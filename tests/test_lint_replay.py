@@ -193,3 +193,27 @@ def test_second_run_is_run_like_the_cli_runs_it(tmp_path, pg_server):
         ("20250103000000_explicit_tx.sql", "replay-not-idempotent", 3),
     ]
     assert "[relation_exists]" in findings[0].message
+
+
+def test_extension_supabase_provides_but_the_scratch_server_lacks_is_a_warning_not_a_red_pre_flight(
+    tmp_path, pg_server, capsys, monkeypatch
+):
+    """pgvector, pg_net, pg_cron... exist on every Supabase project but not on a plain PostgreSQL: the replay cannot
+    run those migrations, which says nothing against them. A misspelt extension fails on Supabase too: an error."""
+    folder = _folder(tmp_path, {
+        "20250101000000_base.sql": BASE,
+        "20250102000000_vector.sql": (
+            "create extension if not exists vector with schema extensions;\n"
+            "create table if not exists public.docs (id bigint primary key, embedding extensions.vector(3));\n"
+            "grant select on public.docs to authenticated, service_role;\n"
+        ),
+    })
+    monkeypatch.chdir(tmp_path)
+    assert main(["lint", "--replay", "--db-url", pg_server.url, "--json", "migrations"]) == 0
+    [finding] = json.loads(capsys.readouterr().out)
+    assert (finding["rule"], finding["severity"], finding["line"]) == ("replay-skipped", "warning", 1)
+    assert 'extension "vector"' in finding["message"] and "Supabase" in finding["message"]
+    (folder / "20250102000000_vector.sql").write_text("create extension if not exists vectr with schema extensions;\n")
+    assert main(["lint", "--replay", "--db-url", pg_server.url, "--json", "migrations"]) == 1
+    [finding] = json.loads(capsys.readouterr().out)
+    assert (finding["rule"], finding["severity"]) == ("replay-apply-failed", "error")
