@@ -161,6 +161,46 @@ end $$;
 create or replace function storage.foldername(name text) returns text[] language sql immutable as $f$
   select (string_to_array(name, '/'))[1:array_length(string_to_array(name, '/'), 1) - 1]
 $f$;
+-- The columns and helpers migrations use most, as Supabase's auth and storage services
+-- define them (added one by one, so a database made by an older version gains them too).
+create or replace function storage.filename(name text) returns text language sql immutable as $f$
+  select (string_to_array(name, '/'))[array_length(string_to_array(name, '/'), 1)]
+$f$;
+create or replace function storage.extension(name text) returns text language sql immutable as $f$
+  select reverse(split_part(reverse(storage.filename(name)), '.', 1))
+$f$;
+create or replace function auth.email() returns text language sql stable as $f$
+  select auth.jwt() ->> 'email'
+$f$;
+alter table storage.buckets
+  add column if not exists owner uuid,
+  add column if not exists owner_id text,
+  add column if not exists created_at timestamptz default now(),
+  add column if not exists updated_at timestamptz default now(),
+  add column if not exists avif_autodetection boolean default false,
+  add column if not exists file_size_limit bigint,
+  add column if not exists allowed_mime_types text[];
+alter table storage.objects
+  alter column id set default gen_random_uuid(),
+  add column if not exists owner_id text,
+  add column if not exists updated_at timestamptz default now(),
+  add column if not exists last_accessed_at timestamptz default now(),
+  add column if not exists metadata jsonb,
+  add column if not exists user_metadata jsonb,
+  add column if not exists version text;
+alter table auth.users
+  add column if not exists aud varchar(255),
+  add column if not exists phone text,
+  add column if not exists email_confirmed_at timestamptz,
+  add column if not exists phone_confirmed_at timestamptz,
+  add column if not exists confirmed_at timestamptz,
+  add column if not exists last_sign_in_at timestamptz,
+  add column if not exists updated_at timestamptz,
+  add column if not exists banned_until timestamptz,
+  add column if not exists deleted_at timestamptz,
+  add column if not exists is_super_admin boolean,
+  add column if not exists is_sso_user boolean not null default false,
+  add column if not exists is_anonymous boolean not null default false;
 """
 
 

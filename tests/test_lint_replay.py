@@ -217,3 +217,34 @@ def test_extension_supabase_provides_but_the_scratch_server_lacks_is_a_warning_n
     assert main(["lint", "--replay", "--db-url", pg_server.url, "--json", "migrations"]) == 1
     [finding] = json.loads(capsys.readouterr().out)
     assert (finding["rule"], finding["severity"]) == ("replay-apply-failed", "error")
+
+
+def test_supabase_storage_and_auth_shapes_migrations_rely_on_replay_clean(tmp_path, pg_server):
+    """Bucket limits and MIME types, storage's path helpers and owner_id, auth.email() and the usual auth.users
+    columns are there on every Supabase project: a migration using them replays without a finding."""
+    folder = _folder(tmp_path, {
+        "20250101000000_storage.sql": (
+            "insert into storage.buckets (id, name, public, file_size_limit, allowed_mime_types)\n"
+            "values ('avatars', 'avatars', true, 5242880, array['image/png', 'image/jpeg'])\n"
+            "on conflict (id) do update set file_size_limit = excluded.file_size_limit;\n"
+            'drop policy if exists "avatar owner" on storage.objects;\n'
+            'create policy "avatar owner" on storage.objects for update to authenticated\n'
+            "  using (bucket_id = 'avatars' and owner_id = (select auth.uid()::text)\n"
+            "         and storage.extension(name) in ('png', 'jpg') and storage.filename(name) <> ''\n"
+            "         and (storage.foldername(name))[1] = (select auth.email()));\n"
+            "create or replace function public.on_signup() returns trigger language plpgsql security definer\n"
+            "set search_path = '' as $$\n"
+            "begin\n"
+            "  if new.email_confirmed_at is null and new.phone is null and not new.is_anonymous then\n"
+            "    return new;\n"
+            "  end if;\n"
+            "  return new;\n"
+            "end $$;\n"
+            "drop trigger if exists on_signup on auth.users;\n"
+            "create trigger on_signup after update of email_confirmed_at, last_sign_in_at on auth.users\n"
+            "  for each row execute function public.on_signup();\n"
+            "insert into storage.objects (bucket_id, name, metadata) values ('avatars', 'a/b.png', '{}')\n"
+            "on conflict do nothing;\n"
+        ),
+    })
+    assert _replay(folder, pg_server.url) == []
