@@ -101,7 +101,9 @@ PLATFORM_SQL = r"""
 do $$
 declare r text;
 begin
-  foreach r in array array['anon', 'authenticated', 'service_role'] loop
+  -- the API roles, and the service roles migrations grant to (auth hooks: supabase_auth_admin)
+  foreach r in array array['anon', 'authenticated', 'service_role', 'supabase_admin', 'supabase_auth_admin',
+                           'supabase_storage_admin', 'supabase_realtime_admin', 'dashboard_user'] loop
     begin
       execute format('create role %I nologin noinherit', r);
     exception when duplicate_object or unique_violation then null;

@@ -248,3 +248,18 @@ def test_supabase_storage_and_auth_shapes_migrations_rely_on_replay_clean(tmp_pa
         ),
     })
     assert _replay(folder, pg_server.url) == []
+
+
+def test_auth_hook_granted_to_supabase_auth_admin_replays_clean(tmp_path, pg_server):
+    """Supabase's documented auth-hook migration grants to supabase_auth_admin, a role every project has."""
+    folder = _folder(tmp_path, {
+        "20250101000000_hook.sql": (
+            "create or replace function public.custom_access_token_hook(event jsonb) returns jsonb\n"
+            "language plpgsql stable as $$ begin return event; end; $$;\n"
+            "grant usage on schema public to supabase_auth_admin;\n"
+            "grant execute on function public.custom_access_token_hook to supabase_auth_admin;\n"
+            "revoke execute on function public.custom_access_token_hook from authenticated, anon, public;\n"
+            "grant all on table storage.objects to supabase_storage_admin;\n"
+        ),
+    })
+    assert _replay(folder, pg_server.url) == []
