@@ -17,7 +17,8 @@ COPY cogs ./cogs
 COPY tools ./tools
 RUN pip install .
 
-# Migration files: /migrations compares them with what each database has applied.
+# Migration files: /migrations compares them with what each database has applied when MIGRATIONS_SOURCE
+# is local (or GitHub is not configured); otherwise it reads the branch CI applies, from GitHub.
 COPY supabase ./supabase
 
 # A fixed non-root uid: Fly mounts the [mounts] volume owned by the image's user.

@@ -27,7 +27,14 @@ from bot.domain.status import StatusReport
 from bot.errors import UserFacingError
 from bot.readiness import probe_source
 from bot.settings import Environment, Settings
-from bot.status_service import status_for
+from bot.status_service import (
+    FolderFiles,
+    GitHubFiles,
+    MigrationFiles,
+    github_files_wanted,
+    make_github_files,
+    status_for,
+)
 from bot.web import WebServer, create_web_app
 
 log = logging.getLogger(__name__)
@@ -56,6 +63,7 @@ class DragonflyBot(commands.Bot):
         sync_commands: bool = True,
         sync_global: bool = False,
         extensions: list[str] | None = None,
+        files_source: str | None = None,
     ):
         intents = discord.Intents.none()
         intents.guilds = True  # slash commands need nothing else
@@ -72,6 +80,9 @@ class DragonflyBot(commands.Bot):
         # When set (console mode, tests), every environment reads this database.
         self.status_db_url = status_db_url
         self.status_note = status_note
+        # "local" (the console): compare with the local folder whatever MIGRATIONS_SOURCE says.
+        self.files_source = files_source
+        self._migration_files: MigrationFiles | None = None
         self.serve_web = serve_web
         self.sync_on_start = sync_commands
         self.sync_global = sync_global
@@ -178,6 +189,9 @@ class DragonflyBot(commands.Bot):
         if self.http_client is not None:
             await self.http_client.aclose()
             self.http_client = None
+        if isinstance(self._migration_files, GitHubFiles):
+            self._migration_files.client.close()
+            self._migration_files = None
         self.gateway_state = "closed"
 
     # ------------------------------------------------------------------ gateway state for /healthz
@@ -200,13 +214,25 @@ class DragonflyBot(commands.Bot):
 
     async def read_status(self, env: Environment) -> tuple[str, StatusReport]:
         """(where the data came from, the report) for ``env``: the one path cogs use."""
+        local = await self.migration_files().read()
         source, report = await status_for(
-            self.settings, env, db_url=self.status_db_url, client=self.http_client
+            self.settings, env, db_url=self.status_db_url, client=self.http_client, local=local
         )
         where = source.description
         if self.status_note:
             where = f"{where} ({self.status_note})"
+        if local.origin:
+            where = f"{where}; files: {local.origin}"
         return where, report
+
+    def migration_files(self) -> MigrationFiles:
+        """Where the bot's migration files come from (MIGRATIONS_SOURCE): made on first use, kept."""
+        if self._migration_files is None:
+            if self.files_source != "local" and github_files_wanted(self.settings):
+                self._migration_files = make_github_files(self.settings)
+            else:
+                self._migration_files = FolderFiles(self.settings.migrations_dir)
+        return self._migration_files
 
     async def probe_status_source(self) -> str | None:
         return await probe_source(

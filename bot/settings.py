@@ -49,6 +49,16 @@ class Settings(BaseSettings):
     supabase_prod_service_role_key: SecretStr | None = Field(None, description="the prod service-role key")
     supabase_prod_db_url: SecretStr | None = Field(None, description="a direct Postgres URL for prod")
     migrations_dir: Path = Field(Path("supabase/migrations"), description="the folder of migration files")
+    migrations_source: Literal["auto", "local", "github"] = Field(
+        "auto",
+        description="where the running bot reads migration files: github (the branch CI applies), local "
+        "(MIGRATIONS_DIR), or auto (github when GITHUB_TOKEN and GITHUB_REPOSITORY are set)",
+    )
+    migrations_branch: str | None = Field(
+        None,
+        description="the branch whose supabase/migrations the bot compares with "
+        "(default: the repository's default branch)",
+    )
     rest_timeout_seconds: float = Field(10.0, gt=0, description="timeout for one REST request")
     rest_page_size: int = Field(1000, gt=0, le=100000, description="rows asked for per REST page")
 

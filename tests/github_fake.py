@@ -3,14 +3,20 @@
 Serves the shapes GitHub documents for: get a workflow, list a workflow's
 runs, get a run / a run attempt, list jobs for a run attempt (with steps),
 download job logs (302 to a short-lived plain-text URL on the same server,
-as GitHub does) and get repository contents. The bot's client reaches it
+as GitHub does), get repository contents, get a repository (default branch),
+get a commit with the SHA media type (ETag / If-None-Match → 304) and
+download a repository archive (302 to a codeload-like URL serving a .tar.gz
+with GitHub's ``owner-repo-sha7/`` top folder). ``push()`` makes commits. The bot's client reaches it
 through GITHUB_API_URL, like GitHub Enterprise Server.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
+import io
 import itertools
+import tarfile
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
@@ -59,8 +65,16 @@ class FakeGitHub:
     logs: dict[int, bytes] = field(default_factory=dict)
     files: dict[tuple[str, str], str] = field(default_factory=dict)  # (path, ref) -> text
     requests: list[str] = field(default_factory=list)
+    statuses: list[tuple[str, int]] = field(default_factory=list)  # (path, status answered)
     blob_auth_headers: list[str | None] = field(default_factory=list)
     fail_logs_with: int | None = None  # answer the job-logs endpoint with this status
+    # Branches and commits: branch -> head SHA, SHA -> {path: text} (the whole tree).
+    default_branch: str = "main"
+    branches: dict[str, str] = field(default_factory=dict)
+    commits: dict[str, dict[str, str]] = field(default_factory=dict)
+    archive_auth_headers: list[str | None] = field(default_factory=list)
+    # Answer the repository, commit and tarball endpoints with this status ("rate" = rate limit used up).
+    fail_repo_with: int | str | None = None
     prefix: str = ""  # "/api/v3" serves it the way GitHub Enterprise Server does
     url: str = ""  # the API base URL (GITHUB_API_URL)
     _runner: web.AppRunner | None = None
@@ -166,7 +180,116 @@ class FakeGitHub:
             "head_branch": "main",
         }
 
+    def push(self, changes: dict[str, str | None], branch: str = "main") -> str:
+        """A new commit on ``branch``: paths to new text (None deletes). Returns its SHA."""
+        tree = dict(self.commits.get(self.branches.get(branch, ""), {}))
+        for path, text in changes.items():
+            if text is None:
+                tree.pop(path, None)
+            else:
+                tree[path] = text
+        sha = hashlib.sha1(f"{len(self.commits)}:{sorted(tree.items())}".encode()).hexdigest()
+        self.commits[sha] = tree
+        self.branches[branch] = sha
+        return sha
+
+    def api_requests(self, kind: str) -> list[str]:
+        """The recorded requests of one kind: "commit", "tarball", "archive" (the download) or "repo"."""
+        marks = {"commit": "/commits/", "tarball": "/tarball/", "archive": "/_codeload/"}
+        if kind == "repo":
+            return [r for r in self.requests if r.rstrip("/").endswith(f"/repos/{self.repo}")]
+        return [r for r in self.requests if marks[kind] in r]
+
+    def _tarball(self, sha: str) -> bytes:
+        top = f"{self.repo.replace('/', '-')}-{sha[:7]}"
+        out = io.BytesIO()
+        with tarfile.open(fileobj=out, mode="w:gz") as archive:
+            # GitHub's archives start with a pax header carrying the commit id.
+            archive.pax_headers = {"comment": sha}
+            folders = {top}
+            for path in sorted(self.commits[sha]):
+                parts = path.split("/")
+                for i in range(1, len(parts)):
+                    folders.add(f"{top}/{'/'.join(parts[:i])}")
+            for folder in sorted(folders):
+                info = tarfile.TarInfo(folder + "/")
+                info.type = tarfile.DIRTYPE
+                info.mode = 0o775
+                archive.addfile(info)
+            for path, text in sorted(self.commits[sha].items()):
+                data = text.encode()
+                info = tarfile.TarInfo(f"{top}/{path}")
+                info.size = len(data)
+                info.mode = 0o664
+                archive.addfile(info, io.BytesIO(data))
+        return out.getvalue()
+
     # ------------------------------------------------------------------ server
+
+    def _check_repo(self, request: web.Request) -> None:
+        self._check_auth(request)
+        if self.fail_repo_with == "rate":
+            raise web.HTTPForbidden(
+                text='{"message": "API rate limit exceeded for installation ID 1.", '
+                '"documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"}',
+                content_type="application/json",
+                headers={"X-RateLimit-Limit": "5000", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "1764100800"},
+            )
+        if isinstance(self.fail_repo_with, int):
+            raise _status_error(self.fail_repo_with)
+        if f"{request.match_info['owner']}/{request.match_info['name']}" != self.repo:
+            raise web.HTTPNotFound(text='{"message": "Not Found"}', content_type="application/json")
+
+    async def get_repo(self, request: web.Request) -> web.Response:
+        self._check_repo(request)
+        return web.json_response(
+            {
+                "id": 1,
+                "name": self.repo.split("/")[1],
+                "full_name": self.repo,
+                "private": True,
+                "default_branch": self.default_branch,
+                "url": f"{self.url}/repos/{self.repo}",
+                "html_url": f"https://github.com/{self.repo}",
+            }
+        )
+
+    async def get_commit(self, request: web.Request) -> web.Response:
+        self._check_repo(request)
+        ref = request.match_info["ref"]
+        sha = self.branches.get(ref) or (ref if ref in self.commits else None)
+        if sha is None:
+            return web.json_response({"message": f"No commit found for SHA: {ref}"}, status=422)
+        etag = f'"{sha}"'
+        if request.headers.get("If-None-Match") == etag:
+            return web.Response(status=304, headers={"ETag": etag})
+        if request.headers.get("Accept") == "application/vnd.github.sha":
+            return web.Response(text=sha, headers={"ETag": etag}, content_type="application/vnd.github.sha")
+        body = {"sha": sha, "url": f"{self.url}/repos/{self.repo}/commits/{sha}"}
+        return web.json_response(body, headers={"ETag": etag})
+
+    async def tarball(self, request: web.Request) -> web.Response:
+        self._check_repo(request)
+        ref = request.match_info["ref"]
+        sha = self.branches.get(ref) or (ref if ref in self.commits else None)
+        if sha is None:
+            raise web.HTTPNotFound(text='{"message": "Not Found"}', content_type="application/json")
+        raise web.HTTPFound(f"{self.url}/_codeload/{self.repo}/legacy.tar.gz/{sha}")
+
+    async def codeload(self, request: web.Request) -> web.StreamResponse:
+        self.archive_auth_headers.append(request.headers.get("Authorization"))
+        data = self._tarball(request.match_info["sha"])
+        response = web.StreamResponse(
+            headers={
+                "Content-Type": "application/x-gzip",
+                "Content-Disposition": f"attachment; filename={self.repo.replace('/', '-')}.tar.gz",
+            }
+        )
+        await response.prepare(request)
+        for i in range(0, len(data), 1 << 14):
+            await response.write(data[i : i + (1 << 14)])
+        await response.write_eof()
+        return response
 
     def _check_auth(self, request: web.Request) -> None:
         if request.headers.get("Authorization") != f"token {TOKEN}" and request.headers.get("Authorization") != f"Bearer {TOKEN}":
@@ -175,7 +298,13 @@ class FakeGitHub:
     @web.middleware
     async def _record(self, request: web.Request, handler):
         self.requests.append(f"{request.method} {request.path_qs}")
-        return await handler(request)
+        try:
+            response = await handler(request)
+        except web.HTTPException as exc:
+            self.statuses.append((request.path, exc.status))
+            raise
+        self.statuses.append((request.path, response.status))
+        return response
 
     def _workflow(self) -> dict:
         return {
@@ -289,6 +418,10 @@ class FakeGitHub:
         app.router.add_get(f"{r}/actions/jobs/{{job_id}}/logs", self.job_logs)
         app.router.add_get(f"{r}/contents/{{path:.+}}", self.contents)
         app.router.add_get(f"{self.prefix}/_blob/job-logs/{{job_id}}.txt", self.blob)
+        app.router.add_get(r, self.get_repo)
+        app.router.add_get(f"{r}/commits/{{ref}}", self.get_commit)
+        app.router.add_get(f"{r}/tarball/{{ref}}", self.tarball)
+        app.router.add_get(f"{self.prefix}/_codeload/{{owner}}/{{name}}/legacy.tar.gz/{{sha}}", self.codeload)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -300,6 +433,13 @@ class FakeGitHub:
     async def stop(self) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
+
+
+def _status_error(status: int) -> web.HTTPException:
+    message = {401: "Bad credentials", 404: "Not Found"}.get(status, "Server Error")
+    kinds = {401: web.HTTPUnauthorized, 403: web.HTTPForbidden, 404: web.HTTPNotFound,
+             500: web.HTTPInternalServerError, 502: web.HTTPBadGateway, 503: web.HTTPServiceUnavailable}
+    return kinds[status](text=f'{{"message": "{message}"}}', content_type="application/json")
 
 
 def signed_headers(secret: str, body: bytes, event: str, delivery: str) -> dict[str, str]:

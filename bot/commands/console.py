@@ -93,6 +93,7 @@ async def _main(args: argparse.Namespace, settings: Settings) -> int:
             status_note=note,
             serve_web=False,
             sync_commands=False,
+            files_source="local",  # engineers check their own checkout, as the protocol documents
         )
         # The console user holds every configured role, so every command can be tried.
         roles = [ConsoleRole(rid) for rid in (settings.hotfix_role_id, settings.devops_lead_role_id) if rid]

@@ -29,6 +29,7 @@ async def run_bot(settings: Settings, *, sync_global: bool = False) -> int:
     import discord
 
     from bot.app import DragonflyBot
+    from bot.status_service import github_files_wanted
 
     token = settings.discord_token
     if token is None or not token.get_secret_value().strip():
@@ -36,6 +37,7 @@ async def run_bot(settings: Settings, *, sync_global: bool = False) -> int:
             "DISCORD_TOKEN is not set: the bot token from the Discord developer portal (Bot tab), "
             "needed to log in to Discord"
         )
+    github_files_wanted(settings)  # MIGRATIONS_SOURCE=github without GitHub settings: say so now, not at /migrations
     bot = DragonflyBot(settings, sync_global=sync_global)
     loop = asyncio.get_running_loop()
     stopping = asyncio.Event()

@@ -17,13 +17,17 @@ are ever held, whatever the log's size.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import tarfile
+import zlib
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator
+from urllib.parse import quote
 
 import httpx
-from github import Auth, Github, GithubException
+from github import Auth, Github, GithubException, RateLimitExceededException
 from github.PaginatedList import PaginatedList
 from github.WorkflowJob import WorkflowJob
 
@@ -33,12 +37,30 @@ from bot.domain.joblog import clean_line, interesting_lines
 log = logging.getLogger(__name__)
 
 MAX_LOG_BYTES = 256 << 20  # stop reading a job log after this much
+MAX_ARCHIVE_BYTES = 256 << 20  # a repository tarball larger than this is refused
+MAX_FILE_BYTES = 32 << 20  # one migration file larger than this is refused
 TAIL_BYTES = 64 << 10  # the end of the log, kept for the attached excerpt
 FAILED_JOB_CONCLUSIONS = frozenset({"failure", "timed_out", "startup_failure", "cancelled"})
 
 
 class GitHubUnavailable(Exception):
-    """GitHub did not answer usefully; the message is safe to log (no token, no URL query)."""
+    """GitHub did not answer usefully; the message is safe to log (no token, no URL query).
+
+    ``status`` is GitHub's HTTP status when it answered (None: unreachable or unreadable);
+    ``rate_limited`` is True for an exhausted rate limit (403/429 with no requests left).
+    """
+
+    def __init__(
+        self, message: str, *, status: int | None = None, rate_limited: bool = False, reset: int | None = None
+    ):
+        super().__init__(message)
+        self.status = status
+        self.rate_limited = rate_limited
+        self.reset = reset  # epoch seconds when the rate limit resets, when GitHub said
+
+
+class ArchiveTooLarge(GitHubUnavailable):
+    """The repository archive went over the size cap."""
 
 
 @dataclass(frozen=True)
@@ -126,6 +148,26 @@ def read_log(chunks: Iterable[bytes], *, max_bytes: int = MAX_LOG_BYTES) -> LogR
     return LogReading(failure=failure, tail=stream.tail_lines(), bytes_read=stream.bytes_read, truncated=stream.truncated)
 
 
+def _unavailable(exc: Exception) -> GitHubUnavailable:
+    """One GitHubUnavailable for any failure, keeping GitHub's status and rate-limit state."""
+    if isinstance(exc, GithubException):
+        headers = {k.lower(): v for k, v in (exc.headers or {}).items()}
+        remaining = headers.get("x-ratelimit-remaining")
+        rate_limited = isinstance(exc, RateLimitExceededException) or (
+            exc.status in (403, 429) and (remaining == "0" or "retry-after" in headers)
+        )
+        reset = headers.get("x-ratelimit-reset")
+        return GitHubUnavailable(
+            _describe(exc),
+            status=exc.status,
+            rate_limited=rate_limited,
+            reset=int(reset) if isinstance(reset, str) and reset.isdigit() else None,
+        )
+    if isinstance(exc, httpx.HTTPStatusError):
+        return GitHubUnavailable(_describe(exc), status=exc.response.status_code)
+    return GitHubUnavailable(_describe(exc))
+
+
 def _describe(exc: Exception) -> str:
     if isinstance(exc, GithubException):
         message = exc.data.get("message") if isinstance(exc.data, dict) else None
@@ -144,7 +186,7 @@ class GitHubClient:
         self,
         token: str,
         repository: str,
-        workflow: str,
+        workflow: str = "",
         *,
         api_url: str = "https://api.github.com",
         timeout: float = 30,
@@ -220,17 +262,73 @@ class GitHubClient:
             )
         return found
 
-    def _job_log(self, job_id: int) -> LogReading:
-        headers, _ = self._github.requester.requestBlobAndCheck(
-            "GET", f"{self._repo.url}/actions/jobs/{job_id}/logs"
-        )
+    def _stream_redirect(self, api_url: str, consume):
+        """GET an API URL that answers 302 (job logs, archives) and stream the target with ``consume``.
+
+        The target is a short-lived signed URL on another host (blob storage,
+        codeload): it is fetched *without* our token, which must not leave the API host.
+        """
+        headers, _ = self._github.requester.requestBlobAndCheck("GET", api_url)
         location = headers.get("location")
         if not location:
-            raise GitHubUnavailable("the job-logs endpoint gave no download location")
+            raise GitHubUnavailable("GitHub gave no download location")
         with httpx.Client(timeout=self._timeout, follow_redirects=True) as http:
             with http.stream("GET", location) as response:
                 response.raise_for_status()
-                return read_log(response.iter_bytes(64 << 10), max_bytes=self.max_log_bytes)
+                return consume(response.iter_bytes(64 << 10))
+
+    def _job_log(self, job_id: int) -> LogReading:
+        return self._stream_redirect(
+            f"{self._repo.url}/actions/jobs/{job_id}/logs",
+            lambda chunks: read_log(chunks, max_bytes=self.max_log_bytes),
+        )
+
+    def _default_branch(self) -> str:
+        _, data = self._github.requester.requestJsonAndCheck("GET", self._repo.url)
+        branch = data.get("default_branch") if isinstance(data, dict) else None
+        if not isinstance(branch, str) or not branch:
+            raise GitHubUnavailable(f"GitHub did not say which branch of {self.repository} is the default")
+        return branch
+
+    def _branch_head(self, branch: str, etag: str | None) -> tuple[str | None, str | None]:
+        # GitHub's documented way to poll a ref: the SHA media type with the last ETag;
+        # an unchanged head answers 304, which does not count against the rate limit.
+        headers = {"Accept": "application/vnd.github.sha"}
+        if etag:
+            headers["If-None-Match"] = etag
+        url = f"{self._repo.url}/commits/{quote(branch, safe='')}"
+        status, response_headers, body = self._github.requester.requestJson("GET", url, headers=headers)
+        response_headers = {k.lower(): v for k, v in response_headers.items()}
+        if status == 304:
+            return None, etag
+        if status >= 400:
+            try:
+                data = json.loads(body) if body else None
+            except ValueError:
+                data = None
+            raise self._github.requester.createException(status, response_headers, data)
+        sha = (body or "").strip()
+        if len(sha) != 40 or any(c not in "0123456789abcdef" for c in sha.lower()):
+            raise GitHubUnavailable(f"GitHub's answer for branch {branch} was not a commit SHA")
+        return sha, response_headers.get("etag")
+
+    def _archive_files(self, sha: str, folder: str, max_bytes: int, max_file_bytes: int) -> dict[str, bytes]:
+        def consume(chunks):
+            stream = _CappedStream(chunks, max_bytes)
+            too_large = ArchiveTooLarge(
+                f"the archive of {self.repository}@{sha[:7]} is larger than {max_bytes >> 20} MB"
+            )
+            try:
+                found = read_archive_folder(stream, folder, max_file_bytes=max_file_bytes)
+            except GitHubUnavailable:
+                if stream.truncated:  # cut at the cap, so the tar stream ended early
+                    raise too_large from None
+                raise
+            if stream.truncated:
+                raise too_large
+            return found
+
+        return self._stream_redirect(f"{self._repo.url}/tarball/{sha}", consume)
 
     def _file_text(self, path: str, ref: str) -> str | None:
         try:
@@ -252,7 +350,7 @@ class GitHubClient:
             raise
         except Exception as exc:  # PyGithub, requests and httpx errors, odd answers
             log.debug("GitHub call %s failed", getattr(func, "__name__", func), exc_info=True)
-            raise GitHubUnavailable(_describe(exc)) from None
+            raise _unavailable(exc) from None
 
     async def recent_runs(self, limit: int = 20) -> list[RunInfo]:
         """The newest completed runs of the migrations workflow (latest attempt each)."""
@@ -271,3 +369,43 @@ class GitHubClient:
     async def file_text(self, path: str, ref: str) -> str | None:
         """A file of the repository at ``ref`` (the failing migration), None when absent."""
         return await self._call(self._file_text, path, ref)
+
+    async def default_branch(self) -> str:
+        """The repository's default branch (one request)."""
+        return await self._call(self._default_branch)
+
+    async def branch_head(self, branch: str, etag: str | None = None) -> tuple[str | None, str | None]:
+        """(head SHA, ETag) of ``branch``; (None, etag) when unchanged since ``etag`` (a 304)."""
+        return await self._call(self._branch_head, branch, etag)
+
+    async def archive_files(
+        self, sha: str, folder: str, *, max_bytes: int = MAX_ARCHIVE_BYTES, max_file_bytes: int = MAX_FILE_BYTES
+    ) -> dict[str, bytes]:
+        """The files directly in ``folder`` at commit ``sha``, by name, from the repository's tarball."""
+        return await self._call(self._archive_files, sha, folder, max_bytes, max_file_bytes)
+
+
+def read_archive_folder(stream, folder: str, *, max_file_bytes: int = MAX_FILE_BYTES) -> dict[str, bytes]:
+    """The regular files directly in ``folder`` of a GitHub tarball (``owner-repo-sha/...``) read from ``stream``.
+
+    Streaming mode (``r|*``): members are read once, in order, and only the wanted
+    ones are kept, so memory holds the folder's files, never the archive.
+    """
+    folder = folder.strip("/")
+    found: dict[str, bytes] = {}
+    try:
+        with tarfile.open(fileobj=stream, mode="r|*") as archive:
+            for member in archive:
+                parts = member.name.split("/", 1)  # GitHub's archives have one top-level folder
+                if len(parts) != 2:
+                    continue
+                parent, _, name = parts[1].rpartition("/")
+                if parent != folder or not name or not member.isreg():
+                    continue
+                if member.size > max_file_bytes:
+                    raise ArchiveTooLarge(f"{folder}/{name} is larger than {max_file_bytes >> 20} MB")
+                handle = archive.extractfile(member)
+                found[name] = handle.read() if handle is not None else b""
+    except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
+        raise GitHubUnavailable(f"the repository archive could not be read ({type(exc).__name__})") from None
+    return found
