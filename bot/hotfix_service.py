@@ -25,8 +25,7 @@ from bot.domain import hotfix as rules
 from bot.domain.hotfix import SYSTEM, Actor, Hotfix, HotfixEvent, HotfixRefused, HotfixState, NewHotfix
 from bot.domain.hotfix_sql import link_findings
 from bot.domain.redact import redact
-from bot.domain.status import State, StatusReport
-from bot.domain.versions import parse_file_name
+from bot.domain.status import LocalMigration, State, StatusReport
 from bot.errors import SourceUnavailable, UserFacingError
 from bot.hotfix_journal import HotfixJournal
 from bot.render import hotfix_discord as render
@@ -34,6 +33,7 @@ from bot.render.hotfix_text import export_csv, export_markdown
 from bot.sources.hotfix_postgres import PostgresHotfixStore
 from bot.sources.hotfix_rest import RestHotfixStore
 from bot.sources.hotfix_store import HotfixStore, HotfixStoreDown, new_event_id
+from bot.status_service import MigrationFiles
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ class HotfixService:
         poster: ChannelPoster | None,
         *,
         read_status: StatusReader,
-        migrations_dir: Path,
+        migration_files: MigrationFiles,
         reminder_hours: float = 4.0,
         lead_role_id: int | None = None,
         approval_view: ViewFactory | None = None,
@@ -86,7 +86,9 @@ class HotfixService:
         self.journal = journal
         self.poster = poster
         self.read_status = read_status
-        self.migrations_dir = Path(migrations_dir)
+        # The same files /migrations compares with: on the deployed bot, the
+        # repository's branch (GitHub), so a pushed migration auto-links without a redeploy.
+        self.migration_files = migration_files
         self.reminder_hours = reminder_hours
         self.lead_role_id = lead_role_id
         self.approval_view = approval_view
@@ -230,23 +232,24 @@ class HotfixService:
         ))
         return approved
 
-    def _read_migration(self, file_name: str) -> tuple[str, str, str]:
-        """(version, file name, text) of a file in the migrations folder."""
+    async def _read_migration(self, file_name: str) -> LocalMigration:
+        """A file from the migration files, by name."""
         name = Path(file_name.strip()).name
-        parsed = parse_file_name(name)
-        path = self.migrations_dir / name
-        if parsed is None or not path.is_file():
+        local = await self.migration_files.read()
+        found = next((m for m in local.migrations if m.file == name), None)
+        if found is None:
+            where = local.origin or "supabase/migrations"
             raise UserFacingError(
-                f"`{name[:80]}` is not a migration in {self.migrations_dir}; pick one from the list "
+                f"`{name[:80]}` is not a migration in {where}; pick one from the list "
                 "(YYYYMMDDHHMMSS_name.sql)"
             )
-        return parsed.version, name, path.read_bytes().decode("utf-8", errors="replace")
+        return found
 
     async def link(self, actor: Actor, code: str, file_name: str) -> Hotfix:
         hotfix = await self.get(code)
         self._refusal(rules.check_link, hotfix, actor)
-        version, name, text = await asyncio.to_thread(self._read_migration, file_name)
-        return await self._link(hotfix, actor, version, name, text)
+        migration = await self._read_migration(file_name)
+        return await self._link(hotfix, actor, migration.version, migration.file, migration.sql)
 
     async def _link(self, hotfix: Hotfix, actor: Actor, version: str, name: str, text: str) -> Hotfix:
         findings = await asyncio.to_thread(link_findings, hotfix.sql_text, text, name)
@@ -340,33 +343,27 @@ class HotfixService:
             await self.journal.compact()
         return stored
 
-    def _scan_migrations(self) -> dict[str, tuple[str, str, str]]:
-        """code -> (version, file, text) for every migration naming a hotfix (first file wins)."""
-        found: dict[str, tuple[str, str, str]] = {}
-        if not self.migrations_dir.is_dir():
-            return found
-        for path in sorted(self.migrations_dir.glob("*.sql")):
-            parsed = parse_file_name(path.name)
-            if parsed is None:
-                continue
-            text = path.read_bytes().decode("utf-8", errors="replace")
+    async def _scan_migrations(self) -> dict[str, LocalMigration]:
+        """code -> the migration naming that hotfix (first by version wins)."""
+        found: dict[str, LocalMigration] = {}
+        for migration in (await self.migration_files.read()).migrations:
             try:
-                codes = rules.codes_in_migration(path.name, text)
+                codes = rules.codes_in_migration(migration.file, migration.sql)
             except HotfixRefused:
                 continue
             for code in codes:
-                found.setdefault(code, (parsed.version, path.name, text))
+                found.setdefault(code, migration)
         return found
 
     async def auto_link(self) -> int:
-        named = await asyncio.to_thread(self._scan_migrations)
+        named = await self._scan_migrations()
         linked = 0
-        for code, (version, name, text) in named.items():
+        for code, migration in named.items():
             hotfix = await self.store.get_by_code(code)
             if hotfix is None or hotfix.state not in (HotfixState.DECLARED, HotfixState.APPROVED):
                 continue  # unknown, not approved yet, or already linked (a person's link wins)
             try:
-                await self._link(hotfix, SYSTEM, version, name, text)
+                await self._link(hotfix, SYSTEM, migration.version, migration.file, migration.sql)
                 linked += 1
             except UserFacingError as exc:
                 log.info("auto-link of %s skipped: %s", code, exc.message)

@@ -22,7 +22,6 @@ from discord.ext import commands, tasks
 
 from bot.app_errors import send_ephemeral
 from bot.domain.hotfix import SUMMARY_MAX, Actor, HotfixRefused, HotfixState, check_sql_file
-from bot.domain.versions import parse_file_name
 from bot.errors import UserFacingError
 from bot.hotfix_journal import HotfixJournal
 from bot.hotfix_service import HotfixService, make_hotfix_store
@@ -122,7 +121,7 @@ class Hotfix(commands.GroupCog, group_name="hotfix", group_description="Emergenc
             HotfixJournal(settings.data_dir),
             self.bot.poster,
             read_status=self._read_status,
-            migrations_dir=settings.migrations_dir,
+            migration_files=self.bot.migration_files(),
             reminder_hours=settings.hotfix_reminder_hours,
             lead_role_id=settings.devops_lead_role_id,
             approval_view=approval_view,
@@ -244,11 +243,11 @@ class Hotfix(commands.GroupCog, group_name="hotfix", group_description="Emergenc
 
     @link.autocomplete("file")
     async def link_file_autocomplete(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
-        folder = self.bot.settings.migrations_dir
         try:
-            names = sorted((p.name for p in folder.glob("*.sql") if parse_file_name(p.name)), reverse=True)
-        except OSError:
-            return []
+            local = await self.bot.migration_files().read()
+        except (UserFacingError, OSError):
+            return []  # the command itself will say what is wrong
+        names = sorted((m.file for m in local.migrations), reverse=True)
         wanted = current.lower().strip()
         return [app_commands.Choice(name=n[:100], value=n[:100]) for n in names if wanted in n.lower()][:25]
 

@@ -13,7 +13,7 @@ from bot.hotfix_service import HotfixService
 from bot.localdb import PROJECT_ROOT, ScratchDatabase, migration_up
 from bot.settings import Settings
 from bot.sources.hotfix_postgres import PostgresHotfixStore
-from bot.status_service import status_for
+from bot.status_service import FolderFiles, status_for
 
 REPO_MIGRATIONS = PROJECT_ROOT / "supabase" / "migrations"
 T0 = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
@@ -68,7 +68,7 @@ def make_service(
         HotfixJournal(data_dir),
         poster,
         read_status=read_status,
-        migrations_dir=migrations_dir,
+        migration_files=FolderFiles(migrations_dir),
         reminder_hours=4,
         lead_role_id=lead_role_id,
         now=clock or Clock(),

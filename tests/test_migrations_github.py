@@ -274,3 +274,25 @@ async def test_archive_over_the_cap_is_refused(fake_github):
         assert len(files) == 200 + len(list(REPO_MIGRATIONS.glob("*.sql")))
     finally:
         client.close()
+
+
+async def test_a_hotfix_migration_pushed_to_the_branch_auto_links_without_a_redeploy(fake_github, migrated_db, tmp_path):
+    """The hotfix follow-up reads the same files /migrations does: the branch, not the image's copy."""
+    from bot.domain.hotfix import HotfixState
+    from tests.hotfix_support import DEV, make_service
+
+    bot = _bot(fake_github, tmp_path, migrated_db.url)
+    try:
+        service = make_service(migrated_db.url, tmp_path / "data", RecordingPoster())
+        service.migration_files = bot.migration_files()
+        hotfix = (await service.declare(DEV, "dev", "add widgets", "create table public.widgets (id bigint primary key);")).hotfix
+        assert await service.auto_link() == 0
+        fake_github.push({"supabase/migrations/20260202000000_widgets.sql": f"-- hotfix: {hotfix.code}\n{NEW_SQL}"})
+        assert await service.auto_link() == 1
+        linked = await service.get(hotfix.code)
+        assert linked.state is HotfixState.MIGRATION_LINKED and linked.linked_file == "20260202000000_widgets.sql"
+        assert not (bot.settings.migrations_dir / "20260202000000_widgets.sql").exists()  # not in the image
+        with pytest.raises(UserFacingError, match="is not a migration in .*@"):
+            await service.link(DEV, hotfix.code, "20991231000000_nowhere.sql")
+    finally:
+        await bot.close()
