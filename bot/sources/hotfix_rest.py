@@ -28,18 +28,6 @@ def _iso(value: datetime | None) -> str | None:
 
 
 class RestHotfixStore(PostgrestClient):
-    def __init__(
-        self,
-        client: httpx.AsyncClient,
-        project_url: str,
-        service_role_key: str,
-        *,
-        timeout: float = 10.0,
-        retries: int = 3,
-        backoff: float = 0.5,
-    ):
-        super().__init__(client, project_url, service_role_key, timeout=timeout, retries=retries, backoff=backoff)
-
     @property
     def description(self) -> str:
         return self._base

@@ -38,9 +38,9 @@ class PostgrestClient:
         project_url: str,
         service_role_key: str,
         *,
-        timeout: float,
-        retries: int,
-        backoff: float,
+        timeout: float = 10.0,
+        retries: int = 3,
+        backoff: float = 0.5,
     ):
         self._client = client
         self._base = f"{project_url.rstrip('/')}/rest/v1"
