@@ -5,7 +5,7 @@ migrations) repeated under new versions until there are at least 300. Prints:
 
 * static lint of the whole folder, in-process and through the CLI
   (``python -m bot.cli lint``, which also imports every other subcommand, and
-  ``python -m bot.commands.lint``, the lint command alone);
+  ``python -m bot.preflight.lint_command``, the lint command alone);
 * ``--changed-since`` with one changed file in a temporary git repository;
 * ``squawk`` (PyPI ``squawk-cli``, installed here with pip if missing) on the
   same files, in the same run.
@@ -115,8 +115,8 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
 
-    from bot.domain.lint import lint_migrations
-    from bot.lint_files import collect
+    from bot.core.lint import lint_migrations
+    from bot.preflight.files import collect
 
     with tempfile.TemporaryDirectory(prefix="dragonfly-bench-") as tmp:
         repo = Path(tmp)
@@ -137,8 +137,8 @@ def main() -> int:
         results["lint, in-process"] = timed(in_process, args.repeat)
         results["lint, python -m bot.cli lint"] = timed(
             lambda: run([sys.executable, "-m", "bot.cli", "lint", "--json", str(folder)], repo), args.repeat)
-        results["lint, python -m bot.commands.lint"] = timed(
-            lambda: run([sys.executable, "-m", "bot.commands.lint", "--json", str(folder)], repo), args.repeat)
+        results["lint, python -m bot.preflight.lint_command"] = timed(
+            lambda: run([sys.executable, "-m", "bot.preflight.lint_command", "--json", str(folder)], repo), args.repeat)
         results["python -c pass (interpreter start)"] = timed(lambda: run([sys.executable, "-c", "pass"], repo), args.repeat)
 
         # --changed-since: a git repository with every file committed, then one file changed.
@@ -157,8 +157,8 @@ def main() -> int:
         results["--changed-since (1 file), in-process"] = timed(changed_in_process, args.repeat)
         results["--changed-since (1 file), python -m bot.cli lint"] = timed(
             lambda: run([sys.executable, "-m", "bot.cli", "lint", "--changed-since", "HEAD"], repo), args.repeat)
-        results["--changed-since (1 file), python -m bot.commands.lint"] = timed(
-            lambda: run([sys.executable, "-m", "bot.commands.lint", "--changed-since", "HEAD"], repo), args.repeat)
+        results["--changed-since (1 file), python -m bot.preflight.lint_command"] = timed(
+            lambda: run([sys.executable, "-m", "bot.preflight.lint_command", "--changed-since", "HEAD"], repo), args.repeat)
         (folder / "29991231235959_new_feature.sql").unlink()
 
         squawk = squawk_binary()
@@ -175,7 +175,7 @@ def main() -> int:
         if squawk:
             print(f"squawk 'syntax-error' reports on the same files (PostgreSQL accepts all of them): {syntax}")
             squawk_best = results[f"squawk ({version}), same {len(files)} files"][0]
-            cli_best = results["lint, python -m bot.commands.lint"][0]
+            cli_best = results["lint, python -m bot.preflight.lint_command"][0]
             print(f"ratio lint CLI / squawk: {cli_best / squawk_best:.2f}x "
                   f"(in-process / squawk: {results['lint, in-process'][0] / squawk_best:.2f}x)")
             compare_on_corpus(squawk, repo)

@@ -25,11 +25,11 @@ from aiohttp import web
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.app import DragonflyBot  # noqa: E402
-from bot.domain.status import LocalMigration  # noqa: E402
-from bot.domain.versions import parse_file_name  # noqa: E402
+from bot.chat.app import DragonflyBot  # noqa: E402
+from bot.core.status import LocalMigration  # noqa: E402
+from bot.core.versions import parse_file_name  # noqa: E402
 from bot.settings import Settings  # noqa: E402
-from cogs.migrations import Migrations  # noqa: E402
+from cogs.status import Migrations  # noqa: E402
 from tests.helpers import RecordingPoster, make_interaction  # noqa: E402
 from tests.postgrest_fake import FakePostgrest  # noqa: E402
 

@@ -21,12 +21,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import psycopg  # noqa: E402
 
-from bot.domain.sql import split_statements, statements_digest  # noqa: E402
-from bot.domain.status import AppliedRow, compute_status, versions_to_verify  # noqa: E402
-from bot.localdb import PROJECT_ROOT, ScratchDatabase, find_server, migration_up  # noqa: E402
-from bot.sources.postgres import PostgresStatusSource  # noqa: E402
+from bot.core.sql import split_statements, statements_digest  # noqa: E402
+from bot.core.status import AppliedRow, compute_status, versions_to_verify  # noqa: E402
+from bot.adapters.localdb import PROJECT_ROOT, ScratchDatabase, find_server, migration_up  # noqa: E402
+from bot.adapters.supabase.postgres import PostgresStatusSource  # noqa: E402
 from bot import status_service  # noqa: E402
-from bot.status_service import collect_status, read_local_migrations  # noqa: E402
+from bot.status.service import collect_status, read_local_migrations  # noqa: E402
 
 BODY = """-- migration {i}
 create table if not exists public.t{i} (

@@ -1,12 +1,12 @@
 """Webhook acknowledgement latency under concurrent signed deliveries on loopback.
 
 Serves ``/github/webhook`` in a separate process the way the bot does: the
-app from ``bot.web.create_web_app`` (its body cap), the route through the
-ci_alerts cog's slot, the cog's queue size, ``bot.relay.process_queue`` as
+app from ``bot.chat.web.create_web_app`` (its body cap), the route through the
+ci_alerts cog's slot, the cog's queue size, ``bot.relay.service.process_queue`` as
 the worker (with a relay that does nothing: this measures the
-acknowledgement GitHub waits for, not the relay), and ``bot.web.WebServer``
+acknowledgement GitHub waits for, not the relay), and ``bot.chat.web.WebServer``
 to start it (the same AppRunner and TCPSite settings). The bot's modules
-(``bot.app`` and every cog) are imported first so the heap the garbage
+(``bot.chat.app`` and every cog) are imported first so the heap the garbage
 collector walks is the bot's, not a small script's.
 
 The client is this process (requests built and signed beforehand, one
@@ -49,7 +49,7 @@ sys.path.insert(0, str(ROOT))
 
 from aiohttp import ClientSession, web  # noqa: E402
 
-from bot.github.webhook import PATH, GitHubWebhook, signature_for  # noqa: E402
+from bot.relay.webhook import PATH, GitHubWebhook, signature_for  # noqa: E402
 
 SECRET = "bench-secret"
 FLOOR_PATH = "/bench/floor"
@@ -57,7 +57,7 @@ EXAMPLES = ROOT / "node_modules" / "@octokit" / "webhooks-examples" / "api.githu
 
 
 class _NoRelay:
-    """Stands in for bot.relay.Relay: the worker's loop is real, the relay's work is not measured."""
+    """Stands in for bot.relay.service.Relay: the worker's loop is real, the relay's work is not measured."""
 
     def __init__(self) -> None:
         self.handled = 0
@@ -68,7 +68,7 @@ class _NoRelay:
 
 
 class _Bot:
-    """What bot.web.create_web_app needs of the bot (health routes; unused here)."""
+    """What bot.chat.web.create_web_app needs of the bot (health routes; unused here)."""
 
     gateway_state = "connected"
     started_at = time.monotonic()
@@ -84,12 +84,12 @@ class _Bot:
 async def serve(port_file: Path, gc_freeze: bool) -> None:
     import importlib
 
-    import bot.app
-    from bot.relay import process_queue
-    from bot.web import WebServer, create_web_app
-    from cogs.ci_alerts import QUEUE_SIZE, SLOT_KEY, _WebhookSlot
+    import bot.chat.app
+    from bot.relay.service import process_queue
+    from bot.chat.web import WebServer, create_web_app
+    from cogs.relay import QUEUE_SIZE, SLOT_KEY, _WebhookSlot
 
-    for name in bot.app.EXTENSIONS:  # the bot's heap, as the collector sees it
+    for name in bot.chat.app.EXTENSIONS:  # the bot's heap, as the collector sees it
         importlib.import_module(name)
     gc.collect()
     heap_objects = len(gc.get_objects())
@@ -346,7 +346,7 @@ async def bench(concurrency: int, rounds: int, gc_freeze: bool, client: str) -> 
         f"webhook acknowledgement: {rounds} rounds x {concurrency} concurrent signed deliveries, payload {size} bytes, "
         f"{client} client, load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs"
     )
-    print(f"  server: bot.web app and WebServer, ci_alerts slot and queue; heap {stats['heap_objects']} objects"
+    print(f"  server: bot.chat.web app and WebServer, ci_alerts slot and queue; heap {stats['heap_objects']} objects"
           + ("; gc.freeze() after imports, as the bot does" if gc_freeze else "; WITHOUT gc.freeze() (not the bot's setting)"))
     print(f"  latency ms: p50 {q[49]:.1f}  p95 {q[94]:.1f}  p99 {q[98]:.1f}  max {max(latencies):.1f}")
     print(f"  floor (same server, same load, a handler that only reads the body): p50 {f[49]:.1f}  p95 {f[94]:.1f}  p99 {f[98]:.1f}")

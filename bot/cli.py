@@ -11,13 +11,13 @@ from bot.errors import UserFacingError, discard_output
 
 # Subcommand modules, in the order ``--help`` lists them.
 COMMAND_MODULES = [
-    "bot.commands.status",
-    "bot.commands.console",
-    "bot.commands.run",
-    "bot.commands.explain",
-    "bot.commands.lint",
-    "bot.commands.guard",
-    "bot.commands.record_run",
+    "bot.status.command",
+    "bot.console.command",
+    "bot.chat.run_command",
+    "bot.relay.explain_command",
+    "bot.preflight.lint_command",
+    "bot.preflight.guard_command",
+    "bot.relay.record_run_command",
 ]
 
 

@@ -1,7 +1,7 @@
 """``/hotfix``: declare an emergency hotfix, get prod approved, link and sync its migration, review it.
 
 Thin: it turns the interaction into an ``Actor`` and options, calls
-``bot.hotfix_service.HotfixService`` and sends the answer. Refusals are
+``bot.hotfix.service.HotfixService`` and sends the answer. Refusals are
 ``UserFacingError``s, shown ephemerally by the central error handler. The
 Approve button on a prod alert is a dynamic item, so it keeps working after
 a restart. One loop replays journaled declarations, links and syncs
@@ -20,13 +20,13 @@ import discord
 from discord import app_commands
 from discord.ext import commands, tasks
 
-from bot.app_errors import send_ephemeral
-from bot.domain.hotfix import SUMMARY_MAX, Actor, HotfixRefused, HotfixState, check_sql_file
+from bot.chat.errors import send_ephemeral
+from bot.core.hotfix import SUMMARY_MAX, Actor, HotfixRefused, HotfixState, check_sql_file
 from bot.errors import UserFacingError
-from bot.hotfix_journal import HotfixJournal
-from bot.hotfix_service import HotfixService, make_hotfix_store
-from bot.render import hotfix_discord as render
-from bot.ui import Page, Paginator
+from bot.adapters.state.journal import HotfixJournal
+from bot.hotfix.service import HotfixService, make_hotfix_store
+from bot.hotfix import render_discord as render
+from bot.chat.ui import Page, Paginator
 
 log = logging.getLogger(__name__)
 

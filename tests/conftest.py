@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.localdb import PROJECT_ROOT, LocalServer, ScratchDatabase, find_server
+from bot.adapters.localdb import PROJECT_ROOT, LocalServer, ScratchDatabase, find_server
 
 REPO_MIGRATIONS = PROJECT_ROOT / "supabase" / "migrations"
 

@@ -12,7 +12,7 @@ what a user would have seen::
     await cog.migrations.callback(cog, inter, env="dev")
     assert sent_embeds(inter)[0].title.startswith("Migrations")
 
-``RecordingPoster`` is a ``bot.channels.ChannelPoster`` that records posts
+``RecordingPoster`` is a ``bot.chat.channels.ChannelPoster`` that records posts
 to #alerts/#engineering instead of sending them. ``run_console`` runs
 ``dragonfly-bot console`` in a subprocess, free of this machine's settings.
 """
@@ -29,8 +29,8 @@ from unittest.mock import AsyncMock, MagicMock, PropertyMock
 
 import discord
 
-from bot.channels import ChannelKey, PostRef
-from bot.localdb import PROJECT_ROOT
+from bot.chat.channels import ChannelKey, PostRef
+from bot.adapters.localdb import PROJECT_ROOT
 
 _ids = itertools.count(100_000_000_000_000_001)
 

@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from bot.domain.hotfix import Actor
-from bot.hotfix_journal import HotfixJournal
-from bot.hotfix_service import HotfixService
-from bot.localdb import PROJECT_ROOT, ScratchDatabase, migration_up
+from bot.core.hotfix import Actor
+from bot.adapters.state.journal import HotfixJournal
+from bot.hotfix.service import HotfixService
+from bot.adapters.localdb import PROJECT_ROOT, ScratchDatabase, migration_up
 from bot.settings import Settings
-from bot.sources.hotfix_postgres import PostgresHotfixStore
-from bot.status_service import FolderFiles, status_for
+from bot.adapters.supabase.hotfix_postgres import PostgresHotfixStore
+from bot.status.service import FolderFiles, status_for
 
 REPO_MIGRATIONS = PROJECT_ROOT / "supabase" / "migrations"
 T0 = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)

@@ -1,4 +1,4 @@
-"""cogs.ci_alerts inside the real app: the webhook route, the queue worker, the loop, /ci last."""
+"""cogs.relay inside the real app: the webhook route, the queue worker, the loop, /ci last."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import logging
 
 from aiohttp import ClientSession
 
-from bot.app import EXTENSIONS, DragonflyBot
+from bot.chat.app import EXTENSIONS, DragonflyBot
 from bot.settings import Settings
 from tests.github_fake import REPO, TOKEN, FakeGitHub, github_log, signed_headers
 from tests.helpers import RecordingPoster, make_interaction
@@ -35,9 +35,9 @@ def _settings(tmp_path, fake: FakeGitHub | None = None, **values) -> Settings:
 
 
 async def test_unconfigured_cog_loads_idle_and_says_so(tmp_path, caplog):
-    assert "cogs.ci_alerts" in EXTENSIONS
+    assert "cogs.relay" in EXTENSIONS
     bot = DragonflyBot(_settings(tmp_path), poster=RecordingPoster(), serve_web=False, sync_commands=False)
-    with caplog.at_level(logging.INFO, logger="cogs.ci_alerts"):
+    with caplog.at_level(logging.INFO, logger="cogs.relay"):
         async with bot:
             await bot.setup_hook()
             assert bot.failed_extensions == {}
@@ -106,7 +106,7 @@ async def test_without_webhook_secret_the_route_refuses_and_the_loop_relays(tmp_
             await cog.reconcile_loop.coro(cog)  # the next pass finds nothing new
             assert len(poster.sent) == 1
             # Reloading the extension plugs into the same (frozen) route.
-            await bot.reload_extension("cogs.ci_alerts")
+            await bot.reload_extension("cogs.relay")
             assert bot.get_cog("CiAlerts").relay is not None
     finally:
         await fake.stop()

@@ -5,9 +5,9 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.domain.failures import parse_log
-from bot.domain.joblog import clean_line
-from bot.github.client import read_log
+from bot.core.failures import parse_log
+from bot.core.joblog import clean_line
+from bot.adapters.github import read_log
 from tests.github_fake import github_log
 
 CLI_OUTPUT = (

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.domain.ci_runs import RunInfo
-from bot.github.client import GitHubClient
-from bot.github.ledger import Ledger
-from bot.localdb import migration_up
-from bot.relay import PostLimiter, Relay, process_queue, reconcile
-from bot.render.discord_limits import message_problems
+from bot.core.ci_runs import RunInfo
+from bot.adapters.github import GitHubClient
+from bot.adapters.state.ledger import Ledger
+from bot.adapters.localdb import migration_up
+from bot.relay.service import PostLimiter, Relay, process_queue, reconcile
+from bot.chat.limits import message_problems
 from tests.github_fake import REPO, TOKEN, FakeGitHub, github_log
 from tests.helpers import RecordingPoster
 
@@ -472,7 +472,7 @@ async def test_startup_failure_without_jobs_is_alerted(fake_github, client, tmp_
 async def test_console_shows_the_same_alert(fake_github, client, real_failure, tmp_path):
     import io
 
-    from bot.console import ConsolePoster, Printer
+    from bot.console.session import ConsolePoster, Printer
 
     out = io.StringIO()
     relay = make_relay(client, tmp_path / "ledger.db", ConsolePoster(Printer(out, tmp_path / "files")))
@@ -483,7 +483,7 @@ async def test_console_shows_the_same_alert(fake_github, client, real_failure, t
 
 
 async def test_github_errors_are_one_line_without_the_token(fake_github):
-    from bot.github.client import GitHubUnavailable
+    from bot.adapters.github import GitHubUnavailable
 
     bad_token = "ghp_" + "WrongWrongWrongWrongWrongWrong0123"
     wrong = GitHubClient(bad_token, REPO, "supabase-migrate.yml", api_url=fake_github.url, retry=0)

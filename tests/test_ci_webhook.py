@@ -10,9 +10,9 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.domain.ci_runs import RunInfo
-from bot.github.webhook import MAX_BODY_BYTES, PATH, GitHubWebhook
-from bot.localdb import PROJECT_ROOT
+from bot.core.ci_runs import RunInfo
+from bot.relay.webhook import MAX_BODY_BYTES, PATH, GitHubWebhook
+from bot.adapters.localdb import PROJECT_ROOT
 from tests.github_fake import FakeGitHub, signed_headers
 
 SECRET = "It's a Secret to Everybody"

@@ -11,8 +11,8 @@ import discord
 import pytest
 from discord import app_commands
 
-from bot.app import DragonflyBot
-from bot.console import (
+from bot.chat.app import DragonflyBot
+from bot.console.session import (
     Console,
     ConsoleChannel,
     ConsoleGuild,
@@ -167,8 +167,8 @@ def test_resolve_groups_positional_and_named_options():
 
 
 async def test_without_the_cli_migrations_are_applied_as_the_cli_would(scratch_db, tmp_path):
-    from bot.console_db import apply_like_cli
-    from bot.status_service import status_for
+    from bot.console.database import apply_like_cli
+    from bot.status.service import status_for
 
     folder = tmp_path / "migrations"
     folder.mkdir()
@@ -195,7 +195,7 @@ def test_ctrl_c_at_the_prompt_leaves_the_console(migrated_db):
     import sys
     import time
 
-    from bot.localdb import PROJECT_ROOT
+    from bot.adapters.localdb import PROJECT_ROOT
 
     pid, fd = pty.fork()
     if pid == 0:  # pragma: no cover - the child

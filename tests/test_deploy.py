@@ -7,7 +7,7 @@ import tomllib
 
 import discord
 
-from bot.localdb import PROJECT_ROOT
+from bot.adapters.localdb import PROJECT_ROOT
 from bot.settings import Settings
 from tools.settings_table import END, START, settings_table
 

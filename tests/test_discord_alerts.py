@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bot.domain.ci_runs import CiAlert, RunInfo
-from bot.domain.failures import Failure
-from bot.render.discord_alerts import render_alert, render_burst_summary, render_fixed, render_fixed_reply
-from bot.render.discord_limits import message_problems
+from bot.core.ci_runs import CiAlert, RunInfo
+from bot.core.failures import Failure
+from bot.relay.render_discord import render_alert, render_burst_summary, render_fixed, render_fixed_reply
+from bot.chat.limits import message_problems
 from tests.github_fake import FakeGitHub
 
 

@@ -8,11 +8,11 @@ import re
 import discord
 from hypothesis import HealthCheck, example, given, settings, strategies as st
 
-from bot.domain.compare import compare_reports
-from bot.domain.status import MigrationStatus, State, StatusReport
-from bot.render import discord_limits as limits
-from bot.render.discord_status import render_compare, render_status
-from bot.render.discord_limits import message_problems
+from bot.core.compare import compare_reports
+from bot.core.status import MigrationStatus, State, StatusReport
+from bot.chat import limits as limits
+from bot.status.render_discord import render_compare, render_status
+from bot.chat.limits import message_problems
 
 NASTY = ["`", "*", "_", "~", "|", "@everyone", "é", "💥", "\n", " "]
 ALPHABET = list("abcdefghij_") + NASTY

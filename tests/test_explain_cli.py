@@ -10,8 +10,8 @@ import sys
 import pytest
 
 from bot.cli import main
-from bot.commands.explain import failure_from_log
-from bot.localdb import PROJECT_ROOT, migration_up
+from bot.relay.explain_command import failure_from_log
+from bot.adapters.localdb import PROJECT_ROOT, migration_up
 from tests.test_failures import SECRET, github_log, with_password
 
 REQUIRED_KEYS = {"file", "version", "sqlstate", "category", "message", "statement", "line", "hint"}
@@ -109,8 +109,8 @@ def test_subprocess(real_failure, tmp_path):
 
 def test_sqlstate_already_in_the_message_is_not_repeated(pg_server, tmp_path, capsys):
     """A connection error's message carries its SQLSTATE inside; explain, the alert and lint show it once."""
-    from bot.domain.ci_runs import CiAlert, RunInfo
-    from bot.render.discord_alerts import render_alert
+    from bot.core.ci_runs import CiAlert, RunInfo
+    from bot.relay.render_discord import render_alert
     from tests.github_fake import FakeGitHub
 
     migrations = tmp_path / "migrations"
@@ -132,8 +132,8 @@ def test_sqlstate_already_in_the_message_is_not_repeated(pg_server, tmp_path, ca
 
 def test_alert_names_the_error_line_of_a_syntax_error(scratch_db, tmp_path):
     """The alert's File field says where the error is, not only where its statement starts."""
-    from bot.domain.ci_runs import CiAlert, RunInfo
-    from bot.render.discord_alerts import render_alert
+    from bot.core.ci_runs import CiAlert, RunInfo
+    from bot.relay.render_discord import render_alert
     from tests.github_fake import FakeGitHub
 
     migrations = tmp_path / "migrations"

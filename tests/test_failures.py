@@ -23,7 +23,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.domain.failures import (
+from bot.core.failures import (
     CATEGORIES,
     SQLSTATE_CATEGORIES,
     Failure,
@@ -32,9 +32,9 @@ from bot.domain.failures import (
     locate_statement,
     parse_log,
 )
-from bot.domain.fixes import hint_for, idempotent_rewrite
-from bot.domain.joblog import clean_line, interesting_lines
-from bot.localdb import ScratchDatabase, migration_up
+from bot.core.fixes import hint_for, idempotent_rewrite
+from bot.core.joblog import clean_line, interesting_lines
+from bot.adapters.localdb import ScratchDatabase, migration_up
 
 SECRET = "hunter2-Sup3r"
 

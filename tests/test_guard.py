@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.domain.guard import MAKE, POWERSHELL, SHELL, YAML, match_command, scan_text
+from bot.core.guard import MAKE, POWERSHELL, SHELL, YAML, match_command, scan_text
 
 
 @pytest.mark.parametrize(

@@ -18,16 +18,16 @@ import psycopg
 import pytest
 import respx
 
-from bot.console import Console, ConsoleChannel, ConsoleGuild, ConsoleUser, Printer
-from bot.domain import hotfix as rules
-from bot.domain.hotfix import HotfixRefused, HotfixState
-from bot.domain.hotfix_sql import compare_statements, link_findings
+from bot.console.session import Console, ConsoleChannel, ConsoleGuild, ConsoleUser, Printer
+from bot.core import hotfix as rules
+from bot.core.hotfix import HotfixRefused, HotfixState
+from bot.core.hotfix_sql import compare_statements, link_findings
 from bot.errors import UserFacingError
-from bot.localdb import migration_up
-from bot.render.hotfix_discord import findings_lines, show_embed
-from bot.sources.hotfix_postgres import PostgresHotfixStore
-from bot.sources.hotfix_rest import RestHotfixStore
-from bot.sources.hotfix_store import new_event_id
+from bot.adapters.localdb import migration_up
+from bot.hotfix.render_discord import findings_lines, show_embed
+from bot.adapters.supabase.hotfix_postgres import PostgresHotfixStore
+from bot.adapters.supabase.hotfix_rest import RestHotfixStore
+from bot.adapters.supabase.hotfix_store import new_event_id
 from tests.helpers import RecordingPoster, embed_text, make_interaction, make_member, sent_embeds
 from tests.hotfix_support import DEV, LEAD, LEAD2, NOBODY, T0, Clock, copy_migrations, make_service, migrate
 from tests.postgrest_sql_fake import PostgrestOverPostgres
@@ -388,7 +388,7 @@ async def test_interactive_console_runs_follow_ups_while_the_prompt_waits():
 
 async def test_a_store_that_stays_down_is_warned_about_once_not_every_tick(tmp_path, caplog):
     service = make_service(CLOSED_PORT_URL, tmp_path, RecordingPoster(), store=PostgresHotfixStore(CLOSED_PORT_URL))
-    with caplog.at_level("DEBUG", logger="bot.hotfix_service"):
+    with caplog.at_level("DEBUG", logger="bot.hotfix.service"):
         for _ in range(3):  # e.g. the console, after every command
             await service.tick()
     warned = [r for r in caplog.records if "synced step skipped" in r.getMessage()]

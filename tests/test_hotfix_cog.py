@@ -9,11 +9,11 @@ from unittest.mock import AsyncMock, MagicMock
 import discord
 import pytest
 
-from bot.app import DragonflyBot
-from bot.app_errors import handle_app_command_error
-from bot.domain.hotfix import SQL_FILE_MAX_BYTES, SUMMARY_MAX, HotfixState
-from bot.localdb import migration_up
-from bot.render.discord_limits import message_problems
+from bot.chat.app import DragonflyBot
+from bot.chat.errors import handle_app_command_error
+from bot.core.hotfix import SQL_FILE_MAX_BYTES, SUMMARY_MAX, HotfixState
+from bot.adapters.localdb import migration_up
+from bot.chat.limits import message_problems
 from bot.settings import Settings
 from cogs.hotfix import ApproveButton, Hotfix
 from tests.helpers import (
@@ -219,7 +219,7 @@ async def test_bad_input_gets_one_line(setup):
 
 async def test_store_down_declaration_is_journaled_and_the_user_told(setup, tmp_path):
     bot, cog, poster, db, _ = setup
-    from bot.sources.hotfix_postgres import PostgresHotfixStore
+    from bot.adapters.supabase.hotfix_postgres import PostgresHotfixStore
 
     real = cog.service.store
     cog.service.store = PostgresHotfixStore("postgresql://postgres@127.0.0.1:1/postgres")

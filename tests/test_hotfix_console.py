@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.localdb import migration_up
+from bot.adapters.localdb import migration_up
 from tests.helpers import RecordingPoster, run_console
 from tests.hotfix_support import copy_migrations, make_service, migrate
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 
-from bot.domain import hotfix as rules
-from bot.domain.hotfix import Hotfix
-from bot.hotfix_journal import HotfixJournal
-from bot.render.discord_limits import message_problems
-from bot.render.hotfix_discord import alert_embed, list_embeds, show_embed
+from bot.core import hotfix as rules
+from bot.core.hotfix import Hotfix
+from bot.adapters.state.journal import HotfixJournal
+from bot.chat.limits import message_problems
+from bot.hotfix.render_discord import alert_embed, list_embeds, show_embed
 from tests.hotfix_support import DEV, T0
 
 

@@ -8,11 +8,11 @@ import httpx
 import pytest
 import respx
 
-from bot.domain import hotfix as rules
-from bot.domain.hotfix import HotfixState
+from bot.core import hotfix as rules
+from bot.core.hotfix import HotfixState
 from bot.errors import SourceUnavailable
-from bot.sources.hotfix_rest import RestHotfixStore
-from bot.sources.hotfix_store import HotfixStoreDown
+from bot.adapters.supabase.hotfix_rest import RestHotfixStore
+from bot.adapters.supabase.hotfix_store import HotfixStoreDown
 from tests.helpers import RecordingPoster
 from tests.hotfix_support import DEV, LEAD, LEAD2, Clock, make_service
 from tests.postgrest_sql_fake import PostgrestOverPostgres, postgrest_error

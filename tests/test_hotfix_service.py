@@ -8,12 +8,12 @@ from datetime import timedelta
 import psycopg
 import pytest
 
-from bot.domain import hotfix as rules
-from bot.domain.hotfix import HotfixState
+from bot.core import hotfix as rules
+from bot.core.hotfix import HotfixState
 from bot.errors import UserFacingError
-from bot.hotfix_journal import HotfixJournal
-from bot.localdb import migration_up
-from bot.sources.hotfix_postgres import PostgresHotfixStore
+from bot.adapters.state.journal import HotfixJournal
+from bot.adapters.localdb import migration_up
+from bot.adapters.supabase.hotfix_postgres import PostgresHotfixStore
 from tests.helpers import RecordingPoster, embed_text
 from tests.hotfix_support import DEV, LEAD, LEAD2, NOBODY, T0, Clock, copy_migrations, make_service, migrate
 

@@ -146,12 +146,12 @@ def test_changed_since_bad_ref_exits_2(repo, capsys):
 
 
 def test_console_script_and_module_entry_points(folder):
-    for command in ([sys.executable, "-m", "bot.cli", "lint", "--json"], [sys.executable, "-m", "bot.commands.lint", "--json"]):
+    for command in ([sys.executable, "-m", "bot.cli", "lint", "--json"], [sys.executable, "-m", "bot.preflight.lint_command", "--json"]):
         done = subprocess.run(command, capture_output=True, text=True, cwd=folder.parent.parent,
                               env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
         assert done.returncode == 1, done.stderr
         assert [f["rule"] for f in json.loads(done.stdout)] == ["create-without-if-not-exists"]
-    done = subprocess.run([sys.executable, "-m", "bot.commands.lint", "nope"], capture_output=True, text=True,
+    done = subprocess.run([sys.executable, "-m", "bot.preflight.lint_command", "nope"], capture_output=True, text=True,
                           cwd=folder, env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
     assert done.returncode == 2 and "nope: no such file or folder" in done.stderr
 
@@ -183,17 +183,17 @@ def test_changed_since_from_a_subfolder_sees_untracked_files_elsewhere(repo, cap
 
 
 def test_standalone_entry_points_piped_into_head_end_quietly(tmp_path):
-    """`python -m bot.commands.lint | head -1` (the pre-commit hook's entry) and guard's: no traceback, exit 141."""
+    """`python -m bot.preflight.lint_command | head -1` (the pre-commit hook's entry) and guard's: no traceback, exit 141."""
     import os
     import subprocess
     import sys
 
-    from bot.localdb import PROJECT_ROOT
+    from bot.adapters.localdb import PROJECT_ROOT
 
     for i in range(50):
         (tmp_path / f"202501010000{i:02d}_t{i}.sql").write_text(f"create table public.t{i} (id int);\n")
     (tmp_path / "push.sh").write_text("supabase db push\n" * 200)
-    for args in (["bot.commands.lint", "--json", str(tmp_path)], ["bot.commands.guard", str(tmp_path / "push.sh")]):
+    for args in (["bot.preflight.lint_command", "--json", str(tmp_path)], ["bot.preflight.guard_command", str(tmp_path / "push.sh")]):
         read_end, write_end = os.pipe()
         os.close(read_end)  # the reader has gone, as `| head -1` does after its line
         try:
@@ -231,8 +231,8 @@ def test_fix_of_a_multi_line_statement_shows_the_line_it_changes(tmp_path, capsy
 
 def test_multi_line_fix_stays_indented_under_its_finding():
     """A replay finding's fix is the relay's hint, SQL on lines of its own: they stay inside the file's group."""
-    from bot.domain.lint import ERROR, Finding
-    from bot.render.lint_text import render_text
+    from bot.core.lint import ERROR, Finding
+    from bot.preflight.render_text import render_text
 
     hint = ('policy "p" for table "t" already exists: ... At x.sql line 3, write:\n'
             'DROP POLICY IF EXISTS "p" ON public.t;\ncreate policy "p" on public.t using (true);')

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.domain.lint import RULES, MigrationSource, lint_migrations
+from bot.core.lint import RULES, MigrationSource, lint_migrations
 
 CORPUS = Path(__file__).parent / "lint_corpus"
 CASES = sorted(CORPUS.glob("*/*.sql"))

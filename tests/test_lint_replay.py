@@ -8,10 +8,10 @@ from pathlib import Path
 import psycopg
 
 from bot.cli import main
-from bot.domain.failures import classify, parse_log
-from bot.lint_files import collect
-from bot.lint_replay import replay
-from bot.localdb import ScratchDatabase, migration_up
+from bot.core.failures import classify, parse_log
+from bot.preflight.files import collect
+from bot.preflight.replay import replay
+from bot.adapters.localdb import ScratchDatabase, migration_up
 
 PRECISION = Path(__file__).parent / "lint_precision"
 BASE = "create table if not exists public.base (id int primary key);\ngrant select on public.base to authenticated, service_role;\n"
@@ -46,7 +46,7 @@ def test_non_idempotent_migration_is_caught_with_the_relay_category(tmp_path, pg
             made.append(self.name)
             return super().create(**kwargs)
 
-    monkeypatch.setattr("bot.lint_replay.ScratchDatabase", Recording)
+    monkeypatch.setattr("bot.preflight.replay.ScratchDatabase", Recording)
     folder = _folder(tmp_path, {
         "20250101000000_base.sql": BASE,
         "20250102000000_step.sql": "-- the new table\ncreate table public.foo (id int);\n"
@@ -129,7 +129,7 @@ def test_precision_corpus_replays_clean(pg_server):
 
 def test_precision_corpus_is_idempotent_for_the_real_cli_too(pg_server, tmp_path):
     """Belt and braces: the CLI itself re-applies every file after `migration repair --status reverted`."""
-    from bot.localdb import run_supabase
+    from bot.adapters.localdb import run_supabase
 
     db = ScratchDatabase(pg_server.url).create()
     try:

@@ -15,14 +15,14 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import DragonflyBot
-from bot.app_errors import handle_app_command_error
+from bot.chat.app import DragonflyBot
+from bot.chat.errors import handle_app_command_error
 from bot.errors import SourceUnavailable, UserFacingError
-from bot.github.client import ArchiveTooLarge, read_archive_folder
-from bot.localdb import migration_up
+from bot.adapters.github import ArchiveTooLarge, read_archive_folder
+from bot.adapters.localdb import migration_up
 from bot.settings import Settings
-from bot.status_service import FolderFiles, GitHubFiles
-from cogs.migrations import Migrations
+from bot.status.service import FolderFiles, GitHubFiles
+from cogs.status import Migrations
 from tests.conftest import REPO_MIGRATIONS
 from tests.github_fake import REPO, TOKEN, FakeGitHub
 from tests.helpers import RecordingPoster, embed_text, last_ephemeral_text, make_interaction, sent_embeds
@@ -261,7 +261,7 @@ def test_archive_reader_keeps_only_the_folders_own_files():
 
 
 async def test_archive_over_the_cap_is_refused(fake_github):
-    from bot.github.client import GitHubClient
+    from bot.adapters.github import GitHubClient
 
     fake_github.push({f"supabase/migrations/2026030100{i:04d}_filler.sql": f"select {i}; -- {i * 7919}" * 50
                       for i in range(200)})
@@ -278,7 +278,7 @@ async def test_archive_over_the_cap_is_refused(fake_github):
 
 async def test_a_hotfix_migration_pushed_to_the_branch_auto_links_without_a_redeploy(fake_github, migrated_db, tmp_path):
     """The hotfix follow-up reads the same files /migrations does: the branch, not the image's copy."""
-    from bot.domain.hotfix import HotfixState
+    from bot.core.hotfix import HotfixState
     from tests.hotfix_support import DEV, make_service
 
     bot = _bot(fake_github, tmp_path, migrated_db.url)

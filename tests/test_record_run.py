@@ -10,10 +10,10 @@ import pytest
 
 import argparse
 
-from bot.commands import record_run
+from bot.relay import record_run_command as record_run
 from bot.errors import UserFacingError
-from bot.localdb import migration_up
-from bot.run_record import read_run
+from bot.adapters.localdb import migration_up
+from bot.relay.run_record import read_run
 
 
 def main(argv: list[str]) -> int:

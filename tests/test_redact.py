@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.domain.redact import MARK, redact
+from bot.core.redact import MARK, redact
 
 
 def _b64url(data: bytes) -> str:

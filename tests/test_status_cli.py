@@ -12,7 +12,7 @@ import pytest
 import respx
 
 from bot.cli import main
-from bot.localdb import PROJECT_ROOT, migration_up
+from bot.adapters.localdb import PROJECT_ROOT, migration_up
 
 from .conftest import REPO_MIGRATIONS
 from .postgrest_fake import FakePostgrest

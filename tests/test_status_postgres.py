@@ -9,11 +9,11 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from bot.domain.status import State, versions_to_verify
+from bot.core.status import State, versions_to_verify
 from bot.errors import SourceUnavailable
-from bot.localdb import migration_up, run_supabase
-from bot.sources.postgres import PostgresStatusSource
-from bot.status_service import collect_status, read_local_migrations
+from bot.adapters.localdb import migration_up, run_supabase
+from bot.adapters.supabase.postgres import PostgresStatusSource
+from bot.status.service import collect_status, read_local_migrations
 
 from .conftest import REPO_MIGRATIONS
 

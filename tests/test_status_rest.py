@@ -10,12 +10,12 @@ import pytest
 import respx
 from psycopg.rows import dict_row
 
-from bot.domain.sql import statements_digest
+from bot.core.sql import statements_digest
 from bot.errors import SourceUnavailable
-from bot.localdb import migration_up
-from bot.sources.base import ROW_COLUMNS
-from bot.sources.postgres import PostgresStatusSource
-from bot.sources.rest import RestStatusSource
+from bot.adapters.localdb import migration_up
+from bot.adapters.supabase.base import ROW_COLUMNS
+from bot.adapters.supabase.postgres import PostgresStatusSource
+from bot.adapters.supabase.rest import RestStatusSource
 
 from .conftest import REPO_MIGRATIONS
 from .postgrest_fake import FakePostgrest, error

@@ -6,7 +6,7 @@ from unittest.mock import AsyncMock
 
 import discord
 
-from bot.ui import ConfirmView, Page, Paginator
+from bot.chat.ui import ConfirmView, Page, Paginator
 from tests.helpers import make_interaction, make_member
 
 

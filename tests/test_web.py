@@ -8,10 +8,10 @@ import httpx
 import respx
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.localdb import migration_up
-from bot.readiness import probe_source
+from bot.adapters.localdb import migration_up
+from bot.adapters.supabase.readiness import probe_source
 from bot.settings import Settings
-from bot.web import READINESS_KEY, Readiness, create_web_app
+from bot.chat.web import READINESS_KEY, Readiness, create_web_app
 from tests.conftest import REPO_MIGRATIONS
 
 

@@ -1,0 +1,108 @@
+"""The hotfix store interface, shared by the PostgREST and Postgres adapters.
+
+Both adapters write only through the SQL functions of
+supabase/migrations/20251210000000_hotfix_incidents.sql and
+20251210120000_hotfix_cancel.sql (the REST one as ``/rest/v1/rpc/<name>``),
+so they behave the same: ``declare`` is idempotent by the client-generated
+id, every transition changes the row only from the states the caller checked
+the rules against (``None`` back means someone changed it first), a reminder
+is claimed at most once, and ``append_event`` and ``close`` carry a
+client-generated event id, so a request retried after its answer was lost
+stores its event once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Protocol, Sequence
+
+from bot.core.hotfix import Actor, Hotfix, HotfixEvent, NewHotfix, Reminder
+from bot.errors import SourceUnavailable
+
+HOTFIX_MIGRATION = "20251210000000_hotfix_incidents.sql"
+HOTFIX_CLOSE_MIGRATION = "20251210120000_hotfix_cancel.sql"  # close_hotfix, event ids
+HOTFIX_MIGRATIONS = f"supabase/migrations/{HOTFIX_MIGRATION} and {HOTFIX_CLOSE_MIGRATION}"
+UNSYNCED_STATES = ("declared", "awaiting_approval", "approved", "migration_linked")
+LIST_LIMIT = 500
+
+
+class HotfixStoreDown(SourceUnavailable):
+    """The store could not be reached or refused our credentials: try again later.
+
+    A declaration that fails this way goes to the local journal; any other
+    error is a real refusal and is shown to the user.
+    """
+
+
+class HotfixStore(Protocol):
+    @property
+    def description(self) -> str:
+        """Where hotfixes are kept, safe to show (no secrets)."""
+
+    async def declare(self, new: NewHotfix) -> Hotfix:
+        """Store a declaration (or return the one already stored with this id)."""
+
+    async def approve(self, hotfix_id: str, expected: Sequence[str], actor: Actor, at: datetime) -> Hotfix | None: ...
+
+    async def link(
+        self,
+        hotfix_id: str,
+        expected: Sequence[str],
+        version: str,
+        file: str,
+        findings: dict,
+        actor: Actor,
+        at: datetime,
+    ) -> Hotfix | None: ...
+
+    async def mark_synced(self, hotfix_id: str, version: str, at: datetime) -> Hotfix | None:
+        """``migration_linked`` -> ``synced`` for exactly one caller."""
+
+    async def resolve(
+        self, hotfix_id: str, expected: Sequence[str], review: str, actor: Actor, at: datetime
+    ) -> Hotfix | None: ...
+
+    async def close(
+        self,
+        hotfix_id: str,
+        expected: Sequence[str],
+        state: str,
+        reason: str,
+        actor: Actor,
+        at: datetime,
+        event_id: str,
+    ) -> Hotfix | None:
+        """Close as ``rejected`` or ``cancelled``; the same ``event_id`` again returns the closed row."""
+
+    async def append_event(
+        self, hotfix_id: str, kind: str, actor: Actor | None, detail: dict, at: datetime, event_id: str | None = None
+    ) -> None:
+        """Append to the timeline once per ``event_id`` (one is generated when not given)."""
+
+    async def set_post(self, hotfix_id: str, channel_id: int, message_id: int, thread_id: int | None) -> None: ...
+
+    async def list(self, *, state: str | None = None, environment: str | None = None) -> list[Hotfix]:
+        """Newest first, at most LIST_LIMIT."""
+
+    async def get_by_code(self, code: str) -> Hotfix | None: ...
+
+    async def events(self, hotfix_id: str) -> list[HotfixEvent]:
+        """The timeline, oldest first."""
+
+    async def due_reminders(self, now: datetime) -> list[Hotfix]:
+        """Unsynced hotfixes whose next reminder time has come."""
+
+    async def claim_reminder(self, hotfix_id: str, reminder: Reminder, at: datetime) -> bool:
+        """True for exactly one caller per (hotfix, reminder number), ever."""
+
+
+def new_event_id() -> str:
+    """The client-generated id that makes an event's append idempotent."""
+    return str(uuid.uuid4())
+
+
+def actor_args(actor: Actor | None) -> tuple[str | None, str | None]:
+    if actor is None or not actor.id:
+        return None, actor.name if actor else None
+    return actor.id, actor.name

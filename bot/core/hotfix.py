@@ -1,0 +1,435 @@
+"""Emergency hotfixes: states, who may do what, reminders, and auto-link detection.
+
+Pure: the service loads a ``Hotfix`` from the store, asks a ``check_*``
+function whether the actor may do the operation (each refusal is one line,
+``HotfixRefused``), then asks the store to make the change from the state it
+saw. Life of a hotfix (the protocol's "If You Must Hotfix"):
+
+    dev:   declared ------------------------------> migration_linked -> synced -> resolved
+    prod:  awaiting_approval -> approved ---------> migration_linked -> synced -> resolved
+           awaiting_approval -> rejected            (a DevOps lead refused it)
+           any state before synced -> cancelled     (abandoned, e.g. the SQL was never run)
+
+``synced`` means the linked migration is applied in the hotfix's environment;
+``resolved`` means the post-incident review ("why did we need a hotfix?") is
+written. ``rejected`` and ``cancelled`` close a hotfix that will never sync;
+both need a reason and stop the reminders.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from enum import Enum
+from typing import Any, Mapping
+
+from bot.core.times import parse_time
+
+ENVIRONMENTS = ("dev", "prod")
+SUMMARY_MAX = 200
+SQL_MAX_CHARS = 20_000
+SQL_FILE_MAX_BYTES = 64 * 1024
+REVIEW_MIN = 10
+REVIEW_MAX = 2_000
+LEAD_AFTER = timedelta(hours=24)
+
+# The protocol's "If You Must Hotfix (Emergency Only)", posted with every declaration.
+CHECKLIST = (
+    "Document the emergency in Slack/Discord (this post)",
+    "Run the SQL in Supabase Studio **for dev only**",
+    "**Immediately** create the matching migration file (add `-- hotfix: {code}` to it)",
+    "Commit and push so CI stays in sync",
+    "Post-incident review: why did we need a hotfix? (`/hotfix resolve {code} review:...`)",
+)
+
+
+class HotfixState(str, Enum):
+    DECLARED = "declared"
+    AWAITING_APPROVAL = "awaiting_approval"
+    APPROVED = "approved"
+    MIGRATION_LINKED = "migration_linked"
+    SYNCED = "synced"
+    RESOLVED = "resolved"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+LINKABLE = (HotfixState.DECLARED, HotfixState.APPROVED, HotfixState.MIGRATION_LINKED)
+UNSYNCED = frozenset({
+    HotfixState.DECLARED, HotfixState.AWAITING_APPROVAL, HotfixState.APPROVED, HotfixState.MIGRATION_LINKED,
+})
+CLOSED_UNSYNCED = frozenset({HotfixState.REJECTED, HotfixState.CANCELLED})
+
+
+class HotfixRefused(Exception):
+    """An operation the rules do not allow; the message is one line for the user."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who asks, with the roles that matter here (the cog reads them off the member)."""
+
+    id: str
+    name: str
+    can_declare: bool = False  # holds the hotfix role
+    is_lead: bool = False  # holds the DevOps-lead role
+
+
+SYSTEM = Actor(id="", name="dragonfly-bot")
+
+
+_TIME_FIELDS = (
+    "declared_at", "approved_at", "linked_at", "synced_at", "resolved_at", "closed_at", "next_reminder_at",
+)
+
+
+@dataclass(frozen=True)
+class _Declaration:
+    """What the declarer said: shared by a declaration before and after it is stored."""
+
+    id: str
+    environment: str
+    summary: str
+    sql_text: str | None
+    sql_digest: str | None
+    declared_by_id: str
+    declared_by_name: str
+    declared_at: datetime
+    state: HotfixState
+
+    @classmethod
+    def _values(cls, row: Mapping[str, Any]) -> dict[str, Any]:
+        """This class's fields from a row, a JSON object or a journal record: times and state parsed."""
+        values = {k: row[k] for k in cls.__dataclass_fields__ if k in row}
+        values["id"] = str(values["id"])
+        values["state"] = HotfixState(values["state"])
+        for key in _TIME_FIELDS:
+            if key in values:
+                values[key] = parse_time(values[key])
+        return values
+
+
+@dataclass(frozen=True)
+class NewHotfix(_Declaration):
+    """A declaration before the store gives it a code; the id makes storing it idempotent."""
+
+    next_reminder_at: datetime
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        for key in ("declared_at", "next_reminder_at"):
+            data[key] = data[key].isoformat()
+        data["state"] = self.state.value
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> "NewHotfix":
+        return cls(**cls._values(data))
+
+
+@dataclass(frozen=True)
+class Hotfix(_Declaration):
+    code: str
+    approved_by_id: str | None = None
+    approved_by_name: str | None = None
+    approved_at: datetime | None = None
+    linked_version: str | None = None
+    linked_file: str | None = None
+    linked_at: datetime | None = None
+    link_findings: dict = field(default_factory=dict)
+    synced_at: datetime | None = None
+    review: str | None = None
+    resolved_by_id: str | None = None
+    resolved_by_name: str | None = None
+    resolved_at: datetime | None = None
+    closed_reason: str | None = None  # why it was rejected or cancelled
+    closed_by_id: str | None = None
+    closed_by_name: str | None = None
+    closed_at: datetime | None = None
+    next_reminder_at: datetime | None = None
+    reminders_sent: int = 0
+    alert_channel_id: int | None = None
+    alert_message_id: int | None = None
+    alert_thread_id: int | None = None
+
+    @classmethod
+    def from_mapping(cls, row: Mapping[str, Any]) -> "Hotfix":
+        """From a database row (psycopg dict row or PostgREST JSON object)."""
+        values = cls._values(row)
+        values["link_findings"] = dict(values.get("link_findings") or {})
+        return cls(**values)
+
+    @property
+    def unsynced(self) -> bool:
+        return self.state in UNSYNCED
+
+    @property
+    def closed_unsynced(self) -> bool:
+        """Rejected or cancelled: closed without its migration ever being applied."""
+        return self.state in CLOSED_UNSYNCED
+
+    def time_to_sync(self) -> timedelta | None:
+        """How long Studio's change stayed without an applied migration."""
+        return self.synced_at - self.declared_at if self.synced_at else None
+
+
+@dataclass(frozen=True)
+class HotfixEvent:
+    at: datetime
+    kind: str
+    actor_id: str | None
+    actor_name: str | None
+    detail: dict
+
+    @classmethod
+    def from_mapping(cls, row: Mapping[str, Any]) -> "HotfixEvent":
+        return cls(
+            at=parse_time(row["at"]),
+            kind=str(row["kind"]),
+            actor_id=row.get("actor_id"),
+            actor_name=row.get("actor_name"),
+            detail=dict(row.get("detail") or {}),
+        )
+
+
+# --- Input -----------------------------------------------------------------
+
+_CODE = re.compile(r"^\s*(?:hf[-_ ]?)?0*(\d{1,9})\s*$", re.IGNORECASE)
+
+
+def format_code(number: int) -> str:
+    return f"HF-{number:04d}"
+
+
+def normalize_code(text: str) -> str:
+    """``hf-7``, ``HF-0007``, ``7`` -> ``HF-0007``; anything else is refused."""
+    match = _CODE.match(text or "")
+    if not match or int(match.group(1)) == 0:
+        raise HotfixRefused(f"`{_clip(text, 30)}` is not a hotfix code; codes look like HF-0007 (see `/hotfix list`)")
+    return format_code(int(match.group(1)))
+
+
+def check_environment(env: str) -> str:
+    value = (env or "").strip().lower()
+    if value not in ENVIRONMENTS:
+        raise HotfixRefused(f"environment must be dev or prod, not `{_clip(env, 20)}`")
+    return value
+
+
+def check_summary(summary: str) -> str:
+    text = " ".join((summary or "").split())
+    if not text:
+        raise HotfixRefused("the summary is empty: say in one line what broke and what the SQL fixes")
+    if len(text) > SUMMARY_MAX:
+        raise HotfixRefused(
+            f"the summary is {len(text)} characters; keep it to {SUMMARY_MAX} and put details in the thread"
+        )
+    return text
+
+
+def check_sql(sql: str | None) -> str | None:
+    if sql is None or not sql.strip():
+        return None
+    text = sql.replace("\r\n", "\n").strip()
+    if len(text) > SQL_MAX_CHARS:
+        raise HotfixRefused(
+            f"the SQL is {len(text):,} characters; the limit is {SQL_MAX_CHARS:,}: attach only what was run"
+        )
+    return text
+
+
+def check_sql_file(name: str, size: int) -> None:
+    if not name.lower().endswith(".sql"):
+        raise HotfixRefused(f"the attachment `{_clip(name, 60)}` is not a .sql file; attach the SQL you ran")
+    if size > SQL_FILE_MAX_BYTES:
+        raise HotfixRefused(
+            f"the attachment is {size:,} bytes; the limit is {SQL_FILE_MAX_BYTES:,}: attach only what was run"
+        )
+
+
+def check_review(review: str, what: str = "review", question: str = "why did we need a hotfix?") -> str:
+    """A required free text (the review, or the reason for rejecting or cancelling)."""
+    text = (review or "").strip()
+    if len(text) < REVIEW_MIN:
+        raise HotfixRefused(f"the {what} is required (at least {REVIEW_MIN} characters): {question}")
+    if len(text) > REVIEW_MAX:
+        raise HotfixRefused(f"the {what} is {len(text):,} characters; keep it to {REVIEW_MAX:,}")
+    return text
+
+
+def sql_digest(sql: str | None) -> str | None:
+    return hashlib.sha256(sql.encode("utf-8")).hexdigest() if sql else None
+
+
+def _clip(text: str, limit: int) -> str:
+    text = str(text or "")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# --- Transitions -----------------------------------------------------------
+
+
+def declare(
+    actor: Actor,
+    env: str,
+    summary: str,
+    sql: str | None,
+    *,
+    now: datetime,
+    reminder_hours: float,
+    hotfix_id: str | None = None,
+) -> NewHotfix:
+    """A checked declaration. Prod waits for a DevOps lead's approval."""
+    if not (actor.can_declare or actor.is_lead):
+        raise HotfixRefused("declaring a hotfix needs the hotfix role; ask a DevOps lead to add you")
+    env = check_environment(env)
+    text = check_summary(summary)
+    sql_text = check_sql(sql)
+    state = HotfixState.AWAITING_APPROVAL if env == "prod" else HotfixState.DECLARED
+    return NewHotfix(
+        id=hotfix_id or str(uuid.uuid4()),
+        environment=env,
+        summary=text,
+        sql_text=sql_text,
+        sql_digest=sql_digest(sql_text),
+        declared_by_id=actor.id,
+        declared_by_name=actor.name,
+        declared_at=now,
+        state=state,
+        next_reminder_at=now + timedelta(hours=reminder_hours),
+    )
+
+
+def _refuse_if_closed(hotfix: Hotfix) -> None:
+    if hotfix.state == HotfixState.RESOLVED:
+        raise HotfixRefused(f"{hotfix.code} is already resolved (by {hotfix.resolved_by_name})")
+    if hotfix.closed_unsynced:
+        raise HotfixRefused(f"{hotfix.code} is already {hotfix.state} (by {hotfix.closed_by_name}): it is closed")
+
+
+def _check_lead_decision(hotfix: Hotfix, actor: Actor, verb: str, own: str, instead: str = "") -> None:
+    """Approving and rejecting alike: a prod hotfix awaiting approval, a lead who did not declare it."""
+    if hotfix.environment != "prod":
+        raise HotfixRefused(f"{hotfix.code} is a dev hotfix: dev hotfixes need no approval{instead}")
+    _refuse_if_closed(hotfix)
+    if hotfix.state != HotfixState.AWAITING_APPROVAL:
+        raise HotfixRefused(f"{hotfix.code} is not awaiting approval (it is {hotfix.state}){instead}")
+    if not actor.is_lead:
+        raise HotfixRefused(f"only a DevOps lead can {verb} a prod hotfix")
+    if actor.id == hotfix.declared_by_id:
+        raise HotfixRefused(f"you declared {hotfix.code}; {own}")
+
+
+def check_approve(hotfix: Hotfix, actor: Actor) -> None:
+    _check_lead_decision(hotfix, actor, "approve", "another DevOps lead must approve it")
+
+
+def check_link(hotfix: Hotfix, actor: Actor) -> None:
+    if hotfix.state == HotfixState.AWAITING_APPROVAL:
+        raise HotfixRefused(f"{hotfix.code} is awaiting a DevOps lead's approval; link its migration once approved")
+    if hotfix.state not in LINKABLE:
+        raise HotfixRefused(f"{hotfix.code} is already {hotfix.state}; its migration can no longer be changed")
+    if actor is not SYSTEM and not (actor.can_declare or actor.is_lead or actor.id == hotfix.declared_by_id):
+        raise HotfixRefused("linking a migration needs the hotfix role")
+
+
+def check_resolve(hotfix: Hotfix, actor: Actor, review: str) -> str:
+    _refuse_if_closed(hotfix)
+    if actor.id != hotfix.declared_by_id and not actor.is_lead:
+        raise HotfixRefused(f"only the declarer ({hotfix.declared_by_name}) or a DevOps lead can resolve {hotfix.code}")
+    if hotfix.state != HotfixState.SYNCED:
+        raise HotfixRefused(
+            f"{hotfix.code} is {hotfix.state}: it can be resolved once its migration is applied in "
+            f"{hotfix.environment} (synced)"
+        )
+    return check_review(review)
+
+
+def check_reject(hotfix: Hotfix, actor: Actor, reason: str) -> str:
+    """A DevOps lead refuses a prod hotfix that awaits approval.
+
+    Like approving, rejecting is the second pair of eyes: the declarer
+    cannot reject their own hotfix (they withdraw it with cancel).
+    """
+    withdraw = f"to withdraw it use `/hotfix cancel {hotfix.code}`"
+    _check_lead_decision(hotfix, actor, "reject", withdraw, instead="; cancel it instead")
+    return check_review(reason, "reason", "why is it rejected?")
+
+
+def check_cancel(hotfix: Hotfix, actor: Actor, reason: str) -> str:
+    """The declarer or a DevOps lead abandons a hotfix whose migration is not applied yet."""
+    _refuse_if_closed(hotfix)
+    if hotfix.state == HotfixState.SYNCED:
+        raise HotfixRefused(
+            f"{hotfix.code} is synced (its migration is applied); close it with `/hotfix resolve {hotfix.code}`"
+        )
+    if actor.id != hotfix.declared_by_id and not actor.is_lead:
+        raise HotfixRefused(f"only the declarer ({hotfix.declared_by_name}) or a DevOps lead can cancel {hotfix.code}")
+    return check_review(reason, "reason", "why is it cancelled (e.g. the SQL was never run)?")
+
+
+# --- Reminders -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reminder:
+    number: int  # the n-th reminder: due at declared_at + n * interval
+    recipient: str  # declarer | lead
+    due_at: datetime
+    next_at: datetime
+
+
+def due_reminder(hotfix: Hotfix, now: datetime, reminder_hours: float) -> Reminder | None:
+    """The reminder to send now, if any.
+
+    Reminder n is due ``n * HOTFIX_REMINDER_HOURS`` after declaration: to the
+    declarer, and to the lead once a day has passed. After downtime only the
+    latest due reminder goes out (no burst of stale ones).
+    """
+    if not hotfix.unsynced:
+        return None
+    interval = timedelta(hours=reminder_hours)
+    number = math.floor((now - hotfix.declared_at) / interval)
+    if number < 1 or number <= hotfix.reminders_sent:
+        return None
+    due_at = hotfix.declared_at + number * interval
+    recipient = "lead" if due_at - hotfix.declared_at >= LEAD_AFTER else "declarer"
+    return Reminder(number, recipient, due_at, hotfix.declared_at + (number + 1) * interval)
+
+
+# --- Auto-link -------------------------------------------------------------
+
+_COMMENT_CODE = re.compile(r"--\s*hotfix\s*:\s*(HF-?\d{1,9})", re.IGNORECASE)
+_FILE_CODE = re.compile(r"(?:^|[_\-.])hf[_-]?(\d{1,9})(?=$|[_\-.])", re.IGNORECASE)
+
+
+def codes_in_migration(file_name: str, text: str) -> set[str]:
+    """Hotfix codes a migration names: ``-- hotfix: HF-0007`` or ``hf_0007`` in the file name."""
+    codes = {normalize_code(m.group(1)) for m in _COMMENT_CODE.finditer(text or "")}
+    stem = file_name[:-4] if file_name.lower().endswith(".sql") else file_name
+    codes |= {format_code(int(m.group(1))) for m in _FILE_CODE.finditer(stem) if int(m.group(1))}
+    return codes
+
+
+def format_duration(delta: timedelta | None) -> str:
+    if delta is None:
+        return "-"
+    minutes = int(delta.total_seconds() // 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {minutes}m"
+    return f"{minutes}m"

@@ -1,1 +1,0 @@
-"""GitHub side of the CI relay: the webhook endpoint, the REST client, the ledger."""

@@ -1,0 +1,73 @@
+"""``dragonfly-bot lint``: pre-flight checks of migration files before CI applies them.
+
+Static rules run on PostgreSQL's own parse tree (bot.core.lint); ``--replay``
+also applies the migrations on a scratch database and runs the new ones twice
+(bot.preflight.replay). Exit 1 when any error-severity finding remains, 0
+otherwise, 2 for usage errors.
+
+``python -m bot.preflight.lint_command`` runs the same command without loading the
+other subcommands (faster start for pre-commit hooks and benchmarks).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from bot.cli_base import standalone_main
+
+NAME = "lint"
+HELP = "Check migration files against the protocol (idempotency, GRANTs, destructive operations, names)."
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("paths", nargs="*", metavar="PATH",
+                        help="migration files or folders (default: supabase/migrations)")
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="print a JSON list of findings")
+    output.add_argument("--github", action="store_true", help="print GitHub Actions ::error/::warning annotations")
+    parser.add_argument("--changed-since", metavar="REF",
+                        help="lint only files changed since this git ref (and untracked ones)")
+    parser.add_argument("--replay", action="store_true",
+                        help="also apply all migrations on a scratch database and run the checked ones twice")
+    parser.add_argument("--db-url", metavar="URL",
+                        help="PostgreSQL server for --replay's scratch database (default: local or embedded)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from bot.core.lint import has_errors, lint_migrations
+    from bot.errors import UserFacingError
+    from bot.preflight.files import collect
+    from bot.preflight.render_text import render_github, render_json, render_text
+
+    if args.db_url and not args.replay:
+        raise UserFacingError("--db-url is only used with --replay")
+    sets = collect(args.paths, changed_since=args.changed_since)
+    findings = []
+    for mset in sets:
+        findings.extend(lint_migrations(mset.targets, mset.others, mset.read))
+    if args.replay:
+        from bot.preflight.replay import replay
+
+        for mset in sets:
+            if mset.targets:
+                findings.extend(replay(mset, db_url=args.db_url))
+    # --replay applies every file of the folder: one that is not a target can fail too.
+    checked = len({t.path for m in sets for t in m.targets} | {f.file for f in findings})
+    if args.json:
+        print(render_json(findings))
+    elif args.github:
+        text = render_github(findings)
+        if text:
+            print(text)
+    else:
+        print(render_text(findings, checked))
+    return 1 if has_errors(findings) else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return standalone_main(NAME, HELP, add_arguments, run, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

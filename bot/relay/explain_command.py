@@ -1,0 +1,126 @@
+"""``dragonfly-bot explain LOGFILE``: why did ``supabase migration up`` fail?
+
+Reads a GitHub Actions job log (or the CLI's raw output; ``-`` for stdin),
+finds the failure with the same parser the CI relay uses, looks the failing
+file up in the migrations folder to give the statement's line, and prints
+the protocol's fix. Exit 0: a failure was found; 1: none; 2: unreadable input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import BinaryIO
+
+from bot.core.failures import NEEDS_OTHER_FILES, Failure, enrich, parse_log
+from bot.core.joblog import interesting_lines
+from bot.errors import UserFacingError
+
+NAME = "explain"
+HELP = "Explain a failed `supabase migration up` from its job log: file, line, statement, error, fix."
+
+DEFAULT_MIGRATIONS_DIR = Path("supabase") / "migrations"
+MAX_MIGRATION_BYTES = 8 << 20  # a migration file larger than this is read only this far
+EXIT_FOUND, EXIT_NONE = 0, 1
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("logfile", help="job log or CLI output to read; - for stdin")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument(
+        "--migrations-dir",
+        type=Path,
+        help="folder of migration files, to find the statement's line (default supabase/migrations when present)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    migrations_dir = args.migrations_dir
+    if migrations_dir is not None and not migrations_dir.is_dir():
+        raise UserFacingError(f"--migrations-dir {migrations_dir} is not a folder")
+    if migrations_dir is None and DEFAULT_MIGRATIONS_DIR.is_dir():
+        migrations_dir = DEFAULT_MIGRATIONS_DIR
+    if args.logfile == "-":
+        failure = failure_from_log(sys.stdin.buffer, migrations_dir)
+    else:
+        try:
+            with open(args.logfile, "rb") as stream:
+                failure = failure_from_log(stream, migrations_dir)
+        except OSError as exc:
+            raise UserFacingError(f"cannot read {args.logfile}: {exc.strerror or exc}") from exc
+    if failure is None:
+        if args.json:
+            print(json.dumps(None))
+        else:
+            print(f"No migration failure found in {'stdin' if args.logfile == '-' else args.logfile}.")
+        return EXIT_NONE
+    if args.json:
+        print(json.dumps(failure.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        _print_text(render_text(failure))
+    return EXIT_FOUND
+
+
+def failure_from_log(stream: BinaryIO, migrations_dir: Path | None = None) -> Failure | None:
+    """The failure in a binary log stream, with line numbers from ``migrations_dir`` when given.
+
+    Streams the log (memory stays flat for any size); only the failing file
+    (and, for missing-dependency errors, the other migration files) are read.
+    """
+    failure = parse_log(interesting_lines(stream))
+    if failure is None or migrations_dir is None:
+        return failure
+    file_text = _read_migration(migrations_dir, failure.file)
+    others = None
+    if failure.category in NEEDS_OTHER_FILES:
+        others = {p.name: _read_migration(migrations_dir, p.name) or "" for p in sorted(migrations_dir.glob("*.sql"))}
+    return enrich(failure, file_text, others)
+
+
+def _read_migration(migrations_dir: Path, name: str | None) -> str | None:
+    # The name comes from the log (outside input): only a plain file name in that folder.
+    if not name or Path(name).name != name or name in (".", ".."):
+        return None
+    path = migrations_dir / name
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(MAX_MIGRATION_BYTES).decode("utf-8", errors="replace")
+    except OSError:
+        return None
+
+
+def render_text(f: Failure) -> str:
+    """The explanation for a terminal (everything in ``f`` is already redacted)."""
+    out: list[str] = []
+    if f.file:
+        where = f.file
+        if f.line is not None:
+            where += f" line {f.line}"
+        if f.statement_index is not None:
+            where += f" (statement {f.statement_index})"
+        if f.error_line is not None and f.error_line != f.line:
+            where += f", error at line {f.error_line}"
+        out.append(f"File:     {where}")
+    out.append(f"Error:    {f.headline}")
+    if f.detail:
+        out.extend(f"          {line}" for line in f.detail.splitlines())
+    if f.cli_hint:
+        out.append(f"CLI:      {f.cli_hint}")
+    out.append(f"Category: {f.category}")
+    if f.statement:
+        out.append("Statement:")
+        out.extend(f"    {line}" for line in f.statement.splitlines())
+    out.append("Fix:")
+    out.extend(f"    {line}" for line in f.hint.splitlines())
+    if f.category == "unknown" and f.error_lines:
+        out.append("Error lines:")
+        out.extend(f"    {line}" for line in f.error_lines)
+    return "\n".join(out)
+
+
+def _print_text(text: str) -> None:
+    # A Windows console may not encode every character of a log; never crash on it.
+    encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
+    print(text.encode(encoding, errors="replace").decode(encoding))

@@ -1,0 +1,176 @@
+"""Turn the output of ``supabase migration up`` into rows of ``public.migration_runs``.
+
+CI (the protocol's only writer) runs ``dragonfly-bot record-run`` after the
+migrate step, on the step's own output (``migrate.log``):
+
+* every ``Applying migration X.sql...`` before the failure was applied (the
+  CLI commits file by file; the failing file is rolled back);
+* the failure itself, read by the one classifier (``bot.core.failures``),
+  becomes a ``failed`` row with its version, SQLSTATE, message and statement.
+
+A failure that names no file (the database unreachable, remote versions not
+found locally) is not a migration's failure: there is no version to record it
+under, so it yields no failed row (``RunRecord.unrecorded`` says so).
+Everything stored is redacted: the table is readable through the REST view.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO, Iterable, Iterator
+
+import psycopg
+
+from bot.relay.explain_command import failure_from_log
+from bot.core.failures import Failure, parse_log
+from bot.core.joblog import clean_line, interesting_lines
+from bot.core.redact import redact
+from bot.core.versions import parse_file_name
+from bot.errors import UserFacingError
+
+_APPLYING = re.compile(r"Applying migration (?P<file>\S+?\.sql)\.\.\.")
+NO_ERROR_FOUND = "the migrate step failed but its output shows no error"
+
+
+@dataclass(frozen=True)
+class RunRow:
+    environment: str
+    status: str  # applied | failed
+    version: str
+    file_name: str
+    sqlstate: str | None = None
+    error_message: str | None = None
+    failing_statement: str | None = None
+    ci_run_url: str | None = None
+    commit_sha: str | None = None
+    actor: str | None = None
+
+
+@dataclass
+class RunRecord:
+    rows: list[RunRow] = field(default_factory=list)
+    failure: Failure | None = None
+    unrecorded: str | None = None  # why a failure has no row
+
+
+def _tap_applying(lines: Iterable[str], files: list[str]) -> Iterator[str]:
+    """Pass lines through, noting each migration file the CLI starts applying."""
+    for line in lines:
+        if "Applying migration" in line:
+            match = _APPLYING.search(clean_line(line))
+            if match:
+                files.append(match.group("file").rsplit("/", 1)[-1])
+        yield line
+
+
+def read_run(
+    log: BinaryIO,
+    *,
+    environment: str,
+    failed: bool | None = None,
+    migrations_dir: Path | None = None,
+    ci_run_url: str | None = None,
+    commit_sha: str | None = None,
+    actor: str | None = None,
+) -> RunRecord:
+    """The rows one migrate step's output stands for.
+
+    ``failed``: the step's outcome when known (CI passes it); None lets the
+    log decide (a failure found means failed).
+    """
+    applying: list[str] = []
+    failure = parse_log(_tap_applying(interesting_lines(log), applying))
+    if failed is None:
+        failed = failure is not None
+    common = dict(environment=environment, ci_run_url=ci_run_url, commit_sha=commit_sha, actor=actor)
+    record = RunRecord(failure=failure)
+
+    failing_file = None
+    if failed:
+        if failure is not None and failure.file:
+            failing_file = failure.file
+        elif failure is None and applying:
+            # No error text at all (killed, timed out): the file being applied did not finish.
+            failing_file = applying[-1]
+        elif failure is not None:
+            record.unrecorded = f"{failure.category}: {failure.message} (no migration file to record it under)"
+        else:
+            record.unrecorded = NO_ERROR_FOUND + " and names no migration file"
+
+    for file_name in dict.fromkeys(applying):
+        if file_name == failing_file:
+            continue
+        version = _version(file_name)
+        if version:
+            record.rows.append(RunRow(status="applied", version=version, file_name=file_name, **common))
+
+    if failing_file:
+        version = _version(failing_file)
+        if failure is not None and migrations_dir is not None and log.seekable():
+            # Read again the way `dragonfly-bot explain` does: the same failure, plus the
+            # statement's full text and line from the file (and the other files for hints).
+            log.seek(0)
+            failure = failure_from_log(log, Path(migrations_dir)) or failure
+            record.failure = failure
+        if version:
+            message = failure.message if failure else NO_ERROR_FOUND
+            if failure is not None and failure.detail:
+                message = f"{message}\n{failure.detail}"
+            record.rows.append(
+                RunRow(
+                    status="failed",
+                    version=version,
+                    file_name=failing_file,
+                    sqlstate=failure.sqlstate if failure else None,
+                    error_message=redact(message),
+                    failing_statement=redact(failure.statement) if failure and failure.statement else None,
+                    **common,
+                )
+            )
+        else:
+            record.unrecorded = f"{failing_file} has no version prefix"
+    return record
+
+
+def _version(file_name: str) -> str | None:
+    parsed = parse_file_name(file_name)
+    return parsed.version if parsed else None
+
+
+INSERT = (
+    "insert into public.migration_runs (environment, status, version, file_name, sqlstate,"
+    " error_message, failing_statement, ci_run_url, commit_sha, actor)"
+    " values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+)
+
+
+def insert_rows(db_url: str, rows: list[RunRow]) -> None:
+    """Append the rows in one transaction (all or nothing)."""
+    if not rows:
+        return
+    try:
+        with psycopg.connect(db_url, connect_timeout=15) as conn:
+            with conn.cursor() as cur:
+                cur.executemany(
+                    INSERT,
+                    [
+                        (
+                            r.environment,
+                            r.status,
+                            r.version,
+                            r.file_name,
+                            r.sqlstate,
+                            r.error_message,
+                            r.failing_statement,
+                            r.ci_run_url,
+                            r.commit_sha,
+                            r.actor,
+                        )
+                        for r in rows
+                    ],
+                )
+    except psycopg.Error as exc:
+        reason = redact(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
+        raise UserFacingError(f"could not record the run in public.migration_runs: {reason}") from None

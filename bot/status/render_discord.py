@@ -1,0 +1,212 @@
+"""The one Discord renderer of migration status (``/migrations``) and of dev vs prod (``compare``).
+
+A message is a list of pages, each one embed inside every Discord limit;
+when the list of migrations needing attention does not fit on one page the
+cog pages through them with buttons and attaches the full text report.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+
+import discord
+
+from bot.core.compare import Comparison
+from bot.core.redact import redact
+from bot.core.status import ATTENTION_ORDER, LEGACY, SUPABASE, MigrationStatus, State, StatusReport
+from bot.chat import limits as limits
+from bot.status.render_compare import render_compare_text
+from bot.status.render_text import display_name, render_text
+
+GREEN = discord.Colour.green()
+RED = discord.Colour.red()
+ORANGE = discord.Colour.orange()
+
+EMOJI = {
+    State.APPLIED: "✅",
+    State.UNVERIFIABLE: "☑️",
+    State.PENDING: "⏳",
+    State.FAILED: "❌",
+    State.MISSING_LOCAL: "👻",
+    State.MODIFIED: "✏️",
+    State.OUT_OF_ORDER: "🔀",
+}
+LABEL = {
+    State.APPLIED: "applied",
+    State.UNVERIFIABLE: "unverifiable",
+    State.PENDING: "pending",
+    State.FAILED: "FAILED",
+    State.MISSING_LOCAL: "missing locally",
+    State.MODIFIED: "modified",
+    State.OUT_OF_ORDER: "out of order",
+}
+LINE_LIMIT = 300  # one migration's line, so a page always holds several
+LIST_BUDGET = 3000  # description characters for the list, leaving room for the header
+SOURCE_LIMIT = 300
+
+
+@dataclass
+class RenderedMessage:
+    """Pages (each a list of embeds) plus, when paged, the full report as a text file."""
+
+    pages: list[list[discord.Embed]]
+    attachment_name: str | None = None
+    attachment_text: str | None = None
+    extra: dict = field(default_factory=dict)
+
+    def files(self) -> list[discord.File]:
+        """Fresh File objects (a discord.File can be sent only once), redacted like the embeds:
+        the full report quotes error messages from the database as they are."""
+        if self.attachment_text is None or self.attachment_name is None:
+            return []
+        text = redact(self.attachment_text)
+        return [discord.File(io.BytesIO(text.encode("utf-8")), filename=self.attachment_name)]
+
+
+def _code(text: str) -> str:
+    return "`" + text.replace("`", "ˋ") + "`"
+
+
+def _plain(text: str) -> str:
+    """Outside text shown as-is (no markdown, no mentions), on one short line."""
+    one_line = " ".join(redact(text).split())
+    return discord.utils.escape_mentions(discord.utils.escape_markdown(limits.clip(one_line, SOURCE_LIMIT)))
+
+
+def migration_line(m: MigrationStatus) -> str:
+    line = f"{EMOJI[m.state]} {_code(display_name(m))} · {LABEL[m.state]}"
+    detail = m.error_message or m.note
+    if m.error_sqlstate:
+        detail = f"SQLSTATE {m.error_sqlstate}: {detail}"
+    if detail:
+        line += f" — {redact(' '.join(str(detail).split()))}"
+    return limits.clip(line, LINE_LIMIT)
+
+
+def _counts_fields(embed: discord.Embed, counts: dict[str, int]) -> None:
+    for state in (State.APPLIED, State.UNVERIFIABLE, *ATTENTION_ORDER):
+        embed.add_field(name=f"{EMOJI[state]} {LABEL[state]}", value=str(counts.get(state.value, 0)), inline=True)
+
+
+def _applied_summary(report: StatusReport) -> str:
+    done = [m for m in report.migrations if m.state in (State.APPLIED, State.UNVERIFIABLE)]
+    supabase = [m for m in done if m.source == SUPABASE]
+    legacy = [m for m in done if m.source == LEGACY]
+    parts = []
+    if supabase:
+        newest = max(supabase, key=lambda m: m.version)
+        parts.append(f"{len(supabase)} Supabase CLI migration(s), newest {_code(display_name(newest))}")
+    if legacy:
+        parts.append(f"{len(legacy)} legacy (dragonfly_migrations)")
+    unverifiable = sum(1 for m in done if m.state is State.UNVERIFIABLE)
+    if unverifiable:
+        parts.append(f"{unverifiable} applied without recorded statements (cannot check for edits)")
+    return limits.clip("; ".join(parts) or "nothing applied yet", limits.FIELD_VALUE)
+
+
+def _colour(report: StatusReport) -> discord.Colour:
+    if report.counts[State.FAILED.value]:
+        return RED
+    return GREEN if report.healthy else ORANGE
+
+
+def _paged(
+    title: str,
+    header: str,
+    lines: list[str],
+    colour: discord.Colour,
+    decorate,
+    empty_text: str,
+) -> list[list[discord.Embed]]:
+    chunks = limits.pack_lines(lines, LIST_BUDGET) or [empty_text]
+    pages = []
+    for i, chunk in enumerate(chunks):
+        head = header if i == 0 else f"{header.splitlines()[0]}\n*(continued)*"
+        embed = discord.Embed(title=limits.clip(title, limits.TITLE), description=f"{head}\n\n{chunk}", colour=colour)
+        decorate(embed)
+        if len(chunks) > 1:
+            embed.set_footer(text=f"Page {i + 1}/{len(chunks)} · the full report is attached")
+        else:
+            embed.set_footer(text="Read-only: CI is the only writer (see the migration protocol)")
+        pages.append([limits.fit_embed(embed)])
+    return pages
+
+
+def render_status(env: str, source: str, report: StatusReport) -> RenderedMessage:
+    attention = report.attention
+    mark = "❌" if report.counts[State.FAILED.value] else ("✅" if report.healthy else "⚠️")
+    header_lines = [
+        f"**Source:** {_plain(source)}",
+        f"📂 {report.local_file_count} local migration files · {report.summary_line()}",
+    ]
+    drift = report.drift_line()
+    if drift:
+        header_lines.append(f"⚠️ {drift}")
+    if report.ignored_files:
+        header_lines.append(f"ℹ️ {len(report.ignored_files)} file(s) ignored by the CLI (name must be <version>_<name>.sql)")
+    header_lines.append(f"**Needs attention ({len(attention)})**" if attention else "**Nothing needs attention.**")
+    applied = _applied_summary(report)
+
+    def decorate(embed: discord.Embed) -> None:
+        _counts_fields(embed, report.counts)
+        embed.add_field(name="Applied", value=applied, inline=False)
+
+    pages = _paged(
+        f"{mark} Migrations · {env.upper()}",
+        "\n".join(header_lines),
+        [migration_line(m) for m in attention],
+        _colour(report),
+        decorate,
+        "Every migration file is applied and matches what ran.",
+    )
+    rendered = RenderedMessage(pages)
+    if len(pages) > 1:
+        rendered.attachment_name = f"migrations-{env}.txt"
+        rendered.attachment_text = render_text(env, source, report)
+    return rendered
+
+
+def _counts_line(counts: dict[str, int]) -> str:
+    shown = [f"{EMOJI[s]} {counts.get(s.value, 0)} {LABEL[s]}" for s in (State.APPLIED, *ATTENTION_ORDER) if counts.get(s.value)]
+    return " · ".join(shown) or "no migrations"
+
+
+def render_compare(dev_source: str, prod_source: str, comparison: Comparison) -> RenderedMessage:
+    c = comparison
+    header = [
+        f"**Dev:** {_plain(dev_source)}",
+        f"**Prod:** {_plain(prod_source)}",
+        f"{c.in_both} applied in both · **{len(c.promotion)} to promote** · {len(c.prod_only)} only in prod",
+    ]
+    lines: list[str] = []
+    if c.promotion:
+        lines.append(f"**Applied in dev, not yet in prod ({len(c.promotion)})**: what a promotion would carry")
+        out_of_order = set(c.promotion_out_of_order)
+        for m in c.promotion:
+            note = " · older than prod's newest: needs --include-all" if m.version in out_of_order else ""
+            lines.append(limits.clip(f"➡️ {_code(display_name(m))}{note}", LINE_LIMIT))
+    if c.prod_only:
+        lines.append(f"**In prod, not in dev ({len(c.prod_only)})**: prod is ahead of dev")
+        lines += [limits.clip(f"⚠️ {_code(display_name(m))}", LINE_LIMIT) for m in c.prod_only]
+    if c.failed_in_prod:
+        lines.append(f"**Failed in prod ({len(c.failed_in_prod)})**")
+        lines += [migration_line(m) for m in c.failed_in_prod]
+
+    def decorate(embed: discord.Embed) -> None:
+        embed.add_field(name="Dev", value=limits.clip(_counts_line(c.dev_counts), limits.FIELD_VALUE), inline=True)
+        embed.add_field(name="Prod", value=limits.clip(_counts_line(c.prod_counts), limits.FIELD_VALUE), inline=True)
+
+    pages = _paged(
+        f"{'✅' if c.in_sync else '🔀'} Migrations · DEV → PROD",
+        "\n".join(header),
+        lines,
+        GREEN if c.in_sync else ORANGE,
+        decorate,
+        "Dev and prod have the same migrations applied.",
+    )
+    rendered = RenderedMessage(pages)
+    if len(pages) > 1:
+        rendered.attachment_name = "migrations-compare.txt"
+        rendered.attachment_text = render_compare_text(dev_source, prod_source, comparison)
+    return rendered

@@ -1,0 +1,154 @@
+"""CI alerts: relays failed "Supabase Migrations" runs to #alerts (see bot/relay.py).
+
+Thin: wires settings to the relay, serves ``POST /github/webhook`` on the
+bot's web server, runs the queue worker and the reconciliation loop, and
+offers ``/ci last``. With no GITHUB_TOKEN/GITHUB_REPOSITORY it loads, says
+so once, and stays idle.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+
+import discord
+from aiohttp import web
+from discord import app_commands
+from discord.ext import commands, tasks
+
+from bot.adapters.github import GitHubClient, GitHubUnavailable
+from bot.adapters.state.ledger import Ledger
+from bot.relay.webhook import PATH, GitHubWebhook
+from bot.relay.service import Relay, process_queue, reconcile
+
+log = logging.getLogger(__name__)
+
+QUEUE_SIZE = 1000
+LEDGER_FILE = "ci_ledger.sqlite3"
+
+
+class _WebhookSlot:
+    """The route is added once (aiohttp freezes its router on start); the cog plugs itself in and out."""
+
+    def __init__(self) -> None:
+        self.webhook: GitHubWebhook | None = None
+
+    async def handle(self, request: web.Request) -> web.Response:
+        if self.webhook is None:
+            return web.json_response({"error": "CI relay not running"}, status=503)
+        return await self.webhook.handle(request)
+
+
+SLOT_KEY = web.AppKey("github_webhook_slot", _WebhookSlot)
+
+
+class CiAlerts(commands.GroupCog, group_name="ci", group_description="Migration CI runs relayed to #alerts"):
+    def __init__(self, bot: commands.Bot):
+        self.bot = bot
+        self.client: GitHubClient | None = None
+        self.ledger: Ledger | None = None
+        self.relay: Relay | None = None
+        self.queue: asyncio.Queue = asyncio.Queue(maxsize=QUEUE_SIZE)
+        self._worker: asyncio.Task | None = None
+        super().__init__()
+
+    async def cog_load(self) -> None:
+        s = self.bot.settings
+        if s.github_token is None or not s.github_repository:
+            log.info("CI relay idle: set GITHUB_TOKEN and GITHUB_REPOSITORY to relay failed migration runs")
+            return
+        self.ledger = Ledger(s.data_dir / LEDGER_FILE)
+        self.client = GitHubClient(
+            s.github_token.get_secret_value(),
+            s.github_repository,
+            s.migrations_workflow,
+            api_url=s.github_api_url,
+        )
+        self.relay = Relay(
+            client=self.client,
+            ledger=self.ledger,
+            poster=self.bot.poster,
+            workflow=s.migrations_workflow,
+            discord_users=s.github_discord_users,
+            migrations_dir=s.migrations_dir.as_posix(),
+        )
+        self._plug_webhook()
+        self._worker = asyncio.create_task(process_queue(self.queue, self.relay), name="ci-webhook-worker")
+        self.reconcile_loop.change_interval(seconds=s.reconcile_interval_seconds)
+        self.reconcile_loop.start()
+
+    def _plug_webhook(self) -> None:
+        secret = self.bot.settings.github_webhook_secret
+        app = self.bot.web_app
+        slot = app.get(SLOT_KEY)
+        if slot is None:
+            if app.frozen:
+                log.warning("web server already started; %s not served until restart", PATH)
+                return
+            slot = _WebhookSlot()
+            app[SLOT_KEY] = slot
+            app.router.add_post(PATH, slot.handle)
+        if secret is None or not secret.get_secret_value():
+            log.info("GITHUB_WEBHOOK_SECRET not set: %s answers 503; the reconciliation loop finds runs", PATH)
+            return
+        slot.webhook = GitHubWebhook(secret.get_secret_value(), self.bot.settings.migrations_workflow, self.queue)
+
+    async def cog_unload(self) -> None:
+        slot = self.bot.web_app.get(SLOT_KEY)
+        if slot is not None:
+            slot.webhook = None
+        self.reconcile_loop.cancel()
+        if self._worker is not None:
+            self._worker.cancel()
+            await asyncio.gather(self._worker, return_exceptions=True)
+        if self.relay is not None:
+            try:
+                await self.relay.close()
+            except Exception:
+                log.warning("held-back CI alerts could not be summarised on unload", exc_info=True)
+        if self.client is not None:
+            self.client.close()
+        if self.ledger is not None:
+            self.ledger.close()
+
+    @tasks.loop(seconds=120)
+    async def reconcile_loop(self) -> None:
+        # GitHub never redelivers by itself: this pass catches what the webhook missed.
+        try:
+            outcomes = await reconcile(self.client, self.relay)
+            if outcomes:
+                log.info("reconciliation relayed %d run(s): %s", len(outcomes), ", ".join(outcomes))
+        except GitHubUnavailable as exc:
+            log.warning("reconciliation skipped: %s", exc)
+        except Exception:
+            log.exception("reconciliation pass failed; the loop goes on")
+
+    @reconcile_loop.before_loop
+    async def _before_reconcile(self) -> None:
+        await self.bot.wait_until_ready()
+
+    @app_commands.command(name="last", description="The latest failed migration run relayed to #alerts")
+    async def last(self, interaction: discord.Interaction) -> None:
+        if self.ledger is None:
+            await interaction.response.send_message(
+                "The CI relay is not configured (GITHUB_TOKEN and GITHUB_REPOSITORY).", ephemeral=True
+            )
+            return
+        stored = self.ledger.last_summary(self.bot.settings.github_repository)
+        if stored is None:
+            await interaction.response.send_message("No failed migration run has been relayed yet.", ephemeral=True)
+            return
+        await interaction.response.send_message(embed=discord.Embed.from_dict(_loads(stored)), ephemeral=True)
+
+
+def _loads(stored: str) -> dict:
+    try:
+        data = json.loads(stored)
+    except ValueError:
+        data = None
+    return data if isinstance(data, dict) else {"title": "latest failure could not be read"}
+
+
+async def setup(bot: commands.Bot) -> None:
+    await bot.add_cog(CiAlerts(bot))

@@ -1,0 +1,55 @@
+"""``/migrations env:<dev|prod|compare>``: migration status, from the same engine as the CLI.
+
+Discord does not let a command have both options and subcommands, so
+"compare" is the third choice of ``env``: ``/migrations env:compare`` (the
+console also accepts ``/migrations compare``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.core.compare import compare_reports
+from bot.status.render_discord import RenderedMessage, render_compare, render_status
+from bot.chat.ui import Page, Paginator
+
+ENV_CHOICES = [
+    app_commands.Choice(name="dev", value="dev"),
+    app_commands.Choice(name="prod", value="prod"),
+    app_commands.Choice(name="compare (dev → prod)", value="compare"),
+]
+
+
+async def send_rendered(interaction: discord.Interaction, rendered: RenderedMessage) -> None:
+    view = Paginator([Page(embeds=p) for p in rendered.pages], owner_id=interaction.user.id)
+    await view.send(interaction, files=rendered.files())
+
+
+class Migrations(commands.Cog):
+    def __init__(self, bot: commands.Bot):
+        self.bot = bot
+
+    @app_commands.command(name="migrations", description="Migration status for dev or prod, or what prod lacks")
+    @app_commands.describe(env="dev, prod, or compare dev with prod (default: SUPABASE_MODE)")
+    @app_commands.choices(env=ENV_CHOICES)
+    async def migrations(self, interaction: discord.Interaction, env: str | None = None) -> None:
+        # Reading the source can take longer than Discord's 3 s: answer "thinking" first.
+        await interaction.response.defer(thinking=True)
+        env = env or self.bot.settings.supabase_mode
+        if env == "compare":
+            (dev_source, dev), (prod_source, prod) = await asyncio.gather(
+                self.bot.read_status("dev"), self.bot.read_status("prod")
+            )
+            rendered = render_compare(dev_source, prod_source, compare_reports(dev, prod))
+        else:
+            source, report = await self.bot.read_status(env)
+            rendered = render_status(env, source, report)
+        await send_rendered(interaction, rendered)
+
+
+async def setup(bot: commands.Bot) -> None:
+    await bot.add_cog(Migrations(bot))
