@@ -70,7 +70,9 @@ def squawk_binary() -> str | None:
     if found and Path(found).exists():
         return str(found)
     print("squawk not found; installing squawk-cli from PyPI (benchmark only) ...", flush=True)
-    done = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "squawk-cli>=2,<3"], capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "squawk-cli>=2,<3"], capture_output=True, text=True
+    )
     if done.returncode != 0:
         print(f"squawk unavailable: pip install squawk-cli failed: {done.stderr.strip().splitlines()[-1:]}")
         return None
@@ -78,8 +80,14 @@ def squawk_binary() -> str | None:
     return str(found) if found and Path(found).exists() else None
 
 
-IDEMPOTENCY_RULES = ("create-without-if-not-exists", "create-without-or-replace", "drop-without-if-exists",
-                     "add-column-without-if-not-exists", "unguarded-create", "insert-without-on-conflict")
+IDEMPOTENCY_RULES = (
+    "create-without-if-not-exists",
+    "create-without-or-replace",
+    "drop-without-if-exists",
+    "add-column-without-if-not-exists",
+    "unguarded-create",
+    "insert-without-on-conflict",
+)
 
 
 def compare_on_corpus(squawk: str, cwd: Path) -> None:
@@ -99,10 +107,14 @@ def compare_on_corpus(squawk: str, cwd: Path) -> None:
 
     caught = sum(1 for p in bad if "prefer-robust-stmts" in squawk_rules(p))
     false_syntax = [p for p in good if "syntax-error" in squawk_rules(p)]
-    print(f"\ncorpus, non-idempotent files ({len(bad)}): dragonfly lint flags {len(bad)} (by construction, tested); "
-          f"squawk prefer-robust-stmts flags {caught}")
-    print(f"corpus, good files PostgreSQL accepts ({len(good)}): squawk syntax-error on {len(false_syntax)}"
-          + (f" ({', '.join(p.parent.name + '/' + p.name for p in false_syntax[:5])})" if false_syntax else ""))
+    print(
+        f"\ncorpus, non-idempotent files ({len(bad)}): dragonfly lint flags {len(bad)} (by construction, tested); "
+        f"squawk prefer-robust-stmts flags {caught}"
+    )
+    print(
+        f"corpus, good files PostgreSQL accepts ({len(good)}): squawk syntax-error on {len(false_syntax)}"
+        + (f" ({', '.join(p.parent.name + '/' + p.name for p in false_syntax[:5])})" if false_syntax else "")
+    )
 
 
 def fmt(seconds: float) -> str:
@@ -136,10 +148,14 @@ def main() -> int:
         results: dict[str, tuple[float, float]] = {}
         results["lint, in-process"] = timed(in_process, args.repeat)
         results["lint, python -m bot.cli lint"] = timed(
-            lambda: run([sys.executable, "-m", "bot.cli", "lint", "--json", str(folder)], repo), args.repeat)
+            lambda: run([sys.executable, "-m", "bot.cli", "lint", "--json", str(folder)], repo), args.repeat
+        )
         results["lint, python -m bot.preflight.lint_command"] = timed(
-            lambda: run([sys.executable, "-m", "bot.preflight.lint_command", "--json", str(folder)], repo), args.repeat)
-        results["python -c pass (interpreter start)"] = timed(lambda: run([sys.executable, "-c", "pass"], repo), args.repeat)
+            lambda: run([sys.executable, "-m", "bot.preflight.lint_command", "--json", str(folder)], repo), args.repeat
+        )
+        results["python -c pass (interpreter start)"] = timed(
+            lambda: run([sys.executable, "-c", "pass"], repo), args.repeat
+        )
 
         # --changed-since: a git repository with every file committed, then one file changed.
         git = ["git", "-c", "user.name=bench", "-c", "user.email=bench@example.com"]
@@ -148,7 +164,8 @@ def main() -> int:
         run([*git, "commit", "-qm", "base"], repo)
         (folder / "29991231235959_new_feature.sql").write_text(
             "create table if not exists public.bench (id bigint primary key);\n"
-            "grant select on public.bench to authenticated, service_role;\n")
+            "grant select on public.bench to authenticated, service_role;\n"
+        )
 
         def changed_in_process():
             for mset in collect([str(folder)], changed_since="HEAD", cwd=repo):
@@ -156,9 +173,12 @@ def main() -> int:
 
         results["--changed-since (1 file), in-process"] = timed(changed_in_process, args.repeat)
         results["--changed-since (1 file), python -m bot.cli lint"] = timed(
-            lambda: run([sys.executable, "-m", "bot.cli", "lint", "--changed-since", "HEAD"], repo), args.repeat)
+            lambda: run([sys.executable, "-m", "bot.cli", "lint", "--changed-since", "HEAD"], repo), args.repeat
+        )
         results["--changed-since (1 file), python -m bot.preflight.lint_command"] = timed(
-            lambda: run([sys.executable, "-m", "bot.preflight.lint_command", "--changed-since", "HEAD"], repo), args.repeat)
+            lambda: run([sys.executable, "-m", "bot.preflight.lint_command", "--changed-since", "HEAD"], repo),
+            args.repeat,
+        )
         (folder / "29991231235959_new_feature.sql").unlink()
 
         squawk = squawk_binary()
@@ -167,7 +187,8 @@ def main() -> int:
             paths = [str(f) for f in files]
             done = run([squawk, "--reporter", "json", *paths], repo, ok=(0, 1, 2))
             results[f"squawk ({version}), same {len(files)} files"] = timed(
-                lambda: run([squawk, "--reporter", "json", *paths], repo, ok=(0, 1, 2)), args.repeat)
+                lambda: run([squawk, "--reporter", "json", *paths], repo, ok=(0, 1, 2)), args.repeat
+            )
             syntax = done.stdout.count('"syntax-error"')
         for name, (best, median) in results.items():
             print(f"{name:58s} {fmt(best)} {fmt(median)}")
@@ -176,8 +197,10 @@ def main() -> int:
             print(f"squawk 'syntax-error' reports on the same files (PostgreSQL accepts all of them): {syntax}")
             squawk_best = results[f"squawk ({version}), same {len(files)} files"][0]
             cli_best = results["lint, python -m bot.preflight.lint_command"][0]
-            print(f"ratio lint CLI / squawk: {cli_best / squawk_best:.2f}x "
-                  f"(in-process / squawk: {results['lint, in-process'][0] / squawk_best:.2f}x)")
+            print(
+                f"ratio lint CLI / squawk: {cli_best / squawk_best:.2f}x "
+                f"(in-process / squawk: {results['lint, in-process'][0] / squawk_best:.2f}x)"
+            )
             compare_on_corpus(squawk, repo)
         else:
             print("squawk: unavailable (not installed and pip install squawk-cli failed); no figure")

@@ -31,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.relay.explain_command import failure_from_log  # noqa: E402
+from bot.relay.explain_command import failure_from_log
 
 NOISE = [
     "npm WARN deprecated inflight@1.0.6: This module is not supported, and leaks memory.",
@@ -140,15 +140,21 @@ def main() -> None:
         assert failure is not None and failure.category == "duplicate_key", failure
 
         mb = large_size / 1e6
-        print(f"parser (explain's path): {parse_s:.3f} s  {mb / parse_s:8.1f} MB/s  -> {failure.category} in {failure.file}")
+        print(
+            f"parser (explain's path): {parse_s:.3f} s  {mb / parse_s:8.1f} MB/s  -> {failure.category} in {failure.file}"
+        )
         print(f"grep -E:                 {grep_s:.3f} s  {mb / grep_s:8.1f} MB/s  ({grep_lines} matching lines)")
         print(f"ratio parser/grep time:  {parse_s / grep_s:.2f}x (goal: within 3x)")
         every_s = time_every_line(large)
-        print(f"for reference, parse_log over every line (no chunked reader): {every_s:.3f} s  {mb / every_s:8.1f} MB/s")
+        print(
+            f"for reference, parse_log over every line (no chunked reader): {every_s:.3f} s  {mb / every_s:8.1f} MB/s"
+        )
 
         peak_small, peak_large = peak_memory(small), peak_memory(large)
-        print(f"peak Python memory: {peak_small / 1e6:.1f} MB for {small_size / 1e6:.0f} MB log, "
-              f"{peak_large / 1e6:.1f} MB for {large_size / 1e6:.0f} MB log")
+        print(
+            f"peak Python memory: {peak_small / 1e6:.1f} MB for {small_size / 1e6:.0f} MB log, "
+            f"{peak_large / 1e6:.1f} MB for {large_size / 1e6:.0f} MB log"
+        )
 
 
 if __name__ == "__main__":

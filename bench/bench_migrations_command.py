@@ -51,10 +51,20 @@ def make_history(folder: Path, count: int) -> list[dict]:
         local = LocalMigration.from_text(parse_file_name(path.name), sql)
         rows.append(
             {
-                "source": "supabase", "version": version, "name": name, "status": "applied",
-                "executed_at": "2025-12-09T14:30:00+00:00", "applied_by": "ci", "statement_count": 1,
-                "statements_digest": local.digest, "error_sqlstate": None, "error_message": None,
-                "error_statement": None, "ci_run_url": None, "commit_sha": None, "statements": [sql.strip()],
+                "source": "supabase",
+                "version": version,
+                "name": name,
+                "status": "applied",
+                "executed_at": "2025-12-09T14:30:00+00:00",
+                "applied_by": "ci",
+                "statement_count": 1,
+                "statements_digest": local.digest,
+                "error_sqlstate": None,
+                "error_message": None,
+                "error_statement": None,
+                "ci_run_url": None,
+                "commit_sha": None,
+                "statements": [sql.strip()],
             }
         )
     return rows
@@ -81,7 +91,9 @@ async def measure(count: int, runs: int) -> list[float]:
         await site.start()
         port = site._server.sockets[0].getsockname()[1]
         settings = Settings(
-            _env_file=None, supabase_dev_url=f"http://127.0.0.1:{port}", supabase_dev_service_role_key=KEY,
+            _env_file=None,
+            supabase_dev_url=f"http://127.0.0.1:{port}",
+            supabase_dev_service_role_key=KEY,
             migrations_dir=folder,
         )
         bot = DragonflyBot(settings, poster=RecordingPoster(), serve_web=False, sync_commands=False)

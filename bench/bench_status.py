@@ -19,14 +19,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import psycopg  # noqa: E402
+import psycopg
 
-from bot.core.sql import split_statements, statements_digest  # noqa: E402
-from bot.core.status import AppliedRow, compute_status, versions_to_verify  # noqa: E402
-from bot.adapters.localdb import PROJECT_ROOT, ScratchDatabase, find_server, migration_up  # noqa: E402
-from bot.adapters.supabase.postgres import PostgresStatusSource  # noqa: E402
-from bot import status_service  # noqa: E402
-from bot.status.service import collect_status, read_local_migrations  # noqa: E402
+from bot import status_service
+from bot.adapters.localdb import PROJECT_ROOT, ScratchDatabase, find_server, migration_up
+from bot.adapters.supabase.postgres import PostgresStatusSource
+from bot.core.sql import split_statements, statements_digest
+from bot.core.status import AppliedRow, compute_status, versions_to_verify
+from bot.status.service import collect_status, read_local_migrations
 
 BODY = """-- migration {i}
 create table if not exists public.t{i} (
@@ -64,7 +64,9 @@ async def through_postgres(url: str, folder: Path):
 
 def main() -> None:
     server = find_server()
-    print(f"{'n':>7} {'read+split files':>17} {'(cached)':>9} {'engine':>9} {'whole status, cold (Postgres)':>31} {'(bot, files cached)':>20}")
+    print(
+        f"{'n':>7} {'read+split files':>17} {'(cached)':>9} {'engine':>9} {'whole status, cold (Postgres)':>31} {'(bot, files cached)':>20}"
+    )
     results = {}
     for n in (1_000, 10_000):
         with tempfile.TemporaryDirectory() as tmp:
@@ -74,6 +76,7 @@ def main() -> None:
                 AppliedRow("supabase", v, name, statement_count=len(s), statements_digest=statements_digest(s))
                 for v, name, s in made
             ]
+
             def cold_read():
                 status_service._parsed.clear()  # as a fresh CLI process reads them
                 return read_local_migrations(folder)
@@ -93,7 +96,9 @@ def main() -> None:
                 empty.mkdir()
                 assert migration_up(db.url, PROJECT_ROOT / "supabase" / "migrations").returncode == 0
                 with psycopg.connect(db.url) as conn, conn.cursor() as cur:
-                    with cur.copy("copy supabase_migrations.schema_migrations (version, name, statements) from stdin") as copy:
+                    with cur.copy(
+                        "copy supabase_migrations.schema_migrations (version, name, statements) from stdin"
+                    ) as copy:
                         for v, name, s in made:
                             copy.write_row((v, name, s))
                 whole = []
@@ -109,9 +114,11 @@ def main() -> None:
                 # The repository's own migrations are applied but not in this folder.
                 assert sum(1 for m in report.migrations if m.state.value == "applied") == n
             results[n] = min(whole)
-            print(f"{n:>7} {read_time * 1000:>15.0f}ms {warm_read_time * 1000:>7.0f}ms {engine_time * 1000:>7.1f}ms"
-                  f" {min(whole) * 1000:>22.0f}ms (med {statistics.median(whole) * 1000:.0f})"
-                  f" {min(warm) * 1000:>18.0f}ms")
+            print(
+                f"{n:>7} {read_time * 1000:>15.0f}ms {warm_read_time * 1000:>7.0f}ms {engine_time * 1000:>7.1f}ms"
+                f" {min(whole) * 1000:>22.0f}ms (med {statistics.median(whole) * 1000:.0f})"
+                f" {min(warm) * 1000:>18.0f}ms"
+            )
     ratio = results[10_000] / results[1_000]
     print(f"growth 1,000 -> 10,000: x{ratio:.1f} (linear would be x10); goal: 10,000 under 1,000 ms")
 

@@ -85,8 +85,8 @@ async def serve(port_file: Path, gc_freeze: bool) -> None:
     import importlib
 
     import bot.chat.app
-    from bot.relay.service import process_queue
     from bot.chat.web import WebServer, create_web_app
+    from bot.relay.service import process_queue
     from cogs.relay import QUEUE_SIZE, SLOT_KEY, _WebhookSlot
 
     for name in bot.chat.app.EXTENSIONS:  # the bot's heap, as the collector sees it
@@ -165,7 +165,13 @@ async def serve(port_file: Path, gc_freeze: bool) -> None:
 
 def payloads(count: int, start: int) -> list[bytes]:
     examples = json.loads(EXAMPLES.read_text())
-    sample = next(ex for e in examples if e["name"] == "workflow_run" for ex in e["examples"] if ex["action"] == "completed" and ex["workflow_run"]["conclusion"])
+    sample = next(
+        ex
+        for e in examples
+        if e["name"] == "workflow_run"
+        for ex in e["examples"]
+        if ex["action"] == "completed" and ex["workflow_run"]["conclusion"]
+    )
     out = []
     for i in range(count):
         payload = json.loads(json.dumps(sample))
@@ -252,7 +258,9 @@ def fire(host: str, port: int, bodies: list[bytes], round_no: int, path: str = P
     return results
 
 
-async def fire_asyncio(host: str, port: int, bodies: list[bytes], round_no: int, path: str = PATH) -> list[tuple[int, float]]:
+async def fire_asyncio(
+    host: str, port: int, bodies: list[bytes], round_no: int, path: str = PATH
+) -> list[tuple[int, float]]:
     """The earlier client: asyncio streams, one task per delivery (costs the client more CPU)."""
     requests = [_request(host, port, body, f"bench-{round_no}-{i}", path) for i, body in enumerate(bodies)]
     start = asyncio.Event()
@@ -284,7 +292,6 @@ async def bench(concurrency: int, rounds: int, gc_freeze: bool, client: str) -> 
         if client == "asyncio":
             return await fire_asyncio("127.0.0.1", port, bodies, round_no, path)
         return fire("127.0.0.1", port, bodies, round_no, path)  # blocks this loop: nothing else runs here
-
 
     port_file = Path(os.environ.get("TMPDIR", "/tmp")) / f"bench-webhook-{os.getpid()}.port"
     port_file.unlink(missing_ok=True)
@@ -346,10 +353,18 @@ async def bench(concurrency: int, rounds: int, gc_freeze: bool, client: str) -> 
         f"webhook acknowledgement: {rounds} rounds x {concurrency} concurrent signed deliveries, payload {size} bytes, "
         f"{client} client, load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs"
     )
-    print(f"  server: bot.chat.web app and WebServer, ci_alerts slot and queue; heap {stats['heap_objects']} objects"
-          + ("; gc.freeze() after imports, as the bot does" if gc_freeze else "; WITHOUT gc.freeze() (not the bot's setting)"))
+    print(
+        f"  server: bot.chat.web app and WebServer, ci_alerts slot and queue; heap {stats['heap_objects']} objects"
+        + (
+            "; gc.freeze() after imports, as the bot does"
+            if gc_freeze
+            else "; WITHOUT gc.freeze() (not the bot's setting)"
+        )
+    )
     print(f"  latency ms: p50 {q[49]:.1f}  p95 {q[94]:.1f}  p99 {q[98]:.1f}  max {max(latencies):.1f}")
-    print(f"  floor (same server, same load, a handler that only reads the body): p50 {f[49]:.1f}  p95 {f[94]:.1f}  p99 {f[98]:.1f}")
+    print(
+        f"  floor (same server, same load, a handler that only reads the body): p50 {f[49]:.1f}  p95 {f[94]:.1f}  p99 {f[98]:.1f}"
+    )
     print(f"  inside the webhook route (server side): p50 {stats['handler_p50']:.2f}  p99 {stats['handler_p99']:.2f}")
     print(
         f"  server CPU per delivery: {cpu_ms:.2f} ms (floor handler {floor_cpu_s * 1000 / sent:.2f} ms); "
@@ -369,16 +384,27 @@ async def bench(concurrency: int, rounds: int, gc_freeze: bool, client: str) -> 
         f"  sent {sent}, acknowledged {acknowledged}, queued {queued}, "
         f"drained by the worker {drained}, dropped {sent - queued}"
     )
-    print(f"  goal p99 < 50 ms: {'met' if q[98] < 50 else 'NOT met'}; nothing dropped: {'yes' if sent == queued == drained else 'NO'}")
+    print(
+        f"  goal p99 < 50 ms: {'met' if q[98] < 50 else 'NOT met'}; nothing dropped: {'yes' if sent == queued == drained else 'NO'}"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--concurrency", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--client", choices=["epoll", "asyncio"], default="epoll", help="load generator (asyncio: the earlier, costlier one)")
-    parser.add_argument("--no-gc-freeze", dest="gc_freeze", action="store_false",
-                        help="skip gc.freeze() in the server (the bot freezes its start-up heap)")
+    parser.add_argument(
+        "--client",
+        choices=["epoll", "asyncio"],
+        default="epoll",
+        help="load generator (asyncio: the earlier, costlier one)",
+    )
+    parser.add_argument(
+        "--no-gc-freeze",
+        dest="gc_freeze",
+        action="store_false",
+        help="skip gc.freeze() in the server (the bot freezes its start-up heap)",
+    )
     parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:

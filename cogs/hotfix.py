@@ -20,13 +20,13 @@ import discord
 from discord import app_commands
 from discord.ext import commands, tasks
 
+from bot.adapters.state.journal import HotfixJournal
 from bot.chat.errors import send_ephemeral
+from bot.chat.ui import Page, Paginator
 from bot.core.hotfix import SUMMARY_MAX, Actor, HotfixRefused, HotfixState, check_sql_file
 from bot.errors import UserFacingError
-from bot.adapters.state.journal import HotfixJournal
-from bot.hotfix.service import HotfixService, make_hotfix_store
 from bot.hotfix import render_discord as render
-from bot.chat.ui import Page, Paginator
+from bot.hotfix.service import HotfixService, make_hotfix_store
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,9 @@ class ApproveButton(discord.ui.DynamicItem[discord.ui.Button], template=r"hotfix
 
     def __init__(self, code: str):
         super().__init__(
-            discord.ui.Button(label=f"Approve {code}", style=discord.ButtonStyle.success, custom_id=f"hotfix:approve:{code}")
+            discord.ui.Button(
+                label=f"Approve {code}", style=discord.ButtonStyle.success, custom_id=f"hotfix:approve:{code}"
+            )
         )
         self.code = code
 
@@ -84,7 +86,9 @@ class ApproveButton(discord.ui.DynamicItem[discord.ui.Button], template=r"hotfix
         # The button has done its job: take it off the alert, then confirm to the lead.
         await interaction.edit_original_response(view=None)
         await interaction.followup.send(
-            f"You approved {hotfix.code}; the declarer can go ahead in prod.", ephemeral=True, allowed_mentions=NO_MENTIONS
+            f"You approved {hotfix.code}; the declarer can go ahead in prod.",
+            ephemeral=True,
+            allowed_mentions=NO_MENTIONS,
         )
 
 
@@ -94,7 +98,9 @@ def approval_view(hotfix) -> discord.ui.View:
     return view
 
 
-class Hotfix(commands.GroupCog, group_name="hotfix", group_description="Emergency hotfixes (the protocol's If You Must Hotfix)"):
+class Hotfix(
+    commands.GroupCog, group_name="hotfix", group_description="Emergency hotfixes (the protocol's If You Must Hotfix)"
+):
     def __init__(self, bot: commands.Bot, service: HotfixService | None = None):
         self.bot = bot
         self.service = service
@@ -115,7 +121,9 @@ class Hotfix(commands.GroupCog, group_name="hotfix", group_description="Emergenc
     def _build_service(self) -> HotfixService:
         settings = self.bot.settings
         # The console and tests point the bot at one database; the hotfix log lives there too.
-        store = make_hotfix_store(settings, db_url=getattr(self.bot, "status_db_url", None), client=self.bot.http_client)
+        store = make_hotfix_store(
+            settings, db_url=getattr(self.bot, "status_db_url", None), client=self.bot.http_client
+        )
         return HotfixService(
             store,
             HotfixJournal(settings.data_dir),
@@ -174,7 +182,8 @@ class Hotfix(commands.GroupCog, group_name="hotfix", group_description="Emergenc
             )
         elif outcome.hotfix.state == HotfixState.AWAITING_APPROVAL:
             pinged = (
-                "the lead has been pinged" if self.bot.settings.devops_lead_role_id
+                "the lead has been pinged"
+                if self.bot.settings.devops_lead_role_id
                 else "no DevOps-lead role is configured (DEVOPS_LEAD_ROLE_ID), so nobody can approve it yet"
             )
             text = (
@@ -223,7 +232,9 @@ class Hotfix(commands.GroupCog, group_name="hotfix", group_description="Emergenc
         hotfix = await self._act(interaction, self.svc.approve, code)
         await self._tell(interaction, f"You approved {hotfix.code}; the declarer can go ahead in prod.")
 
-    @app_commands.command(name="reject", description="Refuse a prod hotfix awaiting approval (DevOps lead, not the declarer)")
+    @app_commands.command(
+        name="reject", description="Refuse a prod hotfix awaiting approval (DevOps lead, not the declarer)"
+    )
     @app_commands.describe(code="the hotfix code, e.g. HF-0007", reason="why prod must not be touched this way")
     async def reject(self, interaction: discord.Interaction, code: str, reason: str) -> None:
         hotfix = await self._act(interaction, self.svc.reject, code, reason)
@@ -242,7 +253,9 @@ class Hotfix(commands.GroupCog, group_name="hotfix", group_description="Emergenc
         await self._tell(interaction, embed=render.linked_embed(hotfix, automatic=False))
 
     @link.autocomplete("file")
-    async def link_file_autocomplete(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+    async def link_file_autocomplete(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
         try:
             local = await self.bot.migration_files().read()
         except (UserFacingError, OSError):
@@ -299,7 +312,7 @@ class Hotfix(commands.GroupCog, group_name="hotfix", group_description="Emergenc
             report = await self.service.tick()
             if any(vars(report).values()):
                 log.info("hotfix follow-up: %s", report)
-        except Exception:  # noqa: BLE001 - tick catches per step; this is the last guard for the loop
+        except Exception:
             log.exception("hotfix follow-up failed; the loop goes on")
 
     @tasks.loop(seconds=FOLLOW_UP_SECONDS)

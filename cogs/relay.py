@@ -19,8 +19,8 @@ from discord.ext import commands, tasks
 
 from bot.adapters.github import GitHubClient, GitHubUnavailable
 from bot.adapters.state.ledger import Ledger
-from bot.relay.webhook import PATH, GitHubWebhook
 from bot.relay.service import Relay, process_queue, reconcile
+from bot.relay.webhook import PATH, GitHubWebhook
 
 log = logging.getLogger(__name__)
 

@@ -13,9 +13,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.chat.ui import Page, Paginator
 from bot.core.compare import compare_reports
 from bot.status.render_discord import RenderedMessage, render_compare, render_status
-from bot.chat.ui import Page, Paginator
 
 ENV_CHOICES = [
     app_commands.Choice(name="dev", value="dev"),

@@ -18,7 +18,7 @@ import io
 import itertools
 import tarfile
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
 
@@ -35,7 +35,7 @@ _ANSI_RESET = "\x1b[0m"
 
 def github_log(cli_output: str, *, prelude: list[str] | None = None, start: datetime | None = None) -> bytes:
     """Wrap CLI output the way GitHub serves a job log: timestamps, ##[group], ANSI, \\r\\n."""
-    t = start or datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
+    t = start or datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
     lines = [
         "##[group]Run actions/checkout@v4",
         "Syncing repository: octo-org/dragonfly",
@@ -94,7 +94,7 @@ class FakeGitHub:
         minutes_ago: float = 5,
     ) -> dict:
         sha = sha or f"{run_id:07d}{attempt}".ljust(40, "a")
-        updated = datetime.now(timezone.utc) - timedelta(minutes=minutes_ago)
+        updated = datetime.now(UTC) - timedelta(minutes=minutes_ago)
         started = updated - timedelta(seconds=83)
         base = self.url or "https://api.github.com"
         api_run = f"{base}/repos/{self.repo}/actions/runs/{run_id}"
@@ -143,14 +143,27 @@ class FakeGitHub:
         job_id = next(_ids)
         steps = [
             {"name": "Set up job", "status": "completed", "conclusion": "success", "number": 1},
-            {"name": "Apply migrations", "status": "completed",
-             "conclusion": "failure" if failed else "success", "number": 2},
-            {"name": "Record the run in public.migration_runs", "status": "completed",
-             "conclusion": "success", "number": 3},
+            {
+                "name": "Apply migrations",
+                "status": "completed",
+                "conclusion": "failure" if failed else "success",
+                "number": 2,
+            },
+            {
+                "name": "Record the run in public.migration_runs",
+                "status": "completed",
+                "conclusion": "success",
+                "number": 3,
+            },
         ]
         self.jobs[(run_id, attempt)] = [
-            self._job(next(_ids), run, "pre-flight", "success",
-                      [{"name": "Pre-flight checks", "status": "completed", "conclusion": "success", "number": 1}]),
+            self._job(
+                next(_ids),
+                run,
+                "pre-flight",
+                "success",
+                [{"name": "Pre-flight checks", "status": "completed", "conclusion": "success", "number": 1}],
+            ),
             self._job(job_id, run, f"migrate ({env})", "failure" if failed else "success", steps),
         ]
         if log is not None:
@@ -292,7 +305,10 @@ class FakeGitHub:
         return response
 
     def _check_auth(self, request: web.Request) -> None:
-        if request.headers.get("Authorization") != f"token {TOKEN}" and request.headers.get("Authorization") != f"Bearer {TOKEN}":
+        if (
+            request.headers.get("Authorization") != f"token {TOKEN}"
+            and request.headers.get("Authorization") != f"Bearer {TOKEN}"
+        ):
             raise web.HTTPUnauthorized(text='{"message": "Bad credentials"}', content_type="application/json")
 
     @web.middleware
@@ -406,7 +422,7 @@ class FakeGitHub:
             }
         )
 
-    async def start(self) -> "FakeGitHub":
+    async def start(self) -> FakeGitHub:
         app = web.Application(middlewares=[self._record])
         r = f"{self.prefix}/repos/{{owner}}/{{name}}"
         app.router.add_get(f"{r}/actions/workflows", self.list_workflows)
@@ -437,8 +453,14 @@ class FakeGitHub:
 
 def _status_error(status: int) -> web.HTTPException:
     message = {401: "Bad credentials", 404: "Not Found"}.get(status, "Server Error")
-    kinds = {401: web.HTTPUnauthorized, 403: web.HTTPForbidden, 404: web.HTTPNotFound,
-             500: web.HTTPInternalServerError, 502: web.HTTPBadGateway, 503: web.HTTPServiceUnavailable}
+    kinds = {
+        401: web.HTTPUnauthorized,
+        403: web.HTTPForbidden,
+        404: web.HTTPNotFound,
+        500: web.HTTPInternalServerError,
+        502: web.HTTPBadGateway,
+        503: web.HTTPServiceUnavailable,
+    }
     return kinds[status](text=f'{{"message": "{message}"}}', content_type="application/json")
 
 
@@ -452,4 +474,3 @@ def signed_headers(secret: str, body: bytes, event: str, delivery: str) -> dict[
         "Content-Type": "application/json",
         "User-Agent": "GitHub-Hookshot/abc123",
     }
-

@@ -23,14 +23,15 @@ import itertools
 import os
 import subprocess
 import sys
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any
 from unittest.mock import AsyncMock, MagicMock, PropertyMock
 
 import discord
 
-from bot.chat.channels import ChannelKey, PostRef
 from bot.adapters.localdb import PROJECT_ROOT
+from bot.chat.channels import ChannelKey, PostRef
 
 _ids = itertools.count(100_000_000_000_000_001)
 
@@ -157,7 +158,11 @@ def make_interaction(
         _answer("defer")
         state["deferred"] = True
         if interaction.type is discord.InteractionType.application_command or thinking:
-            state.update(placeholder=True, defer_ephemeral=ephemeral, type=discord.InteractionResponseType.deferred_channel_message)
+            state.update(
+                placeholder=True,
+                defer_ephemeral=ephemeral,
+                type=discord.InteractionResponseType.deferred_channel_message,
+            )
         else:
             state["type"] = discord.InteractionResponseType.deferred_message_update
 

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.core.hotfix import Actor
-from bot.adapters.state.journal import HotfixJournal
-from bot.hotfix.service import HotfixService
 from bot.adapters.localdb import PROJECT_ROOT, ScratchDatabase, migration_up
-from bot.settings import Settings
+from bot.adapters.state.journal import HotfixJournal
 from bot.adapters.supabase.hotfix_postgres import PostgresHotfixStore
+from bot.core.hotfix import Actor
+from bot.hotfix.service import HotfixService
+from bot.settings import Settings
 from bot.status.service import FolderFiles, status_for
 
 REPO_MIGRATIONS = PROJECT_ROOT / "supabase" / "migrations"
-T0 = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 
 DEV = Actor("111", "dana", can_declare=True)
 LEAD = Actor("222", "lee", is_lead=True)

@@ -44,7 +44,13 @@ class FakePostgrest:
     def __call__(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
         if request.headers.get("apikey") != self.key or request.headers.get("authorization") != f"Bearer {self.key}":
-            return httpx.Response(401, json={"message": "Invalid API key", "hint": "Double check your Supabase `anon` or `service_role` API key."})
+            return httpx.Response(
+                401,
+                json={
+                    "message": "Invalid API key",
+                    "hint": "Double check your Supabase `anon` or `service_role` API key.",
+                },
+            )
         params = request.url.params
         rows = self._filter(list(self.rows), params)
         order = params.get("order")
@@ -70,9 +76,12 @@ class FakePostgrest:
             if start > 0 and start >= total:
                 return httpx.Response(
                     416,
-                    json={"code": "PGRST103", "message": "Requested range not satisfiable",
-                          "details": f"An offset of {start} was requested, but there are only {total} rows.",
-                          "hint": None},
+                    json={
+                        "code": "PGRST103",
+                        "message": "Requested range not satisfiable",
+                        "details": f"An offset of {start} was requested, but there are only {total} rows.",
+                        "hint": None,
+                    },
                     headers={"Content-Range": f"*/{total}"},
                 )
         end = min(end, start + self.max_rows - 1, total - 1)

@@ -35,7 +35,13 @@ class PostgrestOverPostgres:
     def __call__(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
         if request.headers.get("apikey") != self.key or request.headers.get("authorization") != f"Bearer {self.key}":
-            return httpx.Response(401, json={"message": "Invalid API key", "hint": "Double check your Supabase `anon` or `service_role` API key."})
+            return httpx.Response(
+                401,
+                json={
+                    "message": "Invalid API key",
+                    "hint": "Double check your Supabase `anon` or `service_role` API key.",
+                },
+            )
         path = request.url.path.removeprefix("/rest/v1/")
         try:
             with psycopg.connect(self.db_url, autocommit=True) as conn:
@@ -47,7 +53,13 @@ class PostgrestOverPostgres:
         except psycopg.Error as exc:
             diag = exc.diag
             status = 403 if diag.sqlstate == "42501" else 400
-            return postgrest_error(status, diag.sqlstate or "XX000", diag.message_primary or str(exc), diag.message_detail, diag.message_hint)
+            return postgrest_error(
+                status,
+                diag.sqlstate or "XX000",
+                diag.message_primary or str(exc),
+                diag.message_detail,
+                diag.message_hint,
+            )
         return postgrest_error(404, "PGRST125", f"Invalid path specified in request URL: {path}")
 
     def _rpc(self, conn, name: str, args: dict) -> httpx.Response:
@@ -59,7 +71,9 @@ class PostgrestOverPostgres:
         ).fetchone()
         if found is None or not set(args) <= set(found[2]):
             return postgrest_error(
-                404, "PGRST202", f"Could not find the function public.{name}({', '.join(sorted(args))}) in the schema cache",
+                404,
+                "PGRST202",
+                f"Could not find the function public.{name}({', '.join(sorted(args))}) in the schema cache",
                 "Searched for the function with the given arguments, but no matches were found in the schema cache.",
             )
         returns_set, return_type, arg_names, arg_types = found
@@ -91,10 +105,15 @@ class PostgrestOverPostgres:
                 where.append(sql.SQL("{} " + OPERATORS[op] + " %s").format(sql.Identifier(column)))
                 values.append(value)
         order = [
-            sql.SQL("{} {}").format(sql.Identifier(part.split(".")[0]), sql.SQL("desc" if part.endswith(".desc") else "asc"))
-            for part in (params.get("order") or "").split(",") if part
+            sql.SQL("{} {}").format(
+                sql.Identifier(part.split(".")[0]), sql.SQL("desc" if part.endswith(".desc") else "asc")
+            )
+            for part in (params.get("order") or "").split(",")
+            if part
         ]
-        query = sql.SQL("select coalesce(jsonb_agg(to_jsonb(t)), '[]'::jsonb) from (select * from public.{} {} {} limit {}) t").format(
+        query = sql.SQL(
+            "select coalesce(jsonb_agg(to_jsonb(t)), '[]'::jsonb) from (select * from public.{} {} {} limit {}) t"
+        ).format(
             sql.Identifier(table),
             sql.SQL("where ") + sql.SQL(" and ").join(where) if where else sql.SQL(""),
             sql.SQL("order by ") + sql.SQL(", ").join(order) if order else sql.SQL(""),

@@ -280,8 +280,12 @@ def test_sigterm_shuts_down_cleanly(tmp_path):
     env = {**os.environ, "DISCORD_TOKEN": "fake-token", "WEB_HOST": "127.0.0.1", "WEB_PORT": str(port)}
     env.pop("DISCORD_GUILD_ID", None)
     proc = subprocess.Popen(
-        [sys.executable, "-c", FAKE_GATEWAY], cwd=PROJECT_ROOT, env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [sys.executable, "-c", FAKE_GATEWAY],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         assert proc.stdout.readline().strip() == "gateway up"
@@ -321,7 +325,12 @@ def test_a_web_port_in_use_is_named_not_blamed_on_discord(tmp_path):
         port = taken.getsockname()[1]
         env = {**os.environ, "DISCORD_TOKEN": "fake-token", "WEB_HOST": "127.0.0.1", "WEB_PORT": str(port)}
         result = subprocess.run(
-            [sys.executable, "-c", FAKE_GATEWAY], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=60,
+            [sys.executable, "-c", FAKE_GATEWAY],
+            cwd=PROJECT_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
     assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
     last = result.stderr.strip().splitlines()[-1]

@@ -16,7 +16,7 @@ from tests.helpers import RecordingPoster, make_interaction
 SECRET = "webhook-secret-for-tests"
 CLI_OUTPUT = (
     "Applying migration 20991209000003_grants.sql...\n"
-    'ERROR: permission denied for table customers (SQLSTATE 42501)\n'
+    "ERROR: permission denied for table customers (SQLSTATE 42501)\n"
     "At statement: 0\n"
     "select * from public.customers\n"
     "Try rerunning the command with --debug to troubleshoot the error.\n"

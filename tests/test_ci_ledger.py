@@ -7,9 +7,9 @@ import time
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.adapters.state.ledger import Ledger, OpenAlert
 from bot.chat.channels import PostRef
 from bot.core.ci_runs import BadRunPayload, RunInfo, is_migrations_workflow
-from bot.adapters.state.ledger import Ledger, OpenAlert
 
 KEY = ("o/r", 7, 1)
 

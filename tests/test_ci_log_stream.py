@@ -5,9 +5,9 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.adapters.github import read_log
 from bot.core.failures import parse_log
 from bot.core.joblog import clean_line
-from bot.adapters.github import read_log
 from tests.github_fake import github_log
 
 CLI_OUTPUT = (
@@ -44,7 +44,11 @@ def test_any_chunking_gives_the_same_failure_and_tail(noise, cuts, with_error):
     if with_error:
         assert reading.failure is not None and reading.failure.sqlstate == "23505"
     assert reading.bytes_read == len(data) and not reading.truncated
-    expected_tail = [clean_line(x) for x in data.decode("utf-8", errors="replace").splitlines()][-len(reading.tail):] if reading.tail else []
+    expected_tail = (
+        [clean_line(x) for x in data.decode("utf-8", errors="replace").splitlines()][-len(reading.tail) :]
+        if reading.tail
+        else []
+    )
     assert reading.tail == expected_tail
 
 

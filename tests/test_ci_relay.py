@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.core.ci_runs import RunInfo
 from bot.adapters.github import GitHubClient
-from bot.adapters.state.ledger import Ledger
 from bot.adapters.localdb import migration_up
-from bot.relay.service import PostLimiter, Relay, process_queue, reconcile
+from bot.adapters.state.ledger import Ledger
 from bot.chat.limits import message_problems
+from bot.core.ci_runs import RunInfo
+from bot.relay.service import PostLimiter, Relay, process_queue, reconcile
 from tests.github_fake import REPO, TOKEN, FakeGitHub, github_log
 from tests.helpers import RecordingPoster
 
@@ -107,7 +107,9 @@ def fields(embed) -> dict[str, str]:
     return {f.name: f.value for f in embed.fields}
 
 
-async def test_real_failure_is_alerted_with_file_line_sqlstate_category_and_fix(fake_github, client, real_failure, tmp_path):
+async def test_real_failure_is_alerted_with_file_line_sqlstate_category_and_fix(
+    fake_github, client, real_failure, tmp_path
+):
     poster = RecordingPoster()
     relay = make_relay(client, tmp_path / "ledger.db", poster)
     run = add_failed_run(fake_github, real_failure, 101)
@@ -196,7 +198,7 @@ async def test_unreadable_log_alert_does_not_claim_an_attachment(fake_github, cl
 
 
 async def test_huge_log_is_streamed_with_a_cap(fake_github, real_failure, tmp_path):
-    noise = ("npm http fetch GET 200 https://registry.npmjs.org/some-package 12ms (cache hit)\n" * 60_000)  # ~4.7 MB
+    noise = "npm http fetch GET 200 https://registry.npmjs.org/some-package 12ms (cache hit)\n" * 60_000  # ~4.7 MB
     fake_github.add_run(107, log=github_log(noise + real_failure.cli_output))
     capped = GitHubClient(TOKEN, REPO, "supabase-migrate.yml", api_url=fake_github.url, retry=0, max_log_bytes=1 << 20)
     full = GitHubClient(TOKEN, REPO, "supabase-migrate.yml", api_url=fake_github.url, retry=0)
@@ -273,7 +275,9 @@ async def test_success_marks_fixed_once_and_only_for_its_environment(fake_github
     assert await relay.handle(prod_green) == "green"
     older_green = RunInfo.from_api(fake_github.add_run(500, conclusion="success"))
     assert await relay.handle(older_green) == "green (older than the open alert)"
-    green = RunInfo.from_api(fake_github.add_run(503, conclusion="success", sha="c0ffee" + "0" * 34, message="fix: idempotent tier table"))
+    green = RunInfo.from_api(
+        fake_github.add_run(503, conclusion="success", sha="c0ffee" + "0" * 34, message="fix: idempotent tier table")
+    )
     assert await relay.handle(green) == "fixed"
     assert await relay.handle(green) == "duplicate"
     assert await relay.handle(RunInfo.from_api(fake_github.add_run(504, conclusion="success"))) == "green"

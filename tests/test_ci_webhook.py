@@ -10,9 +10,9 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
+from bot.adapters.localdb import PROJECT_ROOT
 from bot.core.ci_runs import RunInfo
 from bot.relay.webhook import MAX_BODY_BYTES, PATH, GitHubWebhook
-from bot.adapters.localdb import PROJECT_ROOT
 from tests.github_fake import FakeGitHub, signed_headers
 
 SECRET = "It's a Secret to Everybody"
@@ -177,7 +177,9 @@ async def test_full_queue_is_503_and_the_redelivery_is_accepted_later():
         await client.close()
 
 
-@pytest.mark.parametrize("workflow", ["supabase-migrate.yml", ".github/workflows/test.yml", "Manually triggered workflow"])
+@pytest.mark.parametrize(
+    "workflow", ["supabase-migrate.yml", ".github/workflows/test.yml", "Manually triggered workflow"]
+)
 async def test_every_octokit_workflow_example_is_relayed_or_ignored(workflow):
     """GitHub's example payloads: each answers 2xx; the ones for the configured workflow are queued."""
     client, hook = await _client(workflow)
@@ -269,6 +271,7 @@ async def test_body_cut_short_by_the_sender_is_400_not_500():
 async def test_stalled_body_times_out_with_408():
     client, hook = await _client(body_timeout=0.2)
     try:
+
         async def trickle():
             yield b'{"zen": '
             await asyncio.sleep(1)

@@ -32,8 +32,12 @@ def _console(out: io.StringIO, *, db_url: str, migrations_dir: Path, files_dir: 
     printer = Printer(out, files_dir)
     settings = Settings(_env_file=None, migrations_dir=migrations_dir, hotfix_role_id=5)
     bot = DragonflyBot(
-        settings, poster=ConsolePoster(printer), status_db_url=db_url, status_note="console test",
-        serve_web=False, sync_commands=False,
+        settings,
+        poster=ConsolePoster(printer),
+        status_db_url=db_url,
+        status_note="console test",
+        serve_web=False,
+        sync_commands=False,
     )
     user = ConsoleUser(1, "tester", [ConsoleRole(5)])
     return bot, Console(bot, printer, user, ConsoleGuild(0), ConsoleChannel(0))
@@ -91,12 +95,16 @@ async def test_paging_and_pressing_buttons(migrated_db, tmp_path):
         await bot.setup_hook()
         await console.handle_line("/migrations dev")
         first = out.getvalue()
-        assert "Page 1/" in first and "buttons: [⏮ First (disabled)] [◀ Previous (disabled)] [1/" in first and "/press" in first
+        assert (
+            "Page 1/" in first
+            and "buttons: [⏮ First (disabled)] [◀ Previous (disabled)] [1/" in first
+            and "/press" in first
+        )
         saved = tmp_path / "files" / "migrations-dev.txt"
         assert f"📎 migrations-dev.txt saved to {saved}" in first
         assert "20260201000149_pending_number_149.sql" in saved.read_text()
         await console.handle_line("/press next")
-        second = out.getvalue()[len(first):]
+        second = out.getvalue()[len(first) :]
         assert "(edited)" in second and "Page 2/" in second
         await console.handle_line("/press last")
         assert f"Page {len(console.last_view[0].pages)}/" in out.getvalue().splitlines()[-3]
@@ -119,7 +127,9 @@ async def test_console_poster_labels_channels():
     out = io.StringIO()
     poster = ConsolePoster(Printer(out))
     ref = await poster.send(
-        "alerts", content="HF-0001 declared", embeds=[discord.Embed(title="Hotfix", description="dev")],
+        "alerts",
+        content="HF-0001 declared",
+        embeds=[discord.Embed(title="Hotfix", description="dev")],
         thread_name="HF-0001",
     )
     await poster.reply(ref, content="approved")
@@ -136,7 +146,9 @@ def _tree_with_group() -> app_commands.CommandTree:
     hotfix = app_commands.Group(name="hotfix", description="hotfixes")
 
     @hotfix.command(name="declare", description="declare")
-    @app_commands.choices(env=[app_commands.Choice(name="dev", value="dev"), app_commands.Choice(name="prod", value="prod")])
+    @app_commands.choices(
+        env=[app_commands.Choice(name="dev", value="dev"), app_commands.Choice(name="prod", value="prod")]
+    )
     async def declare(
         interaction: discord.Interaction, env: str, summary: app_commands.Range[str, 1, 20], count: int = 1
     ) -> None:
@@ -148,7 +160,7 @@ def _tree_with_group() -> app_commands.CommandTree:
 
 def test_resolve_groups_positional_and_named_options():
     tree = _tree_with_group()
-    cmd, values = resolve(tree, ["/hotfix", "declare", "env:dev", 'summary:drop: the index'], None)
+    cmd, values = resolve(tree, ["/hotfix", "declare", "env:dev", "summary:drop: the index"], None)
     assert cmd.qualified_name == "hotfix declare"
     assert values == {"env": "dev", "summary": "drop: the index"}
     _, values = resolve(tree, ["/hotfix", "declare", "prod", "fix it", "3"], None)

@@ -47,7 +47,12 @@ def test_readme_invite_link_has_the_listed_permissions():
     for step in ("fly launch --no-deploy", "fly secrets set", "fly deploy --ha=false", "applications.commands"):
         assert step in deploy
     wanted = discord.Permissions(
-        view_channel=True, send_messages=True, embed_links=True, attach_files=True,
-        create_public_threads=True, send_messages_in_threads=True, read_message_history=True,
+        view_channel=True,
+        send_messages=True,
+        embed_links=True,
+        attach_files=True,
+        create_public_threads=True,
+        send_messages_in_threads=True,
+        read_message_history=True,
     )
     assert f"permissions={wanted.value}" in deploy

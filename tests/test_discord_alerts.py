@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from bot.chat.limits import message_problems
 from bot.core.ci_runs import CiAlert, RunInfo
 from bot.core.failures import Failure
 from bot.relay.render_discord import render_alert, render_burst_summary, render_fixed, render_fixed_reply
-from bot.chat.limits import message_problems
 from tests.github_fake import FakeGitHub
 
 
@@ -32,8 +32,14 @@ def test_enormous_inputs_stay_within_limits_and_attach_the_excerpt():
         error_lines=tuple(HUGE for _ in range(5)),
     )
     run = _run(commit_message="m" * 5000, commit_author="a" * 500, actor="octocat")
-    alert = CiAlert(run=run, environment="prod", failure=failure, failed_steps=("s" * 900,) * 5,
-                    log_tail=tuple(HUGE for _ in range(3)), mention_user_id=42)
+    alert = CiAlert(
+        run=run,
+        environment="prod",
+        failure=failure,
+        failed_steps=("s" * 900,) * 5,
+        log_tail=tuple(HUGE for _ in range(3)),
+        mention_user_id=42,
+    )
     rendered = render_alert(alert)
     assert message_problems(rendered.content, [rendered.embed]) == []
     assert rendered.excerpt is not None
@@ -44,8 +50,13 @@ def test_enormous_inputs_stay_within_limits_and_attach_the_excerpt():
 
 
 def test_short_alert_has_no_attachment_and_no_mentions_without_a_mapping():
-    failure = Failure(category="permission_denied", message="permission denied for table t", sqlstate="42501",
-                      file="20991209000001_a.sql", hint="Add the GRANT:\ngrant select on public.t to authenticated, service_role;")
+    failure = Failure(
+        category="permission_denied",
+        message="permission denied for table t",
+        sqlstate="42501",
+        file="20991209000001_a.sql",
+        hint="Add the GRANT:\ngrant select on public.t to authenticated, service_role;",
+    )
     run = _run(commit_message="@everyone look <@&1> here")
     rendered = render_alert(CiAlert(run=run, environment="dev", failure=failure))
     assert rendered.excerpt is None and rendered.files() == []
@@ -55,8 +66,12 @@ def test_short_alert_has_no_attachment_and_no_mentions_without_a_mapping():
 
 
 def test_fixed_edit_keeps_the_failure_and_says_which_commit():
-    failure = Failure(category="relation_exists", message='relation "foo" already exists', sqlstate="42P07",
-                      file="20991209000002_b.sql")
+    failure = Failure(
+        category="relation_exists",
+        message='relation "foo" already exists',
+        sqlstate="42P07",
+        file="20991209000002_b.sql",
+    )
     original = render_alert(CiAlert(run=_run(), environment="dev", failure=failure)).embed
     fixer = _run(run_id=13, attempt=1, head_sha="c0ffee" + "0" * 34, commit_message="fix: idempotent\n\nbody")
     fixed = render_fixed(original.to_dict(), fixer)
@@ -81,7 +96,11 @@ def test_unknown_error_shows_its_lines_and_no_known_fix():
     failure = Failure(
         category="unknown",
         message="something odd happened",
-        error_lines=("Error: something odd happened", "while doing the thing", "Try rerunning the command with --debug"),
+        error_lines=(
+            "Error: something odd happened",
+            "while doing the thing",
+            "Try rerunning the command with --debug",
+        ),
         hint="no known fix",
     )
     rendered = render_alert(CiAlert(run=_run(), environment="dev", failure=failure))

@@ -6,13 +6,14 @@ import random
 import re
 
 import discord
-from hypothesis import HealthCheck, example, given, settings, strategies as st
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
+from bot.chat import limits as limits
+from bot.chat.limits import message_problems
 from bot.core.compare import compare_reports
 from bot.core.status import MigrationStatus, State, StatusReport
-from bot.chat import limits as limits
 from bot.status.render_discord import render_compare, render_status
-from bot.chat.limits import message_problems
 
 NASTY = ["`", "*", "_", "~", "|", "@everyone", "é", "💥", "\n", " "]
 ALPHABET = list("abcdefghij_") + NASTY
@@ -116,7 +117,12 @@ def test_the_attached_full_report_is_redacted_like_the_embeds():
     # A failed run's error may quote a connection string; the embed line is redacted, and
     # so must be the full report attached to the same message.
     failed = MigrationStatus(
-        "20250101000000", "fdw", "20250101000000_fdw.sql", "supabase", State.FAILED, error_sqlstate="08001",
+        "20250101000000",
+        "fdw",
+        "20250101000000_fdw.sql",
+        "supabase",
+        State.FAILED,
+        error_sqlstate="08001",
         error_message="could not connect to server: postgresql://app:S3cretPw@db.example.com/app",
     )
     pending = [

@@ -9,9 +9,9 @@ import sys
 
 import pytest
 
+from bot.adapters.localdb import PROJECT_ROOT, migration_up
 from bot.cli import main
 from bot.relay.explain_command import failure_from_log
-from bot.adapters.localdb import PROJECT_ROOT, migration_up
 from tests.test_failures import SECRET, github_log, with_password
 
 REQUIRED_KEYS = {"file", "version", "sqlstate", "category", "message", "statement", "line", "hint"}
@@ -41,9 +41,13 @@ def test_json_output(real_failure, capsys):
     assert main(["explain", str(log), "--json", "--migrations-dir", str(migrations)]) == 0
     out = capsys.readouterr().out
     data = json.loads(out)
-    assert REQUIRED_KEYS <= data.keys()
+    assert data.keys() >= REQUIRED_KEYS
     assert (data["file"], data["version"], data["sqlstate"], data["category"], data["line"]) == (
-        "20251209000002_two.sql", "20251209000002", "42P07", "relation_exists", 4,
+        "20251209000002_two.sql",
+        "20251209000002",
+        "42P07",
+        "relation_exists",
+        4,
     )
     assert data["statement"] == "create table public.foo (id int)"
     assert "create table if not exists public.foo" in data["hint"]
@@ -97,13 +101,21 @@ def test_binary_garbage_is_no_failure(tmp_path, capsys):
 def test_subprocess(real_failure, tmp_path):
     log, migrations, green = real_failure
     cmd = [sys.executable, "-m", "bot.cli", "explain"]
-    found = subprocess.run([*cmd, str(log), "--json", "--migrations-dir", str(migrations)], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60)
+    found = subprocess.run(
+        [*cmd, str(log), "--json", "--migrations-dir", str(migrations)],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert found.returncode == 0, found.stderr
     data = json.loads(found.stdout)
-    assert REQUIRED_KEYS <= data.keys() and data["category"] == "relation_exists" and data["line"] == 4
+    assert data.keys() >= REQUIRED_KEYS and data["category"] == "relation_exists" and data["line"] == 4
     none = subprocess.run([*cmd, str(green)], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60)
     assert none.returncode == 1
-    missing = subprocess.run([*cmd, str(tmp_path / "missing.log")], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60)
+    missing = subprocess.run(
+        [*cmd, str(tmp_path / "missing.log")], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60
+    )
     assert missing.returncode == 2 and missing.stderr.startswith("error: cannot read")
 
 

@@ -13,8 +13,8 @@ import io
 import json
 import socket
 import threading
-from concurrent.futures import ThreadPoolExecutor
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +23,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.adapters.localdb import ScratchDatabase, migration_up
 from bot.core.failures import (
     CATEGORIES,
     SQLSTATE_CATEGORIES,
@@ -34,7 +35,6 @@ from bot.core.failures import (
 )
 from bot.core.fixes import hint_for, idempotent_rewrite
 from bot.core.joblog import clean_line, interesting_lines
-from bot.adapters.localdb import ScratchDatabase, migration_up
 
 SECRET = "hunter2-Sup3r"
 
@@ -113,7 +113,9 @@ SCENARIOS: dict[str, tuple[dict[str, str], str]] = {
         "db",
     ),
     "syntax_error": (
-        {"20251209000001_bad.sql": "create table public.ok (id int);\n\ncreate table public.x (\n  id int,\n  name tex t\n);\n"},
+        {
+            "20251209000001_bad.sql": "create table public.ok (id int);\n\ncreate table public.x (\n  id int,\n  name tex t\n);\n"
+        },
         "db",
     ),
     "duplicate_key": (
@@ -163,7 +165,9 @@ def prefetched(pg_server, tmp_path_factory, scratch_databases):
             "db": lambda: db.url,
             "password": lambda: with_password(db.url),
             "closed_port": lambda: f"postgresql://postgres:{SECRET}@127.0.0.1:{_closed_port()}/postgres",
-            "unresolvable": lambda: f"postgresql://postgres.abcdefghij:{SECRET}@aws-0-nowhere.pooler.invalid:6543/postgres",
+            "unresolvable": lambda: (
+                f"postgresql://postgres.abcdefghij:{SECRET}@aws-0-nowhere.pooler.invalid:6543/postgres"
+            ),
             "unknown_role": lambda: pg_server.url.replace("postgres@", f"nosuchrole:{SECRET}@", 1),
         }[how]()
         migrations = tmp_path_factory.mktemp(name) / "migrations"
@@ -177,7 +181,12 @@ def prefetched(pg_server, tmp_path_factory, scratch_databases):
 def test_relation_exists_gives_a_rewrite_that_runs(prefetched):
     run = prefetched("relation_exists")
     f = explained(run.lines, run.migrations)
-    assert (f.file, f.version, f.sqlstate, f.category) == ("20251209000002_step2.sql", "20251209000002", "42P07", "relation_exists")
+    assert (f.file, f.version, f.sqlstate, f.category) == (
+        "20251209000002_step2.sql",
+        "20251209000002",
+        "42P07",
+        "relation_exists",
+    )
     assert f.statement_index == 1 and f.line == 4
     assert "CREATE TABLE IF NOT EXISTS public.foo" in f.hint
     assert "20251209000002_step2.sql line 4" in f.hint
@@ -198,7 +207,9 @@ def test_relation_exists_variants_rewrite_into_sql_that_runs(scratch_db, tmp_pat
         "create table public.r (id int); create policy p on public.r for select using (true);\n"
         "create type public.mood as enum ('a');\n"
     )
-    lines = run_failing(scratch_db.url, migrations, {"20251209000001_a.sql": first, "20251209000002_b.sql": second + "\n"})
+    lines = run_failing(
+        scratch_db.url, migrations, {"20251209000001_a.sql": first, "20251209000002_b.sql": second + "\n"}
+    )
     f = explained(lines, migrations)
     assert (f.sqlstate, f.category, f.file, f.line) == (code, "relation_exists", "20251209000002_b.sql", 1)
     execute(scratch_db.url, f.hint.split("write:\n", 1)[1])
@@ -243,7 +254,11 @@ def test_column_missing_names_the_later_file_that_adds_it(prefetched):
     run = prefetched("column_missing")
     f = explained(run.lines, run.migrations)
     assert (f.file, f.sqlstate, f.category, f.statement_index, f.line) == (
-        "20251209000002_index.sql", "42703", "column_missing", 1, 3,
+        "20251209000002_index.sql",
+        "42703",
+        "column_missing",
+        1,
+        3,
     )
     assert "20251209000003_column.sql adds it" in f.hint
     assert "earlier" in f.hint and "nope" in f.hint
@@ -257,7 +272,13 @@ def test_permission_denied_gives_the_missing_grant(scratch_db, tmp_path):
     }
     lines = run_failing(scratch_db.url, migrations, files)
     f = explained(lines, migrations)
-    assert (f.file, f.sqlstate, f.category, f.statement_index, f.line) == ("20251209000002_read_q.sql", "42501", "permission_denied", 1, 2)
+    assert (f.file, f.sqlstate, f.category, f.statement_index, f.line) == (
+        "20251209000002_read_q.sql",
+        "42501",
+        "permission_denied",
+        1,
+        2,
+    )
     grant = "GRANT SELECT ON public.q TO authenticated, service_role;"
     assert grant in f.hint
     execute(scratch_db.url, grant)
@@ -268,7 +289,12 @@ def test_syntax_error_points_at_the_line_and_column(prefetched):
     run = prefetched("syntax_error")
     f = explained(run.lines, run.migrations)
     assert (f.file, f.sqlstate, f.category, f.statement_index, f.line, f.error_line) == (
-        "20251209000001_bad.sql", "42601", "syntax_error", 1, 3, 5,
+        "20251209000001_bad.sql",
+        "42601",
+        "syntax_error",
+        1,
+        3,
+        5,
     )
     assert f.caret_column == 12  # under the 't' of "tex t"
     assert "20251209000001_bad.sql line 5" in f.hint and "Fix the syntax" in f.hint
@@ -417,7 +443,10 @@ def test_out_of_order_file(scratch_db, tmp_path):
     lines = run_failing(scratch_db.url, migrations, {"20260118000000_early.sql": "select 2;\n"})
     f = explained(lines, migrations)
     assert (f.category, f.file, f.version, f.files) == (
-        "out_of_order", "20260118000000_early.sql", "20260118000000", ("20260118000000_early.sql",),
+        "out_of_order",
+        "20260118000000_early.sql",
+        "20260118000000",
+        ("20260118000000_early.sql",),
     )
     assert "--include-all" in f.hint and "Rename" in f.hint
 
@@ -425,7 +454,8 @@ def test_out_of_order_file(scratch_db, tmp_path):
 def test_remote_version_missing(scratch_db, tmp_path):
     migrations = tmp_path / "migrations"
     run_failing(
-        scratch_db.url, migrations,
+        scratch_db.url,
+        migrations,
         {"20251209000001_a.sql": "select 1;\n", "20251209000002_b.sql": "select 2;\n"},
         expect_failure=False,
     )
@@ -453,7 +483,9 @@ def test_clean_line():
 
 
 def test_no_failure_in_a_green_log():
-    lines = github_log("Applying migration 20251209000001_a.sql...\nFinished supabase migration up.", "postgresql://x@h/p")
+    lines = github_log(
+        "Applying migration 20251209000001_a.sql...\nFinished supabase migration up.", "postgresql://x@h/p"
+    )
     assert parse_log(lines) is None
 
 
@@ -485,21 +517,29 @@ def test_chunked_reader_matches_line_parser_with_noise():
 def test_gh_cli_log_format():
     """`gh run view --log` puts "<job>\t<step>\t" before each timestamped line."""
     lines = github_log(
-        "Applying migration 20251209000001_a.sql...\nERROR: syntax error at or near \"x\" (SQLSTATE 42601)\n"
+        'Applying migration 20251209000001_a.sql...\nERROR: syntax error at or near "x" (SQLSTATE 42601)\n'
         "At statement: 0\nselect x x x\n         ^\nTry rerunning the command with --debug to troubleshoot the error.",
         "postgresql://p@h/d",
     )
     prefixed = [f"migrate\tApply migrations\t{line}" for line in lines]
     f = parse_log(prefixed)
     assert f == parse_log(lines)
-    assert (f.file, f.category, f.statement, f.caret_column) == ("20251209000001_a.sql", "syntax_error", "select x x x", 10)
+    assert (f.file, f.category, f.statement, f.caret_column) == (
+        "20251209000001_a.sql",
+        "syntax_error",
+        "select x x x",
+        10,
+    )
     assert parse_log(interesting_lines(io.BytesIO("".join(prefixed).encode()))) == f
 
 
 def test_reader_looks_back_from_github_error_marker_and_from_the_end():
     noise = "".join(f"2025-12-09T00:00:00.0000000Z noise {i}\n" for i in range(20_000)).encode()
     failure = "".join(
-        github_log("Applying migration 1_a.sql...\nERROR: boom (SQLSTATE 22000)\nAt statement: 0\nselect 1", "postgresql://p@h/d")
+        github_log(
+            "Applying migration 1_a.sql...\nERROR: boom (SQLSTATE 22000)\nAt statement: 0\nselect 1",
+            "postgresql://p@h/d",
+        )
     ).encode()
     for data in (noise + failure + noise, noise + failure.replace(b"##[error]", b"##[notice]")):
         f = parse_log(interesting_lines(io.BytesIO(data), chunk_size=4096, lookback=8192))
@@ -542,7 +582,10 @@ _FRAGMENTS = st.sampled_from(
         "",
     ]
 )
-_LINES = st.lists(st.one_of(_FRAGMENTS, st.text(max_size=200), st.builds(lambda a, b: a + b, _FRAGMENTS, st.text(max_size=30))), max_size=60)
+_LINES = st.lists(
+    st.one_of(_FRAGMENTS, st.text(max_size=200), st.builds(lambda a, b: a + b, _FRAGMENTS, st.text(max_size=30))),
+    max_size=60,
+)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -603,7 +646,7 @@ def test_password_failure_is_an_authentication_failure():
 
 def test_truncated_real_logs_never_raise():
     lines = github_log(
-        "Applying migration 20251209000002_step2.sql...\nERROR: syntax error at or near \"t\" (SQLSTATE 42601)\n"
+        'Applying migration 20251209000002_step2.sql...\nERROR: syntax error at or near "t" (SQLSTATE 42601)\n'
         "At statement: 0\ncreate table public.x (\n  name tex t\n           ^\nTry rerunning the command with --debug to troubleshoot the error.",
         "postgresql://u:pw@h/d",
     )
@@ -653,13 +696,22 @@ def test_line_is_the_statements_sql_not_its_leading_comments(scratch_db, tmp_pat
 @pytest.mark.parametrize(
     ("setup", "statement", "sqlstate"),
     [
-        ("create type public.status as enum ('open', 'archived');", "alter type public.status add value 'archived'", "42710"),
+        (
+            "create type public.status as enum ('open', 'archived');",
+            "alter type public.status add value 'archived'",
+            "42710",
+        ),
         ("create table public.t (id int primary key);", "alter table public.t add primary key (id)", "42P16"),
-        ("create table public.t (id int primary key); alter publication supabase_realtime add table public.t;",
-         "alter publication supabase_realtime add table public.t", "42710"),
+        (
+            "create table public.t (id int primary key); alter publication supabase_realtime add table public.t;",
+            "alter publication supabase_realtime add table public.t",
+            "42710",
+        ),
     ],
 )
-def test_re_run_of_enum_value_and_primary_key_gets_a_rewrite_that_runs(scratch_db, tmp_path, setup, statement, sqlstate):
+def test_re_run_of_enum_value_and_primary_key_gets_a_rewrite_that_runs(
+    scratch_db, tmp_path, setup, statement, sqlstate
+):
     """Two common re-run failures: the hint writes the statement out idempotently, and that runs twice."""
     execute(scratch_db.url, setup)
     migrations = tmp_path / "migrations"
@@ -677,10 +729,15 @@ def test_re_run_of_enum_value_and_primary_key_gets_a_rewrite_that_runs(scratch_d
         ("alter table public.people rename to persons", "42P01", "undefined_table"),
     ],
 )
-def test_rename_run_again_is_explained_as_a_rename_not_as_dependency_order(scratch_db, tmp_path, statement, sqlstate, category):
+def test_rename_run_again_is_explained_as_a_rename_not_as_dependency_order(
+    scratch_db, tmp_path, statement, sqlstate, category
+):
     """The old name is gone because the rename already ran: the hint says so and writes a guarded RENAME that runs
     twice, instead of advising to reorder migrations."""
-    execute(scratch_db.url, "create table public.t (id int primary key, full_name text); create table public.persons (id int)")
+    execute(
+        scratch_db.url,
+        "create table public.t (id int primary key, full_name text); create table public.persons (id int)",
+    )
     migrations = tmp_path / "migrations"
     f = explained(run_failing(scratch_db.url, migrations, {"20251209000001_rename.sql": statement + ";\n"}), migrations)
     assert (f.sqlstate, f.category, f.line) == (sqlstate, category, 1)

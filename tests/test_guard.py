@@ -25,8 +25,8 @@ from bot.core.guard import MAKE, POWERSHELL, SHELL, YAML, match_command, scan_te
         ("supabase migration up --linked", ["linked-flag"]),
         ("supabase inspect db locks --linked=true", ["linked-flag"]),
         ("cd db && supabase db push; supabase link", ["db-push", "link"]),
-        ("supabase migration up --db-url \"$DB_URL\"", []),
-        ("supabase migration list --db-url \"$DB_URL\"", []),
+        ('supabase migration up --db-url "$DB_URL"', []),
+        ('supabase migration list --db-url "$DB_URL"', []),
         ("supabase db pull", []),
         ("supabase unlink", []),
         ("supabase db reset --local", []),
@@ -43,7 +43,7 @@ def test_shell_comments_are_not_flagged_but_commands_are():
         "#!/usr/bin/env bash\n"
         "# never run supabase db push here (protocol)\n"
         "set -e\n"
-        "supabase migration up --db-url \"$DB_URL\"  # not supabase db push\n"
+        'supabase migration up --db-url "$DB_URL"  # not supabase db push\n'
         "npx supabase \\\n"
         "  db push\n"
     )
@@ -61,7 +61,7 @@ def test_yaml_workflow():
         "      # - run: supabase link --project-ref x\n"
         "      - run: supabase migration list --linked\n"
         "      - run: |\n"
-        "          supabase migration up --db-url \"$DB_URL\"\n"
+        '          supabase migration up --db-url "$DB_URL"\n'
         "          supabase db push\n"
     )
     assert [(f.line, f.rule) for f in scan_text("w.yml", text, YAML)] == [(5, "migration-list-linked"), (8, "db-push")]
@@ -71,7 +71,7 @@ def test_yaml_names_and_descriptions_are_labels_not_commands():
     """A workflow, job or step name (or an action's description) is never run: naming the forbidden command there is fine."""
     text = (
         "name: Migrations (never supabase db push)\n"
-        "run-name: \"Migrations, not supabase link\"\n"
+        'run-name: "Migrations, not supabase link"\n'
         "jobs:\n"
         "  migrate:\n"
         "    name: migrate instead of supabase link\n"
@@ -99,8 +99,14 @@ def test_makefile_recipe():
 
 
 def test_package_json_scripts_with_their_lines():
-    text = json.dumps({"name": "x", "description": "never supabase db push",
-                       "scripts": {"test": "pytest", "db:push": "supabase db push", "status": "supabase link"}}, indent=2)
+    text = json.dumps(
+        {
+            "name": "x",
+            "description": "never supabase db push",
+            "scripts": {"test": "pytest", "db:push": "supabase db push", "status": "supabase link"},
+        },
+        indent=2,
+    )
     findings = scan_text("package.json", text, "package.json")
     lines = text.splitlines()
     assert [(f.rule, lines[f.line - 1].strip()) for f in findings] == [
@@ -142,7 +148,9 @@ def test_default_scope_finds_scripts_workflows_makefiles(project, capsys):
     assert "setup.ps1:1: supabase link --project-ref abc" in out
     assert "    instead:   Always use `--db-url`" in out
     assert "node_modules" not in out
-    assert out.rstrip().endswith('3 forbidden commands in 3 file(s); see the Database Migration Protocol, "Never Do This".')
+    assert out.rstrip().endswith(
+        '3 forbidden commands in 3 file(s); see the Database Migration Protocol, "Never Do This".'
+    )
 
 
 def test_explicit_path_json_and_github(project, capsys):
@@ -150,7 +158,9 @@ def test_explicit_path_json_and_github(project, capsys):
     assert main(["guard", "--json", "x.sh"]) == 1
     assert [(f["file"], f["line"], f["rule"]) for f in json.loads(capsys.readouterr().out)] == [("x.sh", 1, "db-push")]
     assert main(["guard", "--github", "x.sh"]) == 1
-    assert capsys.readouterr().out.startswith("::error file=x.sh,line=1,title=guard db-push::forbidden by the migration protocol")
+    assert capsys.readouterr().out.startswith(
+        "::error file=x.sh,line=1,title=guard db-push::forbidden by the migration protocol"
+    )
 
 
 def test_bad_path_exits_2(project, capsys):

@@ -18,16 +18,16 @@ import psycopg
 import pytest
 import respx
 
+from bot.adapters.localdb import migration_up
+from bot.adapters.supabase.hotfix_postgres import PostgresHotfixStore
+from bot.adapters.supabase.hotfix_rest import RestHotfixStore
+from bot.adapters.supabase.hotfix_store import new_event_id
 from bot.console.session import Console, ConsoleChannel, ConsoleGuild, ConsoleUser, Printer
 from bot.core import hotfix as rules
 from bot.core.hotfix import HotfixRefused, HotfixState
 from bot.core.hotfix_sql import compare_statements, link_findings
 from bot.errors import UserFacingError
-from bot.adapters.localdb import migration_up
 from bot.hotfix.render_discord import findings_lines, show_embed
-from bot.adapters.supabase.hotfix_postgres import PostgresHotfixStore
-from bot.adapters.supabase.hotfix_rest import RestHotfixStore
-from bot.adapters.supabase.hotfix_store import new_event_id
 from tests.helpers import RecordingPoster, embed_text, make_interaction, make_member, sent_embeds
 from tests.hotfix_support import DEV, LEAD, LEAD2, NOBODY, T0, Clock, copy_migrations, make_service, migrate
 from tests.postgrest_sql_fake import PostgrestOverPostgres
@@ -51,14 +51,19 @@ def query(db_url: str, sql: str, *params):
 
 
 def events_of(db_url: str, hotfix_id: str) -> list[str]:
-    return [r[0] for r in query(db_url, "select kind from public.hotfix_events where hotfix_id = %s order by at, id", hotfix_id)]
+    return [
+        r[0]
+        for r in query(db_url, "select kind from public.hotfix_events where hotfix_id = %s order by at, id", hotfix_id)
+    ]
 
 
 # --------------------------------------------------------------------------- the migration
 
 
 async def test_close_migration_applies_twice_and_only_service_role_may_call_it(db, tmp_path):
-    hotfix = (await make_service(db.url, tmp_path, RecordingPoster()).declare(DEV, "dev", "before the re-run", None)).hotfix
+    hotfix = (
+        await make_service(db.url, tmp_path, RecordingPoster()).declare(DEV, "dev", "before the re-run", None)
+    ).hotfix
     with psycopg.connect(db.url, autocommit=True) as conn:
         for _ in range(2):  # the CLI applied it once already: this is the second and third time
             conn.execute(CLOSE_MIGRATION.read_text())
@@ -66,10 +71,12 @@ async def test_close_migration_applies_twice_and_only_service_role_may_call_it(d
             "public.close_hotfix(uuid,text[],text,text,text,text,timestamptz,uuid)",
             "public.append_hotfix_event(uuid,text,text,text,jsonb,timestamptz,uuid)",
         ):
-            allowed = dict(conn.execute(
-                "select r, has_function_privilege(r, %s, 'execute') from unnest(array['anon','authenticated','service_role']) r",
-                (signature,),
-            ).fetchall())
+            allowed = dict(
+                conn.execute(
+                    "select r, has_function_privilege(r, %s, 'execute') from unnest(array['anon','authenticated','service_role']) r",
+                    (signature,),
+                ).fetchall()
+            )
             assert allowed == {"anon": False, "authenticated": False, "service_role": True}, signature
         # One append_hotfix_event (the old six-argument one was replaced, not overloaded).
         assert conn.execute("select count(*) from pg_proc where proname = 'append_hotfix_event'").fetchone()[0] == 1
@@ -85,8 +92,15 @@ async def test_close_migration_applies_twice_and_only_service_role_may_call_it(d
 
 def _stored(actor, env, **changes):
     new = rules.declare(actor, env, "x", None, now=T0, reminder_hours=4)
-    data = {**new.to_json(), "code": "HF-0001", "declared_at": new.declared_at, "next_reminder_at": new.next_reminder_at}
-    return rules.Hotfix.from_mapping({**data, **{k: (v.value if isinstance(v, HotfixState) else v) for k, v in changes.items()}})
+    data = {
+        **new.to_json(),
+        "code": "HF-0001",
+        "declared_at": new.declared_at,
+        "next_reminder_at": new.next_reminder_at,
+    }
+    return rules.Hotfix.from_mapping(
+        {**data, **{k: (v.value if isinstance(v, HotfixState) else v) for k, v in changes.items()}}
+    )
 
 
 def test_who_may_reject_and_cancel():
@@ -137,12 +151,16 @@ def test_same_shape_with_other_values_is_reported_apart_from_missing():
     assert [d["declared"] for d in compared.different_values] == ["update settings set flag = true where id = 1"]
     assert compared.different_values[0]["migration"] == ["update public.settings set flag = false where id = 1"]
 
-    findings = link_findings("update settings set flag = true where id = 1;", "update settings set flag = false where id = 1;")
+    findings = link_findings(
+        "update settings set flag = true where id = 1;", "update settings set flag = false where id = 1;"
+    )
     assert findings["missing"] == [] and len(findings["different_values"]) == 1
     lines = "\n".join(findings_lines(_stored(DEV, "dev", link_findings=findings)))
     assert "same shape but different values" in lines and "flag = false" in lines
     assert "contains every statement" not in lines
-    same = link_findings("update settings set flag = true where id = 1;", "UPDATE settings SET flag = TRUE WHERE id = 1;")
+    same = link_findings(
+        "update settings set flag = true where id = 1;", "UPDATE settings SET flag = TRUE WHERE id = 1;"
+    )
     assert same["different_values"] == [] and same["missing"] == []
 
 
@@ -304,8 +322,18 @@ async def test_reject_and_cancel_through_the_cog(db, tmp_path):
             (lee, cog.reject, {"reason": "not without a backup"}, f"you declared {prod}; to withdraw it use"),
             (dana, cog.reject, {"reason": "not without a backup"}, "only a DevOps lead can reject a prod hotfix"),
             (lou, cog.reject, {"reason": "meh"}, "the reason is required (at least 10 characters)"),
-            (lou, cog.reject, {"reason": "not without a backup"}, f"You rejected {prod}; the declarer must not touch prod"),
-            (lee, cog.cancel, {"reason": "rejected anyway, closing"}, f"{prod} is already rejected (by lou): it is closed"),
+            (
+                lou,
+                cog.reject,
+                {"reason": "not without a backup"},
+                f"You rejected {prod}; the declarer must not touch prod",
+            ),
+            (
+                lee,
+                cog.cancel,
+                {"reason": "rejected anyway, closing"},
+                f"{prod} is already rejected (by lou): it is closed",
+            ),
         ):
             inter = make_interaction(user=user, client=bot)
             await run(command, cog, inter, code=prod, **options)
@@ -348,7 +376,11 @@ async def test_console_runs_the_follow_up_itself(scratch_db, tmp_path):
             "/hotfix list",
             "/hotfix show HF-0001",
         ],
-        db_url=scratch_db.url, tmp=tmp_path, migrations=migrations, user_id=1, name="dana",
+        db_url=scratch_db.url,
+        tmp=tmp_path,
+        migrations=migrations,
+        user_id=1,
+        name="dana",
     )
     declared_at = out.index("Declared HF-0001 (dev)")
     linked_at = out.index("🔗 HF-0001: migration found automatically")

@@ -9,11 +9,11 @@ from unittest.mock import AsyncMock, MagicMock
 import discord
 import pytest
 
+from bot.adapters.localdb import migration_up
 from bot.chat.app import DragonflyBot
 from bot.chat.errors import handle_app_command_error
-from bot.core.hotfix import SQL_FILE_MAX_BYTES, SUMMARY_MAX, HotfixState
-from bot.adapters.localdb import migration_up
 from bot.chat.limits import message_problems
+from bot.core.hotfix import SQL_FILE_MAX_BYTES, SUMMARY_MAX, HotfixState
 from bot.settings import Settings
 from cogs.hotfix import ApproveButton, Hotfix
 from tests.helpers import (
@@ -36,8 +36,11 @@ LEAD_ROLE = 20
 async def hotfix_bot(db, tmp_path):
     migrations = copy_migrations(tmp_path / "migrations")
     settings = Settings(
-        _env_file=None, hotfix_role_id=HOTFIX_ROLE, devops_lead_role_id=LEAD_ROLE,
-        migrations_dir=migrations, data_dir=tmp_path / "data",
+        _env_file=None,
+        hotfix_role_id=HOTFIX_ROLE,
+        devops_lead_role_id=LEAD_ROLE,
+        migrations_dir=migrations,
+        data_dir=tmp_path / "data",
     )
     poster = RecordingPoster()
     bot = DragonflyBot(settings, poster=poster, serve_web=False, sync_commands=False, status_db_url=db.url)
@@ -65,7 +68,7 @@ async def run(command, cog, interaction, **options) -> None:
     """Call a command callback the way the tree does, errors included."""
     try:
         await command.callback(cog, interaction, **options)
-    except Exception as error:  # noqa: BLE001 - the tree hands every error to the central handler
+    except Exception as error:
         await handle_app_command_error(interaction, error)
 
 
@@ -96,8 +99,14 @@ async def test_dev_lifecycle_through_the_cog(fresh_setup):
     dana = make_member(name="dana", roles=[HOTFIX_ROLE])
 
     inter = make_interaction(user=dana, client=bot)
-    await run(cog.declare, cog, inter, env="dev", summary="@everyone orders are slow, added an index",
-              file=attachment("fix.sql", b"create index orders_idx on orders (created_at);"))
+    await run(
+        cog.declare,
+        cog,
+        inter,
+        env="dev",
+        summary="@everyone orders are slow, added an index",
+        file=attachment("fix.sql", b"create index orders_idx on orders (created_at);"),
+    )
     assert inter.events[0] == "defer"
     code = code_in(ephemeral(inter))
     assert "Declared" in ephemeral(inter) and pings_nobody(inter.sent[-1]["allowed_mentions"])
@@ -167,7 +176,9 @@ async def test_prod_approval_button(setup):
     assert ephemeral(press) == "only a DevOps lead can approve a prod hotfix"
 
     # After a restart the button is rebuilt from its custom id alone.
-    rebuilt = await ApproveButton.from_custom_id(press, button.item, re.match(ApproveButton.__discord_ui_compiled_template__, button.custom_id))
+    rebuilt = await ApproveButton.from_custom_id(
+        press, button.item, re.match(ApproveButton.__discord_ui_compiled_template__, button.custom_id)
+    )
     press = make_interaction(user=make_member(name="lou", roles=[LEAD_ROLE]), client=bot)
     await rebuilt.callback(press)
     assert press.events[:2] == ["defer", "edit_original_response"]
@@ -188,11 +199,24 @@ async def test_bad_input_gets_one_line(setup):
     cases = [
         (cog.declare, nobody, {"env": "dev", "summary": "x"}, "declaring a hotfix needs the hotfix role"),
         (cog.declare, dana, {"env": "dev", "summary": "x" * (SUMMARY_MAX + 1)}, f"keep it to {SUMMARY_MAX}"),
-        (cog.declare, dana, {"env": "dev", "summary": "x", "sql": "select 1", "file": attachment("a.sql", b"select 2")},
-         "not both"),
-        (cog.declare, dana, {"env": "dev", "summary": "x", "file": attachment("a.txt", b"select 2")}, "not a .sql file"),
-        (cog.declare, dana, {"env": "dev", "summary": "x", "file": attachment("a.sql", b"-" * (SQL_FILE_MAX_BYTES + 1))},
-         "the limit is"),
+        (
+            cog.declare,
+            dana,
+            {"env": "dev", "summary": "x", "sql": "select 1", "file": attachment("a.sql", b"select 2")},
+            "not both",
+        ),
+        (
+            cog.declare,
+            dana,
+            {"env": "dev", "summary": "x", "file": attachment("a.txt", b"select 2")},
+            "not a .sql file",
+        ),
+        (
+            cog.declare,
+            dana,
+            {"env": "dev", "summary": "x", "file": attachment("a.sql", b"-" * (SQL_FILE_MAX_BYTES + 1))},
+            "the limit is",
+        ),
         (cog.declare, dana, {"env": "dev", "summary": "x", "file": attachment("a.sql", b"\xff\xfe")}, "not UTF-8"),
         (cog.show, dana, {"code": "HF-9999"}, "there is no hotfix HF-9999"),
         (cog.show, dana, {"code": "drop table x"}, "is not a hotfix code"),

@@ -42,7 +42,11 @@ async def test_dev_and_prod_lifecycle_typed_in_the_console(scratch_db, tmp_path)
             "/hotfix declare env:staging summary:x",
             "/hotfix export format:csv",
         ],
-        db_url=scratch_db.url, tmp=tmp_path, migrations=migrations, user_id=1, name="dana",
+        db_url=scratch_db.url,
+        tmp=tmp_path,
+        migrations=migrations,
+        user_id=1,
+        name="dana",
     )
     assert "[#alerts]" in first and "🚨 Hotfix HF-0001 declared in dev" in first
     assert "@everyone orders are slow" in first and "If You Must Hotfix" in first
@@ -58,7 +62,9 @@ async def test_dev_and_prod_lifecycle_typed_in_the_console(scratch_db, tmp_path)
 
     # CI applies the migration; the bot's follow-up loop (here: one tick) marks HF-0001 synced.
     assert migration_up(scratch_db.url, migrations).returncode == 0
-    assert (await make_service(scratch_db.url, tmp_path / "data", RecordingPoster(), migrations_dir=migrations).tick()).synced == 1
+    assert (
+        await make_service(scratch_db.url, tmp_path / "data", RecordingPoster(), migrations_dir=migrations).tick()
+    ).synced == 1
 
     second = console(
         [
@@ -67,7 +73,11 @@ async def test_dev_and_prod_lifecycle_typed_in_the_console(scratch_db, tmp_path)
             "/hotfix show HF-0001",
             "/hotfix list state:resolved",
         ],
-        db_url=scratch_db.url, tmp=tmp_path, migrations=migrations, user_id=2, name="lou",
+        db_url=scratch_db.url,
+        tmp=tmp_path,
+        migrations=migrations,
+        user_id=2,
+        name="lou",
     )
     assert "You approved HF-0002" in second and "✅ HF-0002 approved by lou" in second
     assert "HF-0001 is resolved" in second and "🏁 HF-0001 resolved by lou" in second

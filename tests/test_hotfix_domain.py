@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given, settings
@@ -26,7 +26,7 @@ from bot.core.hotfix import (
 )
 from bot.core.hotfix_sql import link_findings, missing_statements, not_idempotent
 
-T0 = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 DEV = Actor("1", "dana", can_declare=True)
 LEAD = Actor("2", "lee", is_lead=True)
 OTHER = Actor("3", "olaf")

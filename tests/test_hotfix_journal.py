@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 
-from bot.core import hotfix as rules
-from bot.core.hotfix import Hotfix
 from bot.adapters.state.journal import HotfixJournal
 from bot.chat.limits import message_problems
+from bot.core import hotfix as rules
+from bot.core.hotfix import Hotfix
 from bot.hotfix.render_discord import alert_embed, list_embeds, show_embed
 from tests.hotfix_support import DEV, T0
 
@@ -68,8 +68,13 @@ def test_embeds_stay_within_discords_limits_with_huge_input():
     assert len(pages) > 1 and all(message_problems(None, [p]) == [] for p in pages)
     assert sum(p.description.count("HF-") for p in pages) == 399
     events = [
-        rules.HotfixEvent(at=T0 + timedelta(minutes=i), kind="reminder", actor_id=None, actor_name=None,
-                          detail={"number": i, "recipient": "declarer"})
+        rules.HotfixEvent(
+            at=T0 + timedelta(minutes=i),
+            kind="reminder",
+            actor_id=None,
+            actor_name=None,
+            detail={"number": i, "recipient": "declarer"},
+        )
         for i in range(200)
     ]
     shown = show_embed(big, events, T0)

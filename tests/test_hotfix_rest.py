@@ -8,11 +8,11 @@ import httpx
 import pytest
 import respx
 
+from bot.adapters.supabase.hotfix_rest import RestHotfixStore
+from bot.adapters.supabase.hotfix_store import HotfixStoreDown
 from bot.core import hotfix as rules
 from bot.core.hotfix import HotfixState
 from bot.errors import SourceUnavailable
-from bot.adapters.supabase.hotfix_rest import RestHotfixStore
-from bot.adapters.supabase.hotfix_store import HotfixStoreDown
 from tests.helpers import RecordingPoster
 from tests.hotfix_support import DEV, LEAD, LEAD2, Clock, make_service
 from tests.postgrest_sql_fake import PostgrestOverPostgres, postgrest_error
@@ -91,7 +91,9 @@ async def test_connection_failure_is_store_down():
         mock.post(f"{URL}/rest/v1/rpc/approve_hotfix").mock(side_effect=httpx.ConnectError("name resolution failed"))
         async with httpx.AsyncClient() as client:
             with pytest.raises(HotfixStoreDown, match="cannot reach"):
-                await rest_store(client).approve("00000000-0000-0000-0000-000000000000", ["awaiting_approval"], LEAD, Clock()())
+                await rest_store(client).approve(
+                    "00000000-0000-0000-0000-000000000000", ["awaiting_approval"], LEAD, Clock()()
+                )
 
 
 async def test_postgrest_error_json_is_one_line_with_code_message_details_hint(migrated_db):
@@ -106,16 +108,21 @@ async def test_postgrest_error_json_is_one_line_with_code_message_details_hint(m
             with pytest.raises(SourceUnavailable) as err:
                 await store.declare(bad)
     assert not isinstance(err.value, HotfixStoreDown)
-    assert "HTTP 400 (PostgREST 23514: new row for relation \"hotfixes\" violates check constraint" in err.value.message
+    assert 'HTTP 400 (PostgREST 23514: new row for relation "hotfixes" violates check constraint' in err.value.message
     assert "\n" not in err.value.message
 
 
 async def test_functions_not_deployed_names_the_migration():
     with respx.mock as mock:
-        mock.post(f"{URL}/rest/v1/rpc/declare_hotfix").mock(return_value=postgrest_error(
-            404, "PGRST202", "Could not find the function public.declare_hotfix(p_id) in the schema cache",
-            "Searched for the function public.declare_hotfix with parameter p_id", "Perhaps you meant to call ...",
-        ))
+        mock.post(f"{URL}/rest/v1/rpc/declare_hotfix").mock(
+            return_value=postgrest_error(
+                404,
+                "PGRST202",
+                "Could not find the function public.declare_hotfix(p_id) in the schema cache",
+                "Searched for the function public.declare_hotfix with parameter p_id",
+                "Perhaps you meant to call ...",
+            )
+        )
         async with httpx.AsyncClient() as client:
             new = rules.declare(DEV, "dev", "x", None, now=Clock()(), reminder_hours=4)
             with pytest.raises(SourceUnavailable) as err:

@@ -8,12 +8,12 @@ from datetime import timedelta
 import psycopg
 import pytest
 
+from bot.adapters.localdb import migration_up
+from bot.adapters.state.journal import HotfixJournal
+from bot.adapters.supabase.hotfix_postgres import PostgresHotfixStore
 from bot.core import hotfix as rules
 from bot.core.hotfix import HotfixState
 from bot.errors import UserFacingError
-from bot.adapters.state.journal import HotfixJournal
-from bot.adapters.localdb import migration_up
-from bot.adapters.supabase.hotfix_postgres import PostgresHotfixStore
 from tests.helpers import RecordingPoster, embed_text
 from tests.hotfix_support import DEV, LEAD, LEAD2, NOBODY, T0, Clock, copy_migrations, make_service, migrate
 
@@ -35,9 +35,11 @@ def count(db_url: str, sql: str, *params) -> int:
 async def test_migration_applies_twice_and_locks_down_roles(migrated_db, tmp_path):
     with psycopg.connect(migrated_db.url, autocommit=True) as conn:
         conn.execute(open("supabase/migrations/20251210000000_hotfix_incidents.sql").read())
-        privs = dict(conn.execute(
-            "select r, has_table_privilege(r, 'public.hotfixes', 'insert') from unnest(array['anon','authenticated','service_role']) r"
-        ).fetchall())
+        privs = dict(
+            conn.execute(
+                "select r, has_table_privilege(r, 'public.hotfixes', 'insert') from unnest(array['anon','authenticated','service_role']) r"
+            ).fetchall()
+        )
         assert privs == {"anon": False, "authenticated": False, "service_role": True}
         assert conn.execute("select has_table_privilege('authenticated', 'public.hotfixes', 'select')").fetchone()[0]
         assert not conn.execute("select has_table_privilege('anon', 'public.hotfixes', 'select')").fetchone()[0]
@@ -58,7 +60,9 @@ async def test_dev_lifecycle_with_link_sync_and_resolve(fresh_db, tmp_path):
     clock = Clock()
     service = make_service(db.url, tmp_path / "data", poster, clock=clock, migrations_dir=migrations)
 
-    declared = await service.declare(DEV, "dev", "orders index missing", "create index orders_created_idx on orders (created_at);")
+    declared = await service.declare(
+        DEV, "dev", "orders index missing", "create index orders_created_idx on orders (created_at);"
+    )
     hotfix = declared.hotfix
     assert hotfix.state is HotfixState.DECLARED and hotfix.code.startswith("HF-")
     alert = poster.posts_to("alerts")[0]
@@ -145,7 +149,9 @@ async def test_auto_link_and_auto_sync_announce_once(fresh_db, tmp_path):
     migrations = copy_migrations(tmp_path / "migrations")
     poster = RecordingPoster()
     service = make_service(db.url, tmp_path / "data", poster, migrations_dir=migrations)
-    hotfix = (await service.declare(DEV, "dev", "add status column", "alter table public.jobs add column status text;")).hotfix
+    hotfix = (
+        await service.declare(DEV, "dev", "add status column", "alter table public.jobs add column status text;")
+    ).hotfix
     (migrations / "20251212000000_jobs_status.sql").write_text(
         f"-- hotfix: {hotfix.code}\n"
         "create table if not exists public.jobs (id int);\n"
@@ -217,8 +223,14 @@ async def test_declarations_while_the_store_is_down_arrive_exactly_once(migrated
     back = make_service(migrated_db.url, tmp_path, poster)
     assert await back.replay_journal() == 2
     assert await back.replay_journal() == 0
-    assert count(migrated_db.url, "select count(*) from public.hotfixes where id = any(%s::uuid[])",
-                 [outcome.declaration.id, second.declaration.id]) == 2
+    assert (
+        count(
+            migrated_db.url,
+            "select count(*) from public.hotfixes where id = any(%s::uuid[])",
+            [outcome.declaration.id, second.declaration.id],
+        )
+        == 2
+    )
     [stored] = [h for h in await back.list(state="awaiting_approval") if h.id == second.declaration.id]
     assert stored.declared_at == second.declaration.declared_at  # the original time, not the replay's
     assert sum(p["embeds"][0].title.startswith("🚨 Hotfix HF-") for p in poster.posts_to("alerts")) == 2
@@ -241,9 +253,18 @@ async def test_crash_between_journal_and_store_replays_once(migrated_db, tmp_pat
     poster = RecordingPoster()
     for _ in range(2):  # two restarts
         await make_service(migrated_db.url, tmp_path, poster, clock=clock).replay_journal()
-    assert count(migrated_db.url, "select count(*) from public.hotfixes where id = any(%s::uuid[])", [new.id, other.id]) == 2
-    assert count(migrated_db.url, "select count(*) from public.hotfix_events where kind = 'declared' and hotfix_id = any(%s::uuid[])",
-                 [new.id, other.id]) == 2
+    assert (
+        count(migrated_db.url, "select count(*) from public.hotfixes where id = any(%s::uuid[])", [new.id, other.id])
+        == 2
+    )
+    assert (
+        count(
+            migrated_db.url,
+            "select count(*) from public.hotfix_events where kind = 'declared' and hotfix_id = any(%s::uuid[])",
+            [new.id, other.id],
+        )
+        == 2
+    )
     assert len(poster.posts_to("alerts")) == 2  # each announced once
 
 

@@ -100,8 +100,13 @@ def test_usage_errors_exit_2(folder, capsys, argv, message):
 
 
 def _git(repo: Path, *args: str) -> str:
-    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
-           "GIT_COMMITTER_EMAIL": "t@t"}
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@t",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@t",
+    }
     return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True, env=env).stdout
 
 
@@ -146,13 +151,26 @@ def test_changed_since_bad_ref_exits_2(repo, capsys):
 
 
 def test_console_script_and_module_entry_points(folder):
-    for command in ([sys.executable, "-m", "bot.cli", "lint", "--json"], [sys.executable, "-m", "bot.preflight.lint_command", "--json"]):
-        done = subprocess.run(command, capture_output=True, text=True, cwd=folder.parent.parent,
-                              env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    for command in (
+        [sys.executable, "-m", "bot.cli", "lint", "--json"],
+        [sys.executable, "-m", "bot.preflight.lint_command", "--json"],
+    ):
+        done = subprocess.run(
+            command,
+            capture_output=True,
+            text=True,
+            cwd=folder.parent.parent,
+            env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+        )
         assert done.returncode == 1, done.stderr
         assert [f["rule"] for f in json.loads(done.stdout)] == ["create-without-if-not-exists"]
-    done = subprocess.run([sys.executable, "-m", "bot.preflight.lint_command", "nope"], capture_output=True, text=True,
-                          cwd=folder, env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.preflight.lint_command", "nope"],
+        capture_output=True,
+        text=True,
+        cwd=folder,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+    )
     assert done.returncode == 2 and "nope: no such file or folder" in done.stderr
 
 
@@ -162,8 +180,17 @@ def test_explicit_files_staged_new_vs_committed(repo, capsys):
     (migrations / "20250103000000_staged.sql").write_text(GOOD.replace("public.a", "public.s"))
     _git(repo, "add", ".")
     (migrations / "20250101000000_a.sql").write_text(GOOD + "-- edited\n")
-    assert main(["lint", "--json", "supabase/migrations/20250103000000_staged.sql",
-                 "supabase/migrations/20250101000000_a.sql"]) == 1
+    assert (
+        main(
+            [
+                "lint",
+                "--json",
+                "supabase/migrations/20250103000000_staged.sql",
+                "supabase/migrations/20250101000000_a.sql",
+            ]
+        )
+        == 1
+    )
     found = [(Path(f["file"]).name, f["rule"]) for f in json.loads(capsys.readouterr().out)]
     assert found == [("20250103000000_staged.sql", "out-of-order")]
 
@@ -193,12 +220,21 @@ def test_standalone_entry_points_piped_into_head_end_quietly(tmp_path):
     for i in range(50):
         (tmp_path / f"202501010000{i:02d}_t{i}.sql").write_text(f"create table public.t{i} (id int);\n")
     (tmp_path / "push.sh").write_text("supabase db push\n" * 200)
-    for args in (["bot.preflight.lint_command", "--json", str(tmp_path)], ["bot.preflight.guard_command", str(tmp_path / "push.sh")]):
+    for args in (
+        ["bot.preflight.lint_command", "--json", str(tmp_path)],
+        ["bot.preflight.guard_command", str(tmp_path / "push.sh")],
+    ):
         read_end, write_end = os.pipe()
         os.close(read_end)  # the reader has gone, as `| head -1` does after its line
         try:
-            result = subprocess.run([sys.executable, "-m", *args], cwd=PROJECT_ROOT, stdout=write_end,
-                                    stderr=subprocess.PIPE, text=True, timeout=60)
+            result = subprocess.run(
+                [sys.executable, "-m", *args],
+                cwd=PROJECT_ROOT,
+                stdout=write_end,
+                stderr=subprocess.PIPE,
+                text=True,
+                timeout=60,
+            )
         finally:
             os.close(write_end)
         assert "Traceback" not in result.stderr and "BrokenPipe" not in result.stderr, result.stderr
@@ -234,8 +270,10 @@ def test_multi_line_fix_stays_indented_under_its_finding():
     from bot.core.lint import ERROR, Finding
     from bot.preflight.render_text import render_text
 
-    hint = ('policy "p" for table "t" already exists: ... At x.sql line 3, write:\n'
-            'DROP POLICY IF EXISTS "p" ON public.t;\ncreate policy "p" on public.t using (true);')
+    hint = (
+        'policy "p" for table "t" already exists: ... At x.sql line 3, write:\n'
+        'DROP POLICY IF EXISTS "p" ON public.t;\ncreate policy "p" on public.t using (true);'
+    )
     out = render_text([Finding("m/x.sql", 3, "replay-not-idempotent", ERROR, "running it again fails", hint)], 1)
     assert out.splitlines()[1:5] == [
         "  line 3: error [replay-not-idempotent] running it again fails",
@@ -294,6 +332,11 @@ def test_or_replace_of_an_object_an_earlier_migration_created_keeps_its_grants(t
         (migrations / "20250104000000_redefine.sql").write_text(REDEFINED["20250104000000_redefine.sql"] + "\n")
         args = ["--changed-since", "HEAD"]
     main(["lint", "--json", *args])
-    found = [(Path(f["file"]).name, f["line"]) for f in json.loads(capsys.readouterr().out) if f["rule"] == "missing-grant"]
-    assert found == [("20250104000000_redefine.sql", 6), ("20250104000000_redefine.sql", 9),
-                     ("20250104000000_redefine.sql", 12)]
+    found = [
+        (Path(f["file"]).name, f["line"]) for f in json.loads(capsys.readouterr().out) if f["rule"] == "missing-grant"
+    ]
+    assert found == [
+        ("20250104000000_redefine.sql", 6),
+        ("20250104000000_redefine.sql", 9),
+        ("20250104000000_redefine.sql", 12),
+    ]

@@ -44,7 +44,9 @@ def test_corpus_covers_every_rule_with_bad_and_good_files():
         assert any(n.startswith("good_") for n in names), rule
 
 
-@pytest.mark.parametrize("path", [p for p in CASES if p.name.startswith("bad_")], ids=lambda p: f"{p.parent.name}/{p.name}")
+@pytest.mark.parametrize(
+    "path", [p for p in CASES if p.name.startswith("bad_")], ids=lambda p: f"{p.parent.name}/{p.name}"
+)
 def test_bad_file_fails_exactly_its_rule(path: Path):
     findings = lint_case(path)
     assert {f.rule for f in findings} == {path.parent.name}, [f.to_dict() for f in findings]
@@ -56,7 +58,9 @@ def test_bad_file_fails_exactly_its_rule(path: Path):
         assert [f.line for f in findings] == [int(expected_line)] * len(findings)
 
 
-@pytest.mark.parametrize("path", [p for p in CASES if p.name.startswith("good_")], ids=lambda p: f"{p.parent.name}/{p.name}")
+@pytest.mark.parametrize(
+    "path", [p for p in CASES if p.name.startswith("good_")], ids=lambda p: f"{p.parent.name}/{p.name}"
+)
 def test_good_file_passes_everything(path: Path):
     findings = lint_case(path)
     assert findings == [], [f.to_dict() for f in findings]

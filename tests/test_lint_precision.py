@@ -33,8 +33,10 @@ _COMMENT = st.sampled_from(["", "-- note\n", "/* block\n comment */ ", "\n\n", "
 @settings(max_examples=150, deadline=None)
 @given(st.lists(st.tuples(_COMMENT, st.sampled_from(STATEMENTS), st.booleans()), min_size=1, max_size=8))
 def test_accepted_sql_never_gets_parse_error_and_lines_stay_in_the_file(parts):
-    text = "".join(f"{comment}{stmt.upper() if upper and '$' not in stmt and chr(39) not in stmt else stmt};\n"
-                   for comment, stmt, upper in parts)
+    text = "".join(
+        f"{comment}{stmt.upper() if upper and '$' not in stmt and chr(39) not in stmt else stmt};\n"
+        for comment, stmt, upper in parts
+    )
     assert syntax_error(text) is None  # PostgreSQL's grammar accepts it
     findings = lint_migrations([MigrationSource("20250101000000_x.sql", "x.sql", text)])
     assert "parse-error" not in {f.rule for f in findings}

@@ -8,12 +8,12 @@ from pathlib import Path
 import discord
 import psycopg
 
-from bot.chat.app import DragonflyBot
 from bot.adapters.localdb import migration_up
-from bot.chat.limits import message_problems
-from bot.settings import Settings
 from bot.adapters.supabase.postgres import PostgresStatusSource
+from bot.chat.app import DragonflyBot
+from bot.chat.limits import message_problems
 from bot.chat.ui import Paginator
+from bot.settings import Settings
 from cogs.status import Migrations
 from tests.conftest import REPO_MIGRATIONS
 from tests.helpers import RecordingPoster, embed_text, file_text, make_interaction, sent_embeds, sent_files, sent_views

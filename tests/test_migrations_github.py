@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
+from bot.adapters.github import ArchiveTooLarge, read_archive_folder
+from bot.adapters.localdb import migration_up
 from bot.chat.app import DragonflyBot
 from bot.chat.errors import handle_app_command_error
 from bot.errors import SourceUnavailable, UserFacingError
-from bot.adapters.github import ArchiveTooLarge, read_archive_folder
-from bot.adapters.localdb import migration_up
 from bot.settings import Settings
 from bot.status.service import FolderFiles, GitHubFiles
 from cogs.status import Migrations
@@ -35,8 +35,10 @@ NEW_SQL = "create table if not exists public.widgets (id bigint primary key);\n"
 @pytest.fixture
 async def fake_github():
     fake = await FakeGitHub().start()
-    fake.push({f"supabase/migrations/{p.name}": p.read_text() for p in REPO_MIGRATIONS.glob("*.sql")}
-              | {"README.md": "# dragonfly\n", "supabase/config.toml": "project_id = 'x'\n"})
+    fake.push(
+        {f"supabase/migrations/{p.name}": p.read_text() for p in REPO_MIGRATIONS.glob("*.sql")}
+        | {"README.md": "# dragonfly\n", "supabase/config.toml": "project_id = 'x'\n"}
+    )
     yield fake
     await fake.stop()
 
@@ -56,7 +58,10 @@ def _bot(fake: FakeGitHub, tmp_path: Path, db_url: str, **settings) -> Dragonfly
     )
     values.update(settings)
     bot = DragonflyBot(
-        Settings(_env_file=None, **values), poster=RecordingPoster(), serve_web=False, sync_commands=False,
+        Settings(_env_file=None, **values),
+        poster=RecordingPoster(),
+        serve_web=False,
+        sync_commands=False,
         status_db_url=db_url,
     )
     files = bot.migration_files()
@@ -189,7 +194,11 @@ async def test_github_failing_after_a_good_snapshot_uses_it_and_says_so(fake_git
         ({}, 401, "GitHub refused GITHUB_TOKEN (401)"),
         ({}, 503, "try again in a minute"),
         ({}, "rate", "rate limit for GITHUB_TOKEN is used up (it resets at 20:00 UTC)"),
-        ({"github_repository": "octo-org/nope"}, None, "repository octo-org/nope not found (404): check GITHUB_REPOSITORY"),
+        (
+            {"github_repository": "octo-org/nope"},
+            None,
+            "repository octo-org/nope not found (404): check GITHUB_REPOSITORY",
+        ),
         ({"migrations_branch": "release"}, None, "branch release not found (422): check MIGRATIONS_BRANCH"),
     ],
 )
@@ -256,15 +265,17 @@ def test_archive_reader_keeps_only_the_folders_own_files():
     plain = _tar({"o-r-abc/supabase/migrations/20260101000000_a.sql": b"select 1;"}, compress=False)
     assert read_archive_folder(plain, "supabase/migrations/") == {"20260101000000_a.sql": b"select 1;"}
     with pytest.raises(ArchiveTooLarge):
-        read_archive_folder(_tar({"o-r-abc/supabase/migrations/x.sql": b"x" * 100}), "supabase/migrations",
-                            max_file_bytes=10)
+        read_archive_folder(
+            _tar({"o-r-abc/supabase/migrations/x.sql": b"x" * 100}), "supabase/migrations", max_file_bytes=10
+        )
 
 
 async def test_archive_over_the_cap_is_refused(fake_github):
     from bot.adapters.github import GitHubClient
 
-    fake_github.push({f"supabase/migrations/2026030100{i:04d}_filler.sql": f"select {i}; -- {i * 7919}" * 50
-                      for i in range(200)})
+    fake_github.push(
+        {f"supabase/migrations/2026030100{i:04d}_filler.sql": f"select {i}; -- {i * 7919}" * 50 for i in range(200)}
+    )
     client = GitHubClient(TOKEN, REPO, api_url=fake_github.url, retry=0)
     try:
         sha = fake_github.branches["main"]
@@ -276,7 +287,9 @@ async def test_archive_over_the_cap_is_refused(fake_github):
         client.close()
 
 
-async def test_a_hotfix_migration_pushed_to_the_branch_auto_links_without_a_redeploy(fake_github, migrated_db, tmp_path):
+async def test_a_hotfix_migration_pushed_to_the_branch_auto_links_without_a_redeploy(
+    fake_github, migrated_db, tmp_path
+):
     """The hotfix follow-up reads the same files /migrations does: the branch, not the image's copy."""
     from bot.core.hotfix import HotfixState
     from tests.hotfix_support import DEV, make_service
@@ -285,7 +298,9 @@ async def test_a_hotfix_migration_pushed_to_the_branch_auto_links_without_a_rede
     try:
         service = make_service(migrated_db.url, tmp_path / "data", RecordingPoster())
         service.migration_files = bot.migration_files()
-        hotfix = (await service.declare(DEV, "dev", "add widgets", "create table public.widgets (id bigint primary key);")).hotfix
+        hotfix = (
+            await service.declare(DEV, "dev", "add widgets", "create table public.widgets (id bigint primary key);")
+        ).hotfix
         assert await service.auto_link() == 0
         fake_github.push({"supabase/migrations/20260202000000_widgets.sql": f"-- hotfix: {hotfix.code}\n{NEW_SQL}"})
         assert await service.auto_link() == 1

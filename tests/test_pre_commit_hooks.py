@@ -28,8 +28,16 @@ def test_file_patterns():
     guard = re.compile(next(h for h in HOOKS if h["id"] == "dragonfly-guard")["files"])
     assert lint.search("supabase/migrations/20251209143000_add_customer_tier_column.sql")
     assert not lint.search("docs/example.sql") and not lint.search("supabase/seed.sql")
-    for path in (".github/workflows/supabase-migrate.yml", "scripts/deploy", "Makefile", "tools/db.mk",
-                 "setup.ps1", "run.sh", "package.json", "web/package.json"):
+    for path in (
+        ".github/workflows/supabase-migrate.yml",
+        "scripts/deploy",
+        "Makefile",
+        "tools/db.mk",
+        "setup.ps1",
+        "run.sh",
+        "package.json",
+        "web/package.json",
+    ):
         assert guard.search(path), path
     for path in ("README.md", "bot/cli.py", "docker-compose.yml"):
         assert not guard.search(path), path

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
+import argparse
 import io
 import shutil
 
 import psycopg
 import pytest
 
-import argparse
-
-from bot.relay import record_run_command as record_run
-from bot.errors import UserFacingError
 from bot.adapters.localdb import migration_up
+from bot.errors import UserFacingError
+from bot.relay import record_run_command as record_run
 from bot.relay.run_record import read_run
 
 
@@ -22,6 +21,7 @@ def main(argv: list[str]) -> int:
     record_run.add_arguments(parser)
     assert argv[0] == record_run.NAME
     return record_run.run(parser.parse_args(argv[1:]))
+
 
 BAD_STEP = "create table if not exists public.rr_bar (id int);\n\ncreate table public.rr_foo (id int);\n"
 
@@ -53,9 +53,22 @@ def test_record_run_writes_applied_and_failed_rows(failing_run, capsys):
     db, migrations, log = failing_run
     code = main(
         [
-            "record-run", str(log), "--env", "dev", "--db-url", db.url, "--outcome", "failure",
-            "--migrations-dir", str(migrations), "--run-url", "https://github.com/o/r/actions/runs/7",
-            "--commit", "0123456789abcdef", "--actor", "octocat",
+            "record-run",
+            str(log),
+            "--env",
+            "dev",
+            "--db-url",
+            db.url,
+            "--outcome",
+            "failure",
+            "--migrations-dir",
+            str(migrations),
+            "--run-url",
+            "https://github.com/o/r/actions/runs/7",
+            "--commit",
+            "0123456789abcdef",
+            "--actor",
+            "octocat",
         ]
     )
     assert code == 0
@@ -80,7 +93,9 @@ def test_record_run_writes_applied_and_failed_rows(failing_run, capsys):
 def test_success_after_fix_clears_the_failure(failing_run):
     db, migrations, log = failing_run
     assert main(["record-run", str(log), "--env", "dev", "--db-url", db.url, "--migrations-dir", str(migrations)]) == 0
-    (migrations / "20991209000002_rr_step2.sql").write_text(BAD_STEP.replace("table public.rr_foo", "table if not exists public.rr_foo"))
+    (migrations / "20991209000002_rr_step2.sql").write_text(
+        BAD_STEP.replace("table public.rr_foo", "table if not exists public.rr_foo")
+    )
     result = migration_up(db.url, migrations)
     assert result.returncode == 0, result.stderr
     log.write_text(result.stdout + result.stderr)
@@ -109,7 +124,7 @@ def test_killed_step_without_error_marks_the_file_being_applied():
 def test_secrets_in_the_log_are_not_stored():
     log = io.BytesIO(
         b"Applying migration 20991209000003_c.sql...\n"
-        b"ERROR: role \"x\" does not exist postgresql://postgres:hunter2secret@db.example.co:5432/postgres (SQLSTATE 42704)\n"
+        b'ERROR: role "x" does not exist postgresql://postgres:hunter2secret@db.example.co:5432/postgres (SQLSTATE 42704)\n'
         b"At statement: 0\n"
         b"grant select on t to x -- eyJhbGciOiJIUzI1NiJ9.eyJyb2xlIjoic2VydmljZV9yb2xlIn0.abcDEF123\n"
         b"Try rerunning the command with --debug to troubleshoot the error.\n"

@@ -29,8 +29,16 @@ GHP = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
 @pytest.mark.parametrize(
     ("text", "secret", "kept"),
     [
-        ("--db-url postgresql://postgres:pa55word@db.abc.supabase.co:5432/postgres", "pa55word", "postgresql://postgres:[REDACTED]@db.abc.supabase.co:5432/postgres"),
-        ("postgres://postgres.abcdef:p@ss/w:rd@aws-0-eu-west-1.pooler.supabase.com:6543/postgres", "ss/w:rd", "postgres.abcdef:[REDACTED]@aws-0-eu-west-1.pooler.supabase.com"),
+        (
+            "--db-url postgresql://postgres:pa55word@db.abc.supabase.co:5432/postgres",
+            "pa55word",
+            "postgresql://postgres:[REDACTED]@db.abc.supabase.co:5432/postgres",
+        ),
+        (
+            "postgres://postgres.abcdef:p@ss/w:rd@aws-0-eu-west-1.pooler.supabase.com:6543/postgres",
+            "ss/w:rd",
+            "postgres.abcdef:[REDACTED]@aws-0-eu-west-1.pooler.supabase.com",
+        ),
         ('DB_URL="postgresql://u:s3cr%40t@localhost/db"', "s3cr%40t", "u:[REDACTED]@localhost/db"),
         (f"SUPABASE_SERVICE_ROLE_KEY={SERVICE_ROLE_KEY}", SERVICE_ROLE_KEY, "SUPABASE_SERVICE_ROLE_KEY="),
         (f"apikey: {SERVICE_ROLE_KEY}", SERVICE_ROLE_KEY, "apikey: [REDACTED]"),
@@ -40,12 +48,24 @@ GHP = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
         ("Authorization: Basic dXNlcjpwYXNz", "dXNlcjpwYXNz", "Authorization: Basic [REDACTED]"),
         (f"git clone https://x-access-token:{GHP}@github.com/o/r", GHP, "github.com/o/r"),
         ("token ghs_" + "a" * 36, "ghs_" + "a" * 36, "token "),
-        ("github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz", "github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz", ""),
-        ("hook https://discord.com/api/webhooks/123456789012345678/AbC-dEf_123.xyz ok", "AbC-dEf_123.xyz", "discord.com/api/webhooks/123456789012345678/[REDACTED] ok"),
+        (
+            "github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz",
+            "github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz",
+            "",
+        ),
+        (
+            "hook https://discord.com/api/webhooks/123456789012345678/AbC-dEf_123.xyz ok",
+            "AbC-dEf_123.xyz",
+            "discord.com/api/webhooks/123456789012345678/[REDACTED] ok",
+        ),
         ("https://discordapp.com/api/v10/webhooks/1/tok", "/tok", "webhooks/1/[REDACTED]"),
         ("PGPASSWORD=hunter2 psql -h db", "hunter2", "PGPASSWORD=[REDACTED] psql -h db"),
         ("host=db.x.supabase.co port=5432 user=postgres password='a b c' dbname=postgres", "a b c", "dbname=postgres"),
-        ("postgresql://postgres@db/postgres?sslmode=require&password=qwerty", "qwerty", "sslmode=require&password=[REDACTED]"),
+        (
+            "postgresql://postgres@db/postgres?sslmode=require&password=qwerty",
+            "qwerty",
+            "sslmode=require&password=[REDACTED]",
+        ),
     ],
 )
 def test_each_secret_kind(text, secret, kept):
@@ -58,8 +78,8 @@ def test_each_secret_kind(text, secret, kept):
 @pytest.mark.parametrize(
     "text",
     [
-        'failed to connect to `host=127.0.0.1 user=postgres database=postgres`: dial error',
-        "FATAL: password authentication failed for user \"postgres\" (SQLSTATE 28P01)",
+        "failed to connect to `host=127.0.0.1 user=postgres database=postgres`: dial error",
+        'FATAL: password authentication failed for user "postgres" (SQLSTATE 28P01)',
         "postgresql://postgres@127.0.0.1:5432/postgres",
         "Applying migration 20251209000002_step2.sql...",
         'ERROR: relation "foo" already exists (SQLSTATE 42P07)',

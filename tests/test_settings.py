@@ -50,9 +50,13 @@ def test_per_environment_values_fall_back_to_the_protocol_variables(monkeypatch)
 
 
 def test_env_file_is_read(tmp_path):
-    (tmp_path / ".env").write_text("SUPABASE_MODE=prod\nDISCORD_GUILD_ID=42\nGITHUB_DISCORD_USERS={\"octocat\": 7}\n")
+    (tmp_path / ".env").write_text('SUPABASE_MODE=prod\nDISCORD_GUILD_ID=42\nGITHUB_DISCORD_USERS={"octocat": 7}\n')
     settings = load_settings()
-    assert (settings.supabase_mode, settings.discord_guild_id, settings.github_discord_users) == ("prod", 42, {"octocat": 7})
+    assert (settings.supabase_mode, settings.discord_guild_id, settings.github_discord_users) == (
+        "prod",
+        42,
+        {"octocat": 7},
+    )
 
 
 def test_env_file_saved_with_a_byte_order_mark_is_read_from_its_first_line(tmp_path):

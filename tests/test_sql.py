@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.core.sql import canonical_form, same_sql, split_statements, statements_digest, syntax_error
 from bot.adapters.localdb import migration_up
+from bot.core.sql import canonical_form, same_sql, split_statements, statements_digest, syntax_error
 
 TRICKY_FILES = {
     "20250101000001_comments.sql": "-- leading comment\ncreate table if not exists a (id int);\r\n\r\n  -- c2\n"
@@ -88,8 +88,12 @@ def test_split_and_canonical_never_raise(text):
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.lists(st.sampled_from(["select 1", "create table t (a int)", "select 'a;b'", "do $$ begin null; end $$"]), max_size=8),
-       st.sampled_from(["\n", "\r\n", "  \n\n"]))
+@given(
+    st.lists(
+        st.sampled_from(["select 1", "create table t (a int)", "select 'a;b'", "do $$ begin null; end $$"]), max_size=8
+    ),
+    st.sampled_from(["\n", "\r\n", "  \n\n"]),
+)
 def test_split_round_trips_statement_lists(stmts, newline):
     text = newline.join(s + ";" for s in stmts)
     assert [s.text for s in split_statements(text)] == stmts
@@ -103,10 +107,27 @@ def test_digest_is_order_and_content_sensitive(sep):
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.sampled_from([
-    "select 1", "-- note", "/* block; */", "select 'a;b'", "create function f() returns int begin atomic select 1; end",
-    "do $$ begin null; end $$", "", " ", "select (1)", "\r\n", "select $q$;$q$",
-]), max_size=10), st.sampled_from([";\n", "; ", ";\r\n", "\n;"]))
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "select 1",
+                "-- note",
+                "/* block; */",
+                "select 'a;b'",
+                "create function f() returns int begin atomic select 1; end",
+                "do $$ begin null; end $$",
+                "",
+                " ",
+                "select (1)",
+                "\r\n",
+                "select $q$;$q$",
+            ]
+        ),
+        max_size=10,
+    ),
+    st.sampled_from([";\n", "; ", ";\r\n", "\n;"]),
+)
 def test_fast_split_equals_the_token_walk_whenever_it_answers(parts, sep):
     from bot.core.sql import _split_fast, _split_tokens
 
@@ -117,7 +138,9 @@ def test_fast_split_equals_the_token_walk_whenever_it_answers(parts, sep):
 
 
 def test_function_and_do_bodies_compare_by_tokens():
-    body = "create or replace function f() returns trigger language plpgsql as $$\nbegin\n  raise exception 'a';\nend;\n$$"
+    body = (
+        "create or replace function f() returns trigger language plpgsql as $$\nbegin\n  raise exception 'a';\nend;\n$$"
+    )
     moved = "-- why\n" + body.replace("\n", "\r\n").replace("  raise", "      raise")
     assert same_sql(body, moved)
     assert not same_sql(body, body.replace("'a'", "'b'"))

@@ -11,8 +11,8 @@ import sys
 import pytest
 import respx
 
-from bot.cli import main
 from bot.adapters.localdb import PROJECT_ROOT, migration_up
+from bot.cli import main
 
 from .conftest import REPO_MIGRATIONS
 from .postgrest_fake import FakePostgrest
@@ -138,15 +138,31 @@ def test_no_form_of_database_url_shows_its_password(tmp_path, capsys, url):
 
 def test_tools_entry_point_as_the_protocol_documents(applied_db, tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "tools.migration_status", "--db-url", applied_db.url, "--json",
-         "--migrations-dir", str(REPO_MIGRATIONS)],
-        cwd=PROJECT_ROOT, env=CLEAN_ENV, capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-m",
+            "tools.migration_status",
+            "--db-url",
+            applied_db.url,
+            "--json",
+            "--migrations-dir",
+            str(REPO_MIGRATIONS),
+        ],
+        cwd=PROJECT_ROOT,
+        env=CLEAN_ENV,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["summary"]["applied"] == len(list(REPO_MIGRATIONS.glob("*.sql")))
     result = subprocess.run(
         [sys.executable, "-m", "tools.migration_status", "--env", "staging"],
-        cwd=PROJECT_ROOT, env=CLEAN_ENV, capture_output=True, text=True, timeout=60,
+        cwd=PROJECT_ROOT,
+        env=CLEAN_ENV,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 2 and "invalid choice" in result.stderr
 
@@ -157,17 +173,21 @@ def _run_into_closed_pipe(args: list[str], stdin: str | None = None) -> subproce
     os.close(read_end)
     try:
         return subprocess.run(
-            [sys.executable, "-m", "bot.cli", *args], cwd=PROJECT_ROOT, env=CLEAN_ENV, input=stdin,
-            stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=120,
+            [sys.executable, "-m", "bot.cli", *args],
+            cwd=PROJECT_ROOT,
+            env=CLEAN_ENV,
+            input=stdin,
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
         )
     finally:
         os.close(write_end)
 
 
 def test_output_piped_into_head_ends_quietly(applied_db):
-    status = _run_into_closed_pipe(
-        ["status", "--db-url", applied_db.url, "--migrations-dir", str(REPO_MIGRATIONS)]
-    )
+    status = _run_into_closed_pipe(["status", "--db-url", applied_db.url, "--migrations-dir", str(REPO_MIGRATIONS)])
     console = _run_into_closed_pipe(
         ["console", "--db-url", applied_db.url], stdin="/migrations dev\n/migrations prod\n"
     )

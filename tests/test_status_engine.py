@@ -44,8 +44,14 @@ def test_each_state():
         applied("20250101000000"),
         applied("20250102000000", "create table b (id bigint);"),
         applied("20250103000000", None),
-        AppliedRow("supabase", "20250104000000", "d", status="failed", error_sqlstate="42P07",
-                   error_message='relation "d" already exists'),
+        AppliedRow(
+            "supabase",
+            "20250104000000",
+            "d",
+            status="failed",
+            error_sqlstate="42P07",
+            error_message='relation "d" already exists',
+        ),
         applied("20250106000000"),  # no local file
     ]
     suspects = versions_to_verify(files, rows)
@@ -63,7 +69,9 @@ def test_each_state():
     assert report.exit_code == 1
     # applied in the database: applied, modified, unverifiable, missing locally
     assert report.summary_line() == "Legacy: 0 applied. Supabase: 4 applied, 2 pending, 1 failed."
-    assert report.drift_line() == "Drift: 1 modified after being applied, 1 applied but missing locally, 1 out of order."
+    assert (
+        report.drift_line() == "Drift: 1 modified after being applied, 1 applied but missing locally, 1 out of order."
+    )
     failed = next(m for m in report.migrations if m.state is State.FAILED)
     assert failed.error_sqlstate == "42P07"
     # attention first, most urgent first
@@ -104,8 +112,10 @@ def test_versions_compare_as_strings_like_the_cli():
 
 def test_applied_wins_over_an_earlier_failure_and_bad_names_are_ignored():
     files = [local("20250101000000_a.sql")]
-    rows = [applied("20250101000000"),
-            AppliedRow("supabase", "20250101000000", "a", status="failed", error_sqlstate="42601")]
+    rows = [
+        applied("20250101000000"),
+        AppliedRow("supabase", "20250101000000", "a", status="failed", error_sqlstate="42601"),
+    ]
     report = compute_status(files, rows, ignored_files=["notes.sql"])
     assert states(report) == {"20250101000000": State.APPLIED}
     assert report.ignored_files == ("notes.sql",)
@@ -138,8 +148,13 @@ def test_every_migration_gets_exactly_one_state(local_versions, applied_versions
     newest = max(applied_versions) if applied_versions else None
     for m in report.migrations:
         if m.version in applied_versions:
-            expected = (State.MISSING_LOCAL if m.version not in local_versions
-                        else State.MODIFIED if m.version in edited else State.APPLIED)
+            expected = (
+                State.MISSING_LOCAL
+                if m.version not in local_versions
+                else State.MODIFIED
+                if m.version in edited
+                else State.APPLIED
+            )
         elif m.version in failed_versions:
             expected = State.FAILED
         elif newest and m.version < newest:

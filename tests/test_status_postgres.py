@@ -9,10 +9,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from bot.core.status import State, versions_to_verify
-from bot.errors import SourceUnavailable
 from bot.adapters.localdb import migration_up, run_supabase
 from bot.adapters.supabase.postgres import PostgresStatusSource
+from bot.core.status import State, versions_to_verify
+from bot.errors import SourceUnavailable
 from bot.status.service import collect_status, read_local_migrations
 
 from .conftest import REPO_MIGRATIONS
@@ -24,9 +24,12 @@ def cli_ok(result):
 
 
 def repair(db_url: str, migrations: Path, status: str, *versions: str):
-    return cli_ok(run_supabase(
-        ["migration", "repair", "--db-url", db_url, "--status", status, *versions, "--yes"], migrations_dir=migrations
-    ))
+    return cli_ok(
+        run_supabase(
+            ["migration", "repair", "--db-url", db_url, "--status", status, *versions, "--yes"],
+            migrations_dir=migrations,
+        )
+    )
 
 
 def cli_list(db_url: str, migrations: Path) -> tuple[set[str], set[str]]:
@@ -49,8 +52,11 @@ def migrations(tmp_path) -> Path:
     folder = tmp_path / "migrations"
     shutil.copytree(REPO_MIGRATIONS, folder)
     for version, body in [
-        ("20260101000000", "create table if not exists public.customers (id bigint primary key);\n"
-                           "grant select on public.customers to authenticated, service_role;\n"),
+        (
+            "20260101000000",
+            "create table if not exists public.customers (id bigint primary key);\n"
+            "grant select on public.customers to authenticated, service_role;\n",
+        ),
         ("20260102000000", "alter table public.customers add column if not exists tier text;\n"),
         ("20260103000000", "create index if not exists customers_tier_idx on public.customers (tier);\n"),
         ("20260104000000", "comment on table public.customers is 'customers';\n"),
@@ -104,7 +110,9 @@ async def test_editing_an_applied_file_marks_exactly_that_one(scratch_db, migrat
     target = migrations / "20260102000000_step.sql"
     layout_only = migrations / "20260103000000_step.sql"
     target.write_text("alter table public.customers add column if not exists tier varchar(20);\n")
-    layout_only.write_text("-- reformatted\r\nCREATE INDEX IF NOT EXISTS customers_tier_idx\r\n  ON public.customers (tier);\r\n")
+    layout_only.write_text(
+        "-- reformatted\r\nCREATE INDEX IF NOT EXISTS customers_tier_idx\r\n  ON public.customers (tier);\r\n"
+    )
     report = await status(scratch_db.url, migrations)
     changed = {m.version: m.state for m in report.migrations if m.state is not State.APPLIED}
     assert changed == {"20260102000000": State.MODIFIED}
@@ -169,9 +177,13 @@ async def test_failed_missing_and_out_of_order(scratch_db, migrations):
 async def test_applied_run_records_give_real_times_and_none_otherwise(scratch_db, migrations):
     cli_ok(migration_up(scratch_db.url, migrations))
     with psycopg.connect(scratch_db.url) as conn:
-        conn.execute("insert into public.migration_runs (environment, status, version, actor, commit_sha)"
-                     " values ('dev', 'applied', '20260101000000', 'ci-bot', 'abc123')")
-        conn.execute("insert into public.dragonfly_migrations (version, name, applied_at) values ('0001', 'init', now())")
+        conn.execute(
+            "insert into public.migration_runs (environment, status, version, actor, commit_sha)"
+            " values ('dev', 'applied', '20260101000000', 'ci-bot', 'abc123')"
+        )
+        conn.execute(
+            "insert into public.dragonfly_migrations (version, name, applied_at) values ('0001', 'init', now())"
+        )
     rows = {(r.source, r.version): r for r in await PostgresStatusSource(scratch_db.url).fetch_rows()}
     assert rows[("supabase", "20260101000000")].applied_by == "ci-bot"
     assert rows[("supabase", "20260101000000")].executed_at is not None

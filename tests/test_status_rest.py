@@ -10,12 +10,12 @@ import pytest
 import respx
 from psycopg.rows import dict_row
 
-from bot.core.sql import statements_digest
-from bot.errors import SourceUnavailable
 from bot.adapters.localdb import migration_up
 from bot.adapters.supabase.base import ROW_COLUMNS
 from bot.adapters.supabase.postgres import PostgresStatusSource
 from bot.adapters.supabase.rest import RestStatusSource
+from bot.core.sql import statements_digest
+from bot.errors import SourceUnavailable
 
 from .conftest import REPO_MIGRATIONS
 from .postgrest_fake import FakePostgrest, error
@@ -29,13 +29,24 @@ def make_rows(n: int) -> list[dict]:
     rows = []
     for i in range(n):
         stmts = [f"select {i}"]
-        rows.append({
-            "source": "supabase", "version": f"{20200101000000 + i}", "name": f"m{i}", "status": "applied",
-            "executed_at": "2025-12-09T14:30:00+00:00", "applied_by": "ci", "statement_count": 1,
-            "statements_digest": statements_digest(stmts), "statements": stmts,
-            "error_sqlstate": None, "error_message": None, "error_statement": None, "ci_run_url": None,
-            "commit_sha": None,
-        })
+        rows.append(
+            {
+                "source": "supabase",
+                "version": f"{20200101000000 + i}",
+                "name": f"m{i}",
+                "status": "applied",
+                "executed_at": "2025-12-09T14:30:00+00:00",
+                "applied_by": "ci",
+                "statement_count": 1,
+                "statements_digest": statements_digest(stmts),
+                "statements": stmts,
+                "error_sqlstate": None,
+                "error_message": None,
+                "error_statement": None,
+                "ci_run_url": None,
+                "commit_sha": None,
+            }
+        )
     return rows
 
 
@@ -113,12 +124,21 @@ async def test_retries_5xx_and_429_then_succeeds(client):
     "response, expected",
     [
         # Kong's answer has no code: say what it said, without an empty "PostgREST :" label.
-        (httpx.Response(401, json={"message": "Invalid API key", "hint": "Double check"}),
-         "refused the key (HTTP 401) (Invalid API key);"),
+        (
+            httpx.Response(401, json={"message": "Invalid API key", "hint": "Double check"}),
+            "refused the key (HTTP 401) (Invalid API key);",
+        ),
         (error(401, "PGRST301", "JWSError JWSInvalidSignature"), "(PostgREST PGRST301: JWSError"),
         (error(401, "PGRST301", "JWSError JWSInvalidSignature"), "refused the key"),
-        (error(404, "PGRST205", "Could not find the table 'public.v_migration_status' in the schema cache",
-               hint="Perhaps you meant the table 'public.migration_runs'"), "20251209000000_migration_status_view.sql"),
+        (
+            error(
+                404,
+                "PGRST205",
+                "Could not find the table 'public.v_migration_status' in the schema cache",
+                hint="Perhaps you meant the table 'public.migration_runs'",
+            ),
+            "20251209000000_migration_status_view.sql",
+        ),
         (error(403, "42501", "permission denied for view v_migration_status"), "permission denied"),
         (httpx.Response(200, content=b"<html>login</html>"), "malformed JSON"),
         (httpx.Response(200, json={"not": "a list"}), "not a list"),
@@ -146,9 +166,13 @@ async def test_rest_and_postgres_sources_agree_on_the_real_view(client, scratch_
     """The SQL runs on the real PostgreSQL; PostgREST's JSON encoding of it is reproduced."""
     assert migration_up(scratch_db.url, REPO_MIGRATIONS).returncode == 0
     with psycopg.connect(scratch_db.url) as conn:
-        conn.execute("insert into public.migration_runs (environment, status, version, file_name, sqlstate, error_message)"
-                     " values ('dev', 'failed', '20990101000000', '20990101000000_x.sql', '42601', 'syntax error')")
-        conn.execute("insert into public.dragonfly_migrations (version, name, applied_at) values ('0007', 'old', now())")
+        conn.execute(
+            "insert into public.migration_runs (environment, status, version, file_name, sqlstate, error_message)"
+            " values ('dev', 'failed', '20990101000000', '20990101000000_x.sql', '42601', 'syntax error')"
+        )
+        conn.execute(
+            "insert into public.dragonfly_migrations (version, name, applied_at) values ('0007', 'old', now())"
+        )
         with conn.cursor(row_factory=dict_row) as cur:
             view_rows = cur.execute("select * from public.v_migration_status").fetchall()
     assert set(ROW_COLUMNS) <= set(view_rows[0])
@@ -158,4 +182,8 @@ async def test_rest_and_postgres_sources_agree_on_the_real_view(client, scratch_
     respx.stop()
     direct = await PostgresStatusSource(scratch_db.url).fetch_rows()
     assert over_rest == direct
-    assert {(r.source, r.status) for r in direct} == {("supabase", "applied"), ("supabase", "failed"), ("legacy", "applied")}
+    assert {(r.source, r.status) for r in direct} == {
+        ("supabase", "applied"),
+        ("supabase", "failed"),
+        ("legacy", "applied"),
+    }

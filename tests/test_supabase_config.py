@@ -12,7 +12,11 @@ def test_cli_reads_the_repository_config(tmp_path, scratch_db):
     shutil.copytree(PROJECT_ROOT / "supabase", tmp_path / "supabase", ignore=shutil.ignore_patterns(".temp"))
     result = subprocess.run(
         [*supabase_cli(), "migration", "list", "--db-url", scratch_db.url],
-        cwd=tmp_path, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
     )
     assert result.returncode == 0, result.stderr
     for path in (PROJECT_ROOT / "supabase" / "migrations").glob("*.sql"):

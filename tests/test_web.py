@@ -10,8 +10,8 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.adapters.localdb import migration_up
 from bot.adapters.supabase.readiness import probe_source
-from bot.settings import Settings
 from bot.chat.web import READINESS_KEY, Readiness, create_web_app
+from bot.settings import Settings
 from tests.conftest import REPO_MIGRATIONS
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import yaml
 
-from bot.core.ci_runs import RunInfo
 from bot.adapters.localdb import PROJECT_ROOT
+from bot.core.ci_runs import RunInfo
 
 WORKFLOWS = PROJECT_ROOT / ".github" / "workflows"
 

@@ -1,7 +1,7 @@
 """Print the README's configuration table from bot/settings.py (every field).
 
-    python -m tools.settings_table            # print the table
-    python -m tools.settings_table --write    # replace it in README.md between the markers
+python -m tools.settings_table            # print the table
+python -m tools.settings_table --write    # replace it in README.md between the markers
 """
 
 from __future__ import annotations

@@ -22,8 +22,8 @@ import logging
 import tarfile
 import zlib
 from collections import deque
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator
 from urllib.parse import quote
 
 import httpx
@@ -145,7 +145,9 @@ def read_log(chunks: Iterable[bytes], *, max_bytes: int = MAX_LOG_BYTES) -> LogR
     # Drain what the parser did not need, so the tail is the real end of the log.
     while stream.read(1 << 20):
         pass
-    return LogReading(failure=failure, tail=stream.tail_lines(), bytes_read=stream.bytes_read, truncated=stream.truncated)
+    return LogReading(
+        failure=failure, tail=stream.tail_lines(), bytes_read=stream.bytes_read, truncated=stream.truncated
+    )
 
 
 def _unavailable(exc: Exception) -> GitHubUnavailable:

@@ -209,19 +209,87 @@ alter table auth.users
 # Extensions a Supabase project can enable (its Postgres image ships them). A plain PostgreSQL
 # has only its contrib modules, so a replay there cannot run a migration that creates one of
 # the others; that says nothing against the migration.
-SUPABASE_EXTENSIONS = frozenset({
-    "address_standardizer", "address_standardizer_data_us", "amcheck", "autoinc", "bloom", "btree_gin",
-    "btree_gist", "citext", "cube", "dblink", "dict_int", "dict_xsyn", "earthdistance", "fuzzystrmatch",
-    "hstore", "http", "hypopg", "index_advisor", "insert_username", "intarray", "isn", "lo", "ltree",
-    "moddatetime", "pageinspect", "pg_buffercache", "pg_cron", "pg_freespacemap", "pg_graphql",
-    "pg_hashids", "pg_jsonschema", "pg_net", "pg_prewarm", "pg_repack", "pg_stat_monitor",
-    "pg_stat_statements", "pg_surgery", "pg_tle", "pg_trgm", "pg_visibility", "pg_walinspect", "pgaudit",
-    "pgcrypto", "pgjwt", "pgmq", "pgroonga", "pgroonga_database", "pgrouting", "pgrowlocks", "pgsodium",
-    "pgstattuple", "pgtap", "plcoffee", "plls", "plpgsql", "plpgsql_check", "plv8", "postgis",
-    "postgis_raster", "postgis_sfcgal", "postgis_tiger_geocoder", "postgis_topology", "postgres_fdw",
-    "refint", "rum", "seg", "sslinfo", "supabase_vault", "tablefunc", "tcn", "timescaledb",
-    "tsm_system_rows", "tsm_system_time", "unaccent", "uuid-ossp", "vector", "wrappers",
-})
+SUPABASE_EXTENSIONS = frozenset(
+    {
+        "address_standardizer",
+        "address_standardizer_data_us",
+        "amcheck",
+        "autoinc",
+        "bloom",
+        "btree_gin",
+        "btree_gist",
+        "citext",
+        "cube",
+        "dblink",
+        "dict_int",
+        "dict_xsyn",
+        "earthdistance",
+        "fuzzystrmatch",
+        "hstore",
+        "http",
+        "hypopg",
+        "index_advisor",
+        "insert_username",
+        "intarray",
+        "isn",
+        "lo",
+        "ltree",
+        "moddatetime",
+        "pageinspect",
+        "pg_buffercache",
+        "pg_cron",
+        "pg_freespacemap",
+        "pg_graphql",
+        "pg_hashids",
+        "pg_jsonschema",
+        "pg_net",
+        "pg_prewarm",
+        "pg_repack",
+        "pg_stat_monitor",
+        "pg_stat_statements",
+        "pg_surgery",
+        "pg_tle",
+        "pg_trgm",
+        "pg_visibility",
+        "pg_walinspect",
+        "pgaudit",
+        "pgcrypto",
+        "pgjwt",
+        "pgmq",
+        "pgroonga",
+        "pgroonga_database",
+        "pgrouting",
+        "pgrowlocks",
+        "pgsodium",
+        "pgstattuple",
+        "pgtap",
+        "plcoffee",
+        "plls",
+        "plpgsql",
+        "plpgsql_check",
+        "plv8",
+        "postgis",
+        "postgis_raster",
+        "postgis_sfcgal",
+        "postgis_tiger_geocoder",
+        "postgis_topology",
+        "postgres_fdw",
+        "refint",
+        "rum",
+        "seg",
+        "sslinfo",
+        "supabase_vault",
+        "tablefunc",
+        "tcn",
+        "timescaledb",
+        "tsm_system_rows",
+        "tsm_system_time",
+        "unaccent",
+        "uuid-ossp",
+        "vector",
+        "wrappers",
+    }
+)
 
 
 @dataclass
@@ -235,7 +303,7 @@ class ScratchDatabase:
     def url(self) -> str:
         return with_database(self.server_url, self.name)
 
-    def create(self, *, platform: bool = True) -> "ScratchDatabase":
+    def create(self, *, platform: bool = True) -> ScratchDatabase:
         with psycopg.connect(self.server_url, autocommit=True) as conn:
             conn.execute(sql.SQL("create database {}").format(sql.Identifier(self.name)))
         if platform:
@@ -255,11 +323,9 @@ class ScratchDatabase:
 
     def drop(self) -> None:
         with psycopg.connect(self.server_url, autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(self.name))
-            )
+            conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(self.name)))
 
-    def __enter__(self) -> "ScratchDatabase":
+    def __enter__(self) -> ScratchDatabase:
         return self.create()
 
     def __exit__(self, *exc) -> None:

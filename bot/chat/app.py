@@ -20,12 +20,13 @@ import discord
 import httpx
 from discord.ext import commands
 
-from bot.chat.errors import DragonflyTree
+from bot.adapters.supabase.readiness import probe_source
 from bot.chat.channels import ChannelPoster
+from bot.chat.errors import DragonflyTree
 from bot.chat.poster import DiscordPoster
+from bot.chat.web import WebServer, create_web_app
 from bot.core.status import StatusReport
 from bot.errors import UserFacingError
-from bot.adapters.supabase.readiness import probe_source
 from bot.settings import Environment, Settings
 from bot.status.service import (
     FolderFiles,
@@ -35,7 +36,6 @@ from bot.status.service import (
     make_github_files,
     status_for,
 )
-from bot.chat.web import WebServer, create_web_app
 
 log = logging.getLogger(__name__)
 

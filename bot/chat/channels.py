@@ -8,8 +8,9 @@ to the terminal with the channel's name, so both show the same messages.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol, Sequence
+from typing import Literal, Protocol
 
 import discord
 

@@ -17,7 +17,7 @@ import discord
 from discord import app_commands
 
 from bot.core.redact import redact
-from bot.errors import SourceUnavailable, UserFacingError
+from bot.errors import UserFacingError
 
 log = logging.getLogger(__name__)
 

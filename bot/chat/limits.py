@@ -7,7 +7,7 @@ every violation; tests run it over every rendered page.
 
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import discord
 
@@ -48,7 +48,9 @@ def fit_embed(embed: discord.Embed) -> discord.Embed:
     fields = embed.fields[:FIELDS]
     embed.clear_fields()
     for f in fields:
-        embed.add_field(name=clip(f.name, FIELD_NAME) or "\u200b", value=clip(f.value, FIELD_VALUE) or "\u200b", inline=f.inline)
+        embed.add_field(
+            name=clip(f.name, FIELD_NAME) or "\u200b", value=clip(f.value, FIELD_VALUE) or "\u200b", inline=f.inline
+        )
     if embed.footer.text:
         embed.set_footer(text=clip(embed.footer.text, FOOTER), icon_url=embed.footer.icon_url)
     if embed.author.name:

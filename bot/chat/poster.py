@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Sequence
+from collections.abc import Sequence
 
 import discord
 
@@ -23,7 +23,7 @@ class DiscordPoster:
         self._channel_ids = channel_ids
 
     @classmethod
-    def from_settings(cls, client: discord.Client, settings) -> "DiscordPoster":
+    def from_settings(cls, client: discord.Client, settings) -> DiscordPoster:
         return cls(client, {"alerts": settings.alerts_channel_id, "engineering": settings.engineering_channel_id})
 
     async def _channel(self, channel_id: int) -> discord.abc.Messageable:

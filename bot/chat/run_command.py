@@ -60,7 +60,7 @@ async def run_bot(settings: Settings, *, sync_global: bool = False) -> int:
         raise UserFacingError(
             "Discord rejected DISCORD_TOKEN: copy the current token from the developer portal (Bot tab)"
         ) from None
-    except (aiohttp.ClientConnectionError, OSError, asyncio.TimeoutError) as exc:
+    except (TimeoutError, aiohttp.ClientConnectionError, OSError) as exc:
         raise UserFacingError(
             f"cannot reach Discord ({type(exc).__name__}); check the network, DNS and any proxy, then start again"
         ) from None
@@ -71,5 +71,7 @@ async def run_bot(settings: Settings, *, sync_global: bool = False) -> int:
 
 def run(args: argparse.Namespace) -> int:
     settings = load_settings()
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
+    )
     return asyncio.run(run_bot(settings, sync_global=args.sync_global))

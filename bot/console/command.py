@@ -11,8 +11,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bot.errors import UserFacingError
 from bot.adapters.localdb import PROJECT_ROOT, LocalDatabaseError
+from bot.errors import UserFacingError
 from bot.settings import ENVIRONMENTS, Settings, load_settings
 
 NAME = "console"
@@ -53,8 +53,16 @@ def _say(text: str) -> None:
 async def _main(args: argparse.Namespace, settings: Settings) -> int:
     # Imported here so `dragonfly-bot status` does not pay for discord.py.
     from bot.chat.app import DragonflyBot
-    from bot.console.session import Console, ConsoleChannel, ConsoleGuild, ConsolePoster, ConsoleRole, ConsoleUser, Printer
     from bot.console.database import prepare_console_database
+    from bot.console.session import (
+        Console,
+        ConsoleChannel,
+        ConsoleGuild,
+        ConsolePoster,
+        ConsoleRole,
+        ConsoleUser,
+        Printer,
+    )
 
     local_db = None
     status_db_url = args.db_url

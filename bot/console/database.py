@@ -13,15 +13,13 @@ from __future__ import annotations
 
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import psycopg
 from psycopg import sql
 
-from bot.core.redact import redact
-from bot.core.sql import split_statements
 from bot.adapters.localdb import (
     PLATFORM_SQL,
     LocalDatabaseError,
@@ -31,6 +29,8 @@ from bot.adapters.localdb import (
     start_embedded,
     with_database,
 )
+from bot.core.redact import redact
+from bot.core.sql import split_statements
 from bot.status.service import read_local_migrations
 
 CONSOLE_DATABASE = "dragonfly_console"
@@ -144,7 +144,9 @@ def prepare_console_database(
         return ConsoleDatabase(server, url, "supabase CLI")
     except psycopg.Error as exc:
         server.stop()
-        raise LocalDatabaseError(f"the console database could not be prepared: {redact(str(exc)).splitlines()[0]}") from None
+        raise LocalDatabaseError(
+            f"the console database could not be prepared: {redact(str(exc)).splitlines()[0]}"
+        ) from None
     except BaseException:
         server.stop()
         raise

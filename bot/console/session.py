@@ -25,13 +25,13 @@ import itertools
 import logging
 import re
 import shlex
-import sys
 import tempfile
 import threading
 import types
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence, TextIO
+from typing import Any, TextIO
 
 import discord
 from discord import app_commands
@@ -256,13 +256,13 @@ class ConsoleAttachment:
 
 
 class ConsoleMessage:
-    def __init__(self, console: "Console", label: str, view: discord.ui.View | None):
+    def __init__(self, console: Console, label: str, view: discord.ui.View | None):
         self.id = next(_ids)
         self._console = console
         self._label = label
         self.view = view
 
-    async def edit(self, **kwargs) -> "ConsoleMessage":
+    async def edit(self, **kwargs) -> ConsoleMessage:
         view = kwargs.get("view", self.view)
         self.view = _clean(view)
         self._console.show(
@@ -277,12 +277,12 @@ class ConsoleMessage:
     async def delete(self, **_) -> None:
         self._console.printer.line(f"{self._label} (deleted)")
 
-    async def reply(self, content: str | None = None, **kwargs) -> "ConsoleMessage":
+    async def reply(self, content: str | None = None, **kwargs) -> ConsoleMessage:
         return await self._console.followup_message(content=content, **kwargs)
 
 
 class ConsoleResponse:
-    def __init__(self, interaction: "ConsoleInteraction"):
+    def __init__(self, interaction: ConsoleInteraction):
         self._interaction = interaction
         self._done = False
         self.deferred = False
@@ -323,7 +323,7 @@ class ConsoleResponse:
 
 
 class ConsoleFollowup:
-    def __init__(self, interaction: "ConsoleInteraction"):
+    def __init__(self, interaction: ConsoleInteraction):
         self._interaction = interaction
 
     async def send(self, content: str | None = None, **kwargs) -> ConsoleMessage:
@@ -333,7 +333,7 @@ class ConsoleFollowup:
 class ConsoleInteraction:
     """Duck-typed like ``discord.Interaction`` for what cogs use."""
 
-    def __init__(self, console: "Console", *, message: ConsoleMessage | None = None):
+    def __init__(self, console: Console, *, message: ConsoleMessage | None = None):
         self.console = console
         self.id = next(_ids)
         self.client = console.bot
@@ -384,7 +384,7 @@ class ConsolePoster:
         self._channel_ids = channel_ids or {}
         self._threads: dict[int, str] = {}
         # Set by the Console, so buttons on a channel post (a hotfix's Approve) can be pressed too.
-        self.console: "Console | None" = None
+        self.console: Console | None = None
 
     async def send(
         self,
@@ -409,7 +409,9 @@ class ConsolePoster:
         return PostRef(channel, self._channel_ids.get(channel) or 0, message_id, thread_id)
 
     async def edit(self, ref: PostRef, *, content: str | None = None, embeds: Sequence[discord.Embed] | None = None):
-        self._printer.message(label=f"[#{ref.channel}] (edited post {ref.message_id})", content=content, embeds=embeds or ())
+        self._printer.message(
+            label=f"[#{ref.channel}] (edited post {ref.message_id})", content=content, embeds=embeds or ()
+        )
 
     async def reply(
         self,
@@ -462,11 +464,15 @@ def _usage(cmd: app_commands.Command) -> str:
     return f"/{cmd.qualified_name} {' '.join(parts)}".rstrip()
 
 
-def _convert(cmd: app_commands.Command, param: app_commands.Parameter, raw: str, console: "Console") -> Any:
+def _convert(cmd: app_commands.Command, param: app_commands.Parameter, raw: str, console: Console) -> Any:
     name = param.display_name
     if param.choices:
         for choice in param.choices:
-            if raw == str(choice.value) or raw.lower() == choice.name.lower() or raw.lower() == str(choice.value).lower():
+            if (
+                raw == str(choice.value)
+                or raw.lower() == choice.name.lower()
+                or raw.lower() == str(choice.value).lower()
+            ):
                 return choice.value
         options = ", ".join(str(c.value) for c in param.choices)
         raise InputError(f"{name} must be one of: {options} (got {raw!r})")
@@ -506,7 +512,7 @@ def _convert(cmd: app_commands.Command, param: app_commands.Parameter, raw: str,
     return value
 
 
-def resolve(tree: app_commands.CommandTree, tokens: list[str], console: "Console") -> tuple[app_commands.Command, dict]:
+def resolve(tree: app_commands.CommandTree, tokens: list[str], console: Console) -> tuple[app_commands.Command, dict]:
     """The command a typed line names and its converted options, keyed by display name."""
     available = ", ".join(command_paths(tree))
     head = tokens[0]
@@ -602,7 +608,7 @@ class Console:
                     continue
                 try:
                     await job()
-                except Exception:  # noqa: BLE001 - a follow-up failing must not end the session
+                except Exception:
                     log.exception("follow-up of %s failed", type(cog).__name__)
 
     async def _follow_up_every(self, seconds: float) -> None:

@@ -15,9 +15,10 @@ dev, a pull request only runs the pre-flight. A dispatch we cannot read is
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
 
 FAILED_CONCLUSIONS = frozenset({"failure", "timed_out", "startup_failure"})
 SUCCESS = "success"
@@ -47,7 +48,7 @@ def _time(value: Any) -> datetime | None:
     except ValueError:
         return None
     # GitHub always sends UTC; a zone-less time must not break arithmetic with an aware one.
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
 def _login(user: Any) -> str:
@@ -77,7 +78,7 @@ class RunInfo:
     updated_at: datetime | None
 
     @classmethod
-    def from_api(cls, run: Any, repository: str | None = None) -> "RunInfo":
+    def from_api(cls, run: Any, repository: str | None = None) -> RunInfo:
         """Read a ``workflow_run`` object (webhook or REST). Raises BadRunPayload."""
         if not isinstance(run, Mapping):
             raise BadRunPayload("workflow_run is not an object")

@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import re
 from collections import deque
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, replace
-from typing import Iterable, Mapping
 
 from bot.core.joblog import clean_line, is_marker
 from bot.core.redact import redact
@@ -371,11 +371,7 @@ class LogParser:
                 self.applying = redact(match.group(1).rsplit("/", 1)[-1])[:300]
             return
         if not (
-            "SQLSTATE" in raw
-            or _CONNECT in raw
-            or _TRY_RERUN in raw
-            or _REMOTE_MISSING in raw
-            or _OUT_OF_ORDER in raw
+            "SQLSTATE" in raw or _CONNECT in raw or _TRY_RERUN in raw or _REMOTE_MISSING in raw or _OUT_OF_ORDER in raw
         ):
             self.recent.append(raw)
             return
@@ -421,7 +417,7 @@ class LogParser:
         at = max((i for i, x in enumerate(lines) if _AT_STATEMENT.match(x)), default=None)
         message = (lines[at - 1] if at else lines[-1]).strip()
         if message.startswith("Error: "):
-            message = message[len("Error: "):]
+            message = message[len("Error: ") :]
         sqlstate = _SQLSTATE.search(message)
         code = sqlstate.group(1) if sqlstate else None
         failure = Failure(
@@ -446,11 +442,11 @@ def parse_log(lines: Iterable[str]) -> Failure | None:
                 raw = bytes(raw).decode("utf-8", errors="replace")
             parser.feed(raw)
         return parser.result()
-    except Exception:  # noqa: BLE001 - outside input must never crash the caller
+    except Exception:
         # A bug here must not cost the alert: report what was found so far.
         try:
             return parser.found
-        except Exception:  # noqa: BLE001
+        except Exception:
             return None
 
 
@@ -467,7 +463,7 @@ def _statement_at(file_text: str, statement_index: int | None):
         return None
     try:
         statements = split_statements(file_text)
-    except Exception:  # noqa: BLE001 - the splitter is pglast's lexer; never trust it blindly
+    except Exception:
         return None
     if statement_index >= len(statements):
         return None  # the CLI's own history INSERT, which follows the file's statements
@@ -501,7 +497,7 @@ def enrich(failure: Failure, file_text: str | None, migrations: Mapping[str, str
             error_line=error_line,
         )
         return _with_hint(updated, migrations=migrations)
-    except Exception:  # noqa: BLE001
+    except Exception:
         return failure
 
 
@@ -524,6 +520,6 @@ def _with_hint(failure: Failure, *, migrations: Mapping[str, str] | None = None)
 
     try:
         hint = hint_for(failure, migrations=migrations)
-    except Exception:  # noqa: BLE001
+    except Exception:
         hint = "no known fix" if failure.category == UNKNOWN else ""
     return replace(failure, hint=redact(hint))

@@ -10,7 +10,8 @@ their migration, not like a deparser's.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
 from pglast import parse_sql
 from pglast import parser as pg
@@ -22,7 +23,7 @@ GRANTEES = "authenticated, service_role"
 MAX_SHOWN = 600  # characters of a rewritten statement shown in a hint
 
 
-def _where(f: "Failure") -> str:
+def _where(f: Failure) -> str:
     """'20251209_x.sql line 12' / '20251209_x.sql, statement 3' / 'the failing migration'."""
     name = f.file or "the failing migration"
     if f.line is not None:
@@ -45,7 +46,7 @@ def _parse_one(sql: str):
         return None
     try:
         stmts = parse_sql(sql)
-    except Exception:  # noqa: BLE001 - pglast raises its own and others on odd input
+    except Exception:
         return None
     return stmts[0].stmt if len(stmts) == 1 else None
 
@@ -53,7 +54,7 @@ def _parse_one(sql: str):
 def _tokens(sql: str):
     try:
         return [t for t in pg.scan(sql) if t.name not in ("SQL_COMMENT", "C_COMMENT")]
-    except Exception:  # noqa: BLE001
+    except Exception:
         return []
 
 
@@ -173,7 +174,7 @@ def idempotent_rewrite(sql: str) -> str | None:
 _QUOTED = re.compile(r'"([^"]+)"')
 
 
-def _relation_exists(f: "Failure", statement: str, migrations) -> str:
+def _relation_exists(f: Failure, statement: str, migrations) -> str:
     rewritten = idempotent_rewrite(statement) if statement else None
     head = f"{f.message}: the migration is not idempotent (the object exists already)."
     if rewritten:
@@ -185,7 +186,7 @@ def _relation_exists(f: "Failure", statement: str, migrations) -> str:
     )
 
 
-def _later_definer(f: "Failure", migrations: Mapping[str, str] | None, pattern: re.Pattern) -> str | None:
+def _later_definer(f: Failure, migrations: Mapping[str, str] | None, pattern: re.Pattern) -> str | None:
     """A migration sorting after the failing one whose text matches ``pattern``."""
     if not migrations or not f.file:
         return None
@@ -227,9 +228,16 @@ def _guard_exists(sql: str, condition: str) -> str:
 
 # Keyword tokens between DROP and the object's name, by DropStmt.removeType (1 when not listed).
 _DROP_KEYWORD_COUNT = {
-    "OBJECT_MATVIEW": 2, "OBJECT_FOREIGN_TABLE": 2, "OBJECT_EVENT_TRIGGER": 2, "OBJECT_ACCESS_METHOD": 2,
-    "OBJECT_FDW": 3, "OBJECT_FOREIGN_SERVER": 1, "OBJECT_TSCONFIGURATION": 3, "OBJECT_TSDICTIONARY": 3,
-    "OBJECT_TSPARSER": 3, "OBJECT_TSTEMPLATE": 3,
+    "OBJECT_MATVIEW": 2,
+    "OBJECT_FOREIGN_TABLE": 2,
+    "OBJECT_EVENT_TRIGGER": 2,
+    "OBJECT_ACCESS_METHOD": 2,
+    "OBJECT_FDW": 3,
+    "OBJECT_FOREIGN_SERVER": 1,
+    "OBJECT_TSCONFIGURATION": 3,
+    "OBJECT_TSDICTIONARY": 3,
+    "OBJECT_TSPARSER": 3,
+    "OBJECT_TSTEMPLATE": 3,
 }
 
 
@@ -258,7 +266,7 @@ def _drop_rewrite(statement: str) -> str | None:
     return None
 
 
-def _gone_already(f: "Failure", statement: str) -> str | None:
+def _gone_already(f: Failure, statement: str) -> str | None:
     """The hint for a DROP or RENAME whose object (or old name) is gone: most likely it ran already.
 
     The "does not exist" categories otherwise read as a dependency-order problem; for these two
@@ -281,7 +289,7 @@ def _gone_already(f: "Failure", statement: str) -> str | None:
     return None
 
 
-def _column_missing(f: "Failure", statement: str, migrations) -> str:
+def _column_missing(f: Failure, statement: str, migrations) -> str:
     names = _QUOTED.findall(f.message)
     column = names[0] if names else "?"
     later = _later_definer(
@@ -300,7 +308,7 @@ def _column_missing(f: "Failure", statement: str, migrations) -> str:
 
 
 def _undefined(what: str, create: str) -> Callable:
-    def hint(f: "Failure", statement: str, migrations) -> str:
+    def hint(f: Failure, statement: str, migrations) -> str:
         names = _QUOTED.findall(f.message)
         name = names[0] if names else ""
         if what == "function":
@@ -309,7 +317,11 @@ def _undefined(what: str, create: str) -> Callable:
         later = None
         if name:
             later = _later_definer(
-                f, migrations, re.compile(rf"\bcreate\s+(?:or\s+replace\s+)?{create}\s+(?:if\s+not\s+exists\s+)?{_ident(name)}", re.IGNORECASE)
+                f,
+                migrations,
+                re.compile(
+                    rf"\bcreate\s+(?:or\s+replace\s+)?{create}\s+(?:if\s+not\s+exists\s+)?{_ident(name)}", re.IGNORECASE
+                ),
             )
         head = f"{f.message}: at {_where(f)} the {what} {name or ''} does not exist yet.".replace("  ", " ")
         if later:
@@ -324,10 +336,12 @@ def _undefined(what: str, create: str) -> Callable:
     return hint
 
 
-_PERMISSION_OBJECT = re.compile(r"permission denied for (?P<kind>table|view|materialized view|sequence|schema|function|procedure|relation|database|type|large object)\s+(?P<name>\S+)")
+_PERMISSION_OBJECT = re.compile(
+    r"permission denied for (?P<kind>table|view|materialized view|sequence|schema|function|procedure|relation|database|type|large object)\s+(?P<name>\S+)"
+)
 
 
-def _permission_denied(f: "Failure", statement: str, migrations) -> str:
+def _permission_denied(f: Failure, statement: str, migrations) -> str:
     match = _PERMISSION_OBJECT.search(f.message)
     if "must be owner of" in f.message:
         return (
@@ -372,7 +386,7 @@ def _table_privilege(statement: str) -> str:
     return {"INSERT": "INSERT", "UPDATE": "UPDATE", "DELETE": "DELETE", "TRUNCATE": "TRUNCATE"}.get(first, "SELECT")
 
 
-def _syntax_error(f: "Failure", statement: str, migrations) -> str:
+def _syntax_error(f: Failure, statement: str, migrations) -> str:
     where = _where(f)
     if f.error_line is not None and f.file:
         where = f"{f.file} line {f.error_line}"
@@ -385,7 +399,7 @@ def _syntax_error(f: "Failure", statement: str, migrations) -> str:
     )
 
 
-def _duplicate_key(f: "Failure", statement: str, migrations) -> str:
+def _duplicate_key(f: Failure, statement: str, migrations) -> str:
     head = f"{f.message}{' (' + f.detail.splitlines()[0] + ')' if f.detail else ''}: the migration was already partially applied or inserts rows that exist."
     if "schema_migrations" in f.message:
         return (
@@ -405,7 +419,7 @@ def _duplicate_key(f: "Failure", statement: str, migrations) -> str:
     return f"{head} At {_where(f)}, use INSERT ... ON CONFLICT DO NOTHING, or wrap the statement in a DO $$ block that checks first."
 
 
-def _dependent_objects(f: "Failure", statement: str, migrations) -> str:
+def _dependent_objects(f: Failure, statement: str, migrations) -> str:
     dependents = "; ".join(line.strip() for line in f.detail.splitlines()[:5] if line.strip())
     listed = f" ({dependents})" if dependents else ""
     return (
@@ -415,7 +429,7 @@ def _dependent_objects(f: "Failure", statement: str, migrations) -> str:
 
 
 def _static(text: str) -> Callable:
-    def hint(f: "Failure", statement: str, migrations) -> str:
+    def hint(f: Failure, statement: str, migrations) -> str:
         return f"{f.message}: {text.format(where=_where(f), file=f.file or 'the migration')}"
 
     return hint
@@ -427,7 +441,7 @@ _CONNECT_TARGET = re.compile(r"host=(?P<host>\S+) user=(?P<user>\S+) database=(?
 def _connection(text: str) -> Callable:
     """Connection errors: name the target (host, user, database) the CLI tried."""
 
-    def hint(f: "Failure", statement: str, migrations) -> str:
+    def hint(f: Failure, statement: str, migrations) -> str:
         target = _CONNECT_TARGET.search(f.message)
         who = f"{target.group('user')}@{target.group('host')}/{target.group('db')}" if target else "the database"
         return text.format(target=who)
@@ -443,7 +457,7 @@ def _first_ten(items, none: str) -> str:
     return text
 
 
-def _remote_version_missing(f: "Failure", statement: str, migrations) -> str:
+def _remote_version_missing(f: Failure, statement: str, migrations) -> str:
     versions = _first_ten(f.versions, "some versions")
     return (
         f"The database has migration(s) {versions} applied but supabase/migrations has no file for them: "
@@ -454,7 +468,7 @@ def _remote_version_missing(f: "Failure", statement: str, migrations) -> str:
     )
 
 
-def _out_of_order(f: "Failure", statement: str, migrations) -> str:
+def _out_of_order(f: Failure, statement: str, migrations) -> str:
     files = _first_ten(f.files, "some files")
     return (
         f"{files} sort(s) before the last migration already applied to the database, so CI will not apply them. "
@@ -464,7 +478,7 @@ def _out_of_order(f: "Failure", statement: str, migrations) -> str:
     )
 
 
-def _unknown(f: "Failure", statement: str, migrations) -> str:
+def _unknown(f: Failure, statement: str, migrations) -> str:
     return (
         f"no known fix for {f.message or 'this error'}{' (SQLSTATE ' + f.sqlstate + ')' if f.sqlstate else ''}"
         f"{' at ' + _where(f) if f.file else ''}: read what PostgreSQL reported and the failing statement."
@@ -493,7 +507,9 @@ _HINTS: dict[str, Callable] = {
         "at {where} the statement ran longer than statement_timeout. Add `SET statement_timeout = '10min';` at the top of "
         "{file}, or split a large backfill into batches in separate migrations."
     ),
-    "query_canceled": _static("at {where} the statement was cancelled (by an operator or the server). Re-run the workflow."),
+    "query_canceled": _static(
+        "at {where} the statement was cancelled (by an operator or the server). Re-run the workflow."
+    ),
     "deadlock": _static(
         "at {where} the migration deadlocked with another session writing the same tables. Re-run the workflow; "
         "if it repeats, take locks in a fixed order (LOCK TABLE first) or apply when traffic is low."
@@ -507,10 +523,18 @@ _HINTS: dict[str, Callable] = {
         "at {where} the statement only works inside a transaction and the Supabase CLI opens none: "
         "wrap it with what it belongs to in BEGIN; ... COMMIT; in {file}."
     ),
-    "not_null_violation": _static("at {where} existing rows would break NOT NULL: backfill them (UPDATE ... SET ...) or add a DEFAULT before the constraint."),
-    "foreign_key_violation": _static("at {where} rows reference missing keys: insert the referenced rows first, or clean the orphans before adding the constraint."),
-    "check_violation": _static("at {where} existing rows break the CHECK: fix the data first or add the constraint NOT VALID and VALIDATE later."),
-    "datatype_mismatch": _static("at {where} the types do not match: add an explicit cast (USING col::type for ALTER COLUMN TYPE)."),
+    "not_null_violation": _static(
+        "at {where} existing rows would break NOT NULL: backfill them (UPDATE ... SET ...) or add a DEFAULT before the constraint."
+    ),
+    "foreign_key_violation": _static(
+        "at {where} rows reference missing keys: insert the referenced rows first, or clean the orphans before adding the constraint."
+    ),
+    "check_violation": _static(
+        "at {where} existing rows break the CHECK: fix the data first or add the constraint NOT VALID and VALIDATE later."
+    ),
+    "datatype_mismatch": _static(
+        "at {where} the types do not match: add an explicit cast (USING col::type for ALTER COLUMN TYPE)."
+    ),
     "connection_failed": _connection(
         "CI could not reach {target}. Check the DB_URL secret (host, port 5432 direct or 6543 pooler), that the project "
         "is not paused, and Network Restrictions/Bans in the Supabase dashboard. Always --db-url, never --linked."
@@ -524,7 +548,9 @@ _HINTS: dict[str, Callable] = {
         "{target} rejected the credentials (wrong password or user). Update the DB_URL secret with the current database password "
         "(URL-encode special characters); through the pooler the user must be postgres.<project-ref>."
     ),
-    "database_missing": _connection("{target}: the database named in DB_URL does not exist: on Supabase it is postgres."),
+    "database_missing": _connection(
+        "{target}: the database named in DB_URL does not exist: on Supabase it is postgres."
+    ),
     "remote_version_missing": _remote_version_missing,
     "out_of_order": _out_of_order,
     "unknown": _unknown,
@@ -532,10 +558,12 @@ _HINTS: dict[str, Callable] = {
 
 
 # "Does not exist" categories: for a DROP or a RENAME they mean the statement already ran.
-_GONE_CATEGORIES = frozenset({"column_missing", "undefined_table", "undefined_function", "undefined_schema", "undefined_object"})
+_GONE_CATEGORIES = frozenset(
+    {"column_missing", "undefined_table", "undefined_function", "undefined_schema", "undefined_object"}
+)
 
 
-def hint_for(f: "Failure", *, migrations: Mapping[str, str] | None = None) -> str:
+def hint_for(f: Failure, *, migrations: Mapping[str, str] | None = None) -> str:
     """The concrete fix for ``f``; "no known fix ..." for an unknown error."""
     if f.category in _GONE_CATEGORIES:
         gone = _gone_already(f, f.statement or "")

@@ -41,12 +41,24 @@ class Forbidden:
 
 # The protocol's "Never Do This" table and "FORBIDDEN COMMANDS" card.
 FORBIDDEN = {
-    "db-push": Forbidden("db-push", "supabase db push", "Bypasses migration history, causes drift",
-                         "Use migration files + CI (push the .sql file; CI runs `supabase migration up --db-url`)"),
-    "migration-list-linked": Forbidden("migration-list-linked", "supabase migration list --linked",
-                                       "Hangs/fails on Windows due to pooler DNS", "Use `tools.migration_status`"),
-    "link": Forbidden("link", "supabase link", "Leads to --linked commands, with the same pooler DNS problems",
-                      "Always use `--db-url`"),
+    "db-push": Forbidden(
+        "db-push",
+        "supabase db push",
+        "Bypasses migration history, causes drift",
+        "Use migration files + CI (push the .sql file; CI runs `supabase migration up --db-url`)",
+    ),
+    "migration-list-linked": Forbidden(
+        "migration-list-linked",
+        "supabase migration list --linked",
+        "Hangs/fails on Windows due to pooler DNS",
+        "Use `tools.migration_status`",
+    ),
+    "link": Forbidden(
+        "link",
+        "supabase link",
+        "Leads to --linked commands, with the same pooler DNS problems",
+        "Always use `--db-url`",
+    ),
     "linked-flag": Forbidden("linked-flag", "--linked", "Same DNS issues, unreliable", "Always use `--db-url`"),
 }
 
@@ -68,8 +80,22 @@ _LINKED = re.compile(r"(?<![\w-])--linked(?![\w-])")
 _TOKEN = re.compile(r"[^\s;&|()`'\"]+")
 _CLI_TOKEN = re.compile(r"^[@+-]*(?:.*[/\\])?supabase(?:\.exe)?(?:@[\w.^~-]+)?$", re.IGNORECASE)
 # Global flags that take a separate value, so the value is not read as a subcommand.
-_VALUE_FLAGS = frozenset({"--workdir", "--profile", "--output", "-o", "--dns-resolver", "--network-id",
-                          "--project-ref", "--db-url", "--password", "-p", "--schema", "-s"})
+_VALUE_FLAGS = frozenset(
+    {
+        "--workdir",
+        "--profile",
+        "--output",
+        "-o",
+        "--dns-resolver",
+        "--network-id",
+        "--project-ref",
+        "--db-url",
+        "--password",
+        "-p",
+        "--schema",
+        "-s",
+    }
+)
 # YAML keys whose values are labels shown in the Actions UI, never run.
 _YAML_LABEL = re.compile(r"^\s*(?:-\s+)?(?:name|run-name|description)\s*:")
 _COMMENT_PREFIX = {SHELL: ("#",), YAML: ("#",), MAKE: ("#",), POWERSHELL: ("#",), BATCH: ("rem ", "::", "@rem ")}
@@ -203,5 +229,7 @@ def _scan_package_json(file: str, text: str) -> list[GuardFinding]:
         line_no = next((i + 1 for i in range(anchor, len(lines)) if key in lines[i]), anchor + 1)
         for rule in rules:
             info = FORBIDDEN[rule]
-            findings.append(GuardFinding(file, line_no, rule, redact(f"{key}: {json.dumps(command)}"), info.why, info.instead))
+            findings.append(
+                GuardFinding(file, line_no, rule, redact(f"{key}: {json.dumps(command)}"), info.why, info.instead)
+            )
     return findings

@@ -22,10 +22,11 @@ import hashlib
 import math
 import re
 import uuid
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
-from typing import Any, Mapping
+from typing import Any
 
 from bot.core.times import parse_time
 
@@ -62,9 +63,14 @@ class HotfixState(str, Enum):
 
 
 LINKABLE = (HotfixState.DECLARED, HotfixState.APPROVED, HotfixState.MIGRATION_LINKED)
-UNSYNCED = frozenset({
-    HotfixState.DECLARED, HotfixState.AWAITING_APPROVAL, HotfixState.APPROVED, HotfixState.MIGRATION_LINKED,
-})
+UNSYNCED = frozenset(
+    {
+        HotfixState.DECLARED,
+        HotfixState.AWAITING_APPROVAL,
+        HotfixState.APPROVED,
+        HotfixState.MIGRATION_LINKED,
+    }
+)
 CLOSED_UNSYNCED = frozenset({HotfixState.REJECTED, HotfixState.CANCELLED})
 
 
@@ -90,7 +96,13 @@ SYSTEM = Actor(id="", name="dragonfly-bot")
 
 
 _TIME_FIELDS = (
-    "declared_at", "approved_at", "linked_at", "synced_at", "resolved_at", "closed_at", "next_reminder_at",
+    "declared_at",
+    "approved_at",
+    "linked_at",
+    "synced_at",
+    "resolved_at",
+    "closed_at",
+    "next_reminder_at",
 )
 
 
@@ -134,7 +146,7 @@ class NewHotfix(_Declaration):
         return data
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> "NewHotfix":
+    def from_json(cls, data: Mapping[str, Any]) -> NewHotfix:
         return cls(**cls._values(data))
 
 
@@ -164,7 +176,7 @@ class Hotfix(_Declaration):
     alert_thread_id: int | None = None
 
     @classmethod
-    def from_mapping(cls, row: Mapping[str, Any]) -> "Hotfix":
+    def from_mapping(cls, row: Mapping[str, Any]) -> Hotfix:
         """From a database row (psycopg dict row or PostgREST JSON object)."""
         values = cls._values(row)
         values["link_findings"] = dict(values.get("link_findings") or {})
@@ -193,7 +205,7 @@ class HotfixEvent:
     detail: dict
 
     @classmethod
-    def from_mapping(cls, row: Mapping[str, Any]) -> "HotfixEvent":
+    def from_mapping(cls, row: Mapping[str, Any]) -> HotfixEvent:
         return cls(
             at=parse_time(row["at"]),
             kind=str(row["kind"]),

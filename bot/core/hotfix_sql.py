@@ -86,7 +86,7 @@ def statement_key(statement: str) -> StatementKey:
         for raw in nodes:
             _neutralise(raw.stmt)
         text = ";\n".join(RawStream()(raw.stmt) for raw in nodes)
-    except Exception:  # noqa: BLE001 - a node RawStream cannot print: fall back to the plain statement
+    except Exception:
         text = statement
     return StatementKey(pg.fingerprint(text), canonical_form(text))
 
@@ -100,7 +100,7 @@ def _do_body_statements(text: str) -> list[str] | None:
     """The SQL statements a DO block executes (None when the body cannot be read)."""
     try:
         functions = parse_plpgsql(text)
-    except Exception:  # noqa: BLE001 - pglast raises several types for PL/pgSQL it cannot read
+    except Exception:
         return None
     found: list[str] = []
 
@@ -187,24 +187,24 @@ def missing_statements(declared_sql: str, migration_sql: str) -> list[str]:
 # DROP ... IF EXISTS, a DO block catching duplicate_object) and honour
 # ``-- lint-ignore:`` comments.
 
-IDEMPOTENCY_RULES = frozenset({
-    "create-without-if-not-exists",
-    "create-without-or-replace",
-    "drop-without-if-exists",
-    "add-column-without-if-not-exists",
-    "unguarded-create",
-    "insert-without-on-conflict",
-    "parse-error",
-})
+IDEMPOTENCY_RULES = frozenset(
+    {
+        "create-without-if-not-exists",
+        "create-without-or-replace",
+        "drop-without-if-exists",
+        "add-column-without-if-not-exists",
+        "unguarded-create",
+        "insert-without-on-conflict",
+        "parse-error",
+    }
+)
 
 
 def not_idempotent(migration_sql: str, file_name: str = "migration.sql") -> list[IdempotencyIssue]:
     """Statements of a migration that would fail (or duplicate rows) where the hotfix already ran."""
     source = MigrationSource(name=file_name, path=file_name, text=migration_sql, is_new=False)
     return [
-        IdempotencyIssue(f.line, f"{f.message}; fix: {f.fix}")
-        for f in lint_text(source)
-        if f.rule in IDEMPOTENCY_RULES
+        IdempotencyIssue(f.line, f"{f.message}; fix: {f.fix}") for f in lint_text(source) if f.rule in IDEMPOTENCY_RULES
     ]
 
 
@@ -215,7 +215,5 @@ def link_findings(declared_sql: str | None, migration_sql: str, file_name: str =
         "missing": compared.missing,
         "different_values": compared.different_values,
         "compared": bool(declared_sql),
-        "not_idempotent": [
-            {"line": i.line, "message": i.message} for i in not_idempotent(migration_sql, file_name)
-        ],
+        "not_idempotent": [{"line": i.line, "message": i.message} for i in not_idempotent(migration_sql, file_name)],
     }

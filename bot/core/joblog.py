@@ -18,7 +18,8 @@ line; memory is bounded by the chunk and look-back sizes whatever the log size.
 from __future__ import annotations
 
 import re
-from typing import BinaryIO, Iterator
+from collections.abc import Iterator
+from typing import BinaryIO
 
 _TIMESTAMP = re.compile(r"^\ufeff?\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z ?")
 # CSI sequences (colours, cursor moves) and the rarer OSC ones (terminal titles, links).

@@ -27,7 +27,6 @@ from pglast import parser as pg
 DIGEST_SEPARATOR = "\x1e"
 
 
-
 @dataclass(frozen=True)
 class SqlSyntaxError(Exception):
     """PostgreSQL's grammar rejected the text; ``line`` is 1-based."""

@@ -12,10 +12,10 @@ CRLF and comments never count as a change).
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
-from typing import Iterable, Mapping, Sequence
 
 from bot.core.sql import same_sql, split_statements, statements_digest
 from bot.core.versions import MigrationName
@@ -65,7 +65,7 @@ class LocalMigration:
     lf_digest: str | None = None
 
     @classmethod
-    def from_text(cls, parsed: MigrationName, sql: str) -> "LocalMigration":
+    def from_text(cls, parsed: MigrationName, sql: str) -> LocalMigration:
         statements = [s.text for s in split_statements(sql)]
         lf_digest = statements_digest([s.replace("\r\n", "\n") for s in statements]) if "\r" in sql else None
         return cls(
@@ -249,7 +249,11 @@ def compute_status(
             late = newest is not None and mig.version < newest
             out.append(
                 MigrationStatus(
-                    mig.version, mig.name, mig.file, SUPABASE, State.OUT_OF_ORDER if late else State.PENDING,
+                    mig.version,
+                    mig.name,
+                    mig.file,
+                    SUPABASE,
+                    State.OUT_OF_ORDER if late else State.PENDING,
                     note=f"same version as {primary[mig.version].file}: `migration up` can record only one file per "
                     "version, so this one never gets applied; give it a new timestamp",
                 )
@@ -261,7 +265,14 @@ def compute_status(
             state, note = _applied_state(mig, row, statements)
             out.append(
                 MigrationStatus(
-                    mig.version, mig.name, mig.file, SUPABASE, state, row.executed_at, row.applied_by, note,
+                    mig.version,
+                    mig.name,
+                    mig.file,
+                    SUPABASE,
+                    state,
+                    row.executed_at,
+                    row.applied_by,
+                    note,
                     ci_run_url=row.ci_run_url,
                 )
             )
@@ -270,8 +281,13 @@ def compute_status(
         if legacy_row is not None:
             out.append(
                 MigrationStatus(
-                    mig.version, mig.name, mig.file, LEGACY, State.APPLIED,
-                    legacy_row.executed_at, legacy_row.applied_by,
+                    mig.version,
+                    mig.name,
+                    mig.file,
+                    LEGACY,
+                    State.APPLIED,
+                    legacy_row.executed_at,
+                    legacy_row.applied_by,
                 )
             )
             continue
@@ -279,14 +295,27 @@ def compute_status(
         if fail is not None:
             out.append(
                 MigrationStatus(
-                    mig.version, mig.name, mig.file, SUPABASE, State.FAILED, fail.executed_at, fail.applied_by,
-                    "last CI attempt failed", fail.error_sqlstate, fail.error_message, fail.ci_run_url,
+                    mig.version,
+                    mig.name,
+                    mig.file,
+                    SUPABASE,
+                    State.FAILED,
+                    fail.executed_at,
+                    fail.applied_by,
+                    "last CI attempt failed",
+                    fail.error_sqlstate,
+                    fail.error_message,
+                    fail.ci_run_url,
                 )
             )
         elif newest is not None and mig.version < newest:
             out.append(
                 MigrationStatus(
-                    mig.version, mig.name, mig.file, SUPABASE, State.OUT_OF_ORDER,
+                    mig.version,
+                    mig.name,
+                    mig.file,
+                    SUPABASE,
+                    State.OUT_OF_ORDER,
                     note=f"older than the newest applied version {newest}; `migration up` needs --include-all",
                 )
             )
@@ -298,7 +327,13 @@ def compute_status(
                 seen.add(version)
                 out.append(
                     MigrationStatus(
-                        version, row.name, None, source, State.MISSING_LOCAL, row.executed_at, row.applied_by,
+                        version,
+                        row.name,
+                        None,
+                        source,
+                        State.MISSING_LOCAL,
+                        row.executed_at,
+                        row.applied_by,
                         "applied in the database but no file in supabase/migrations",
                     )
                 )

@@ -7,14 +7,14 @@ senders pass ``AllowedMentions.none()`` or only the lead role).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Sequence
 
 import discord
 
+from bot.chat.limits import DESCRIPTION, FIELD_VALUE, clip, fit_embed, pack_lines
 from bot.core.hotfix import CHECKLIST, Hotfix, HotfixEvent, HotfixState, NewHotfix, format_duration
 from bot.core.redact import redact
-from bot.chat.limits import DESCRIPTION, FIELD_VALUE, clip, fit_embed, pack_lines
 from bot.hotfix.render_text import STATE_LABELS, event_line, hotfix_line, one_line, when
 
 SQL_PREVIEW = 900  # characters of SQL shown in the alert (inside a 1,024 field)
@@ -107,9 +107,7 @@ def findings_lines(hotfix: Hotfix) -> list[str]:
         )
         for pair in different[:10]:
             theirs = (pair.get("migration") or ["?"])[0]
-            lines.append(
-                f"• Studio `{one_line(pair.get('declared'), 120)}` · migration `{one_line(theirs, 120)}`"
-            )
+            lines.append(f"• Studio `{one_line(pair.get('declared'), 120)}` · migration `{one_line(theirs, 120)}`")
     if not findings.get("compared"):
         lines.append("ℹ️ No SQL was declared, so the migration could not be compared.")
     elif not (missing or different):
@@ -126,7 +124,8 @@ def linked_embed(hotfix: Hotfix, *, automatic: bool) -> discord.Embed:
     embed = discord.Embed(
         title=f"🔗 {hotfix.code}: migration {how}",
         description=clip(f"`{hotfix.linked_file}`\n" + "\n".join(findings_lines(hotfix)), DESCRIPTION),
-        colour=ORANGE if any(hotfix.link_findings.get(k) for k in ("missing", "different_values", "not_idempotent"))
+        colour=ORANGE
+        if any(hotfix.link_findings.get(k) for k in ("missing", "different_values", "not_idempotent"))
         else GREEN,
     )
     embed.set_footer(text=f"synced once {hotfix.linked_version} is applied in {hotfix.environment}")
@@ -177,7 +176,9 @@ def show_embed(hotfix: Hotfix, events: Sequence[HotfixEvent], now: datetime) -> 
         embed.add_field(name="Unsynced for", value=format_duration(now - hotfix.declared_at), inline=True)
     _closed_field(embed, hotfix)
     if hotfix.linked_file:
-        embed.add_field(name="Migration check", value=clip("\n".join(findings_lines(hotfix)), FIELD_VALUE), inline=False)
+        embed.add_field(
+            name="Migration check", value=clip("\n".join(findings_lines(hotfix)), FIELD_VALUE), inline=False
+        )
     embed.add_field(name="SQL", value=clip(sql_block(hotfix.sql_text, 600), FIELD_VALUE), inline=False)
     if hotfix.review:
         embed.add_field(name="Review", value=clip(redact(hotfix.review), FIELD_VALUE), inline=False)

@@ -8,16 +8,32 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Sequence
 
 from bot.core.hotfix import Hotfix, HotfixEvent, format_duration
 from bot.core.redact import redact
 
 CSV_COLUMNS = (
-    "code", "environment", "state", "summary", "declared_by", "declared_at", "approved_by", "linked_file",
-    "synced_at", "hours_to_sync", "resolved_by", "resolved_at", "review", "missing_statements",
-    "not_idempotent_statements", "different_values_statements", "closed_by", "closed_at", "closed_reason",
+    "code",
+    "environment",
+    "state",
+    "summary",
+    "declared_by",
+    "declared_at",
+    "approved_by",
+    "linked_file",
+    "synced_at",
+    "hours_to_sync",
+    "resolved_by",
+    "resolved_at",
+    "review",
+    "missing_statements",
+    "not_idempotent_statements",
+    "different_values_statements",
+    "closed_by",
+    "closed_at",
+    "closed_reason",
 )
 
 STATE_LABELS = {
@@ -43,7 +59,9 @@ def one_line(text: str | None, limit: int = 120) -> str:
 
 def hotfix_line(h: Hotfix) -> str:
     """``HF-0007 · dev · 🔗 migration linked · dana · summary``"""
-    return f"{h.code} · {h.environment} · {STATE_LABELS[h.state.value]} · {h.declared_by_name} · {one_line(h.summary, 80)}"
+    return (
+        f"{h.code} · {h.environment} · {STATE_LABELS[h.state.value]} · {h.declared_by_name} · {one_line(h.summary, 80)}"
+    )
 
 
 def event_line(e: HotfixEvent) -> str:
@@ -74,15 +92,29 @@ def export_csv(hotfixes: Sequence[Hotfix]) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for h in hotfixes:
-        writer.writerow([
-            h.code, h.environment, h.state.value, _csv_safe(redact(h.summary)), _csv_safe(h.declared_by_name),
-            h.declared_at.isoformat(), _csv_safe(h.approved_by_name or ""), h.linked_file or "",
-            h.synced_at.isoformat() if h.synced_at else "", _hours_to_sync(h), _csv_safe(h.resolved_by_name or ""),
-            h.resolved_at.isoformat() if h.resolved_at else "", _csv_safe(redact(h.review or "")),
-            len(h.link_findings.get("missing", [])), len(h.link_findings.get("not_idempotent", [])),
-            len(h.link_findings.get("different_values", [])), _csv_safe(h.closed_by_name or ""),
-            h.closed_at.isoformat() if h.closed_at else "", _csv_safe(redact(h.closed_reason or "")),
-        ])
+        writer.writerow(
+            [
+                h.code,
+                h.environment,
+                h.state.value,
+                _csv_safe(redact(h.summary)),
+                _csv_safe(h.declared_by_name),
+                h.declared_at.isoformat(),
+                _csv_safe(h.approved_by_name or ""),
+                h.linked_file or "",
+                h.synced_at.isoformat() if h.synced_at else "",
+                _hours_to_sync(h),
+                _csv_safe(h.resolved_by_name or ""),
+                h.resolved_at.isoformat() if h.resolved_at else "",
+                _csv_safe(redact(h.review or "")),
+                len(h.link_findings.get("missing", [])),
+                len(h.link_findings.get("not_idempotent", [])),
+                len(h.link_findings.get("different_values", [])),
+                _csv_safe(h.closed_by_name or ""),
+                h.closed_at.isoformat() if h.closed_at else "",
+                _csv_safe(redact(h.closed_reason or "")),
+            ]
+        )
     return out.getvalue()
 
 
@@ -102,9 +134,15 @@ def export_markdown(hotfixes: Sequence[Hotfix], generated_at: datetime) -> str:
     ]
     for h in hotfixes:
         cells = [
-            h.code, h.environment, h.state.value, when(h.declared_at), h.declared_by_name,
-            format_duration(h.time_to_sync()), h.linked_file or "-",
-            one_line(h.review or (f"{h.state.value}: {h.closed_reason}" if h.closed_reason else ""), 200) or "_not yet_",
+            h.code,
+            h.environment,
+            h.state.value,
+            when(h.declared_at),
+            h.declared_by_name,
+            format_duration(h.time_to_sync()),
+            h.linked_file or "-",
+            one_line(h.review or (f"{h.state.value}: {h.closed_reason}" if h.closed_reason else ""), 200)
+            or "_not yet_",
         ]
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     for h in hotfixes:
@@ -118,13 +156,17 @@ def export_markdown(hotfixes: Sequence[Hotfix], generated_at: datetime) -> str:
         if h.synced_at:
             lines.append(f"- Synced at {when(h.synced_at)} ({format_duration(h.time_to_sync())} after declaration)")
         if h.closed_at:
-            lines.append(f"- {h.state.value.capitalize()} by {h.closed_by_name} at {when(h.closed_at)}: "
-                         f"{one_line(h.closed_reason, 500)}")
+            lines.append(
+                f"- {h.state.value.capitalize()} by {h.closed_by_name} at {when(h.closed_at)}: "
+                f"{one_line(h.closed_reason, 500)}"
+            )
         for missing in h.link_findings.get("missing", []):
             lines.append(f"- ⚠️ Not in the migration: `{one_line(missing, 200)}`")
         for pair in h.link_findings.get("different_values", []):
-            lines.append(f"- ⚠️ Same shape, different values: Studio `{one_line(pair.get('declared'), 200)}`, "
-                         f"migration `{one_line((pair.get('migration') or [''])[0], 200)}`")
+            lines.append(
+                f"- ⚠️ Same shape, different values: Studio `{one_line(pair.get('declared'), 200)}`, "
+                f"migration `{one_line((pair.get('migration') or [''])[0], 200)}`"
+            )
         for issue in h.link_findings.get("not_idempotent", []):
             lines.append(f"- ⚠️ Not idempotent (line {issue['line']}): {issue['message']}")
         if h.review:

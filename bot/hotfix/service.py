@@ -13,13 +13,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Awaitable, Callable
 
 import discord
 
+from bot.adapters.state.journal import HotfixJournal
+from bot.adapters.supabase.hotfix_postgres import PostgresHotfixStore
+from bot.adapters.supabase.hotfix_rest import RestHotfixStore
+from bot.adapters.supabase.hotfix_store import HotfixStore, HotfixStoreDown, new_event_id
 from bot.chat.channels import ChannelPoster, PostRef
 from bot.core import hotfix as rules
 from bot.core.hotfix import SYSTEM, Actor, Hotfix, HotfixEvent, HotfixRefused, HotfixState, NewHotfix
@@ -27,12 +31,8 @@ from bot.core.hotfix_sql import link_findings
 from bot.core.redact import redact
 from bot.core.status import LocalMigration, State, StatusReport
 from bot.errors import SourceUnavailable, UserFacingError
-from bot.adapters.state.journal import HotfixJournal
 from bot.hotfix import render_discord as render
 from bot.hotfix.render_text import export_csv, export_markdown
-from bot.adapters.supabase.hotfix_postgres import PostgresHotfixStore
-from bot.adapters.supabase.hotfix_rest import RestHotfixStore
-from bot.adapters.supabase.hotfix_store import HotfixStore, HotfixStoreDown, new_event_id
 from bot.status.service import MigrationFiles
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,7 @@ ViewFactory = Callable[[Hotfix], "discord.ui.View | None"]
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -155,7 +155,7 @@ class HotfixService:
         try:
             await self.poster.send("alerts", embeds=[render.pending_alert_embed(new)], allowed_mentions=NO_MENTIONS)
             return True
-        except Exception:  # noqa: BLE001 - chat being down must not lose the declaration
+        except Exception:
             log.exception("could not post the pending hotfix declaration")
             return False
 
@@ -186,7 +186,7 @@ class HotfixService:
                 thread_name=f"{hotfix.code} {redact(hotfix.summary)}"[:100],
                 **kwargs,
             )
-        except Exception:  # noqa: BLE001 - the hotfix is stored; a chat failure must not undo that
+        except Exception:
             log.exception("could not post hotfix %s to #alerts", hotfix.code)
             return False
         try:
@@ -195,8 +195,15 @@ class HotfixService:
             log.warning("could not record where %s was posted: %s", hotfix.code, exc.message)
         return True
 
-    async def _update(self, hotfix: Hotfix, embed: discord.Embed, *, content: str | None = None,
-                      allowed: discord.AllowedMentions = NO_MENTIONS, state_changed: bool = True) -> None:
+    async def _update(
+        self,
+        hotfix: Hotfix,
+        embed: discord.Embed,
+        *,
+        content: str | None = None,
+        allowed: discord.AllowedMentions = NO_MENTIONS,
+        state_changed: bool = True,
+    ) -> None:
         """A follow-up about a hotfix: in its thread, else as a new #alerts post.
 
         When the state changed, the original #alerts post is edited to show it too.
@@ -211,7 +218,7 @@ class HotfixService:
                 await self.poster.reply(ref, content=content, embeds=[embed], allowed_mentions=allowed)
             else:
                 await self.poster.send("alerts", content=content, embeds=[embed], allowed_mentions=allowed)
-        except Exception:  # noqa: BLE001 - the change is stored; the post is best effort
+        except Exception:
             log.exception("could not post an update about %s", hotfix.code)
 
     # ------------------------------------------------------------------ transitions
@@ -225,11 +232,14 @@ class HotfixService:
         approved = await self.store.approve(hotfix.id, [HotfixState.AWAITING_APPROVAL.value], actor, self.now())
         if approved is None:
             raise self._changed_meanwhile(hotfix)
-        await self._update(approved, render.update_embed(
-            f"✅ {approved.code} approved by {actor.name}",
-            "Prod may now be touched. Next: create the matching migration file "
-            f"(`-- hotfix: {approved.code}`) and push it.",
-        ))
+        await self._update(
+            approved,
+            render.update_embed(
+                f"✅ {approved.code} approved by {actor.name}",
+                "Prod may now be touched. Next: create the matching migration file "
+                f"(`-- hotfix: {approved.code}`) and push it.",
+            ),
+        )
         return approved
 
     async def _read_migration(self, file_name: str) -> LocalMigration:
@@ -240,8 +250,7 @@ class HotfixService:
         if found is None:
             where = local.origin or "supabase/migrations"
             raise UserFacingError(
-                f"`{name[:80]}` is not a migration in {where}; pick one from the list "
-                "(YYYYMMDDHHMMSS_name.sql)"
+                f"`{name[:80]}` is not a migration in {where}; pick one from the list (YYYYMMDDHHMMSS_name.sql)"
             )
         return found
 
@@ -266,9 +275,9 @@ class HotfixService:
         resolved = await self.store.resolve(hotfix.id, [HotfixState.SYNCED.value], text, actor, self.now())
         if resolved is None:
             raise self._changed_meanwhile(hotfix)
-        await self._update(resolved, render.update_embed(
-            f"🏁 {resolved.code} resolved by {actor.name}", "Review: " + redact(text)
-        ))
+        await self._update(
+            resolved, render.update_embed(f"🏁 {resolved.code} resolved by {actor.name}", "Review: " + redact(text))
+        )
         return resolved
 
     async def reject(self, actor: Actor, code: str, reason: str) -> Hotfix:
@@ -291,14 +300,18 @@ class HotfixService:
             raise self._changed_meanwhile(hotfix)
         icon = "⛔" if state == HotfixState.REJECTED else "🚫"
         next_step = (
-            "Do not touch prod for this hotfix." if state == HotfixState.REJECTED
+            "Do not touch prod for this hotfix."
+            if state == HotfixState.REJECTED
             else "No migration is expected for it any more."
         )
-        await self._update(closed, render.update_embed(
-            f"{icon} {closed.code} {state.value} by {actor.name}",
-            f"Reason: {redact(reason)}\n{next_step} Reminders stopped.",
-            render.GREY,
-        ))
+        await self._update(
+            closed,
+            render.update_embed(
+                f"{icon} {closed.code} {state.value} by {actor.name}",
+                f"Reason: {redact(reason)}\n{next_step} Reminders stopped.",
+                render.GREY,
+            ),
+        )
         return closed
 
     # ------------------------------------------------------------------ the periodic work
@@ -320,7 +333,7 @@ class HotfixService:
                 log.log(logging.DEBUG if repeated else logging.WARNING, "hotfix %s step skipped: %s", name, exc.message)
                 self._skipped[name] = exc.message
                 counts[name] = 0
-            except Exception:  # noqa: BLE001 - the loop must survive anything one step does
+            except Exception:
                 log.exception("hotfix %s step failed", name)
                 counts[name] = 0
         return TickReport(**counts)
@@ -418,12 +431,13 @@ class HotfixService:
         }.get(hotfix.state, f"create the migration file with `-- hotfix: {hotfix.code}` and push it")
         await self._update(
             hotfix,
-            render.update_embed(f"⏰ {hotfix.code} reminder #{reminder.number}", f"Next step: {next_step}.", render.ORANGE),
+            render.update_embed(
+                f"⏰ {hotfix.code} reminder #{reminder.number}", f"Next step: {next_step}.", render.ORANGE
+            ),
             content=content,
             allowed=allowed,
             state_changed=False,
         )
-
 
 
 def make_hotfix_store(settings, *, db_url: str | None = None, client=None) -> HotfixStore:

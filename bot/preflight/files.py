@@ -42,14 +42,18 @@ def _git(args: list[str], cwd: Path) -> str:
     except FileNotFoundError as exc:
         raise UserFacingError("--changed-since needs git, and git is not installed") from exc
     if done.returncode != 0:
-        raise UserFacingError(f"git {' '.join(args[:2])} failed: {done.stderr.strip().splitlines()[-1] if done.stderr.strip() else 'exit ' + str(done.returncode)}")
+        raise UserFacingError(
+            f"git {' '.join(args[:2])} failed: {done.stderr.strip().splitlines()[-1] if done.stderr.strip() else 'exit ' + str(done.returncode)}"
+        )
     return done.stdout
 
 
 def changed_files(ref: str, cwd: Path) -> dict[Path, bool]:
     """Absolute paths changed since ``ref`` (working tree included) -> True when new (added/untracked)."""
     try:  # one git call for both: this runs on every pre-commit and CI pre-flight
-        top = Path(_git(["rev-parse", "--show-toplevel", "--verify", "--quiet", f"{ref}^{{commit}}"], cwd).splitlines()[0])
+        top = Path(
+            _git(["rev-parse", "--show-toplevel", "--verify", "--quiet", f"{ref}^{{commit}}"], cwd).splitlines()[0]
+        )
     except UserFacingError:
         _git(["rev-parse", "--show-toplevel"], cwd)  # says "not a git repository" when that is the problem
         raise UserFacingError(f"--changed-since: {ref!r} is not a commit in this repository") from None
@@ -75,9 +79,14 @@ def _tracked(files: list[Path], cwd: Path) -> set[Path]:
     try:
         done = subprocess.run(
             ["git", "ls-tree", "-r", "--name-only", "--full-name", "HEAD", "--", *map(str, files)],
-            cwd=cwd, capture_output=True, text=True, timeout=60,
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
-        top = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=cwd, capture_output=True, text=True, timeout=60)
+        top = subprocess.run(
+            ["git", "rev-parse", "--show-toplevel"], cwd=cwd, capture_output=True, text=True, timeout=60
+        )
     except (FileNotFoundError, subprocess.SubprocessError):
         return set()  # not a git checkout: every file given is taken as new
     if done.returncode != 0 or top.returncode != 0:
@@ -114,7 +123,11 @@ def collect(paths: list[str], *, changed_since: str | None = None, cwd: Path | N
         else:
             raise UserFacingError(f"{raw}: no such file or folder (default: {DEFAULT_PATH})")
     changed = changed_files(changed_since, cwd) if changed_since else None
-    tracked = None if changed is not None else _tracked([p for f, ns in explicit.items() for p in (f / n for n in ns if n != "*")], cwd)
+    tracked = (
+        None
+        if changed is not None
+        else _tracked([p for f, ns in explicit.items() for p in (f / n for n in ns if n != "*")], cwd)
+    )
     for folder, mset in sets.items():
         with os.scandir(folder) as entries:  # d_type: no stat per file
             names = sorted(e.name for e in entries if e.name.endswith(".sql") and e.is_file())

@@ -33,7 +33,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _root(cwd: Path) -> Path:
     try:
-        done = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=cwd, capture_output=True, text=True, timeout=30)
+        done = subprocess.run(
+            ["git", "rev-parse", "--show-toplevel"], cwd=cwd, capture_output=True, text=True, timeout=30
+        )
         if done.returncode == 0 and done.stdout.strip():
             return Path(done.stdout.strip())
     except (FileNotFoundError, subprocess.SubprocessError):
@@ -107,8 +109,10 @@ def run(args: argparse.Namespace) -> int:
             print(f"{f.file}:{f.line}: {f.text}")
             print(f"    forbidden: `{FORBIDDEN[f.rule].command}`: {f.why}")
             print(f"    instead:   {f.instead}")
-        print(f"{len(findings)} forbidden command{'s' if len(findings) != 1 else ''} "
-              f"in {len({f.file for f in findings})} file(s); see the Database Migration Protocol, \"Never Do This\".")
+        print(
+            f"{len(findings)} forbidden command{'s' if len(findings) != 1 else ''} "
+            f'in {len({f.file for f in findings})} file(s); see the Database Migration Protocol, "Never Do This".'
+        )
     else:
         print(f"No forbidden Supabase commands in {len(scanned)} file{'s' if len(scanned) != 1 else ''}.")
     return 1 if findings else 0

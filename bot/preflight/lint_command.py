@@ -21,17 +21,23 @@ HELP = "Check migration files against the protocol (idempotency, GRANTs, destruc
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("paths", nargs="*", metavar="PATH",
-                        help="migration files or folders (default: supabase/migrations)")
+    parser.add_argument(
+        "paths", nargs="*", metavar="PATH", help="migration files or folders (default: supabase/migrations)"
+    )
     output = parser.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true", help="print a JSON list of findings")
     output.add_argument("--github", action="store_true", help="print GitHub Actions ::error/::warning annotations")
-    parser.add_argument("--changed-since", metavar="REF",
-                        help="lint only files changed since this git ref (and untracked ones)")
-    parser.add_argument("--replay", action="store_true",
-                        help="also apply all migrations on a scratch database and run the checked ones twice")
-    parser.add_argument("--db-url", metavar="URL",
-                        help="PostgreSQL server for --replay's scratch database (default: local or embedded)")
+    parser.add_argument(
+        "--changed-since", metavar="REF", help="lint only files changed since this git ref (and untracked ones)"
+    )
+    parser.add_argument(
+        "--replay",
+        action="store_true",
+        help="also apply all migrations on a scratch database and run the checked ones twice",
+    )
+    parser.add_argument(
+        "--db-url", metavar="URL", help="PostgreSQL server for --replay's scratch database (default: local or embedded)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:

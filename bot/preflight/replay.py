@@ -24,6 +24,14 @@ import time
 
 import psycopg
 
+from bot.adapters.localdb import (
+    PLATFORM_SQL,
+    SUPABASE_EXTENSIONS,
+    LocalDatabaseError,
+    ScratchDatabase,
+    find_server,
+    migration_up,
+)
 from bot.core.failures import Failure, classify, enrich, parse_log, version_of
 from bot.core.lint import ERROR, WARNING, Finding, MigrationSource
 from bot.core.lint.grants import API_ROLES, coverage
@@ -33,9 +41,6 @@ from bot.core.lint.suppress import covers, read_comments
 from bot.core.sql import split_statements
 from bot.errors import UserFacingError
 from bot.preflight.files import MigrationSet
-from bot.adapters.localdb import (
-    PLATFORM_SQL, SUPABASE_EXTENSIONS, LocalDatabaseError, ScratchDatabase, find_server, migration_up,
-)
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +81,9 @@ def _create(db: ScratchDatabase, attempts: int = 5) -> None:
     try:
         db.create(platform=False)
     except psycopg.Error as exc:
-        raise UserFacingError(f"--replay could not create a scratch database: {str(exc).strip().splitlines()[0]}") from None
+        raise UserFacingError(
+            f"--replay could not create a scratch database: {str(exc).strip().splitlines()[0]}"
+        ) from None
     for attempt in range(attempts):
         try:
             with psycopg.connect(db.url, autocommit=True) as conn:
@@ -96,9 +103,16 @@ def _replay_on(url: str, mset: MigrationSet) -> list[Finding]:
     try:
         done = migration_up(url, mset.folder, include_all=True)
     except subprocess.TimeoutExpired as exc:
-        return [Finding(mset.display(), 1, APPLY_FAILED, ERROR,
-                        f"`supabase migration up` did not finish within {exc.timeout:.0f} s on a fresh database",
-                        "look for a statement that waits (a lock, a long backfill) in the newest migrations")]
+        return [
+            Finding(
+                mset.display(),
+                1,
+                APPLY_FAILED,
+                ERROR,
+                f"`supabase migration up` did not finish within {exc.timeout:.0f} s on a fresh database",
+                "look for a statement that waits (a lock, a long backfill) in the newest migrations",
+            )
+        ]
     if done.returncode != 0:
         return [_apply_failure(done.stdout + "\n" + done.stderr, mset)]
     findings: list[Finding] = []
@@ -128,8 +142,14 @@ def _apply_failure(output: str, mset: MigrationSet) -> Finding:
     failure = parse_log(output.splitlines())
     if failure is None:
         tail = " / ".join(line for line in output.strip().splitlines()[-3:])
-        return Finding(mset.display(), 1, APPLY_FAILED, ERROR,
-                       f"`supabase migration up` failed on a fresh database: {tail}", "no known fix")
+        return Finding(
+            mset.display(),
+            1,
+            APPLY_FAILED,
+            ERROR,
+            f"`supabase migration up` failed on a fresh database: {tail}",
+            "no known fix",
+        )
     text = None
     if failure.file and (mset.folder / failure.file).is_file():
         text = (mset.folder / failure.file).read_text(encoding="utf-8", errors="replace")
@@ -138,14 +158,21 @@ def _apply_failure(output: str, mset: MigrationSet) -> Finding:
     missing = _UNAVAILABLE_EXTENSION.search(failure.message or "")
     if failure.sqlstate == "0A000" and missing and missing.group(1) in SUPABASE_EXTENSIONS:
         return Finding(
-            _path_of(mset, failure.file), line, SKIPPED, WARNING,
-            f"the replay stopped here: extension \"{missing.group(1)}\" is not installed on the scratch PostgreSQL, "
+            _path_of(mset, failure.file),
+            line,
+            SKIPPED,
+            WARNING,
+            f'the replay stopped here: extension "{missing.group(1)}" is not installed on the scratch PostgreSQL, '
             "though Supabase provides it; the second run and the privilege check were skipped",
             "replay on a server that has it (--db-url; the supabase/postgres image has every Supabase extension)",
         )
     return Finding(
-        _path_of(mset, failure.file), line, APPLY_FAILED, ERROR,
-        f"applying all migrations in order on a fresh database failed: {_message(failure)}", failure.hint,
+        _path_of(mset, failure.file),
+        line,
+        APPLY_FAILED,
+        ERROR,
+        f"applying all migrations in order on a fresh database failed: {_message(failure)}",
+        failure.hint,
     )
 
 
@@ -183,8 +210,12 @@ def _run_again(conn: psycopg.Connection, source: MigrationSource) -> Finding | N
         else:
             line = statement.code_line
         return Finding(
-            source.path, line, NOT_IDEMPOTENT, ERROR,
-            f"running this migration a second time fails: {_message(failure)}", failure.hint,
+            source.path,
+            line,
+            NOT_IDEMPOTENT,
+            ERROR,
+            f"running this migration a second time fails: {_message(failure)}",
+            failure.hint,
         )
 
 
@@ -217,12 +248,17 @@ def _privileges(conn: psycopg.Connection, source: MigrationSource) -> list[Findi
         missing = sorted(role for role, allowed in rows if not allowed)
         if missing:
             label = obj.signature if obj.family == "function" else display(obj.schema, obj.name)
-            findings.append(Finding(
-                source.path, obj.occ.line, MISSING_PRIVILEGE, ERROR,
-                f"after all migrations ran, {' and '.join(missing)} lack{'s' if len(missing) == 1 else ''} "
-                f"{privilege} {obj.what} {label} (from the catalog)",
-                f"{grant} {', '.join(missing)};",
-            ))
+            findings.append(
+                Finding(
+                    source.path,
+                    obj.occ.line,
+                    MISSING_PRIVILEGE,
+                    ERROR,
+                    f"after all migrations ran, {' and '.join(missing)} lack{'s' if len(missing) == 1 else ''} "
+                    f"{privilege} {obj.what} {label} (from the catalog)",
+                    f"{grant} {', '.join(missing)};",
+                )
+            )
     conn.rollback()
     return findings
 

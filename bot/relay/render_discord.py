@@ -11,15 +11,15 @@ statement does not fit, the full redacted excerpt rides along as a file.
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import discord
 
+from bot.chat.limits import CONTENT, DESCRIPTION, FIELD_VALUE, clip, fit_embed, pack_lines
 from bot.core.ci_runs import CiAlert, RunInfo
 from bot.core.failures import UNKNOWN
 from bot.core.redact import redact
-from bot.chat.limits import CONTENT, DESCRIPTION, FIELD_VALUE, clip, fit_embed, pack_lines
 
 RED = discord.Colour(0xD73A49)
 GREEN = discord.Colour(0x28A745)
@@ -114,7 +114,9 @@ def render_alert(alert: CiAlert) -> RenderedAlert:
         embed.description = "The workflow could not start (a YAML or permissions problem): open the run."
     elif alert.note and not alert.log_tail:
         # The log was never read: say so, and promise nothing that is not attached.
-        embed.description = clip(redact(alert.note[:1].upper() + alert.note[1:]) + ": open the run for its log.", DESCRIPTION)
+        embed.description = clip(
+            redact(alert.note[:1].upper() + alert.note[1:]) + ": open the run for its log.", DESCRIPTION
+        )
     else:
         attached = "; the end of the log is attached." if alert.log_tail else "."
         embed.description = NO_ERROR_FOUND.capitalize() + attached

@@ -17,18 +17,19 @@ Everything stored is redacted: the table is readable through the REST view.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Iterable, Iterator
+from typing import BinaryIO
 
 import psycopg
 
-from bot.relay.explain_command import failure_from_log
 from bot.core.failures import Failure, parse_log
 from bot.core.joblog import clean_line, interesting_lines
 from bot.core.redact import redact
 from bot.core.versions import parse_file_name
 from bot.errors import UserFacingError
+from bot.relay.explain_command import failure_from_log
 
 _APPLYING = re.compile(r"Applying migration (?P<file>\S+?\.sql)\.\.\.")
 NO_ERROR_FOUND = "the migrate step failed but its output shows no error"
@@ -151,26 +152,25 @@ def insert_rows(db_url: str, rows: list[RunRow]) -> None:
     if not rows:
         return
     try:
-        with psycopg.connect(db_url, connect_timeout=15) as conn:
-            with conn.cursor() as cur:
-                cur.executemany(
-                    INSERT,
-                    [
-                        (
-                            r.environment,
-                            r.status,
-                            r.version,
-                            r.file_name,
-                            r.sqlstate,
-                            r.error_message,
-                            r.failing_statement,
-                            r.ci_run_url,
-                            r.commit_sha,
-                            r.actor,
-                        )
-                        for r in rows
-                    ],
-                )
+        with psycopg.connect(db_url, connect_timeout=15) as conn, conn.cursor() as cur:
+            cur.executemany(
+                INSERT,
+                [
+                    (
+                        r.environment,
+                        r.status,
+                        r.version,
+                        r.file_name,
+                        r.sqlstate,
+                        r.error_message,
+                        r.failing_statement,
+                        r.ci_run_url,
+                        r.commit_sha,
+                        r.actor,
+                    )
+                    for r in rows
+                ],
+            )
     except psycopg.Error as exc:
         reason = redact(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
         raise UserFacingError(f"could not record the run in public.migration_runs: {reason}") from None

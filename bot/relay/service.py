@@ -20,15 +20,15 @@ import json
 import logging
 import time
 from collections import deque
+from collections.abc import Callable, Mapping
 from pathlib import PurePosixPath
-from typing import Callable, Mapping
 
+from bot.adapters.github import GitHubUnavailable
+from bot.adapters.state.ledger import Ledger, OpenAlert
 from bot.chat.channels import ChannelPoster, PostRef
 from bot.core.ci_runs import ALERTED_ENVIRONMENTS, UNKNOWN_ENV, CiAlert, RunInfo, is_migrations_workflow
 from bot.core.failures import enrich
 from bot.core.redact import redact
-from bot.adapters.github import GitHubUnavailable
-from bot.adapters.state.ledger import Ledger, OpenAlert
 from bot.relay.render_discord import render_alert, render_burst_summary, render_fixed, render_fixed_reply
 
 log = logging.getLogger(__name__)

@@ -8,8 +8,8 @@ import json
 import sys
 from pathlib import Path
 
-from bot.status.render_text import render_json, render_text
 from bot.settings import ENVIRONMENTS, load_settings
+from bot.status.render_text import render_json, render_text
 from bot.status.service import status_for
 
 NAME = "status"
@@ -26,9 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     settings = load_settings()
     env = args.env or settings.supabase_mode
-    source, report = asyncio.run(
-        status_for(settings, env, db_url=args.db_url, migrations_dir=args.migrations_dir)
-    )
+    source, report = asyncio.run(status_for(settings, env, db_url=args.db_url, migrations_dir=args.migrations_dir))
     if args.json:
         print(json.dumps(render_json(env, source.description, report), indent=2))
     else:

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 
 import discord
 
+from bot.chat import limits as limits
 from bot.core.compare import Comparison
 from bot.core.redact import redact
 from bot.core.status import ATTENTION_ORDER, LEGACY, SUPABASE, MigrationStatus, State, StatusReport
-from bot.chat import limits as limits
 from bot.status.render_compare import render_compare_text
 from bot.status.render_text import display_name, render_text
 
@@ -144,7 +144,9 @@ def render_status(env: str, source: str, report: StatusReport) -> RenderedMessag
     if drift:
         header_lines.append(f"⚠️ {drift}")
     if report.ignored_files:
-        header_lines.append(f"ℹ️ {len(report.ignored_files)} file(s) ignored by the CLI (name must be <version>_<name>.sql)")
+        header_lines.append(
+            f"ℹ️ {len(report.ignored_files)} file(s) ignored by the CLI (name must be <version>_<name>.sql)"
+        )
     header_lines.append(f"**Needs attention ({len(attention)})**" if attention else "**Nothing needs attention.**")
     applied = _applied_summary(report)
 
@@ -168,7 +170,11 @@ def render_status(env: str, source: str, report: StatusReport) -> RenderedMessag
 
 
 def _counts_line(counts: dict[str, int]) -> str:
-    shown = [f"{EMOJI[s]} {counts.get(s.value, 0)} {LABEL[s]}" for s in (State.APPLIED, *ATTENTION_ORDER) if counts.get(s.value)]
+    shown = [
+        f"{EMOJI[s]} {counts.get(s.value, 0)} {LABEL[s]}"
+        for s in (State.APPLIED, *ATTENTION_ORDER)
+        if counts.get(s.value)
+    ]
     return " · ".join(shown) or "no migrations"
 
 

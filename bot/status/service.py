@@ -11,22 +11,23 @@ import hashlib
 import logging
 import os
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
-from typing import TYPE_CHECKING, Callable, Iterable, Protocol
 
 import httpx
 
+from bot.adapters.supabase.base import StatusSource
+from bot.adapters.supabase.postgres import PostgresStatusSource
+from bot.adapters.supabase.rest import RestStatusSource
 from bot.core.status import LocalMigration, StatusReport, compute_status, versions_to_verify
 from bot.core.versions import parse_file_name
 from bot.errors import SourceUnavailable, UserFacingError
 from bot.settings import Environment, Settings
-from bot.adapters.supabase.base import StatusSource
-from bot.adapters.supabase.postgres import PostgresStatusSource
-from bot.adapters.supabase.rest import RestStatusSource
 
 if TYPE_CHECKING:  # PyGithub is imported only by the bot, not by `dragonfly-bot status`
     from bot.adapters.github import GitHubClient, GitHubUnavailable
@@ -225,9 +226,7 @@ class GitHubFiles:
         where = f"{self.folder} of {self.repository}" + (f"@{branch}" if branch else "")
         head = f"could not read {where} from GitHub"
         if exc.rate_limited:
-            when = (
-                f" (it resets at {datetime.fromtimestamp(exc.reset, timezone.utc):%H:%M} UTC)" if exc.reset else ""
-            )
+            when = f" (it resets at {datetime.fromtimestamp(exc.reset, UTC):%H:%M} UTC)" if exc.reset else ""
             todo = f"GitHub's rate limit for GITHUB_TOKEN is used up{when}; try again then"
         elif exc.status == 401:
             todo = "GitHub refused GITHUB_TOKEN (401): set a valid token with contents:read"

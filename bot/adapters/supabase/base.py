@@ -7,12 +7,13 @@ read-only connection (CI, the local stack, tests).
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Protocol, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 from bot.core.redact import redact
-from bot.core.times import parse_time
 from bot.core.status import AppliedRow
+from bot.core.times import parse_time
 
 VIEW = "v_migration_status"
 VIEW_MIGRATION = "20251209000000_migration_status_view.sql"

@@ -8,8 +8,8 @@ tests prove the migration's GRANTs are enough.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Sequence
 
 import psycopg
 from psycopg import errors as pg_errors
@@ -17,12 +17,19 @@ from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
+from bot.adapters.supabase.base import safe_url
+from bot.adapters.supabase.hotfix_store import (
+    HOTFIX_MIGRATION,
+    HOTFIX_MIGRATIONS,
+    LIST_LIMIT,
+    UNSYNCED_STATES,
+    HotfixStoreDown,
+    actor_args,
+    new_event_id,
+)
+from bot.adapters.supabase.postgres import connect
 from bot.core.hotfix import Actor, Hotfix, HotfixEvent, NewHotfix, Reminder
 from bot.errors import SourceUnavailable
-from bot.adapters.supabase.base import safe_url
-from bot.adapters.supabase.postgres import connect
-from bot.adapters.supabase.hotfix_store import HOTFIX_MIGRATION, HOTFIX_MIGRATIONS, LIST_LIMIT, UNSYNCED_STATES
-from bot.adapters.supabase.hotfix_store import HotfixStoreDown, actor_args, new_event_id
 
 
 class PostgresHotfixStore:
@@ -39,7 +46,9 @@ class PostgresHotfixStore:
         conn = await connect(
             self._url,
             lambda reason: HotfixStoreDown(f"cannot connect to the hotfix store at {self.description}: {reason}"),
-            connect_timeout=self._connect_timeout, autocommit=True, row_factory=dict_row,
+            connect_timeout=self._connect_timeout,
+            autocommit=True,
+            row_factory=dict_row,
         )
         try:
             async with conn:
@@ -68,8 +77,16 @@ class PostgresHotfixStore:
         found = await self._hotfix(
             "select * from public.declare_hotfix(%s::uuid, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
             (
-                new.id, new.environment, new.summary, new.sql_text, new.sql_digest, new.declared_by_id,
-                new.declared_by_name, new.declared_at, new.state.value, new.next_reminder_at,
+                new.id,
+                new.environment,
+                new.summary,
+                new.sql_text,
+                new.sql_digest,
+                new.declared_by_id,
+                new.declared_by_name,
+                new.declared_at,
+                new.state.value,
+                new.next_reminder_at,
             ),
         )
         if found is None:  # pragma: no cover - the function always returns the row

@@ -16,11 +16,18 @@ from typing import Any
 
 import httpx
 
+from bot.adapters.supabase.hotfix_store import (
+    HOTFIX_MIGRATION,
+    HOTFIX_MIGRATIONS,
+    LIST_LIMIT,
+    UNSYNCED_STATES,
+    HotfixStoreDown,
+    actor_args,
+    new_event_id,
+)
+from bot.adapters.supabase.rest import RETRY_STATUSES, PostgrestClient, _postgrest_error, json_body, json_rows
 from bot.core.hotfix import Actor, Hotfix, HotfixEvent, NewHotfix, Reminder
 from bot.errors import SourceUnavailable
-from bot.adapters.supabase.hotfix_store import HOTFIX_MIGRATION, HOTFIX_MIGRATIONS, LIST_LIMIT, UNSYNCED_STATES, actor_args
-from bot.adapters.supabase.hotfix_store import HotfixStoreDown, new_event_id
-from bot.adapters.supabase.rest import RETRY_STATUSES, PostgrestClient, _postgrest_error, json_body, json_rows
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -49,65 +56,113 @@ class RestHotfixStore(PostgrestClient):
         return Hotfix.from_mapping(rows[0]) if rows else None
 
     async def declare(self, new: NewHotfix) -> Hotfix:
-        found = await self._hotfix("declare_hotfix", {
-            "p_id": new.id,
-            "p_environment": new.environment,
-            "p_summary": new.summary,
-            "p_sql_text": new.sql_text,
-            "p_sql_digest": new.sql_digest,
-            "p_declared_by_id": new.declared_by_id,
-            "p_declared_by_name": new.declared_by_name,
-            "p_declared_at": _iso(new.declared_at),
-            "p_state": new.state.value,
-            "p_next_reminder_at": _iso(new.next_reminder_at),
-        })
+        found = await self._hotfix(
+            "declare_hotfix",
+            {
+                "p_id": new.id,
+                "p_environment": new.environment,
+                "p_summary": new.summary,
+                "p_sql_text": new.sql_text,
+                "p_sql_digest": new.sql_digest,
+                "p_declared_by_id": new.declared_by_id,
+                "p_declared_by_name": new.declared_by_name,
+                "p_declared_at": _iso(new.declared_at),
+                "p_state": new.state.value,
+                "p_next_reminder_at": _iso(new.next_reminder_at),
+            },
+        )
         if found is None:
             raise SourceUnavailable("the hotfix store did not return the declaration it stored")
         return found
 
     async def approve(self, hotfix_id, expected, actor: Actor, at) -> Hotfix | None:
         actor_id, actor_name = actor_args(actor)
-        return await self._hotfix("approve_hotfix", {
-            "p_id": hotfix_id, "p_expected": list(expected), "p_actor_id": actor_id,
-            "p_actor_name": actor_name, "p_at": _iso(at),
-        })
+        return await self._hotfix(
+            "approve_hotfix",
+            {
+                "p_id": hotfix_id,
+                "p_expected": list(expected),
+                "p_actor_id": actor_id,
+                "p_actor_name": actor_name,
+                "p_at": _iso(at),
+            },
+        )
 
     async def link(self, hotfix_id, expected, version, file, findings, actor: Actor, at) -> Hotfix | None:
         actor_id, actor_name = actor_args(actor)
-        return await self._hotfix("link_hotfix", {
-            "p_id": hotfix_id, "p_expected": list(expected), "p_version": version, "p_file": file,
-            "p_findings": findings, "p_actor_id": actor_id, "p_actor_name": actor_name, "p_at": _iso(at),
-        })
+        return await self._hotfix(
+            "link_hotfix",
+            {
+                "p_id": hotfix_id,
+                "p_expected": list(expected),
+                "p_version": version,
+                "p_file": file,
+                "p_findings": findings,
+                "p_actor_id": actor_id,
+                "p_actor_name": actor_name,
+                "p_at": _iso(at),
+            },
+        )
 
     async def mark_synced(self, hotfix_id, version, at) -> Hotfix | None:
         return await self._hotfix("mark_hotfix_synced", {"p_id": hotfix_id, "p_version": version, "p_at": _iso(at)})
 
     async def resolve(self, hotfix_id, expected, review, actor: Actor, at) -> Hotfix | None:
         actor_id, actor_name = actor_args(actor)
-        return await self._hotfix("resolve_hotfix", {
-            "p_id": hotfix_id, "p_expected": list(expected), "p_review": review,
-            "p_actor_id": actor_id, "p_actor_name": actor_name, "p_at": _iso(at),
-        })
+        return await self._hotfix(
+            "resolve_hotfix",
+            {
+                "p_id": hotfix_id,
+                "p_expected": list(expected),
+                "p_review": review,
+                "p_actor_id": actor_id,
+                "p_actor_name": actor_name,
+                "p_at": _iso(at),
+            },
+        )
 
     async def close(self, hotfix_id, expected, state, reason, actor: Actor, at, event_id) -> Hotfix | None:
         actor_id, actor_name = actor_args(actor)
-        return await self._hotfix("close_hotfix", {
-            "p_id": hotfix_id, "p_expected": list(expected), "p_state": state, "p_reason": reason,
-            "p_actor_id": actor_id, "p_actor_name": actor_name, "p_at": _iso(at), "p_event_id": event_id,
-        })
+        return await self._hotfix(
+            "close_hotfix",
+            {
+                "p_id": hotfix_id,
+                "p_expected": list(expected),
+                "p_state": state,
+                "p_reason": reason,
+                "p_actor_id": actor_id,
+                "p_actor_name": actor_name,
+                "p_at": _iso(at),
+                "p_event_id": event_id,
+            },
+        )
 
     async def append_event(self, hotfix_id, kind, actor, detail, at, event_id=None) -> None:
         # The id is fixed before the first attempt, so every retry of this request carries the same one.
         actor_id, actor_name = actor_args(actor)
-        await self._rpc("append_hotfix_event", {
-            "p_id": hotfix_id, "p_kind": kind, "p_actor_id": actor_id, "p_actor_name": actor_name,
-            "p_detail": detail, "p_at": _iso(at), "p_event_id": event_id or new_event_id(),
-        })
+        await self._rpc(
+            "append_hotfix_event",
+            {
+                "p_id": hotfix_id,
+                "p_kind": kind,
+                "p_actor_id": actor_id,
+                "p_actor_name": actor_name,
+                "p_detail": detail,
+                "p_at": _iso(at),
+                "p_event_id": event_id or new_event_id(),
+            },
+        )
 
     async def set_post(self, hotfix_id, channel_id, message_id, thread_id) -> None:
-        await self._rpc("set_hotfix_post", {
-            "p_id": hotfix_id, "p_channel_id": channel_id, "p_message_id": message_id, "p_thread_id": thread_id,
-        })
+        await self._rpc(
+            "set_hotfix_post",
+            {
+                "p_id": hotfix_id,
+                "p_channel_id": channel_id,
+                "p_message_id": message_id,
+                "p_thread_id": thread_id,
+            },
+        )
 
     async def _select(self, table: str, filters: dict[str, str], order: str) -> list[dict]:
         params = {"select": "*", **filters, "order": order, "limit": str(LIST_LIMIT)}
@@ -136,10 +191,17 @@ class RestHotfixStore(PostgrestClient):
         return [Hotfix.from_mapping(r) for r in rows]
 
     async def claim_reminder(self, hotfix_id, reminder: Reminder, at) -> bool:
-        claimed = await self._rpc("claim_hotfix_reminder", {
-            "p_id": hotfix_id, "p_number": reminder.number, "p_recipient": reminder.recipient,
-            "p_due_at": _iso(reminder.due_at), "p_next_reminder_at": _iso(reminder.next_at), "p_at": _iso(at),
-        })
+        claimed = await self._rpc(
+            "claim_hotfix_reminder",
+            {
+                "p_id": hotfix_id,
+                "p_number": reminder.number,
+                "p_recipient": reminder.recipient,
+                "p_due_at": _iso(reminder.due_at),
+                "p_next_reminder_at": _iso(reminder.next_at),
+                "p_at": _iso(at),
+            },
+        )
         return claimed is True
 
 

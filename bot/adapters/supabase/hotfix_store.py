@@ -14,8 +14,9 @@ stores its event once.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Protocol, Sequence
+from typing import Protocol
 
 from bot.core.hotfix import Actor, Hotfix, HotfixEvent, NewHotfix, Reminder
 from bot.errors import SourceUnavailable

@@ -7,15 +7,15 @@ URL's role could.
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import psycopg
 from psycopg import errors as pg_errors
 from psycopg.rows import dict_row
 
+from bot.adapters.supabase.base import ROW_COLUMNS, VIEW, VIEW_MIGRATION, hide_password, row_from_mapping, safe_url
 from bot.core.status import AppliedRow
 from bot.errors import SourceUnavailable
-from bot.adapters.supabase.base import ROW_COLUMNS, VIEW, VIEW_MIGRATION, hide_password, row_from_mapping, safe_url
 
 ROWS_SQL = f"select {', '.join(ROW_COLUMNS)} from public.{VIEW} order by source, version"
 STATEMENTS_SQL = (
@@ -24,9 +24,7 @@ STATEMENTS_SQL = (
 )
 
 
-async def connect(
-    url: str, unreachable: Callable[[str], SourceUnavailable], **kwargs
-) -> psycopg.AsyncConnection:
+async def connect(url: str, unreachable: Callable[[str], SourceUnavailable], **kwargs) -> psycopg.AsyncConnection:
     """``psycopg.AsyncConnection.connect(url, **kwargs)``, failing in one line (shared by
     the status source and the hotfix store): ``unreachable(reason)`` when the server
     cannot be reached, ``reason`` being the error's first line with the URL's password
@@ -60,21 +58,23 @@ class PostgresStatusSource:
                 f"cannot connect to {self.description}: {reason}; "
                 "check the --db-url / SUPABASE_<ENV>_DB_URL and that the database is up"
             ),
-            connect_timeout=self._connect_timeout, row_factory=dict_row,
+            connect_timeout=self._connect_timeout,
+            row_factory=dict_row,
         )
         try:
-            async with conn:
-                async with conn.transaction():
-                    await conn.execute("set transaction read only")
-                    cursor = await conn.execute(sql, params)
-                    return await cursor.fetchall()
+            async with conn, conn.transaction():
+                await conn.execute("set transaction read only")
+                cursor = await conn.execute(sql, params)
+                return await cursor.fetchall()
         except pg_errors.UndefinedTable:
             raise SourceUnavailable(
                 f"{VIEW} does not exist in {self.description}; it is created by "
                 f"supabase/migrations/{VIEW_MIGRATION}: apply the migrations first"
             ) from None
         except pg_errors.InsufficientPrivilege as exc:
-            raise SourceUnavailable(f"permission denied reading {VIEW} as this role: {exc.diag.message_primary}") from None
+            raise SourceUnavailable(
+                f"permission denied reading {VIEW} as this role: {exc.diag.message_primary}"
+            ) from None
         except psycopg.OperationalError as exc:
             raise SourceUnavailable(f"the connection to {self.description} failed: {exc}") from None
 

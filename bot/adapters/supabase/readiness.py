@@ -10,8 +10,8 @@ from __future__ import annotations
 import httpx
 import psycopg
 
-from bot.settings import Environment, Settings
 from bot.adapters.supabase.base import VIEW, safe_url
+from bot.settings import Environment, Settings
 
 
 async def _probe_rest(client: httpx.AsyncClient, url: str, key: str, timeout: float) -> str | None:
@@ -57,4 +57,3 @@ async def probe_source(
     if configured is not None:
         return await _probe_postgres(configured.get_secret_value())
     return f"no status source configured for {env} (SUPABASE_{env.upper()}_URL / _SERVICE_ROLE_KEY)"
-

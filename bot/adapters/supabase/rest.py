@@ -13,13 +13,13 @@ import json
 import logging
 import random
 import re
-from typing import Sequence
+from collections.abc import Sequence
 
 import httpx
 
+from bot.adapters.supabase.base import ROW_COLUMNS, VIEW, VIEW_MIGRATION, row_from_mapping
 from bot.core.status import AppliedRow
 from bot.errors import SourceUnavailable
-from bot.adapters.supabase.base import ROW_COLUMNS, VIEW, VIEW_MIGRATION, row_from_mapping
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +70,14 @@ class PostgrestClient:
         """The response after retries; ``unreachable(message)`` when no attempt got one."""
         try:
             return await request_with_retries(
-                self._client, method, url, retries=self._retries, backoff=self._backoff,
-                headers=self._headers(headers), timeout=self._timeout, **kwargs,
+                self._client,
+                method,
+                url,
+                retries=self._retries,
+                backoff=self._backoff,
+                headers=self._headers(headers),
+                timeout=self._timeout,
+                **kwargs,
             )
         except httpx.TransportError as exc:
             raise unreachable(_transport_message(url, exc)) from None

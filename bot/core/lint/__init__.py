@@ -10,14 +10,24 @@ view or function without grants is fine when an earlier migration created it
 
 from __future__ import annotations
 
-from bot.core.lint import destructive, files, grants, idempotency, protocol, suppress
 from bisect import bisect_left
-from typing import Callable
+from collections.abc import Callable
 
+from bot.core.lint import destructive, files, grants, idempotency, protocol, suppress
 from bot.core.lint.model import ERROR, RULES, WARNING, Finding, MigrationSource
 from bot.core.lint.parse import ParsedFile, parse_file
 
-__all__ = ["ERROR", "WARNING", "RULES", "Finding", "MigrationSource", "has_errors", "lint_migrations", "lint_text", "parse_file"]
+__all__ = [
+    "ERROR",
+    "RULES",
+    "WARNING",
+    "Finding",
+    "MigrationSource",
+    "has_errors",
+    "lint_migrations",
+    "lint_text",
+    "parse_file",
+]
 
 _STATEMENT_RULES = (idempotency.check, destructive.check, grants.check, protocol.check)
 
@@ -34,11 +44,16 @@ def lint_text(
     parsed: ParsedFile = parse_file(text)
     if parsed.error is not None:
         error = parsed.error
-        raw.append(Finding(
-            source.path, error.line, "parse-error", ERROR,
-            f"PostgreSQL cannot parse this file: {error.message} (line {error.line}, column {error.column})",
-            f"fix the SQL at line {error.line}; nothing else in the file was checked",
-        ))
+        raw.append(
+            Finding(
+                source.path,
+                error.line,
+                "parse-error",
+                ERROR,
+                f"PostgreSQL cannot parse this file: {error.message} (line {error.line}, column {error.column})",
+                f"fix the SQL at line {error.line}; nothing else in the file was checked",
+            )
+        )
     else:
         for rule in _STATEMENT_RULES:
             if rule is protocol.check and "supabase_migrations" not in text:
@@ -81,7 +96,7 @@ class _History:
         if name not in self._texts and self._read is not None:
             try:
                 self._texts[name] = self._read(name)
-            except Exception:  # noqa: BLE001 - an unreadable file is simply not evidence
+            except Exception:
                 self._texts[name] = None
         return self._texts.get(name)
 

@@ -38,7 +38,9 @@ def check(occurrences: list[Occurrence], file: str) -> list[Finding]:
                     names.append(".".join(parts))
             if names:
                 report(occ, f"DROP {what} {', '.join(names)} deletes its data", APPROVAL_HINT)
-        elif kind == "DropStmt" and node.get("behavior") == "DROP_CASCADE" and node.get("removeType") in _COLUMN_HOLDERS:
+        elif (
+            kind == "DropStmt" and node.get("behavior") == "DROP_CASCADE" and node.get("removeType") in _COLUMN_HOLDERS
+        ):
             what = _COLUMN_HOLDERS[node["removeType"]]
             names = []
             for obj in node.get("objects", []):
@@ -47,7 +49,8 @@ def check(occurrences: list[Occurrence], file: str) -> list[Finding]:
                 else:
                     names.append(".".join(strings(obj["List"]["items"]) if "List" in obj else strings([obj])))
             report(
-                occ, f"DROP {what} {', '.join(names)} CASCADE also drops every column that uses it, with its data",
+                occ,
+                f"DROP {what} {', '.join(names)} CASCADE also drops every column that uses it, with its data",
                 f"drop or convert those columns explicitly first and drop without CASCADE; or {APPROVAL_HINT}",
             )
         elif kind == "TruncateStmt":
@@ -62,7 +65,8 @@ def check(occurrences: list[Occurrence], file: str) -> list[Finding]:
             verb = "DELETE" if kind == "DeleteStmt" else "UPDATE"
             target = display(*range_var(node.get("relation")))
             report(
-                occ, f"{verb} on {target} without WHERE touches every row",
+                occ,
+                f"{verb} on {target} without WHERE touches every row",
                 f"add a WHERE clause that selects the rows meant (e.g. `WHERE <column> IS NULL` for a backfill); "
                 f"or {APPROVAL_HINT}",
             )
@@ -71,10 +75,13 @@ def check(occurrences: list[Occurrence], file: str) -> list[Finding]:
             for item in node.get("cmds", []):
                 cmd = item.get("AlterTableCmd", {})
                 if cmd.get("subtype") == "AT_DropColumn":
-                    report(occ, f"ALTER TABLE {target} DROP COLUMN {cmd.get('name', '')} deletes its data", APPROVAL_HINT)
+                    report(
+                        occ, f"ALTER TABLE {target} DROP COLUMN {cmd.get('name', '')} deletes its data", APPROVAL_HINT
+                    )
                 elif cmd.get("subtype") == "AT_AlterColumnType":
                     report(
-                        occ, f"ALTER TABLE {target} ALTER COLUMN {cmd.get('name', '')} TYPE rewrites the table "
+                        occ,
+                        f"ALTER TABLE {target} ALTER COLUMN {cmd.get('name', '')} TYPE rewrites the table "
                         "and can lose or reject data",
                         "add a new column, backfill it and switch over; or " + APPROVAL_HINT,
                     )

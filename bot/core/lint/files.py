@@ -39,35 +39,53 @@ def check_name(source: MigrationSource) -> list[Finding]:
     parsed = parse_file_name(source.name)
     if parsed is None:
         stem = source.name.rsplit(".", 1)[0]
-        return [Finding(
-            source.path, 1, "file-name", ERROR,
-            f"{source.name} is not <version>_<name>.sql: the Supabase CLI skips it, so it would never run",
-            f"rename it to <YYYYMMDDHHMMSS, the current UTC time>_{_slug(stem)}.sql",
-        )]
+        return [
+            Finding(
+                source.path,
+                1,
+                "file-name",
+                ERROR,
+                f"{source.name} is not <version>_<name>.sql: the Supabase CLI skips it, so it would never run",
+                f"rename it to <YYYYMMDDHHMMSS, the current UTC time>_{_slug(stem)}.sql",
+            )
+        ]
     if parsed.is_legacy:
         return []
     problems = []
     version = parsed.version
     if len(version) != 14:
-        problems.append(f"its version has {len(version)} digits, not YYYYMMDDHHMMSS (versions sort as strings; "
-                        "`migration list` mispairs 8-digit ones)")
+        problems.append(
+            f"its version has {len(version)} digits, not YYYYMMDDHHMMSS (versions sort as strings; "
+            "`migration list` mispairs 8-digit ones)"
+        )
         version = (version + "000000")[:14] if len(version) == 8 else version
     else:
         try:  # the constructor validates as strptime does, at a fraction of the cost
-            datetime(int(version[:4]), int(version[4:6]), int(version[6:8]),
-                     int(version[8:10]), int(version[10:12]), int(version[12:14]))
+            datetime(
+                int(version[:4]),
+                int(version[4:6]),
+                int(version[6:8]),
+                int(version[8:10]),
+                int(version[10:12]),
+                int(version[12:14]),
+            )
         except ValueError:
             problems.append(f"{version} is not a real date and time")
     if not _DESCRIPTION.match(parsed.name):
         problems.append("the description is not lower_snake_case")
     if not problems:
         return []
-    return [Finding(
-        source.path, 1, "file-name", WARNING,
-        f"{source.name}: " + "; ".join(problems),
-        f"for a file not applied anywhere yet, rename it to {version}_{_slug(parsed.name)}.sql "
-        "(never rename an applied migration)",
-    )]
+    return [
+        Finding(
+            source.path,
+            1,
+            "file-name",
+            WARNING,
+            f"{source.name}: " + "; ".join(problems),
+            f"for a file not applied anywhere yet, rename it to {version}_{_slug(parsed.name)}.sql "
+            "(never rename an applied migration)",
+        )
+    ]
 
 
 def check_set(targets: list[MigrationSource], others: list[str]) -> list[Finding]:
@@ -87,19 +105,29 @@ def check_set(targets: list[MigrationSource], others: list[str]) -> list[Finding
             continue
         twins = [n for n in by_version[parsed.version] if n != target.name]
         if twins:
-            findings.append(Finding(
-                target.path, 1, "duplicate-version", ERROR,
-                f"version {parsed.version} is also used by {', '.join(sorted(twins))}: "
-                "the second one fails (duplicate key in schema_migrations)",
-                f"give the new file a version after every other one, e.g. {renames[target.name]}_{parsed.name}.sql",
-            ))
+            findings.append(
+                Finding(
+                    target.path,
+                    1,
+                    "duplicate-version",
+                    ERROR,
+                    f"version {parsed.version} is also used by {', '.join(sorted(twins))}: "
+                    "the second one fails (duplicate key in schema_migrations)",
+                    f"give the new file a version after every other one, e.g. {renames[target.name]}_{parsed.name}.sql",
+                )
+            )
         if _out_of_order(target, parsed, newest_other):
-            findings.append(Finding(
-                target.path, 1, "out-of-order", ERROR,
-                f"version {parsed.version} sorts before the newest existing migration {newest_other}: "
-                "`migration up` refuses it (\"inserted before the last migration\")",
-                f"rename it with a version after {newest_other}, e.g. {renames[target.name]}_{parsed.name}.sql",
-            ))
+            findings.append(
+                Finding(
+                    target.path,
+                    1,
+                    "out-of-order",
+                    ERROR,
+                    f"version {parsed.version} sorts before the newest existing migration {newest_other}: "
+                    '`migration up` refuses it ("inserted before the last migration")',
+                    f"rename it with a version after {newest_other}, e.g. {renames[target.name]}_{parsed.name}.sql",
+                )
+            )
     return findings
 
 

@@ -15,12 +15,18 @@ file redefines it rather than creates it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from bot.core.lint.model import ERROR, Finding
 from bot.core.lint.names import (
-    display, dropped_objects, function_signature, qualified, range_var, returns_trigger, strings,
+    display,
+    dropped_objects,
+    function_signature,
+    qualified,
+    range_var,
+    returns_trigger,
+    strings,
 )
 from bot.core.lint.parse import FUNCTION_BODY, Occurrence
 
@@ -172,7 +178,9 @@ def history_of(obj: _Created, occurrences: list[Occurrence], before: int | None 
     return None
 
 
-def _redefined(obj: _Created, occurrences: list[Occurrence], created_earlier: Callable[[_Created], bool] | None) -> bool:
+def _redefined(
+    obj: _Created, occurrences: list[Occurrence], created_earlier: Callable[[_Created], bool] | None
+) -> bool:
     """A CREATE OR REPLACE of a view/function that already exists: it keeps the privileges it had."""
     if created_earlier is None or not obj.occ.node.get("replace"):
         return False
@@ -196,7 +204,10 @@ def check(
             fix = f"GRANT SELECT ON {display(obj.schema, obj.name)} TO {', '.join(missing)};"
         findings.append(
             Finding(
-                file, obj.occ.line, "missing-grant", ERROR,
+                file,
+                obj.occ.line,
+                "missing-grant",
+                ERROR,
                 f"{obj.what} {label} is neither granted to nor revoked from {' and '.join(missing)} in this file",
                 fix + " (or, if it is deliberately not exposed: `-- lint-ignore: missing-grant <why>`)",
                 obj.occ.span,

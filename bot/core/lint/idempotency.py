@@ -50,7 +50,8 @@ def check(occurrences: list[Occurrence], file: str) -> list[Finding]:
             if free and not node.get("missing_ok"):
                 what = node.get("removeType", "OBJECT_").removeprefix("OBJECT_").replace("_", " ")
                 report(
-                    occ, "drop-without-if-exists",
+                    occ,
+                    "drop-without-if-exists",
                     f"DROP {what} without IF EXISTS fails when the object is already gone",
                     rewritten(occ.text, _DROP_KEYWORDS, "IF EXISTS", f"DROP {what} IF EXISTS ..."),
                 )
@@ -65,16 +66,20 @@ def check(occurrences: list[Occurrence], file: str) -> list[Finding]:
                 if kind == "IndexStmt" and not node.get("idxname"):
                     table = display(*range_var(node.get("relation")))
                     report(
-                        occ, "create-without-if-not-exists",
+                        occ,
+                        "create-without-if-not-exists",
                         f"unnamed index on {table}: every run creates another copy",
                         "name it and add IF NOT EXISTS: "
                         + rewritten(occ.text, _IF_NOT_EXISTS_AFTER[kind], "IF NOT EXISTS <table>_<column>_idx", ""),
                     )
                 else:
                     report(
-                        occ, "create-without-if-not-exists",
+                        occ,
+                        "create-without-if-not-exists",
                         f"{label} without IF NOT EXISTS fails on a second run (already exists)",
-                        rewritten(occ.text, _IF_NOT_EXISTS_AFTER[kind], "IF NOT EXISTS", f"add IF NOT EXISTS to {label}"),
+                        rewritten(
+                            occ.text, _IF_NOT_EXISTS_AFTER[kind], "IF NOT EXISTS", f"add IF NOT EXISTS to {label}"
+                        ),
                     )
         elif kind == "RenameStmt" or (kind == "AlterEnumStmt" and node.get("oldVal")):
             if free:
@@ -82,7 +87,8 @@ def check(occurrences: list[Occurrence], file: str) -> list[Finding]:
         elif kind == "AlterEnumStmt":
             if free and node.get("newVal") and not node.get("oldVal") and not node.get("skipIfNewValExists"):
                 report(
-                    occ, "create-without-if-not-exists",
+                    occ,
+                    "create-without-if-not-exists",
                     f"ALTER TYPE ... ADD VALUE '{node['newVal']}' without IF NOT EXISTS fails on a second run",
                     rewritten(occ.text, r"\bADD\s+VALUE", "IF NOT EXISTS", "ADD VALUE IF NOT EXISTS ..."),
                 )
@@ -94,7 +100,8 @@ def check(occurrences: list[Occurrence], file: str) -> list[Finding]:
             key, label = _replaceable(kind, node)
             if key not in dropped:
                 report(
-                    occ, "create-without-or-replace",
+                    occ,
+                    "create-without-or-replace",
                     f"CREATE {label} without OR REPLACE fails on a second run (already exists)",
                     rewritten(occ.text, r"^\s*CREATE", "OR REPLACE", f"CREATE OR REPLACE {label} ..."),
                 )
@@ -102,7 +109,8 @@ def check(occurrences: list[Occurrence], file: str) -> list[Finding]:
             if free and _unguarded_insert(node):
                 target = display(*range_var(node.get("relation")))
                 report(
-                    occ, "insert-without-on-conflict",
+                    occ,
+                    "insert-without-on-conflict",
                     f"INSERT into {target} without ON CONFLICT adds the rows again (or fails on a unique key) on a second run",
                     append_clause(occ.text, "ON CONFLICT DO NOTHING"),
                 )
@@ -110,7 +118,12 @@ def check(occurrences: list[Occurrence], file: str) -> list[Finding]:
             guard = _needs_guard(kind, node)
             if guard and free and guard[0] not in dropped:
                 key, label, fix = guard
-                report(occ, "unguarded-create", f"{label} has no IF NOT EXISTS and nothing guards it: a second run fails", fix(occ))
+                report(
+                    occ,
+                    "unguarded-create",
+                    f"{label} has no IF NOT EXISTS and nothing guards it: a second run fails",
+                    fix(occ),
+                )
     return findings
 
 
@@ -137,7 +150,10 @@ def _created(kind: str, node: dict) -> tuple[tuple | None, str]:
     if kind == "CreateSchemaStmt":
         return ("schema", node.get("schemaname", "")), f"CREATE SCHEMA {node.get('schemaname', '')}"
     if kind == "CreateSeqStmt":
-        return ("relation", *range_var(node.get("sequence"))), f"CREATE SEQUENCE {display(*range_var(node.get('sequence')))}"
+        return (
+            "relation",
+            *range_var(node.get("sequence")),
+        ), f"CREATE SEQUENCE {display(*range_var(node.get('sequence')))}"
     if kind == "CreateExtensionStmt":
         return ("extension", node.get("extname", "")), f"CREATE EXTENSION {node.get('extname', '')}"
     rel = node.get("into", {}).get("rel", {})
@@ -173,8 +189,10 @@ def _needs_guard(kind: str, node: dict):
         schema, table = range_var(node.get("table"))
         name = node.get("policy_name", "")
         drop = f'DROP POLICY IF EXISTS "{name}" ON {display(schema, table)};'
-        return ("policy", schema, table, name), f'CREATE POLICY "{name}" on {display(schema, table)}', (
-            lambda occ: f"{drop} then {head(occ.text)}"
+        return (
+            ("policy", schema, table, name),
+            f'CREATE POLICY "{name}" on {display(schema, table)}',
+            (lambda occ: f"{drop} then {head(occ.text)}"),
         )
     if kind in _TYPE_STATEMENTS:
         if kind == "CompositeTypeStmt":
@@ -187,20 +205,26 @@ def _needs_guard(kind: str, node: dict):
         schema, table = range_var(node.get("relation"))
         name = node.get("trigname", "")
         drop = f"DROP TRIGGER IF EXISTS {name} ON {display(schema, table)};"
-        return ("trigger", schema, table, name), f"CREATE CONSTRAINT TRIGGER {name}", (
-            lambda occ: f"{drop} then {head(occ.text)}"
+        return (
+            ("trigger", schema, table, name),
+            f"CREATE CONSTRAINT TRIGGER {name}",
+            (lambda occ: f"{drop} then {head(occ.text)}"),
         )
     if kind == "CreateRoleStmt":
         return ("role", node.get("role", "")), f"CREATE ROLE {node.get('role', '')}", _do_block
     if kind == "CreateEventTrigStmt":
         name = node.get("trigname", "")
-        return ("event_trigger", name), f"CREATE EVENT TRIGGER {name}", (
-            lambda occ: f"DROP EVENT TRIGGER IF EXISTS {name}; then {head(occ.text)}"
+        return (
+            ("event_trigger", name),
+            f"CREATE EVENT TRIGGER {name}",
+            (lambda occ: f"DROP EVENT TRIGGER IF EXISTS {name}; then {head(occ.text)}"),
         )
     if kind == "CreatePublicationStmt":
         name = node.get("pubname", "")
-        return ("publication", name), f"CREATE PUBLICATION {name}", (
-            lambda occ: f"DROP PUBLICATION IF EXISTS {name}; then {head(occ.text)}"
+        return (
+            ("publication", name),
+            f"CREATE PUBLICATION {name}",
+            (lambda occ: f"DROP PUBLICATION IF EXISTS {name}; then {head(occ.text)}"),
         )
     if kind == "AlterPublicationStmt" and node.get("action") == "AP_AddObjects":
         name = node.get("pubname", "")
@@ -209,15 +233,24 @@ def _needs_guard(kind: str, node: dict):
 
 
 _RELATION_RENAMES = {
-    "OBJECT_TABLE": "TABLE", "OBJECT_VIEW": "VIEW", "OBJECT_MATVIEW": "MATERIALIZED VIEW",
-    "OBJECT_INDEX": "INDEX", "OBJECT_SEQUENCE": "SEQUENCE", "OBJECT_FOREIGN_TABLE": "FOREIGN TABLE",
+    "OBJECT_TABLE": "TABLE",
+    "OBJECT_VIEW": "VIEW",
+    "OBJECT_MATVIEW": "MATERIALIZED VIEW",
+    "OBJECT_INDEX": "INDEX",
+    "OBJECT_SEQUENCE": "SEQUENCE",
+    "OBJECT_FOREIGN_TABLE": "FOREIGN TABLE",
 }
 
 
 # What PostgreSQL raises when the old name is gone, per thing renamed.
-_RENAME_ERRORS = {"column": "undefined_column", "enum value": "invalid_parameter_value",
-                  "function": "undefined_function", "procedure": "undefined_function", "routine": "undefined_function",
-                  "schema": "invalid_schema_name"}
+_RENAME_ERRORS = {
+    "column": "undefined_column",
+    "enum value": "invalid_parameter_value",
+    "function": "undefined_function",
+    "procedure": "undefined_function",
+    "routine": "undefined_function",
+    "schema": "invalid_schema_name",
+}
 
 
 def _rename(occ: Occurrence, report) -> None:
@@ -229,15 +262,25 @@ def _rename(occ: Occurrence, report) -> None:
             return  # ALTER TABLE IF EXISTS old RENAME TO new: a no-op the second time
         what = _RELATION_RENAMES[kind]
         report(
-            occ, "rename-without-guard",
+            occ,
+            "rename-without-guard",
             f"ALTER {what} {display(*range_var(node.get('relation')))} RENAME fails on a second run (the old name is gone)",
-            rewritten(occ.text, r"^\s*ALTER\s+(?:MATERIALIZED\s+VIEW|FOREIGN\s+TABLE|\w+)", "IF EXISTS",
-                      f"ALTER {what} IF EXISTS ... RENAME TO ..."),
+            rewritten(
+                occ.text,
+                r"^\s*ALTER\s+(?:MATERIALIZED\s+VIEW|FOREIGN\s+TABLE|\w+)",
+                "IF EXISTS",
+                f"ALTER {what} IF EXISTS ... RENAME TO ...",
+            ),
         )
         return
-    what = "enum value" if occ.kind == "AlterEnumStmt" else kind.removeprefix("OBJECT_").lower().replace("tabconstraint", "constraint")
+    what = (
+        "enum value"
+        if occ.kind == "AlterEnumStmt"
+        else kind.removeprefix("OBJECT_").lower().replace("tabconstraint", "constraint")
+    )
     report(
-        occ, "rename-without-guard",
+        occ,
+        "rename-without-guard",
         f"renaming a {what} fails on a second run (the old name is gone) and has no IF EXISTS form",
         _do_block(occ, _RENAME_ERRORS.get(what, "undefined_object")),
     )
@@ -257,7 +300,8 @@ def _alter_table(occ: Occurrence, dropped: set, report) -> None:
             column = cmd.get("def", {}).get("ColumnDef", {}).get("colname", "")
             if free and not cmd.get("missing_ok") and ("column", schema, table, column) not in dropped:
                 report(
-                    occ, "add-column-without-if-not-exists",
+                    occ,
+                    "add-column-without-if-not-exists",
                     f"ALTER TABLE {target} ADD COLUMN {column} fails on a second run (column already exists)",
                     _add_column_fix(occ.text, column),
                     cmd.get("def", {}).get("ColumnDef"),
@@ -269,14 +313,16 @@ def _alter_table(occ: Occurrence, dropped: set, report) -> None:
                 continue
             if not name:
                 report(
-                    occ, "unguarded-create",
+                    occ,
+                    "unguarded-create",
                     f"unnamed constraint added to {target}: a second run adds another copy (or fails)",
                     f"name it, and drop it first: ALTER TABLE {target} DROP CONSTRAINT IF EXISTS <name>; "
                     f"ALTER TABLE {target} ADD CONSTRAINT <name> ...",
                 )
             elif ("constraint", schema, table, name) not in dropped:
                 report(
-                    occ, "unguarded-create",
+                    occ,
+                    "unguarded-create",
                     f"ADD CONSTRAINT {name} on {target} fails on a second run (constraint already exists)",
                     f"ALTER TABLE {target} DROP CONSTRAINT IF EXISTS {name}; then {head(occ.text)}",
                     constraint,
@@ -286,7 +332,8 @@ def _alter_table(occ: Occurrence, dropped: set, report) -> None:
             name = cmd.get("name", "")
             if free and not cmd.get("missing_ok"):
                 report(
-                    occ, "drop-without-if-exists",
+                    occ,
+                    "drop-without-if-exists",
                     f"ALTER TABLE {target} DROP {what} {name} fails when it is already gone",
                     f"ALTER TABLE {target} DROP {what} IF EXISTS {name} ...;",
                 )
@@ -298,7 +345,7 @@ def _add_column_fix(sql: str, column: str) -> str:
     match = re.search(pattern, sql, re.IGNORECASE)
     if not match:
         return f"ADD COLUMN IF NOT EXISTS {column} ..."
-    return head(sql[: match.start()] + "ADD COLUMN IF NOT EXISTS " + sql[match.end():], at=match.start())
+    return head(sql[: match.start()] + "ADD COLUMN IF NOT EXISTS " + sql[match.end() :], at=match.start())
 
 
 def _unguarded_insert(node: dict) -> bool:

@@ -14,9 +14,10 @@ from __future__ import annotations
 import json
 import re
 from bisect import bisect_right
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from pglast import parser as pg
 
@@ -29,11 +30,33 @@ WRITE_KINDS = ("InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt")
 # CREATE of something that exists, or a RENAME of something already renamed.
 DUPLICATE_CONDITIONS = frozenset(
     {
-        "duplicate_object", "duplicate_table", "duplicate_column", "duplicate_function",
-        "duplicate_schema", "duplicate_alias", "unique_violation", "others",
-        "undefined_column", "undefined_object", "undefined_table", "undefined_function",
-        "invalid_parameter_value", "invalid_schema_name",  # RENAME VALUE / RENAME SCHEMA done already
-        "42710", "42p07", "42701", "42723", "42p06", "42p16", "23505", "42703", "42704", "42p01", "42883", "22023", "3f000",
+        "duplicate_object",
+        "duplicate_table",
+        "duplicate_column",
+        "duplicate_function",
+        "duplicate_schema",
+        "duplicate_alias",
+        "unique_violation",
+        "others",
+        "undefined_column",
+        "undefined_object",
+        "undefined_table",
+        "undefined_function",
+        "invalid_parameter_value",
+        "invalid_schema_name",  # RENAME VALUE / RENAME SCHEMA done already
+        "42710",
+        "42p07",
+        "42701",
+        "42723",
+        "42p06",
+        "42p16",
+        "23505",
+        "42703",
+        "42704",
+        "42p01",
+        "42883",
+        "22023",
+        "3f000",
     }
 )
 # Words that make an IF condition a check of whether something exists already.
@@ -182,8 +205,7 @@ def nested_writes(tree) -> Iterator[tuple[str, Any]]:
 def _nested_statements(tree, span, index) -> list[Occurrence]:
     """Statements inside a ``BEGIN ATOMIC`` body (already in the parse tree)."""
     return [
-        Occurrence(key, value, span[0], span, "", FUNCTION_BODY, False, index)
-        for key, value in nested_writes(tree)
+        Occurrence(key, value, span[0], span, "", FUNCTION_BODY, False, index) for key, value in nested_writes(tree)
     ]
 
 
@@ -244,7 +266,7 @@ def _is_existence_check(cond: dict | None) -> bool:
 
 def _constant_string(expr: str | None) -> str | None:
     """The text of a PL/pgSQL expression that is one string literal ('...', E'...', $q$...$q$), else None."""
-    if not expr or not expr.lstrip()[:1] in ("'", "$", "E", "e"):
+    if not expr or expr.lstrip()[:1] not in ("'", "$", "E", "e"):
         return None
     try:
         tree = json.loads(pg.parse_sql_json("SELECT " + expr))

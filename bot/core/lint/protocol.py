@@ -9,7 +9,7 @@ from bot.core.lint.parse import WRITE_KINDS, Occurrence, nested_writes
 HISTORY = ("supabase_migrations", "schema_migrations")
 FIX = (
     "remove it: only `supabase migration up` (run by CI) writes the migration history; "
-    "see the protocol's \"Editing schema_migrations table\" row"
+    'see the protocol\'s "Editing schema_migrations table" row'
 )
 
 
@@ -29,9 +29,7 @@ def touches_history(kind: str, node: dict) -> bool:
 
 def _nested_writes(tree) -> bool:
     """Writes hidden in a CTE (``WITH d AS (DELETE FROM ...) SELECT ...``)."""
-    return any(
-        isinstance(node, dict) and range_var(node.get("relation")) == HISTORY for _, node in nested_writes(tree)
-    )
+    return any(isinstance(node, dict) and range_var(node.get("relation")) == HISTORY for _, node in nested_writes(tree))
 
 
 def check(occurrences: list[Occurrence], file: str) -> list[Finding]:
@@ -43,9 +41,13 @@ def check(occurrences: list[Occurrence], file: str) -> list[Finding]:
             where = {"do": " (inside a DO block)", "function": " (inside a function body)"}.get(occ.context, "")
             findings.append(
                 Finding(
-                    file, occ.line, "schema-migrations-write", ERROR,
+                    file,
+                    occ.line,
+                    "schema-migrations-write",
+                    ERROR,
                     f"{occ.kind.removesuffix('Stmt').upper()} touches supabase_migrations.schema_migrations{where}",
-                    FIX, occ.span,
+                    FIX,
+                    occ.span,
                 )
             )
     return findings

@@ -30,7 +30,7 @@ def insert_after(sql: str, pattern: str, words: str) -> str | None:
     match = re.search(pattern, sql, _KEYWORD_FLAGS)
     if not match:
         return None
-    return sql[: match.end()] + " " + words + sql[match.end():]
+    return sql[: match.end()] + " " + words + sql[match.end() :]
 
 
 def rewritten(sql: str, pattern: str, words: str, fallback: str) -> str:
@@ -38,14 +38,14 @@ def rewritten(sql: str, pattern: str, words: str, fallback: str) -> str:
     match = re.search(pattern, sql, _KEYWORD_FLAGS)
     if not match:
         return fallback
-    return head(sql[: match.end()] + " " + words + sql[match.end():], at=match.end() + 1)
+    return head(sql[: match.end()] + " " + words + sql[match.end() :], at=match.end() + 1)
 
 
 def append_clause(sql: str, clause: str) -> str:
     """An INSERT with a clause added before RETURNING (or at the end)."""
     match = re.search(r"\bRETURNING\b", sql, re.IGNORECASE)
     if match:
-        new = sql[: match.start()].rstrip() + f" {clause} " + sql[match.start():]
+        new = sql[: match.start()].rstrip() + f" {clause} " + sql[match.start() :]
     else:
         new = sql.rstrip().rstrip(";") + f" {clause}"
     lines = new.strip().splitlines()

@@ -52,7 +52,11 @@ def read_comments(text: str, file: str) -> Comments:
             parsed = _APPROVE.match(rest)
             reason = parsed.group("reason").strip() if parsed else ""
             if not reason:
-                invalid.append(_invalid(file, line, "an approval needs a reason: `-- approved-destructive: <why the data loss is fine>`"))
+                invalid.append(
+                    _invalid(
+                        file, line, "an approval needs a reason: `-- approved-destructive: <why the data loss is fine>`"
+                    )
+                )
             elif approval is None:
                 approval = Suppression(line, own_line, frozenset({"destructive-operation"}), reason)
             continue
@@ -64,8 +68,14 @@ def read_comments(text: str, file: str) -> Comments:
         reason = parsed.group("reason").strip()
         unknown = sorted(r for r in rules if r not in RULES or r in UNSUPPRESSIBLE)
         if unknown:
-            invalid.append(_invalid(file, line, f"unknown or unsuppressible rule id {', '.join(unknown)}; known: "
-                                    + ", ".join(r for r in RULES if r not in UNSUPPRESSIBLE)))
+            invalid.append(
+                _invalid(
+                    file,
+                    line,
+                    f"unknown or unsuppressible rule id {', '.join(unknown)}; known: "
+                    + ", ".join(r for r in RULES if r not in UNSUPPRESSIBLE),
+                )
+            )
         elif not reason:
             invalid.append(_invalid(file, line, f"say why: `-- lint-ignore: {', '.join(sorted(rules))} <reason>`"))
         else:
@@ -74,7 +84,9 @@ def read_comments(text: str, file: str) -> Comments:
 
 
 def _invalid(file: str, line: int, fix: str) -> Finding:
-    return Finding(file, line, "invalid-suppression", ERROR, "suppression comment without a reason or a known rule id", fix)
+    return Finding(
+        file, line, "invalid-suppression", ERROR, "suppression comment without a reason or a known rule id", fix
+    )
 
 
 def covers(sup: Suppression, finding: Finding, spans: list[tuple[int, int]]) -> bool:
@@ -123,15 +135,25 @@ def apply(findings: list[Finding], comments: Comments, spans: list[tuple[int, in
     for sup in comments.ignores:
         if not sup.used:
             rules = ", ".join(sorted(sup.rules))
-            kept.append(Finding(
-                file, sup.line, "unused-suppression", WARNING,
-                f"`lint-ignore: {rules}` suppresses nothing: {_target(sup, spans)} has no {rules} finding",
-                "remove the comment (or move it onto the statement it is about)",
-            ))
+            kept.append(
+                Finding(
+                    file,
+                    sup.line,
+                    "unused-suppression",
+                    WARNING,
+                    f"`lint-ignore: {rules}` suppresses nothing: {_target(sup, spans)} has no {rules} finding",
+                    "remove the comment (or move it onto the statement it is about)",
+                )
+            )
     if comments.approval is not None and not comments.approval.used:
-        kept.append(Finding(
-            file, comments.approval.line, "unused-suppression", WARNING,
-            "`approved-destructive` but the file has no destructive operation",
-            "remove the approval line",
-        ))
+        kept.append(
+            Finding(
+                file,
+                comments.approval.line,
+                "unused-suppression",
+                WARNING,
+                "`approved-destructive` but the file has no destructive operation",
+                "remove the approval line",
+            )
+        )
     return kept
