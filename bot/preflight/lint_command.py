@@ -35,19 +35,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="also apply all migrations on a scratch database and run the checked ones twice",
     )
+    parser.add_argument("--list-rules", action="store_true", help="print the rule ids with what each checks, and exit")
     parser.add_argument(
         "--db-url", metavar="URL", help="PostgreSQL server for --replay's scratch database (default: local or embedded)"
     )
 
 
 def run(args: argparse.Namespace) -> int:
-    from bot.core.lint import has_errors, lint_migrations
+    from pathlib import Path
+
+    from bot.core.lint import RULES, has_errors, lint_migrations
     from bot.errors import UserFacingError
+    from bot.preflight import rule_settings
     from bot.preflight.files import collect
     from bot.preflight.render_text import render_github, render_json, render_text
+    from bot.project_config import load
 
+    if args.list_rules:
+        for rule, what in RULES.items():
+            print(f"{rule:34} {what}")
+        return 0
     if args.db_url and not args.replay:
         raise UserFacingError("--db-url is only used with --replay")
+    cwd = Path.cwd()
+    config = load(cwd)
     sets = collect(args.paths, changed_since=args.changed_since)
     findings = []
     for mset in sets:
@@ -58,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
         for mset in sets:
             if mset.targets:
                 findings.extend(replay(mset, db_url=args.db_url))
+    findings = rule_settings.apply(findings, config.lint, config.root, cwd)
     # --replay applies every file of the folder: one that is not a target can fail too.
     checked = len({t.path for m in sets for t in m.targets} | {f.file for f in findings})
     if args.json:

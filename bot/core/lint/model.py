@@ -27,6 +27,12 @@ RULES: dict[str, str] = {
     "invalid-suppression": "a lint-ignore comment without a known rule id or without a reason",
 }
 
+# Names for sets of rules in the config's select / ignore / severity (``"lock"``, ``"security"``).
+RULE_GROUPS: dict[str, frozenset[str]] = {
+    "security": frozenset(),
+    "lock": frozenset(),
+}
+
 # Rules a ``-- lint-ignore:`` comment may not silence: they are about the comments themselves,
 # or about text the parser could not read at all.
 UNSUPPRESSIBLE = frozenset({"parse-error", "unused-suppression", "invalid-suppression"})
