@@ -78,7 +78,8 @@ def write_log(path: Path, megabytes: int, seed: int = 4) -> int:
             batch = []
             for _ in range(2000):
                 second += 1
-                stamp = f"2025-12-09T{(second // 3600) % 24:02d}:{(second // 60) % 60:02d}:{second % 60:02d}.{rng.randrange(10**7):07d}Z "
+                clock = f"{(second // 3600) % 24:02d}:{(second // 60) % 60:02d}:{second % 60:02d}"
+                stamp = f"2025-12-09T{clock}.{rng.randrange(10**7):07d}Z "
                 batch.append(stamp + rng.choice(NOISE) + f" #{second}\n")
             if not placed and written >= failure_at:
                 batch.extend(f"2025-12-09T23:59:59.0000000Z {line}\n" for line in FAILURE)
@@ -141,7 +142,8 @@ def main() -> None:
 
         mb = large_size / 1e6
         print(
-            f"parser (explain's path): {parse_s:.3f} s  {mb / parse_s:8.1f} MB/s  -> {failure.category} in {failure.file}"
+            f"parser (explain's path): {parse_s:.3f} s  {mb / parse_s:8.1f} MB/s  -> {failure.category} in "
+            f"{failure.file}"
         )
         print(f"grep -E:                 {grep_s:.3f} s  {mb / grep_s:8.1f} MB/s  ({grep_lines} matching lines)")
         print(f"ratio parser/grep time:  {parse_s / grep_s:.2f}x (goal: within 3x)")

@@ -65,7 +65,8 @@ async def through_postgres(url: str, folder: Path):
 def main() -> None:
     server = find_server()
     print(
-        f"{'n':>7} {'read+split files':>17} {'(cached)':>9} {'engine':>9} {'whole status, cold (Postgres)':>31} {'(bot, files cached)':>20}"
+        f"{'n':>7} {'read+split files':>17} {'(cached)':>9} {'engine':>9} {'whole status, cold (Postgres)':>31} "
+        f"{'(bot, files cached)':>20}"
     )
     results = {}
     for n in (1_000, 10_000):
@@ -77,15 +78,15 @@ def main() -> None:
                 for v, name, s in made
             ]
 
-            def cold_read():
+            def cold_read(folder=folder):
                 status_service._parsed.clear()  # as a fresh CLI process reads them
                 return read_local_migrations(folder)
 
             local = cold_read()
             read_time = best_of(cold_read, 3)
-            warm_read_time = best_of(lambda: read_local_migrations(folder), 3)
+            warm_read_time = best_of(lambda folder=folder: read_local_migrations(folder), 3)
 
-            def engine():
+            def engine(local=local, rows=rows, n=n):
                 assert not versions_to_verify(local.migrations, rows)
                 report = compute_status(local.migrations, rows)
                 assert report.healthy and len(report.migrations) == n
@@ -95,12 +96,15 @@ def main() -> None:
                 empty = folder / "none"
                 empty.mkdir()
                 assert migration_up(db.url, PROJECT_ROOT / "supabase" / "migrations").returncode == 0
-                with psycopg.connect(db.url) as conn, conn.cursor() as cur:
-                    with cur.copy(
+                with (
+                    psycopg.connect(db.url) as conn,
+                    conn.cursor() as cur,
+                    cur.copy(
                         "copy supabase_migrations.schema_migrations (version, name, statements) from stdin"
-                    ) as copy:
-                        for v, name, s in made:
-                            copy.write_row((v, name, s))
+                    ) as copy,
+                ):
+                    for v, name, s in made:
+                        copy.write_row((v, name, s))
                 whole = []
                 warm = []
                 for _ in range(3):

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import json
 import os
@@ -363,7 +364,8 @@ async def bench(concurrency: int, rounds: int, gc_freeze: bool, client: str) -> 
     )
     print(f"  latency ms: p50 {q[49]:.1f}  p95 {q[94]:.1f}  p99 {q[98]:.1f}  max {max(latencies):.1f}")
     print(
-        f"  floor (same server, same load, a handler that only reads the body): p50 {f[49]:.1f}  p95 {f[94]:.1f}  p99 {f[98]:.1f}"
+        f"  floor (same server, same load, a handler that only reads the body): p50 {f[49]:.1f}  p95 {f[94]:.1f}  "
+        f"p99 {f[98]:.1f}"
     )
     print(f"  inside the webhook route (server side): p50 {stats['handler_p50']:.2f}  p99 {stats['handler_p99']:.2f}")
     print(
@@ -385,7 +387,8 @@ async def bench(concurrency: int, rounds: int, gc_freeze: bool, client: str) -> 
         f"drained by the worker {drained}, dropped {sent - queued}"
     )
     print(
-        f"  goal p99 < 50 ms: {'met' if q[98] < 50 else 'NOT met'}; nothing dropped: {'yes' if sent == queued == drained else 'NO'}"
+        f"  goal p99 < 50 ms: {'met' if q[98] < 50 else 'NOT met'}; nothing dropped: "
+        f"{'yes' if sent == queued == drained else 'NO'}"
     )
 
 
@@ -408,10 +411,8 @@ def main() -> None:
     parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(serve(args.serve, args.gc_freeze))
-        except KeyboardInterrupt:
-            pass
         return
     asyncio.run(bench(args.concurrency, args.rounds, args.gc_freeze, args.client))
 

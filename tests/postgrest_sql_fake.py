@@ -66,7 +66,8 @@ class PostgrestOverPostgres:
         found = conn.execute(
             "select p.proretset, p.prorettype::regtype::text, "
             "array(select unnest(p.proargnames)), array(select unnest(p.proargtypes::regtype[])::text) "
-            "from pg_proc p join pg_namespace n on n.oid = p.pronamespace where n.nspname = 'public' and p.proname = %s",
+            "from pg_proc p join pg_namespace n on n.oid = p.pronamespace "
+            "where n.nspname = 'public' and p.proname = %s",
             (name,),
         ).fetchone()
         if found is None or not set(args) <= set(found[2]):
@@ -76,8 +77,8 @@ class PostgrestOverPostgres:
                 f"Could not find the function public.{name}({', '.join(sorted(args))}) in the schema cache",
                 "Searched for the function with the given arguments, but no matches were found in the schema cache.",
             )
-        returns_set, return_type, arg_names, arg_types = found
-        types = dict(zip(arg_names, arg_types))
+        returns_set, _return_type, arg_names, arg_types = found
+        types = dict(zip(arg_names, arg_types, strict=True))
         named = sql.SQL(", ").join(
             sql.SQL("{} => {}::" + types[k]).format(sql.Identifier(k), sql.Placeholder()) for k in args
         )

@@ -98,9 +98,11 @@ async def test_without_webhook_secret_the_route_refuses_and_the_loop_relays(tmp_
             await bot.setup_hook()
             cog = bot.get_cog("CiAlerts")
             url = f"http://127.0.0.1:{bot.web_server.port}/github/webhook"
-            async with ClientSession() as session:
-                async with session.post(url, data=b"{}", headers={"X-GitHub-Event": "ping"}) as resp:
-                    assert resp.status == 503
+            async with (
+                ClientSession() as session,
+                session.post(url, data=b"{}", headers={"X-GitHub-Event": "ping"}) as resp,
+            ):
+                assert resp.status == 503
             fake.add_run(77, log=github_log(CLI_OUTPUT))
             await cog.reconcile_loop.coro(cog)  # one pass of the loop
             await cog.reconcile_loop.coro(cog)  # the next pass finds nothing new

@@ -203,7 +203,7 @@ async def test_huge_log_is_streamed_with_a_cap(fake_github, real_failure, tmp_pa
     capped = GitHubClient(TOKEN, REPO, "supabase-migrate.yml", api_url=fake_github.url, retry=0, max_log_bytes=1 << 20)
     full = GitHubClient(TOKEN, REPO, "supabase-migrate.yml", api_url=fake_github.url, retry=0)
     try:
-        job = [j for j in await full.jobs(107, 1) if j.failed][0]
+        job = next(j for j in await full.jobs(107, 1) if j.failed)
         reading = await full.job_log(job.id)
         assert reading.failure is not None and reading.failure.sqlstate == "42P07"
         assert reading.bytes_read > 5_000_000 and not reading.truncated
@@ -352,9 +352,11 @@ async def test_reconcile_skips_old_history_and_seen_runs(fake_github, client, re
 
 
 REAL_CASES = {
-    # category: (file text, SQLSTATE, line of the failing statement (and of the error, when another), text the alert must show)
+    # category: (file text, SQLSTATE, line of the failing statement (and of the error, when another),
+    #            text the alert must show)
     "syntax_error": (
-        "create table if not exists public.rr_syn_ok (id int);\n\ncreate table public.rr_syn (\n  id int,\n  name text,,\n);\n",
+        "create table if not exists public.rr_syn_ok (id int);\n\n"
+        "create table public.rr_syn (\n  id int,\n  name text,,\n);\n",
         "42601",
         "3, error at line 5",
         'syntax error at or near ","',
@@ -368,7 +370,8 @@ REAL_CASES = {
         "Key (id)=(1) already exists.",
     ),
     "column_missing": (
-        "create table if not exists public.rr_c (id int);\n\ncreate or replace view public.rr_v as\n  select nope from public.rr_c;\n",
+        "create table if not exists public.rr_c (id int);\n\n"
+        "create or replace view public.rr_v as\n  select nope from public.rr_c;\n",
         "42703",
         "3, error at line 4",
         'column "nope" does not exist',

@@ -254,7 +254,7 @@ async def test_body_cut_short_by_the_sender_is_400_not_500():
             f"POST {PATH} HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\nX-GitHub-Event: push\r\n\r\n0123456789",
             f"POST {PATH} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nX-GitHub-Event: push\r\n\r\n10\r\n0123",
         ):
-            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            _reader, writer = await asyncio.open_connection("127.0.0.1", port)
             writer.write(head.encode())
             await writer.drain()
             await asyncio.sleep(0.05)

@@ -187,7 +187,8 @@ async def test_without_the_cli_migrations_are_applied_as_the_cli_would(scratch_d
     for path in REPO_MIGRATIONS.glob("*.sql"):
         shutil.copy(path, folder / path.name)
     (folder / "20251231000000_two_statements.sql").write_text(
-        "create table if not exists public.two (id int);\n-- a comment\ncreate index if not exists two_id on public.two (id);\n"
+        "create table if not exists public.two (id int);\n-- a comment\n"
+        "create index if not exists two_id on public.two (id);\n"
     )
     applied = apply_like_cli(scratch_db.url, folder)
     assert applied == sorted(p.name for p in folder.glob("*.sql"))

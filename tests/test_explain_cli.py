@@ -151,7 +151,8 @@ def test_alert_names_the_error_line_of_a_syntax_error(scratch_db, tmp_path):
     migrations = tmp_path / "migrations"
     migrations.mkdir()
     (migrations / "20251209000001_orders.sql").write_text(
-        "create table if not exists public.orders (\n  id bigint primary key,\n  customer_id bigint\n  total numeric\n);\n"
+        "create table if not exists public.orders (\n"
+        "  id bigint primary key,\n  customer_id bigint\n  total numeric\n);\n"
     )
     result = migration_up(scratch_db.url, migrations)
     log = tmp_path / "job.log"

@@ -114,13 +114,15 @@ SCENARIOS: dict[str, tuple[dict[str, str], str]] = {
     ),
     "syntax_error": (
         {
-            "20251209000001_bad.sql": "create table public.ok (id int);\n\ncreate table public.x (\n  id int,\n  name tex t\n);\n"
+            "20251209000001_bad.sql": "create table public.ok (id int);\n\n"
+            "create table public.x (\n  id int,\n  name tex t\n);\n"
         },
         "db",
     ),
     "duplicate_key": (
         {
-            "20251209000001_k.sql": "create table public.k (id int primary key, n text);\ninsert into public.k values (1, 'a');\n",
+            "20251209000001_k.sql": "create table public.k (id int primary key, n text);\n"
+            "insert into public.k values (1, 'a');\n",
             "20251209000002_seed.sql": "insert into public.k (id, n)\nvalues (1, 'a')\nreturning id;\n",
         },
         "db",
@@ -128,13 +130,16 @@ SCENARIOS: dict[str, tuple[dict[str, str], str]] = {
     "undefined_function": (
         {
             "20251209000001_use.sql": "create table public.t (id int);\nselect public.answer();\n",
-            "20251209000002_define.sql": "create or replace function public.answer() returns int language sql as $$ select 42 $$;\n",
+            "20251209000002_define.sql": (
+                "create or replace function public.answer() returns int language sql as $$ select 42 $$;\n"
+            ),
         },
         "db",
     ),
     "dependent_objects": (
         {
-            "20251209000001_a.sql": "create table public.a (id int);\ncreate view public.v as select * from public.a;\n",
+            "20251209000001_a.sql": "create table public.a (id int);\n"
+            "create view public.v as select * from public.a;\n",
             "20251209000002_drop.sql": "drop table public.a;\n",
         },
         "db",
@@ -470,7 +475,10 @@ def test_remote_version_missing(scratch_db, tmp_path):
 
 
 def test_locate_statement_uses_the_cli_numbering():
-    text = "-- head\ncreate table a (x int);\n\ncreate function f() returns int language sql as $$ select 1; $$;\n\nselect 2;\n"
+    text = (
+        "-- head\ncreate table a (x int);\n\n"
+        "create function f() returns int language sql as $$ select 1; $$;\n\nselect 2;\n"
+    )
     assert [locate_statement(text, i) for i in range(4)] == [2, 4, 6, None]  # past the leading comment
     assert locate_statement(text, None) is None and locate_statement("", 0) is None
 
@@ -501,7 +509,7 @@ def test_streaming_keeps_bounded_state():
 
 
 def test_chunked_reader_matches_line_parser_with_noise():
-    lines = ["2025-12-09T00:00:00.0000000Z npm WARN noise line %d\n" % i for i in range(5000)]
+    lines = [f"2025-12-09T00:00:00.0000000Z npm WARN noise line {i}\n" for i in range(5000)]
     lines[4000:4000] = github_log(
         "Applying migration 20251209000001_a.sql...\nERROR: permission denied for table q (SQLSTATE 42501)\n"
         "At statement: 0\nselect * from public.q\nTry rerunning the command with --debug to troubleshoot the error.",
@@ -636,7 +644,8 @@ def test_password_failure_is_an_authentication_failure():
     # The CLI formats server errors as "server error (<severity>: <message> (SQLSTATE <code>))";
     # the trust-only local server cannot reject a password, so this one line is written by hand.
     line = (
-        "failed to connect to postgres: failed to connect to `host=db.abc.supabase.co user=postgres database=postgres`: "
+        "failed to connect to postgres: "
+        "failed to connect to `host=db.abc.supabase.co user=postgres database=postgres`: "
         'server error (FATAL: password authentication failed for user "postgres" (SQLSTATE 28P01))'
     )
     f = parse_log([line, "Try rerunning the command with --debug to troubleshoot the error."])
@@ -647,7 +656,8 @@ def test_password_failure_is_an_authentication_failure():
 def test_truncated_real_logs_never_raise():
     lines = github_log(
         'Applying migration 20251209000002_step2.sql...\nERROR: syntax error at or near "t" (SQLSTATE 42601)\n'
-        "At statement: 0\ncreate table public.x (\n  name tex t\n           ^\nTry rerunning the command with --debug to troubleshoot the error.",
+        "At statement: 0\ncreate table public.x (\n  name tex t\n           ^\n"
+        "Try rerunning the command with --debug to troubleshoot the error.",
         "postgresql://u:pw@h/d",
     )
     data = "".join(lines)

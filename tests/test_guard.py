@@ -68,7 +68,8 @@ def test_yaml_workflow():
 
 
 def test_yaml_names_and_descriptions_are_labels_not_commands():
-    """A workflow, job or step name (or an action's description) is never run: naming the forbidden command there is fine."""
+    """A workflow, job or step name (or an action's description) is never run: naming the forbidden command there
+    is fine."""
     text = (
         "name: Migrations (never supabase db push)\n"
         'run-name: "Migrations, not supabase link"\n'

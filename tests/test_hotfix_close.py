@@ -12,6 +12,7 @@ import json
 import threading
 from datetime import timedelta
 from pathlib import Path
+from typing import ClassVar
 
 import httpx
 import psycopg
@@ -73,7 +74,8 @@ async def test_close_migration_applies_twice_and_only_service_role_may_call_it(d
         ):
             allowed = dict(
                 conn.execute(
-                    "select r, has_function_privilege(r, %s, 'execute') from unnest(array['anon','authenticated','service_role']) r",
+                    "select r, has_function_privilege(r, %s, 'execute') from "
+                    "unnest(array['anon','authenticated','service_role']) r",
                     (signature,),
                 ).fetchall()
             )
@@ -115,7 +117,7 @@ def test_who_may_reject_and_cancel():
         rules.check_reject(prod, LEAD2, "no")
     with pytest.raises(HotfixRefused, match="dev hotfix"):
         rules.check_reject(_stored(DEV, "dev"), LEAD2, reason)
-    with pytest.raises(HotfixRefused, match="not awaiting approval .*cancel it instead"):
+    with pytest.raises(HotfixRefused, match=r"not awaiting approval .*cancel it instead"):
         rules.check_reject(_stored(LEAD, "prod", state=HotfixState.APPROVED), LEAD2, reason)
 
     dev = _stored(DEV, "dev")
@@ -125,7 +127,7 @@ def test_who_may_reject_and_cancel():
         rules.check_cancel(dev, NOBODY, "the SQL was never run")
     with pytest.raises(HotfixRefused, match="reason is required"):
         rules.check_cancel(dev, DEV, " ")
-    with pytest.raises(HotfixRefused, match="is synced .*/hotfix resolve"):
+    with pytest.raises(HotfixRefused, match=r"is synced .*/hotfix resolve"):
         rules.check_cancel(_stored(DEV, "dev", state=HotfixState.SYNCED), DEV, "the SQL was never run")
     cancelled = _stored(DEV, "dev", state=HotfixState.CANCELLED, closed_by_name="dana")
     for check in (rules.check_cancel, rules.check_resolve):
@@ -251,7 +253,7 @@ async def test_a_synced_hotfix_cannot_be_cancelled(db, tmp_path):
     await service.link(DEV, hotfix.code, "20251209000000_migration_status_view.sql")
     await service.sync_check()
     assert (await service.get(hotfix.code)).state is HotfixState.SYNCED
-    with pytest.raises(UserFacingError, match="is synced .*/hotfix resolve"):
+    with pytest.raises(UserFacingError, match=r"is synced .*/hotfix resolve"):
         await service.cancel(DEV, hotfix.code, "changed our minds about it")
 
 
@@ -369,7 +371,8 @@ async def test_console_runs_the_follow_up_itself(scratch_db, tmp_path):
     assert migration_up(scratch_db.url, migrations).returncode == 0
     out = console(
         [
-            '/hotfix declare env:dev summary:"jobs need a status" sql:"alter table public.jobs add column status text;"',
+            '/hotfix declare env:dev summary:"jobs need a status" '
+            'sql:"alter table public.jobs add column status text;"',
             '/hotfix declare env:prod summary:"reindex in prod"',
             '/hotfix reject HF-0002 reason:"reject my own"',
             '/hotfix cancel HF-0002 reason:"the SQL was never run in Studio"',
@@ -407,7 +410,7 @@ async def test_interactive_console_runs_follow_ups_while_the_prompt_waits():
                 ran.set()
 
     class Bot:
-        cogs = {"Job": Job(), "Other": object()}
+        cogs: ClassVar[dict[str, object]] = {"Job": Job(), "Other": object()}
 
     def prompt(_):
         assert ran.wait(30), "the follow-up never ran while the prompt waited"

@@ -242,7 +242,7 @@ async def test_bad_input_gets_one_line(setup):
 
 
 async def test_store_down_declaration_is_journaled_and_the_user_told(setup, tmp_path):
-    bot, cog, poster, db, _ = setup
+    bot, cog, poster, _db, _ = setup
     from bot.adapters.supabase.hotfix_postgres import PostgresHotfixStore
 
     real = cog.service.store

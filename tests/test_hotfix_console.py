@@ -33,7 +33,8 @@ async def test_dev_and_prod_lifecycle_typed_in_the_console(scratch_db, tmp_path)
     )
     first = console(
         [
-            '/hotfix declare env:dev summary:"@everyone orders are slow" sql:"create index orders_idx on orders (created_at);"',
+            '/hotfix declare env:dev summary:"@everyone orders are slow" '
+            'sql:"create index orders_idx on orders (created_at);"',
             '/hotfix declare env:prod summary:"stuck lock in prod"',
             "/press Approve HF-0002",  # the button on the #alerts post; the declarer may not approve
             "/hotfix link HF-0001 20251214000000_orders_idx.sql",

@@ -82,7 +82,7 @@ async def test_5xx_is_retried_then_reported_as_down():
             mock.get(f"{URL}/rest/v1/hotfixes").mock(
                 return_value=postgrest_error(503, "PGRST000", "Could not connect with the database")
             )
-            with pytest.raises(HotfixStoreDown, match="HTTP 503 .*PGRST000: Could not connect with the database"):
+            with pytest.raises(HotfixStoreDown, match=r"HTTP 503 .*PGRST000: Could not connect with the database"):
                 await rest_store(client).list()
 
 

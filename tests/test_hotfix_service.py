@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -34,23 +35,27 @@ def count(db_url: str, sql: str, *params) -> int:
 
 async def test_migration_applies_twice_and_locks_down_roles(migrated_db, tmp_path):
     with psycopg.connect(migrated_db.url, autocommit=True) as conn:
-        conn.execute(open("supabase/migrations/20251210000000_hotfix_incidents.sql").read())
+        conn.execute(Path("supabase/migrations/20251210000000_hotfix_incidents.sql").read_text())
         privs = dict(
             conn.execute(
-                "select r, has_table_privilege(r, 'public.hotfixes', 'insert') from unnest(array['anon','authenticated','service_role']) r"
+                "select r, has_table_privilege(r, 'public.hotfixes', 'insert') from "
+                "unnest(array['anon','authenticated','service_role']) r"
             ).fetchall()
         )
         assert privs == {"anon": False, "authenticated": False, "service_role": True}
         assert conn.execute("select has_table_privilege('authenticated', 'public.hotfixes', 'select')").fetchone()[0]
         assert not conn.execute("select has_table_privilege('anon', 'public.hotfixes', 'select')").fetchone()[0]
         assert not conn.execute(
-            "select has_function_privilege('authenticated', 'public.claim_hotfix_reminder(uuid,integer,text,timestamptz,timestamptz,timestamptz)', 'execute')"
+            "select has_function_privilege('authenticated', "
+            "'public.claim_hotfix_reminder(uuid,integer,text,timestamptz,timestamptz,timestamptz)', 'execute')"
         ).fetchone()[0]
     service = make_service(migrated_db.url, tmp_path, RecordingPoster())
     declared = await service.declare(DEV, "dev", "timeline check", None)
-    with psycopg.connect(migrated_db.url) as conn:
-        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="append-only"):
-            conn.execute("update public.hotfix_events set kind = 'x' where hotfix_id = %s", (declared.hotfix.id,))
+    with (
+        psycopg.connect(migrated_db.url) as conn,
+        pytest.raises(psycopg.errors.InsufficientPrivilege, match="append-only"),
+    ):
+        conn.execute("update public.hotfix_events set kind = 'x' where hotfix_id = %s", (declared.hotfix.id,))
 
 
 async def test_dev_lifecycle_with_link_sync_and_resolve(fresh_db, tmp_path):

@@ -12,7 +12,10 @@ import pytest
 
 from bot.cli import main
 
-GOOD = "create table if not exists public.a (id int primary key);\ngrant select on public.a to authenticated, service_role;\n"
+GOOD = (
+    "create table if not exists public.a (id int primary key);\n"
+    "grant select on public.a to authenticated, service_role;\n"
+)
 BAD = "-- customers\ncreate table public.b (id int);\ngrant select on public.b to authenticated, service_role;\n"
 WARN_ONLY = "select 1;\n"
 
@@ -210,7 +213,8 @@ def test_changed_since_from_a_subfolder_sees_untracked_files_elsewhere(repo, cap
 
 
 def test_standalone_entry_points_piped_into_head_end_quietly(tmp_path):
-    """`python -m bot.preflight.lint_command | head -1` (the pre-commit hook's entry) and guard's: no traceback, exit 141."""
+    """`python -m bot.preflight.lint_command | head -1` (the pre-commit hook's entry) and guard's: no traceback,
+    exit 141."""
     import os
     import subprocess
     import sys
@@ -242,7 +246,8 @@ def test_standalone_entry_points_piped_into_head_end_quietly(tmp_path):
 
 
 def test_fix_of_a_multi_line_statement_shows_the_line_it_changes(tmp_path, capsys, monkeypatch):
-    """The fix shows the rewritten line (ADD COLUMN c on the statement's third line), not just its unchanged first line."""
+    """The fix shows the rewritten line (ADD COLUMN c on the statement's third line), not just its unchanged
+    first line."""
     (tmp_path / "20250101000000_cols.sql").write_text(
         "create table if not exists public.a (id int);\n"
         "grant select on public.a to authenticated, service_role;\n"

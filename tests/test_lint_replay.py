@@ -14,7 +14,10 @@ from bot.preflight.files import collect
 from bot.preflight.replay import replay
 
 PRECISION = Path(__file__).parent / "lint_precision"
-BASE = "create table if not exists public.base (id int primary key);\ngrant select on public.base to authenticated, service_role;\n"
+BASE = (
+    "create table if not exists public.base (id int primary key);\n"
+    "grant select on public.base to authenticated, service_role;\n"
+)
 
 
 def _scratch_names(server_url: str) -> set[str]:
@@ -69,8 +72,8 @@ def test_non_idempotent_migration_is_caught_with_the_relay_category(tmp_path, pg
     )
     assert relay.category == "relation_exists" == classify("42P07", 'relation "foo" already exists')
     assert (
-        finding.message
-        == 'running this migration a second time fails: [relation_exists] relation "foo" already exists (SQLSTATE 42P07)'
+        finding.message == "running this migration a second time fails: "
+        '[relation_exists] relation "foo" already exists (SQLSTATE 42P07)'
     )
     assert "create table if not exists public.foo (id int)" in finding.fix
 
@@ -141,7 +144,7 @@ def test_first_apply_failure_is_reported_classified(tmp_path, pg_server):
 
 
 def test_cli_replay_json_and_exit_code(tmp_path, pg_server, capsys, monkeypatch):
-    folder = _folder(tmp_path, {"20250101000000_base.sql": BASE + "create index base_id_idx on public.base (id);\n"})
+    _folder(tmp_path, {"20250101000000_base.sql": BASE + "create index base_id_idx on public.base (id);\n"})
     monkeypatch.chdir(tmp_path)
     assert main(["lint", "--replay", "--db-url", pg_server.url, "--json", "migrations"]) == 1
     rules = [(f["rule"], f["line"]) for f in json.loads(capsys.readouterr().out)]
@@ -149,7 +152,8 @@ def test_cli_replay_json_and_exit_code(tmp_path, pg_server, capsys, monkeypatch)
 
 
 def test_precision_corpus_replays_clean(pg_server):
-    """The realistic migrations apply on PostgreSQL with the real CLI, survive a second run, and grant what they create."""
+    """The realistic migrations apply on PostgreSQL with the real CLI, survive a second run, and grant what they
+    create."""
     assert _replay(PRECISION, pg_server.url) == []
 
 

@@ -53,9 +53,12 @@ def _image_copy(tmp_path: Path) -> Path:
 
 
 def _bot(fake: FakeGitHub, tmp_path: Path, db_url: str, **settings) -> DragonflyBot:
-    values = dict(
-        github_token=TOKEN, github_repository=REPO, github_api_url=fake.url, migrations_dir=_image_copy(tmp_path)
-    )
+    values = {
+        "github_token": TOKEN,
+        "github_repository": REPO,
+        "github_api_url": fake.url,
+        "migrations_dir": _image_copy(tmp_path),
+    }
     values.update(settings)
     bot = DragonflyBot(
         Settings(_env_file=None, **values),
@@ -154,7 +157,7 @@ async def test_new_head_without_migration_changes_reuses_parsed_files(fake_githu
         fake_github.push({"README.md": "# dragonfly, now with docs\n"})
         await _ask(bot)
         after = files.snapshot.files.migrations
-        assert len(after) == len(before) and all(a is b for a, b in zip(after, before))  # not parsed again
+        assert len(after) == len(before) and all(a is b for a, b in zip(after, before, strict=True))  # not parsed again
     finally:
         await bot.close()
 
@@ -223,7 +226,7 @@ async def test_github_failing_without_a_snapshot_is_one_clear_ephemeral_line(
 
 
 def test_which_files_the_bot_reads(tmp_path):
-    github = dict(github_token=TOKEN, github_repository=REPO)
+    github = {"github_token": TOKEN, "github_repository": REPO}
     make = lambda files_source=None, **s: DragonflyBot(  # noqa: E731
         Settings(_env_file=None, **s), serve_web=False, sync_commands=False, files_source=files_source
     ).migration_files()
@@ -307,7 +310,7 @@ async def test_a_hotfix_migration_pushed_to_the_branch_auto_links_without_a_rede
         linked = await service.get(hotfix.code)
         assert linked.state is HotfixState.MIGRATION_LINKED and linked.linked_file == "20260202000000_widgets.sql"
         assert not (bot.settings.migrations_dir / "20260202000000_widgets.sql").exists()  # not in the image
-        with pytest.raises(UserFacingError, match="is not a migration in .*@"):
+        with pytest.raises(UserFacingError, match=r"is not a migration in .*@"):
             await service.link(DEV, hotfix.code, "20991231000000_nowhere.sql")
     finally:
         await bot.close()

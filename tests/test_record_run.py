@@ -124,7 +124,8 @@ def test_killed_step_without_error_marks_the_file_being_applied():
 def test_secrets_in_the_log_are_not_stored():
     log = io.BytesIO(
         b"Applying migration 20991209000003_c.sql...\n"
-        b'ERROR: role "x" does not exist postgresql://postgres:hunter2secret@db.example.co:5432/postgres (SQLSTATE 42704)\n'
+        b'ERROR: role "x" does not exist postgresql://postgres:hunter2secret@db.example.co:5432/postgres '
+        b"(SQLSTATE 42704)\n"
         b"At statement: 0\n"
         b"grant select on t to x -- eyJhbGciOiJIUzI1NiJ9.eyJyb2xlIjoic2VydmljZV9yb2xlIn0.abcDEF123\n"
         b"Try rerunning the command with --debug to troubleshoot the error.\n"

@@ -19,7 +19,8 @@ TRICKY_FILES = {
     "create or replace function f() returns int language plpgsql as $body$ begin return 1; end $body$;\n",
     "20250101000004_atomic.sql": "create or replace function g() returns int language sql\nbegin atomic\n"
     "  select 1;\n  select 2;\nend;\nselect g();\n",
-    "20250101000005_unicode.sql": "create table if not exists u (t text default 'é;ü');\ncomment on table u is 'café';\n",
+    "20250101000005_unicode.sql": "create table if not exists u (t text default 'é;ü');\n"
+    "comment on table u is 'café';\n",
     "20250101000006_no_final_semicolon.sql": "select 1;\nselect 2",
     # Editors on Windows save a byte-order mark; the CLI does not store it.
     "20250101000007_bom.sql": "\ufeffcreate table if not exists b (id int);\n",

@@ -196,7 +196,7 @@ async def test_postgres_source_errors_are_one_clear_line(scratch_db):
     with pytest.raises(SourceUnavailable) as exc:
         await PostgresStatusSource("postgresql://postgres:hunter2secret@127.0.0.1:1/postgres").fetch_rows()
     assert "hunter2secret" not in exc.value.message and "cannot connect" in exc.value.message
-    with pytest.raises(SourceUnavailable, match="does not exist.*20251209000000_migration_status_view.sql"):
+    with pytest.raises(SourceUnavailable, match=r"does not exist.*20251209000000_migration_status_view\.sql"):
         await PostgresStatusSource(scratch_db.url).fetch_rows()
 
 

@@ -19,10 +19,7 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 
 
 def _default(info) -> str:
-    if info.default_factory is not None:
-        value = info.default_factory()
-    else:
-        value = info.default
+    value = info.default_factory() if info.default_factory is not None else info.default
     if value is None:
         return "—"
     if isinstance(value, Path):

@@ -274,10 +274,12 @@ class GitHubClient:
         location = headers.get("location")
         if not location:
             raise GitHubUnavailable("GitHub gave no download location")
-        with httpx.Client(timeout=self._timeout, follow_redirects=True) as http:
-            with http.stream("GET", location) as response:
-                response.raise_for_status()
-                return consume(response.iter_bytes(64 << 10))
+        with (
+            httpx.Client(timeout=self._timeout, follow_redirects=True) as http,
+            http.stream("GET", location) as response,
+        ):
+            response.raise_for_status()
+            return consume(response.iter_bytes(64 << 10))
 
     def _job_log(self, job_id: int) -> LogReading:
         return self._stream_redirect(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import signal
 
@@ -41,18 +42,18 @@ async def run_bot(settings: Settings, *, sync_global: bool = False) -> int:
     bot = DragonflyBot(settings, sync_global=sync_global)
     loop = asyncio.get_running_loop()
     stopping = asyncio.Event()
+    closing: list[asyncio.Task] = []  # held, so the close task is not garbage-collected mid-way
 
     def request_stop(signame: str) -> None:
         if not stopping.is_set():
             log.warning("%s received: shutting down", signame)
             stopping.set()
-            loop.create_task(bot.close())
+            closing.append(loop.create_task(bot.close()))
 
     for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
+        # Windows: no signal handlers, but Ctrl-C still raises KeyboardInterrupt.
+        with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, request_stop, sig.name)
-        except (NotImplementedError, RuntimeError):  # Windows: Ctrl-C still raises KeyboardInterrupt
-            pass
     try:
         async with bot:
             await bot.start(token.get_secret_value())

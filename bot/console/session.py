@@ -545,7 +545,7 @@ def resolve(tree: app_commands.CommandTree, tokens: list[str], console: Console)
     free = [p for p in cmd.parameters if p.display_name not in values]
     if len(positional) > len(free):
         raise InputError(f"too many values; usage: {_usage(cmd)}")
-    for param, raw in zip(free, positional):
+    for param, raw in zip(free, positional, strict=False):
         values[param.display_name] = _convert(cmd, param, raw, console)
     missing = [p for p in cmd.parameters if p.required and p.display_name not in values]
     if missing:

@@ -325,7 +325,10 @@ def _undefined(what: str, create: str) -> Callable:
             )
         head = f"{f.message}: at {_where(f)} the {what} {name or ''} does not exist yet.".replace("  ", " ")
         if later:
-            return f"{head} {later} creates it but sorts after {f.file}: rename it with an earlier timestamp than {f.file}."
+            return (
+                f"{head} {later} creates it but sorts after {f.file}: rename it with an earlier timestamp than "
+                f"{f.file}."
+            )
         extra = {
             "function": " Check the argument types (a cast may be needed); if it comes from an extension, "
             "CREATE EXTENSION IF NOT EXISTS it (WITH SCHEMA extensions) and schema-qualify the call.",
@@ -337,7 +340,8 @@ def _undefined(what: str, create: str) -> Callable:
 
 
 _PERMISSION_OBJECT = re.compile(
-    r"permission denied for (?P<kind>table|view|materialized view|sequence|schema|function|procedure|relation|database|type|large object)\s+(?P<name>\S+)"
+    r"permission denied for (?P<kind>table|view|materialized view"
+    r"|sequence|schema|function|procedure|relation|database|type|large object)\s+(?P<name>\S+)"
 )
 
 
@@ -351,7 +355,10 @@ def _permission_denied(f: Failure, statement: str, migrations) -> str:
         )
     head = f"{f.message}: missing GRANT at {_where(f)}."
     if not match:
-        return f"{head} Add `GRANT SELECT ON ... TO {GRANTEES};` for the object the statement uses (protocol: every migration grants what it creates)."
+        return (
+            f"{head} Add `GRANT SELECT ON ... TO {GRANTEES};` for the object the statement uses (protocol: every "
+            "migration grants what it creates)."
+        )
     kind, name = match.group("kind"), match.group("name").strip('"')
     qualified = _qualify_from_statement(name, statement)
     if kind in ("table", "view", "materialized view", "relation"):
@@ -400,7 +407,10 @@ def _syntax_error(f: Failure, statement: str, migrations) -> str:
 
 
 def _duplicate_key(f: Failure, statement: str, migrations) -> str:
-    head = f"{f.message}{' (' + f.detail.splitlines()[0] + ')' if f.detail else ''}: the migration was already partially applied or inserts rows that exist."
+    head = (
+        f"{f.message}{' (' + f.detail.splitlines()[0] + ')' if f.detail else ''}: the migration was already "
+        "partially applied or inserts rows that exist."
+    )
     if "schema_migrations" in f.message:
         return (
             f"{f.message}: version {f.version} is already recorded in supabase_migrations.schema_migrations: "
@@ -416,7 +426,10 @@ def _duplicate_key(f: Failure, statement: str, migrations) -> str:
             rewritten = statement.rstrip() + "\n" + words
         if rewritten:
             return f"{head} At {_where(f)}, write:\n{_show(rewritten)}"
-    return f"{head} At {_where(f)}, use INSERT ... ON CONFLICT DO NOTHING, or wrap the statement in a DO $$ block that checks first."
+    return (
+        f"{head} At {_where(f)}, use INSERT ... ON CONFLICT DO NOTHING, or wrap the statement in a DO $$ block "
+        "that checks first."
+    )
 
 
 def _dependent_objects(f: Failure, statement: str, migrations) -> str:
@@ -424,7 +437,8 @@ def _dependent_objects(f: Failure, statement: str, migrations) -> str:
     listed = f" ({dependents})" if dependents else ""
     return (
         f"{f.message}{listed}: at {_where(f)}, drop or recreate the dependent objects first in this migration "
-        "and recreate them after the change. DROP ... CASCADE would drop them silently: destructive, needs explicit approval."
+        "and recreate them after the change. DROP ... CASCADE would drop them silently: destructive, needs explicit "
+        "approval."
     )
 
 
@@ -463,8 +477,8 @@ def _remote_version_missing(f: Failure, statement: str, migrations) -> str:
         f"The database has migration(s) {versions} applied but supabase/migrations has no file for them: "
         "the file was applied from another branch, renamed, or deleted. Fetch and merge the branch that has "
         f"the file(s) (git log --all -- 'supabase/migrations/{f.versions[0] if f.versions else ''}*'), or restore it. "
-        "Do not run `supabase migration repair` blindly: it only edits the history table (the protocol forbids touching it) "
-        "and leaves the schema as it is."
+        "Do not run `supabase migration repair` blindly: it only edits the history table (the protocol forbids "
+        "touching it) and leaves the schema as it is."
     )
 
 
@@ -473,8 +487,8 @@ def _out_of_order(f: Failure, statement: str, migrations) -> str:
     return (
         f"{files} sort(s) before the last migration already applied to the database, so CI will not apply them. "
         "Rename each with a timestamp later than the newest applied migration (YYYYMMDDHHMMSS of now), "
-        "or, when the order truly does not matter, apply them once with `--include-all`: Actions -> Supabase Migrations -> "
-        "Run workflow, with include_all ticked."
+        "or, when the order truly does not matter, apply them once with `--include-all`: "
+        "Actions -> Supabase Migrations -> Run workflow, with include_all ticked."
     )
 
 
@@ -500,12 +514,13 @@ _HINTS: dict[str, Callable] = {
     ),
     "dependent_objects": _dependent_objects,
     "lock_timeout": _static(
-        "at {where} another session held a lock on the table longer than lock_timeout. Re-run the workflow when traffic is low; "
-        "keep ALTER TABLE on busy tables short, and set lock_timeout at the top of the file so it fails fast instead of blocking."
+        "at {where} another session held a lock on the table longer than lock_timeout. Re-run the workflow when "
+        "traffic is low; keep ALTER TABLE on busy tables short, and set lock_timeout at the top of the file so it "
+        "fails fast instead of blocking."
     ),
     "statement_timeout": _static(
-        "at {where} the statement ran longer than statement_timeout. Add `SET statement_timeout = '10min';` at the top of "
-        "{file}, or split a large backfill into batches in separate migrations."
+        "at {where} the statement ran longer than statement_timeout. Add `SET statement_timeout = '10min';` at the "
+        "top of {file}, or split a large backfill into batches in separate migrations."
     ),
     "query_canceled": _static(
         "at {where} the statement was cancelled (by an operator or the server). Re-run the workflow."
@@ -524,20 +539,24 @@ _HINTS: dict[str, Callable] = {
         "wrap it with what it belongs to in BEGIN; ... COMMIT; in {file}."
     ),
     "not_null_violation": _static(
-        "at {where} existing rows would break NOT NULL: backfill them (UPDATE ... SET ...) or add a DEFAULT before the constraint."
+        "at {where} existing rows would break NOT NULL: backfill them (UPDATE ... SET ...) or add a DEFAULT before "
+        "the constraint."
     ),
     "foreign_key_violation": _static(
-        "at {where} rows reference missing keys: insert the referenced rows first, or clean the orphans before adding the constraint."
+        "at {where} rows reference missing keys: insert the referenced rows first, or clean the orphans before "
+        "adding the constraint."
     ),
     "check_violation": _static(
-        "at {where} existing rows break the CHECK: fix the data first or add the constraint NOT VALID and VALIDATE later."
+        "at {where} existing rows break the CHECK: fix the data first or add the constraint NOT VALID and VALIDATE "
+        "later."
     ),
     "datatype_mismatch": _static(
         "at {where} the types do not match: add an explicit cast (USING col::type for ALTER COLUMN TYPE)."
     ),
     "connection_failed": _connection(
-        "CI could not reach {target}. Check the DB_URL secret (host, port 5432 direct or 6543 pooler), that the project "
-        "is not paused, and Network Restrictions/Bans in the Supabase dashboard. Always --db-url, never --linked."
+        "CI could not reach {target}. Check the DB_URL secret (host, port 5432 direct or 6543 pooler), that the "
+        "project is not paused, and Network Restrictions/Bans in the Supabase dashboard. "
+        "Always --db-url, never --linked."
     ),
     "dns_failed": _connection(
         "the host name of {target} did not resolve. Check the host in the DB_URL secret: the pooler host is "
@@ -545,8 +564,8 @@ _HINTS: dict[str, Callable] = {
         "This is the protocol's pooler DNS problem: use --db-url with the right host, never --linked."
     ),
     "authentication_failed": _connection(
-        "{target} rejected the credentials (wrong password or user). Update the DB_URL secret with the current database password "
-        "(URL-encode special characters); through the pooler the user must be postgres.<project-ref>."
+        "{target} rejected the credentials (wrong password or user). Update the DB_URL secret with the current "
+        "database password (URL-encode special characters); through the pooler the user must be postgres.<project-ref>."
     ),
     "database_missing": _connection(
         "{target}: the database named in DB_URL does not exist: on Supabase it is postgres."

@@ -177,10 +177,9 @@ def _logical_lines(text: str, kind: str):
         start = index
         line = lines[index]
         index += 1
-        if kind == POWERSHELL:
-            if in_block or line.lstrip().startswith("<#"):
-                in_block = "#>" not in line
-                continue
+        if kind == POWERSHELL and (in_block or line.lstrip().startswith("<#")):
+            in_block = "#>" not in line
+            continue
         stripped = line.lstrip()
         if stripped.lower().startswith(_COMMENT_PREFIX.get(kind, ("#",))):
             continue

@@ -25,7 +25,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from bot.core.times import parse_time
@@ -48,7 +48,7 @@ CHECKLIST = (
 )
 
 
-class HotfixState(str, Enum):
+class HotfixState(StrEnum):
     DECLARED = "declared"
     AWAITING_APPROVAL = "awaiting_approval"
     APPROVED = "approved"

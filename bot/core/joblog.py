@@ -28,7 +28,8 @@ _MARKER = re.compile(r"^##\[[A-Za-z-]+\]")
 # `gh run view --log` prefixes each line with "<job>\t<step>\t" before the timestamp.
 _GH_CLI_PREFIX = re.compile(r"^[^\t\n]*\t[^\t\n]*\t(?=\ufeff?\d{4}-\d\d-\d\dT)")
 _MARKER_LINE = re.compile(
-    r"^(?:[^\t\n]*\t[^\t\n]*\t)?\ufeff?(?:\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z )?(?:\x1b\[[0-9;]*m)*##\[[A-Za-z-]+\]"
+    r"^(?:[^\t\n]*\t[^\t\n]*\t)?\ufeff?"  # gh's "<job>\t<step>\t" prefix, a BOM
+    r"(?:\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z )?(?:\x1b\[[0-9;]*m)*##\[[A-Za-z-]+\]"
 )
 
 ERROR_MARK = b"##[error]"

@@ -81,8 +81,5 @@ def redact(text: str) -> str:
     for pattern, needle, keeps_prefix in _RULES:
         if needle and needle not in lowered:
             continue
-        if keeps_prefix:
-            text = pattern.sub(_keep_prefix, text)
-        else:
-            text = pattern.sub(MARK, text)
+        text = pattern.sub(_keep_prefix, text) if keeps_prefix else pattern.sub(MARK, text)
     return text

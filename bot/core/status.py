@@ -15,13 +15,13 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 
 from bot.core.sql import same_sql, split_statements, statements_digest
 from bot.core.versions import MigrationName
 
 
-class State(str, Enum):
+class State(StrEnum):
     APPLIED = "applied"
     PENDING = "pending"
     FAILED = "failed"  # last attempt failed, not applied

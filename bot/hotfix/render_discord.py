@@ -84,7 +84,10 @@ def pending_alert_embed(new: NewHotfix) -> discord.Embed:
     embed.add_field(name="Declared by", value=clip(new.declared_by_name, 200), inline=True)
     embed.add_field(
         name="Store unreachable",
-        value="Saved in the bot's local journal; it gets its HF code (and approval buttons for prod) when the store is back.",
+        value=(
+            "Saved in the bot's local journal; it gets its HF code (and approval buttons for prod) "
+            "when the store is back."
+        ),
         inline=False,
     )
     embed.add_field(name="SQL", value=clip(sql_block(new.sql_text), FIELD_VALUE), inline=False)

@@ -427,7 +427,9 @@ class HotfixService:
             allowed = discord.AllowedMentions(everyone=False, users=users, roles=False)
         next_step = {
             HotfixState.AWAITING_APPROVAL: "it is still waiting for a DevOps lead's approval",
-            HotfixState.MIGRATION_LINKED: f"`{hotfix.linked_file}` is linked but not applied in {hotfix.environment} yet",
+            HotfixState.MIGRATION_LINKED: (
+                f"`{hotfix.linked_file}` is linked but not applied in {hotfix.environment} yet"
+            ),
         }.get(hotfix.state, f"create the migration file with `-- hotfix: {hotfix.code}` and push it")
         await self._update(
             hotfix,

@@ -43,7 +43,8 @@ def _git(args: list[str], cwd: Path) -> str:
         raise UserFacingError("--changed-since needs git, and git is not installed") from exc
     if done.returncode != 0:
         raise UserFacingError(
-            f"git {' '.join(args[:2])} failed: {done.stderr.strip().splitlines()[-1] if done.stderr.strip() else 'exit ' + str(done.returncode)}"
+            f"git {' '.join(args[:2])} failed: "
+            f"{done.stderr.strip().splitlines()[-1] if done.stderr.strip() else 'exit ' + str(done.returncode)}"
         )
     return done.stdout
 

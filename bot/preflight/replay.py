@@ -183,10 +183,11 @@ def _run_again(conn: psycopg.Connection, source: MigrationSource) -> Finding | N
     """Run the file's statements once more, as the CLI would (``conn`` is in autocommit mode)."""
     text = (source.text or "").removeprefix("\ufeff")  # the CLI applies BOM files; so must the re-run
     statements = split_statements(text)
-    index = 0
+    index = 0  # the failing statement's, for the except clause
     try:
-        for index, statement in enumerate(statements):
+        for statement in statements:
             conn.execute(statement.text)
+            index += 1
         return None
     except psycopg.Error as exc:
         diag = exc.diag

@@ -85,7 +85,7 @@ def read_run(
     failure = parse_log(_tap_applying(interesting_lines(log), applying))
     if failed is None:
         failed = failure is not None
-    common = dict(environment=environment, ci_run_url=ci_run_url, commit_sha=commit_sha, actor=actor)
+    common = {"environment": environment, "ci_run_url": ci_run_url, "commit_sha": commit_sha, "actor": actor}
     record = RunRecord(failure=failure)
 
     failing_file = None

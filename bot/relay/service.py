@@ -16,6 +16,7 @@ gathered into one summary post when the window reopens.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -225,10 +226,8 @@ class Relay:
     async def close(self) -> None:
         if self._flush_task is not None and not self._flush_task.done():
             self._flush_task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._flush_task
-            except asyncio.CancelledError:
-                pass
         # Nothing held back is lost on shutdown: say it now.
         await self.flush_overflow()
 

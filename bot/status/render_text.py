@@ -39,7 +39,7 @@ def _row(m: MigrationStatus) -> str:
 def _table(title: str, rows: list[MigrationStatus]) -> list[str]:
     lines = [title, THIN, f"{'Version':<20} {'Name':<40} Status", THIN]
     lines += [_row(m) for m in rows] or ["(none)"]
-    return lines + [""]
+    return [*lines, ""]
 
 
 def render_text(env: str, source: str, report: StatusReport) -> str:

@@ -111,7 +111,8 @@ def check(occurrences: list[Occurrence], file: str) -> list[Finding]:
                 report(
                     occ,
                     "insert-without-on-conflict",
-                    f"INSERT into {target} without ON CONFLICT adds the rows again (or fails on a unique key) on a second run",
+                    f"INSERT into {target} without ON CONFLICT adds the rows again "
+                    "(or fails on a unique key) on a second run",
                     append_clause(occ.text, "ON CONFLICT DO NOTHING"),
                 )
         else:
@@ -264,7 +265,8 @@ def _rename(occ: Occurrence, report) -> None:
         report(
             occ,
             "rename-without-guard",
-            f"ALTER {what} {display(*range_var(node.get('relation')))} RENAME fails on a second run (the old name is gone)",
+            f"ALTER {what} {display(*range_var(node.get('relation')))} RENAME fails on a second run "
+            "(the old name is gone)",
             rewritten(
                 occ.text,
                 r"^\s*ALTER\s+(?:MATERIALIZED\s+VIEW|FOREIGN\s+TABLE|\w+)",

@@ -12,7 +12,9 @@ RULES: dict[str, str] = {
     "file-name": "file name is not YYYYMMDDHHMMSS_short_description.sql (4-digit legacy files are accepted)",
     "duplicate-version": "two migration files share a version; the second insert into schema_migrations fails",
     "out-of-order": "a new file's version sorts before the newest existing one; `migration up` refuses it",
-    "create-without-if-not-exists": "CREATE TABLE/INDEX/SCHEMA/SEQUENCE/EXTENSION/MATERIALIZED VIEW (or ALTER TYPE ADD VALUE) fails on a re-run",
+    "create-without-if-not-exists": (
+        "CREATE TABLE/INDEX/SCHEMA/SEQUENCE/EXTENSION/MATERIALIZED VIEW (or ALTER TYPE ADD VALUE) fails on a re-run"
+    ),
     "create-without-or-replace": "CREATE VIEW/FUNCTION/PROCEDURE/TRIGGER/RULE fails on a re-run",
     "drop-without-if-exists": "DROP (or ALTER TABLE DROP COLUMN/CONSTRAINT) fails on a re-run",
     "add-column-without-if-not-exists": "ALTER TABLE ADD COLUMN fails on a re-run",

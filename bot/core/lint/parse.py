@@ -2,8 +2,8 @@
 
 The file is parsed once (``parse_sql_json``); the rules read plain dicts.
 Bodies of ``DO $$ ... $$`` blocks are parsed with the PL/pgSQL grammar so the
-SQL they run is checked too (an ``EXECUTE`` of a constant string included), with a ``guarded`` flag when it sits under an
-existence check (``IF NOT EXISTS (SELECT ...)``) or in a block whose handler
+SQL they run is checked too (an ``EXECUTE`` of a constant string included), with a ``guarded`` flag when it sits
+under an existence check (``IF NOT EXISTS (SELECT ...)``) or in a block whose handler
 catches ``duplicate_object`` and friends. Function bodies run later, at call
 time, so only the protocol rule looks inside them (and only when they mention
 ``schema_migrations``: parsing every body would be wasted time).

@@ -14,9 +14,8 @@ FIX = (
 
 
 def touches_history(kind: str, node: dict) -> bool:
-    if kind in WRITE_KINDS or kind in ("AlterTableStmt", "RenameStmt"):
-        if range_var(node.get("relation")) == HISTORY:
-            return True
+    if (kind in WRITE_KINDS or kind in ("AlterTableStmt", "RenameStmt")) and range_var(node.get("relation")) == HISTORY:
+        return True
     if kind == "TruncateStmt":
         return any(range_var(r.get("RangeVar")) == HISTORY for r in node.get("relations", []))
     if kind == "DropStmt":
