@@ -1,0 +1,1 @@
+"""Shared fakes and fixtures for the tests (one folder, imported by the test modules)."""
