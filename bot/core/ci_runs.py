@@ -92,8 +92,10 @@ class RunInfo:
         attempt = run.get("run_attempt", 1)
         if not isinstance(attempt, int) or isinstance(attempt, bool) or attempt < 1:
             attempt = 1
-        commit = run.get("head_commit") if isinstance(run.get("head_commit"), Mapping) else {}
-        author = commit.get("author") if isinstance(commit.get("author"), Mapping) else {}
+        head_commit = run.get("head_commit")
+        commit = head_commit if isinstance(head_commit, Mapping) else {}
+        commit_author = commit.get("author")
+        author = commit_author if isinstance(commit_author, Mapping) else {}
         return cls(
             repository=repo,
             run_id=run_id,

@@ -135,7 +135,7 @@ def idempotent_rewrite(sql: str) -> str | None:
             return None
         return _insert_after(sql, ("CREATE",), "OR REPLACE")
     if kind == "AlterTableStmt":
-        cmds = node.cmds or ()
+        cmds: tuple = node.cmds or ()
         subtype = getattr(getattr(cmds[0], "subtype", None), "name", "") if len(cmds) == 1 else ""
         if subtype == "AT_AddColumn" and not cmds[0].missing_ok:
             rewritten = _insert_after(sql, ("ADD_P", "COLUMN"), "IF NOT EXISTS")

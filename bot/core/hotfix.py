@@ -206,8 +206,11 @@ class HotfixEvent:
 
     @classmethod
     def from_mapping(cls, row: Mapping[str, Any]) -> HotfixEvent:
+        at = parse_time(row["at"])
+        if at is None:  # the column is NOT NULL: a row without it is not an event
+            raise ValueError("hotfix event without a time")
         return cls(
-            at=parse_time(row["at"]),
+            at=at,
             kind=str(row["kind"]),
             actor_id=row.get("actor_id"),
             actor_name=row.get("actor_name"),

@@ -56,7 +56,7 @@ def _neutralise(node) -> None:
         return
     if not isinstance(node, ast.Node):
         return
-    for name in type(node).__slots__:
+    for name in getattr(type(node), "__slots__", ()):
         if name in _GUARD_FLAGS and isinstance(getattr(node, name, None), bool):
             setattr(node, name, False)
         elif name == "onConflictClause":
@@ -83,9 +83,10 @@ def statement_key(statement: str) -> StatementKey:
         unparsable = "unparsable:" + " ".join(statement.lower().split())
         return StatementKey(unparsable, unparsable)
     try:
-        for raw in nodes:
-            _neutralise(raw.stmt)
-        text = ";\n".join(RawStream()(raw.stmt) for raw in nodes)
+        stmts = [raw.stmt for raw in nodes if raw.stmt is not None]
+        for stmt in stmts:
+            _neutralise(stmt)
+        text = ";\n".join(RawStream()(stmt) for stmt in stmts)
     except Exception:
         text = statement
     return StatementKey(pg.fingerprint(text), canonical_form(text))

@@ -78,7 +78,9 @@ class Statement:
     @property
     def code_line(self) -> int:
         """1-based line of the statement's first token: its SQL, past the comments above it."""
-        return self.line + self.text.count("\n", 0, _LEADING_TRIVIA.match(self.text).end())
+        trivia = _LEADING_TRIVIA.match(self.text)
+        assert trivia is not None  # the pattern matches the empty string
+        return self.line + self.text.count("\n", 0, trivia.end())
 
 
 _SEPARATORS = " \t\r\n\f\v;"
@@ -183,7 +185,7 @@ def _position_fields() -> frozenset[str]:
     """
     from pglast import ast
 
-    names = set()
+    names: set[str] = set()
     for node in vars(ast).values():
         slots = getattr(node, "__slots__", None)
         if isinstance(slots, dict):

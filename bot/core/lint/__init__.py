@@ -11,7 +11,7 @@ view or function without grants is fine when an earlier migration created it
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from bot.core.lint import destructive, files, grants, idempotency, protocol, suppress
 from bot.core.lint.model import ERROR, RULES, WARNING, Finding, MigrationSource
@@ -33,7 +33,7 @@ _STATEMENT_RULES = (idempotency.check, destructive.check, grants.check, protocol
 
 
 def lint_text(
-    source: MigrationSource, whole_file: list[Finding] = (), created_earlier: Callable | None = None
+    source: MigrationSource, whole_file: Sequence[Finding] = (), created_earlier: Callable | None = None
 ) -> list[Finding]:
     """All per-file rules on one file; ``whole_file`` findings (names, versions) join the suppression pass;
     ``created_earlier(obj)`` says whether earlier migrations created an object (see ``grants.check``)."""
@@ -68,7 +68,7 @@ def lint_text(
 
 def lint_migrations(
     targets: list[MigrationSource],
-    others: list[str] = (),
+    others: Sequence[str] = (),
     read_other: Callable[[str], str | None] | None = None,
 ) -> list[Finding]:
     """Findings for ``targets``, sorted by file and line."""

@@ -57,8 +57,8 @@ def check(occurrences: list[Occurrence], file: str) -> list[Finding]:
             relations = [r.get("RangeVar") for r in node.get("relations", [])]
             relations = [r for r in relations if not is_temporary(relation_parts(r), temporary)]
             if relations:
-                names = ", ".join(display(*range_var(r)) for r in relations)
-                report(occ, f"TRUNCATE {names} deletes every row", APPROVAL_HINT)
+                shown = ", ".join(display(*range_var(r)) for r in relations)
+                report(occ, f"TRUNCATE {shown} deletes every row", APPROVAL_HINT)
         elif is_temporary(relation_parts(node.get("relation")), temporary):
             continue
         elif kind in ("DeleteStmt", "UpdateStmt") and not node.get("whereClause"):

@@ -73,7 +73,7 @@ def created_objects(occurrences: list[Occurrence]) -> list[_Created]:
 
 
 def _roles(grant: dict) -> set[str]:
-    roles = set()
+    roles: set[str] = set()
     for grantee in grant.get("grantees", []):
         spec = grantee.get("RoleSpec", {})
         if spec.get("roletype") == "ROLESPEC_PUBLIC":
@@ -137,22 +137,23 @@ def coverage(occurrences: list[Occurrence]) -> list[tuple[_Created, set[str], se
             family = _family(action.get("objtype", ""))
             if family is None:
                 continue
-            schemas = None
+            schemas: list[str] = []
             for option in occ.node.get("options", []):
                 elem = option.get("DefElem", {})
                 if elem.get("defname") == "schemas":
                     schemas = strings(elem.get("arg", {}).get("List", {}).get("items"))
-            for schema in schemas or [None]:
-                defaults.append((order, family, schema, _marked(action)))
+            scopes: list[str | None] = [*schemas] if schemas else [None]  # None: in every schema
+            for scope in scopes:
+                defaults.append((order, family, scope, _marked(action)))
 
     result = []
     for obj in created:
         roles = set(named.get((obj.family, obj.schema, obj.name), ()))
-        for order, family, schema, granted in in_schema:
-            if family == obj.family and schema == obj.schema and order > obj.order:
+        for order, family, scope, granted in in_schema:
+            if family == obj.family and scope == obj.schema and order > obj.order:
                 roles |= granted
-        for order, family, schema, granted in defaults:
-            if family == obj.family and schema in (None, obj.schema) and order < obj.order:
+        for order, family, scope, granted in defaults:
+            if family == obj.family and scope in (None, obj.schema) and order < obj.order:
                 roles |= granted
         revoked = {role[1:] for role in roles if role.startswith("-")} | schema_revoked.get(obj.schema, set())
         result.append((obj, roles - {"-" + r for r in revoked}, revoked))

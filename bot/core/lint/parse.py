@@ -21,7 +21,7 @@ from typing import Any
 
 from pglast import parser as pg
 
-from bot.core.sql import syntax_error
+from bot.core.sql import SqlSyntaxError, syntax_error
 
 TOP, DO_BODY, FUNCTION_BODY = "top", "do", "function"
 WRITE_KINDS = ("InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt")
@@ -90,7 +90,7 @@ class Occurrence:
 @dataclass
 class ParsedFile:
     text: str
-    error: object | None = None  # bot.core.sql.SqlSyntaxError
+    error: SqlSyntaxError | None = None
     occurrences: list[Occurrence] = field(default_factory=list)
     # (start_line, end_line) per top-level statement, in order
     spans: list[tuple[int, int]] = field(default_factory=list)
@@ -119,7 +119,9 @@ def parse_file(text: str) -> ParsedFile:
     for index, raw in enumerate(tree.get("stmts", [])):
         start = raw.get("stmt_location", 0)
         length = raw.get("stmt_len", 0) or len(data) - start
-        start = _LEADING_TRIVIA.match(data, start).end()
+        trivia = _LEADING_TRIVIA.match(data, start)
+        assert trivia is not None  # the pattern matches the empty string
+        start = trivia.end()
         end = start + len(data[start : raw.get("stmt_location", 0) + length].rstrip())
         span = (parsed.line_at(start), parsed.line_at(max(end - 1, start)))
         parsed.spans.append(span)
@@ -286,7 +288,10 @@ def _plpgsql_statements(tree, guarded: bool, any_if_guards: bool = False):
     if not isinstance(tree, dict):
         return
     for kind, body in tree.items():
-        if not isinstance(body, (dict, list)):
+        if isinstance(body, list):
+            yield from _plpgsql_statements(body, guarded, any_if_guards)
+            continue
+        if not isinstance(body, dict):
             continue
         if kind == "PLpgSQL_stmt_execsql":
             query = body.get("sqlstmt", {}).get("PLpgSQL_expr", {}).get("query")
