@@ -29,6 +29,7 @@ from urllib.parse import quote
 import httpx
 from github import Auth, Github, GithubException, RateLimitExceededException
 from github.PaginatedList import PaginatedList
+from github.Workflow import Workflow
 from github.WorkflowJob import WorkflowJob
 
 from bot.core.ci_runs import RunInfo
@@ -210,7 +211,7 @@ class GitHubClient:
             lazy=True,  # no request until one is needed (get_repo would fetch the repository)
         )
         self._repo = self._github.get_repo(repository)
-        self._workflow_obj = None
+        self._workflow_obj: Workflow | None = None
 
     def close(self) -> None:
         self._github.close()
@@ -307,10 +308,12 @@ class GitHubClient:
             return None, etag
         if status >= 400:
             try:
-                data = json.loads(body) if body else None
+                data = json.loads(body) if body else {}
             except ValueError:
-                data = None
-            raise self._github.requester.createException(status, response_headers, data)
+                data = {}
+            raise self._github.requester.createException(
+                status, response_headers, data if isinstance(data, dict) else {}
+            )
         sha = (body or "").strip()
         if len(sha) != 40 or any(c not in "0123456789abcdef" for c in sha.lower()):
             raise GitHubUnavailable(f"GitHub's answer for branch {branch} was not a commit SHA")

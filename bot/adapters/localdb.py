@@ -17,6 +17,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -46,12 +47,16 @@ def _reachable(url: str) -> bool:
         return False
 
 
+class _EmbeddedServer(Protocol):
+    def cleanup(self) -> None: ...
+
+
 @dataclass
 class LocalServer:
     """An admin URL (database ``postgres``) and, if we started it, the handle."""
 
     url: str
-    embedded: object | None = None
+    embedded: _EmbeddedServer | None = None
 
     def stop(self) -> None:
         if self.embedded is not None:

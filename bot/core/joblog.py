@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import BinaryIO
+from typing import Protocol
 
 _TIMESTAMP = re.compile(r"^\ufeff?\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z ?")
 # CSI sequences (colours, cursor moves) and the rarer OSC ones (terminal titles, links).
@@ -83,8 +83,12 @@ def _lines(buf: bytes, start: int, end: int) -> Iterator[str]:
         start = stop
 
 
+class Readable(Protocol):
+    def read(self, size: int, /) -> bytes: ...
+
+
 def interesting_lines(
-    stream: BinaryIO,
+    stream: Readable,
     *,
     chunk_size: int = CHUNK_SIZE,
     lookback: int = LOOKBACK,

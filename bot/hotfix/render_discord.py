@@ -196,7 +196,8 @@ def timeline_text(events: Sequence[HotfixEvent], limit: int = FIELD_VALUE) -> st
         return "-"
     if len("\n".join(lines)) <= limit:
         return "\n".join(lines)
-    head, tail = lines[0], []
+    head = lines[0]
+    tail: list[str] = []
     for line in reversed(lines[1:]):
         skipped = len(lines) - 1 - len(tail) - 1
         candidate = "\n".join([head, f"… {skipped} earlier event(s)", line, *tail])

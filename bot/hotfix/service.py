@@ -12,6 +12,7 @@ whoever wins the store's state change, so once), and sends due reminders
 from __future__ import annotations
 
 import asyncio
+import builtins
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -119,7 +120,7 @@ class HotfixService:
             environment = self._refusal(rules.check_environment, environment)
         return await self.store.list(state=state, environment=environment)
 
-    async def show(self, code: str) -> tuple[Hotfix, list[HotfixEvent]]:
+    async def show(self, code: str) -> tuple[Hotfix, builtins.list[HotfixEvent]]:
         hotfix = await self.get(code)
         return hotfix, await self.store.events(hotfix.id)
 

@@ -48,7 +48,7 @@ def _github_run_url() -> str | None:
 def run(args: argparse.Namespace) -> int:
     if not args.logfile.is_file():
         raise UserFacingError(f"log file {args.logfile} not found; pass the file the migrate step wrote (migrate.log)")
-    db_url = args.db_url or os.environ.get("DB_URL")
+    db_url = args.db_url or os.environ.get("DB_URL") or ""
     if not db_url and not args.dry_run:
         raise UserFacingError("no database to write to: pass --db-url or set DB_URL")
     with args.logfile.open("rb") as log:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import BinaryIO
 
@@ -85,7 +86,7 @@ def read_run(
     failure = parse_log(_tap_applying(interesting_lines(log), applying))
     if failed is None:
         failed = failure is not None
-    common = {"environment": environment, "ci_run_url": ci_run_url, "commit_sha": commit_sha, "actor": actor}
+    row = partial(RunRow, environment=environment, ci_run_url=ci_run_url, commit_sha=commit_sha, actor=actor)
     record = RunRecord(failure=failure)
 
     failing_file = None
@@ -105,7 +106,7 @@ def read_run(
             continue
         version = _version(file_name)
         if version:
-            record.rows.append(RunRow(status="applied", version=version, file_name=file_name, **common))
+            record.rows.append(row(status="applied", version=version, file_name=file_name))
 
     if failing_file:
         version = _version(failing_file)
@@ -120,14 +121,13 @@ def read_run(
             if failure is not None and failure.detail:
                 message = f"{message}\n{failure.detail}"
             record.rows.append(
-                RunRow(
+                row(
                     status="failed",
                     version=version,
                     file_name=failing_file,
                     sqlstate=failure.sqlstate if failure else None,
                     error_message=redact(message),
                     failing_statement=redact(failure.statement) if failure and failure.statement else None,
-                    **common,
                 )
             )
         else:

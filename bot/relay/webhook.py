@@ -62,7 +62,7 @@ class _TooLarge(Exception):
 async def _read_capped(request: web.Request, limit: int) -> bytes:
     # Read the stream ourselves: the app's client_max_size would give a
     # generic error page, and a chunked body has no Content-Length to check.
-    parts = []
+    parts: list[bytes] = []
     size = 0
     while True:
         chunk = await request.content.read(_READ_CHUNK)

@@ -206,7 +206,9 @@ class Ledger:
             ).fetchone()
         if row is None:
             return None
-        return OpenAlert(run_id=row[0], attempt=row[1], head_sha=row[2], ref=_ref(row[3:]))
+        channel, channel_id, message_id, thread_id = row[3:]  # NOT NULL but thread_id
+        ref = PostRef(channel=channel, channel_id=channel_id, message_id=message_id, thread_id=thread_id)
+        return OpenAlert(run_id=row[0], attempt=row[1], head_sha=row[2], ref=ref)
 
     def close_open_alert(self, repository: str, environment: str, run_id: int) -> bool:
         """Remove the open alert if it is still ``run_id``'s; True only for the one who removed it."""

@@ -8,13 +8,13 @@ tests prove the migration's GRANTs are enough.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from datetime import datetime
 
 import psycopg
 from psycopg import errors as pg_errors
 from psycopg import sql
-from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from bot.adapters.supabase.base import safe_url
@@ -48,7 +48,6 @@ class PostgresHotfixStore:
             lambda reason: HotfixStoreDown(f"cannot connect to the hotfix store at {self.description}: {reason}"),
             connect_timeout=self._connect_timeout,
             autocommit=True,
-            row_factory=dict_row,
         )
         try:
             async with conn:
@@ -142,13 +141,13 @@ class PostgresHotfixStore:
     async def get_by_code(self, code) -> Hotfix | None:
         return await self._hotfix("select * from public.hotfixes where code = %s", (code,))
 
-    async def events(self, hotfix_id) -> list[HotfixEvent]:
+    async def events(self, hotfix_id) -> builtins.list[HotfixEvent]:
         rows = await self._rows(
             "select * from public.hotfix_events where hotfix_id = %s::uuid order by at, id", (hotfix_id,)
         )
         return [HotfixEvent.from_mapping(r) for r in rows]
 
-    async def due_reminders(self, now) -> list[Hotfix]:
+    async def due_reminders(self, now) -> builtins.list[Hotfix]:
         rows = await self._rows(
             "select * from public.hotfixes where next_reminder_at <= %s and state = any(%s) order by next_reminder_at",
             (now, list(UNSYNCED_STATES)),

@@ -11,6 +11,7 @@ quoting PostgREST's code and message.
 
 from __future__ import annotations
 
+import builtins
 from datetime import datetime
 from typing import Any
 
@@ -181,11 +182,11 @@ class RestHotfixStore(PostgrestClient):
         rows = await self._select("hotfixes", {"code": f"eq.{code}"}, "code.asc")
         return Hotfix.from_mapping(rows[0]) if rows else None
 
-    async def events(self, hotfix_id) -> list[HotfixEvent]:
+    async def events(self, hotfix_id) -> builtins.list[HotfixEvent]:
         rows = await self._select("hotfix_events", {"hotfix_id": f"eq.{hotfix_id}"}, "at.asc,id.asc")
         return [HotfixEvent.from_mapping(r) for r in rows]
 
-    async def due_reminders(self, now) -> list[Hotfix]:
+    async def due_reminders(self, now) -> builtins.list[Hotfix]:
         filters = {"next_reminder_at": f"lte.{_iso(now)}", "state": f"in.({','.join(UNSYNCED_STATES)})"}
         rows = await self._select("hotfixes", filters, "next_reminder_at.asc")
         return [Hotfix.from_mapping(r) for r in rows]

@@ -13,6 +13,7 @@ stores its event once.
 
 from __future__ import annotations
 
+import builtins
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
@@ -88,10 +89,10 @@ class HotfixStore(Protocol):
 
     async def get_by_code(self, code: str) -> Hotfix | None: ...
 
-    async def events(self, hotfix_id: str) -> list[HotfixEvent]:
+    async def events(self, hotfix_id: str) -> builtins.list[HotfixEvent]:
         """The timeline, oldest first."""
 
-    async def due_reminders(self, now: datetime) -> list[Hotfix]:
+    async def due_reminders(self, now: datetime) -> builtins.list[Hotfix]:
         """Unsynced hotfixes whose next reminder time has come."""
 
     async def claim_reminder(self, hotfix_id: str, reminder: Reminder, at: datetime) -> bool:

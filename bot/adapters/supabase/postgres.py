@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 
 import psycopg
 from psycopg import errors as pg_errors
-from psycopg.rows import dict_row
+from psycopg.rows import DictRow, dict_row
 
 from bot.adapters.supabase.base import ROW_COLUMNS, VIEW, VIEW_MIGRATION, hide_password, row_from_mapping, safe_url
 from bot.core.status import AppliedRow
@@ -24,13 +24,15 @@ STATEMENTS_SQL = (
 )
 
 
-async def connect(url: str, unreachable: Callable[[str], SourceUnavailable], **kwargs) -> psycopg.AsyncConnection:
-    """``psycopg.AsyncConnection.connect(url, **kwargs)``, failing in one line (shared by
+async def connect(
+    url: str, unreachable: Callable[[str], SourceUnavailable], **kwargs
+) -> psycopg.AsyncConnection[DictRow]:
+    """``psycopg.AsyncConnection.connect(url, **kwargs)`` reading rows as dicts, failing in one line (shared by
     the status source and the hotfix store): ``unreachable(reason)`` when the server
     cannot be reached, ``reason`` being the error's first line with the URL's password
     hidden; ``SourceUnavailable`` when the URL is malformed."""
     try:
-        return await psycopg.AsyncConnection.connect(url, **kwargs)
+        return await psycopg.AsyncConnection.connect(url, row_factory=dict_row, **kwargs)
     except psycopg.OperationalError as exc:
         raise unreachable(hide_password(_first_line(exc), url)) from None
     except psycopg.ProgrammingError as exc:
@@ -59,7 +61,6 @@ class PostgresStatusSource:
                 "check the --db-url / SUPABASE_<ENV>_DB_URL and that the database is up"
             ),
             connect_timeout=self._connect_timeout,
-            row_factory=dict_row,
         )
         try:
             async with conn, conn.transaction():
