@@ -41,3 +41,14 @@ def test_file_patterns():
         assert guard.search(path), path
     for path in ("README.md", "bot/cli.py", "docker-compose.yml"):
         assert not guard.search(path), path
+
+
+def test_this_repositorys_own_config_runs_the_offered_hooks_as_offered():
+    """.pre-commit-config.yaml runs dragonfly-lint and -guard on this repository with the same
+    entries and file patterns it offers others, so the two files cannot drift apart."""
+    config = yaml.safe_load((Path(__file__).resolve().parents[1] / ".pre-commit-config.yaml").read_text())
+    own = {hook["id"]: hook for repo in config["repos"] for hook in repo["hooks"]}
+    for offered in HOOKS:
+        assert own[offered["id"]]["entry"] == offered["entry"]
+        assert own[offered["id"]]["files"] == offered["files"]
+    assert {"ruff", "ruff-format", "mypy", "actionlint", "zizmor", "hadolint"} <= set(own)

@@ -28,10 +28,25 @@ def test_migrations_workflow_triggers_and_concurrency():
     assert migrate["concurrency"]["cancel-in-progress"] is False
     assert migrate["concurrency"]["group"].startswith("supabase-migrate-")
     assert "inputs.environment" in migrate["environment"]
-    # The secret is chosen by name, never by an `&& ||` fallback that could hand prod the dev URL.
+    # Each secret sits behind its own condition, so a missing prod secret gives an empty URL (the job
+    # stops), never the dev one; and it is named, so the runner is not sent every secret.
     assert migrate["env"]["DB_URL"] == (
-        "${{ secrets[format('SUPABASE_{0}_DB_URL', (inputs.environment || 'dev') == 'prod' && 'PROD' || 'DEV')] }}"
+        "${{ (inputs.environment || 'dev') == 'prod' && secrets.SUPABASE_PROD_DB_URL"
+        " || (inputs.environment || 'dev') != 'prod' && secrets.SUPABASE_DEV_DB_URL || '' }}"
     )
+    assert not any("secrets[" in str(value) for value in migrate["env"].values())
+
+
+def test_every_action_is_pinned_to_a_commit_and_checkout_keeps_no_credentials():
+    for path in WORKFLOWS.glob("*.yml"):
+        for job in yaml.safe_load(path.read_text())["jobs"].values():
+            for step in job["steps"]:
+                if "uses" not in step:
+                    continue
+                ref = step["uses"].partition("@")[2]
+                assert len(ref) == 40 and all(c in "0123456789abcdef" for c in ref), (path.name, step["uses"])
+                if step["uses"].startswith("actions/checkout@"):
+                    assert step["with"]["persist-credentials"] is False, path.name
 
 
 def test_migrations_workflow_steps():

@@ -82,8 +82,19 @@ def start_embedded(data_dir: Path) -> LocalServer:
     return LocalServer(url=url, embedded=server)
 
 
+FORCE_EMBEDDED_ENV = "DRAGONFLY_FORCE_EMBEDDED"
+
+
+def embedded_forced() -> bool:
+    """``DRAGONFLY_FORCE_EMBEDDED=1``: use an embedded PostgreSQL even when one runs on 5432."""
+    return os.environ.get(FORCE_EMBEDDED_ENV, "") not in ("", "0", "false")
+
+
 def find_server(data_dir: Path | None = None, *, allow_embedded: bool = True) -> LocalServer:
-    """The server tests and the console use, starting an embedded one if needed."""
+    """The server tests and the console use, starting an embedded one if needed (or if forced)."""
+    target = data_dir or Path(tempfile.gettempdir()) / "dragonfly-bot-embedded-pg"
+    if allow_embedded and embedded_forced():
+        return start_embedded(target)
     explicit = os.environ.get("DRAGONFLY_PG_URL")
     if explicit:
         if not _reachable(explicit):
@@ -95,7 +106,6 @@ def find_server(data_dir: Path | None = None, *, allow_embedded: bool = True) ->
         return LocalServer(url=DEFAULT_LOCAL_URL)
     if not allow_embedded:
         raise LocalDatabaseError("no PostgreSQL at 127.0.0.1:5432; start one or set DRAGONFLY_PG_URL")
-    target = data_dir or Path(tempfile.gettempdir()) / "dragonfly-bot-embedded-pg"
     log.info("no PostgreSQL at 127.0.0.1:5432; starting an embedded one in %s", target)
     return start_embedded(target)
 
@@ -297,12 +307,19 @@ SUPABASE_EXTENSIONS = frozenset(
 )
 
 
+# Scratch database names start with this; the tests add their xdist worker, so a leftover says who made it.
+SCRATCH_PREFIX = "dragonfly_scratch"
+SCRATCH_PREFIX_ENV = "DRAGONFLY_SCRATCH_PREFIX"
+
+
 @dataclass
 class ScratchDatabase:
     """A fresh database on ``server``, dropped by ``drop()``."""
 
     server_url: str
-    name: str = field(default_factory=lambda: f"dragonfly_scratch_{secrets.token_hex(5)}")
+    name: str = field(
+        default_factory=lambda: f"{os.environ.get(SCRATCH_PREFIX_ENV, SCRATCH_PREFIX)}_{secrets.token_hex(5)}"
+    )
 
     @property
     def url(self) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 import discord
 
@@ -15,6 +16,9 @@ log = logging.getLogger(__name__)
 # Mentions in posted text never ping unless the caller says so explicitly.
 NO_MENTIONS = discord.AllowedMentions.none()
 _SETTING = {"alerts": "ALERTS_CHANNEL_ID", "engineering": "ENGINEERING_CHANNEL_ID"}
+# Where the bot posts, replies and opens threads (not categories, forums or DMs).
+Postable = discord.TextChannel | discord.Thread | discord.VoiceChannel | discord.StageChannel
+_POSTABLE = (discord.TextChannel, discord.Thread, discord.VoiceChannel, discord.StageChannel)
 
 
 class DiscordPoster:
@@ -26,7 +30,7 @@ class DiscordPoster:
     def from_settings(cls, client: discord.Client, settings) -> DiscordPoster:
         return cls(client, {"alerts": settings.alerts_channel_id, "engineering": settings.engineering_channel_id})
 
-    async def _channel(self, channel_id: int) -> discord.abc.Messageable:
+    async def _channel(self, channel_id: int) -> Postable:
         found = self._client.get_channel(channel_id)
         if found is None:
             try:
@@ -35,9 +39,11 @@ class DiscordPoster:
                 raise UserFacingError(f"channel {channel_id} does not exist or the bot cannot see it") from None
             except discord.Forbidden:
                 raise UserFacingError(f"the bot has no access to channel {channel_id}; invite it there") from None
+        if not isinstance(found, _POSTABLE):
+            raise UserFacingError(f"channel {channel_id} is not a text channel or thread; give a text channel's id")
         return found
 
-    async def _named(self, key: ChannelKey) -> discord.abc.Messageable:
+    async def _named(self, key: ChannelKey) -> Postable:
         channel_id = self._channel_ids.get(key)
         if channel_id is None:
             raise UserFacingError(f"{_SETTING[key]} is not set: the #{key} channel id the bot posts to")
@@ -55,7 +61,7 @@ class DiscordPoster:
         view: discord.ui.View | None = None,
     ) -> PostRef:
         target = await self._named(channel)
-        extra = {"view": view} if view is not None else {}
+        extra: dict[str, Any] = {"view": view} if view is not None else {}  # send() takes no view=None
         message = await target.send(
             content=content,
             embeds=list(embeds),

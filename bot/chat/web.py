@@ -31,7 +31,9 @@ LISTEN_BACKLOG = 1024
 class ObservedBot(Protocol):
     gateway_state: str
     started_at: float
-    latency: float
+
+    @property
+    def latency(self) -> float: ...
 
     def is_ready(self) -> bool: ...
 
@@ -78,7 +80,7 @@ class Readiness:
         return 200, {"ready": True}
 
 
-BOT_KEY = web.AppKey("bot", object)
+BOT_KEY = web.AppKey[ObservedBot]("bot")
 READINESS_KEY = web.AppKey("readiness", Readiness)
 
 

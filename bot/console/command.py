@@ -11,13 +11,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bot.adapters.localdb import PROJECT_ROOT, LocalDatabaseError
+from bot.adapters.localdb import FORCE_EMBEDDED_ENV, PROJECT_ROOT, LocalDatabaseError, embedded_forced
 from bot.errors import UserFacingError
 from bot.settings import ENVIRONMENTS, Settings, load_settings
 
 NAME = "console"
 HELP = "Try the bot in a terminal: type /migrations dev and see what it would answer (no Discord needed)."
-FORCE_EMBEDDED_ENV = "DRAGONFLY_FORCE_EMBEDDED"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -76,7 +75,7 @@ async def _main(args: argparse.Namespace, settings: Settings) -> int:
             runtime = Path(tempfile.gettempdir()) / f"dragonfly-runtime-{os.getuid() if hasattr(os, 'getuid') else 0}"
             runtime.mkdir(mode=0o700, exist_ok=True)
             os.environ["XDG_RUNTIME_DIR"] = str(runtime)
-        force = args.embedded or os.environ.get(FORCE_EMBEDDED_ENV, "") not in ("", "0", "false")
+        force = args.embedded or embedded_forced()
         try:
             local_db = await asyncio.to_thread(
                 prepare_console_database, data_dir.resolve(), migrations_dir, force_embedded=force, say=_say

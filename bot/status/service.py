@@ -206,6 +206,7 @@ class GitHubFiles:
                 self._branch = None  # the default branch may have been renamed: ask again next time
             raise
         if sha is None:  # 304: the head did not move (an ETag is only sent with a snapshot)
+            assert known is not None
             return replace(known, confirmed_at=time.time())
         if known is not None and sha == known.sha:
             return replace(known, etag=etag, confirmed_at=time.time())
