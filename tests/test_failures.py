@@ -384,7 +384,8 @@ def test_deadlock(scratch_db, tmp_path):
         other.execute("lock table public.b in access exclusive mode")
         cli = threading.Thread(target=lambda: result.update(run=migration_up(scratch_db.url, migrations)))
         cli.start()
-        for _ in range(500):  # until the migration waits for b
+        deadline = time.monotonic() + 60  # the CLI's start-up is slow on a busy machine
+        while time.monotonic() < deadline:  # until the migration waits for b
             waiting = watcher.execute(
                 "select count(*) from pg_locks l join pg_class c on c.oid = l.relation "
                 "where not l.granted and c.relname = 'b'"

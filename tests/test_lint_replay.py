@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import psycopg
 
-from bot.adapters.localdb import ScratchDatabase, migration_up
+from bot.adapters.localdb import SUPABASE_EXTENSIONS, ScratchDatabase, migration_up
 from bot.cli import main
 from bot.core.failures import classify, parse_log
 from bot.preflight.files import collect
@@ -151,16 +152,25 @@ def test_cli_replay_json_and_exit_code(tmp_path, pg_server, capsys, monkeypatch)
     assert rules == [("create-without-if-not-exists", 3), ("replay-not-idempotent", 3)]
 
 
-def test_precision_corpus_replays_clean(pg_server):
+def _corpus_extensions() -> list[str]:
+    found = re.findall(
+        r"create extension if not exists (\w+)", " ".join(p.read_text() for p in PRECISION.glob("*.sql"))
+    )
+    return sorted(set(found))
+
+
+def test_precision_corpus_replays_clean(pg_server, require_extensions):
     """The realistic migrations apply on PostgreSQL with the real CLI, survive a second run, and grant what they
     create."""
+    require_extensions(*_corpus_extensions())  # pgcrypto: not in the embedded build
     assert _replay(PRECISION, pg_server.url) == []
 
 
-def test_precision_corpus_is_idempotent_for_the_real_cli_too(pg_server, tmp_path):
+def test_precision_corpus_is_idempotent_for_the_real_cli_too(pg_server, tmp_path, require_extensions):
     """Belt and braces: the CLI itself re-applies every file after `migration repair --status reverted`."""
     from bot.adapters.localdb import run_supabase
 
+    require_extensions(*_corpus_extensions())
     db = ScratchDatabase(pg_server.url).create()
     try:
         assert migration_up(db.url, PRECISION).returncode == 0
@@ -238,13 +248,18 @@ def test_extension_supabase_provides_but_the_scratch_server_lacks_is_a_warning_n
 ):
     """pgvector, pg_net, pg_cron... exist on every Supabase project but not on a plain PostgreSQL: the replay cannot
     run those migrations, which says nothing against them. A misspelt extension fails on Supabase too: an error."""
+    with psycopg.connect(pg_server.url) as conn:
+        available = {row[0] for row in conn.execute("select name from pg_available_extensions")}
+    # pgvector on a stock PostgreSQL; the embedded build ships pgvector, but not pg_net or pg_cron.
+    lacking = next(e for e in ("vector", "pg_net", "pg_cron", "pg_graphql") if e not in available)
+    assert lacking in SUPABASE_EXTENSIONS
     folder = _folder(
         tmp_path,
         {
             "20250101000000_base.sql": BASE,
             "20250102000000_vector.sql": (
-                "create extension if not exists vector with schema extensions;\n"
-                "create table if not exists public.docs (id bigint primary key, embedding extensions.vector(3));\n"
+                f"create extension if not exists {lacking} with schema extensions;\n"
+                "create table if not exists public.docs (id bigint primary key, embedding text);\n"
                 "grant select on public.docs to authenticated, service_role;\n"
             ),
         },
@@ -253,7 +268,7 @@ def test_extension_supabase_provides_but_the_scratch_server_lacks_is_a_warning_n
     assert main(["lint", "--replay", "--db-url", pg_server.url, "--json", "migrations"]) == 0
     [finding] = json.loads(capsys.readouterr().out)
     assert (finding["rule"], finding["severity"], finding["line"]) == ("replay-skipped", "warning", 1)
-    assert 'extension "vector"' in finding["message"] and "Supabase" in finding["message"]
+    assert f'extension "{lacking}"' in finding["message"] and "Supabase" in finding["message"]
     (folder / "20250102000000_vector.sql").write_text("create extension if not exists vectr with schema extensions;\n")
     assert main(["lint", "--replay", "--db-url", pg_server.url, "--json", "migrations"]) == 1
     [finding] = json.loads(capsys.readouterr().out)
