@@ -16,10 +16,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
+from bot.core.environments import Environment
 from bot.errors import UserFacingError
-
-Environment = Literal["dev", "prod"]
-ENVIRONMENTS: tuple[Environment, ...] = ("dev", "prod")
 
 
 class Settings(BaseSettings):

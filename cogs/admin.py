@@ -9,6 +9,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.chat.app import DragonflyBot, bot_of
 from bot.errors import UserFacingError
 
 log = logging.getLogger(__name__)
@@ -16,7 +17,7 @@ log = logging.getLogger(__name__)
 
 async def is_bot_owner(interaction: discord.Interaction) -> bool:
     """Owners are OWNER_IDS, else the application's owner/team (asked from Discord)."""
-    bot = interaction.client
+    bot = bot_of(interaction)
     if interaction.user.id in bot.settings.owner_ids:
         return True
     if bot.settings.owner_ids:
@@ -35,7 +36,7 @@ async def _owner_only(interaction: discord.Interaction) -> bool:
 
 
 class Admin(commands.GroupCog, group_name="admin", group_description="Bot administration (owners only)"):
-    def __init__(self, bot: commands.Bot):
+    def __init__(self, bot: DragonflyBot):
         self.bot = bot
         super().__init__()
 
@@ -55,5 +56,5 @@ class Admin(commands.GroupCog, group_name="admin", group_description="Bot admini
         await interaction.followup.send("Synced " + "; ".join(synced) + ".", ephemeral=True)
 
 
-async def setup(bot: commands.Bot) -> None:
+async def setup(bot: DragonflyBot) -> None:
     await bot.add_cog(Admin(bot))

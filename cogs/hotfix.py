@@ -21,12 +21,13 @@ from discord import app_commands
 from discord.ext import commands, tasks
 
 from bot.adapters.state.journal import HotfixJournal
+from bot.chat.app import DragonflyBot, bot_of
 from bot.chat.errors import send_ephemeral
 from bot.chat.ui import Page, Paginator
 from bot.core.hotfix import SUMMARY_MAX, Actor, HotfixRefused, HotfixState, check_sql_file
 from bot.errors import UserFacingError
 from bot.hotfix import render_discord as render
-from bot.hotfix.service import HotfixService, make_hotfix_store
+from bot.hotfix.service import HotfixService
 
 log = logging.getLogger(__name__)
 
@@ -73,13 +74,14 @@ class ApproveButton(discord.ui.DynamicItem[discord.ui.Button], template=r"hotfix
         return cls(match["code"])
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        cog = interaction.client.get_cog("Hotfix")
-        if cog is None:
+        bot = bot_of(interaction)
+        cog = bot.get_cog("Hotfix")
+        if not isinstance(cog, Hotfix):
             await send_ephemeral(interaction, "Hotfixes are not available right now; try `/hotfix approve` later.")
             return
         await interaction.response.defer()  # the store may be slow; Discord allows 3 s
         try:
-            hotfix = await cog.svc.approve(actor_for(interaction.user, interaction.client.settings), self.code)
+            hotfix = await cog.svc.approve(actor_for(interaction.user, bot.settings), self.code)
         except UserFacingError as exc:
             await send_ephemeral(interaction, exc.message)
             return
@@ -101,7 +103,7 @@ def approval_view(hotfix) -> discord.ui.View:
 class Hotfix(
     commands.GroupCog, group_name="hotfix", group_description="Emergency hotfixes (the protocol's If You Must Hotfix)"
 ):
-    def __init__(self, bot: commands.Bot, service: HotfixService | None = None):
+    def __init__(self, bot: DragonflyBot, service: HotfixService | None = None):
         self.bot = bot
         self.service = service
         self.unavailable: str | None = None
@@ -119,17 +121,13 @@ class Hotfix(
         self.follow_up.start()
 
     def _build_service(self) -> HotfixService:
-        settings = self.bot.settings
-        # The console and tests point the bot at one database; the hotfix log lives there too.
-        store = make_hotfix_store(
-            settings, db_url=getattr(self.bot, "status_db_url", None), client=self.bot.http_client
-        )
+        settings, services = self.bot.settings, self.bot.services
         return HotfixService(
-            store,
+            services.hotfix_store(),
             HotfixJournal(settings.data_dir),
             self.bot.poster,
-            read_status=self._read_status,
-            migration_files=self.bot.migration_files(),
+            read_status=services.status.report,
+            migration_files=services.status.files,
             reminder_hours=settings.hotfix_reminder_hours,
             lead_role_id=settings.devops_lead_role_id,
             approval_view=approval_view,
@@ -144,10 +142,6 @@ class Hotfix(
     async def cog_unload(self) -> None:
         self.follow_up.cancel()
         self.bot.remove_dynamic_items(ApproveButton)
-
-    async def _read_status(self, env: str):
-        _, report = await self.bot.read_status(env)
-        return report
 
     def _actor(self, interaction: discord.Interaction) -> Actor:
         return actor_for(interaction.user, self.bot.settings)
@@ -257,7 +251,7 @@ class Hotfix(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
         try:
-            local = await self.bot.migration_files().read()
+            local = await self.bot.services.status.files.read()
         except (UserFacingError, OSError):
             return []  # the command itself will say what is wrong
         names = sorted((m.file for m in local.migrations), reverse=True)
@@ -324,5 +318,5 @@ class Hotfix(
         await self.bot.wait_until_ready()
 
 
-async def setup(bot: commands.Bot) -> None:
+async def setup(bot: DragonflyBot) -> None:
     await bot.add_cog(Hotfix(bot))

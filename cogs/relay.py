@@ -19,6 +19,7 @@ from discord.ext import commands, tasks
 
 from bot.adapters.github import GitHubClient, GitHubUnavailable
 from bot.adapters.state.ledger import Ledger
+from bot.chat.app import DragonflyBot
 from bot.relay.service import Relay, process_queue, reconcile
 from bot.relay.webhook import PATH, GitHubWebhook
 
@@ -44,7 +45,7 @@ SLOT_KEY = web.AppKey("github_webhook_slot", _WebhookSlot)
 
 
 class CiAlerts(commands.GroupCog, group_name="ci", group_description="Migration CI runs relayed to #alerts"):
-    def __init__(self, bot: commands.Bot):
+    def __init__(self, bot: DragonflyBot):
         self.bot = bot
         self.client: GitHubClient | None = None
         self.ledger: Ledger | None = None
@@ -55,16 +56,12 @@ class CiAlerts(commands.GroupCog, group_name="ci", group_description="Migration 
 
     async def cog_load(self) -> None:
         s = self.bot.settings
-        if s.github_token is None or not s.github_repository:
+        # The process's one GitHub client (bot.compose), shared with the migration files.
+        self.client = self.bot.services.github
+        if self.client is None:
             log.info("CI relay idle: set GITHUB_TOKEN and GITHUB_REPOSITORY to relay failed migration runs")
             return
         self.ledger = Ledger(s.data_dir / LEDGER_FILE)
-        self.client = GitHubClient(
-            s.github_token.get_secret_value(),
-            s.github_repository,
-            s.migrations_workflow,
-            api_url=s.github_api_url,
-        )
         self.relay = Relay(
             client=self.client,
             ledger=self.ledger,
@@ -107,8 +104,7 @@ class CiAlerts(commands.GroupCog, group_name="ci", group_description="Migration 
                 await self.relay.close()
             except Exception:
                 log.warning("held-back CI alerts could not be summarised on unload", exc_info=True)
-        if self.client is not None:
-            self.client.close()
+        # self.client belongs to the services: the bot closes it.
         if self.ledger is not None:
             self.ledger.close()
 
@@ -150,5 +146,5 @@ def _loads(stored: str) -> dict:
     return data if isinstance(data, dict) else {"title": "latest failure could not be read"}
 
 
-async def setup(bot: commands.Bot) -> None:
+async def setup(bot: DragonflyBot) -> None:
     await bot.add_cog(CiAlerts(bot))

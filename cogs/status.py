@@ -13,8 +13,11 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.chat.app import DragonflyBot
 from bot.chat.ui import Page, Paginator
 from bot.core.compare import compare_reports
+from bot.core.environments import is_environment
+from bot.errors import UserFacingError
 from bot.status.render_discord import RenderedMessage, render_compare, render_status
 
 ENV_CHOICES = [
@@ -30,7 +33,7 @@ async def send_rendered(interaction: discord.Interaction, rendered: RenderedMess
 
 
 class Migrations(commands.Cog):
-    def __init__(self, bot: commands.Bot):
+    def __init__(self, bot: DragonflyBot):
         self.bot = bot
 
     @app_commands.command(name="migrations", description="Migration status for dev or prod, or what prod lacks")
@@ -40,16 +43,17 @@ class Migrations(commands.Cog):
         # Reading the source can take longer than Discord's 3 s: answer "thinking" first.
         await interaction.response.defer(thinking=True)
         env = env or self.bot.settings.supabase_mode
+        status = self.bot.services.status
         if env == "compare":
-            (dev_source, dev), (prod_source, prod) = await asyncio.gather(
-                self.bot.read_status("dev"), self.bot.read_status("prod")
-            )
+            (dev_source, dev), (prod_source, prod) = await asyncio.gather(status.read("dev"), status.read("prod"))
             rendered = render_compare(dev_source, prod_source, compare_reports(dev, prod))
-        else:
-            source, report = await self.bot.read_status(env)
+        elif is_environment(env):
+            source, report = await status.read(env)
             rendered = render_status(env, source, report)
+        else:
+            raise UserFacingError(f"unknown environment `{env}`: use dev, prod or compare")
         await send_rendered(interaction, rendered)
 
 
-async def setup(bot: commands.Bot) -> None:
+async def setup(bot: DragonflyBot) -> None:
     await bot.add_cog(Migrations(bot))

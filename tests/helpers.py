@@ -32,6 +32,7 @@ import discord
 
 from bot.adapters.localdb import PROJECT_ROOT
 from bot.chat.channels import ChannelKey, PostRef
+from bot.chat.poster import LegacyBridge
 
 _ids = itertools.count(100_000_000_000_000_001)
 
@@ -296,7 +297,7 @@ def last_ephemeral_text(interaction) -> str | None:
 
 
 @dataclass
-class RecordingPoster:
+class RecordingPoster(LegacyBridge):
     """A ChannelPoster that records instead of posting; channel ids are per key."""
 
     channel_ids: dict[str, int] = field(default_factory=lambda: {"alerts": 1001, "engineering": 1002})

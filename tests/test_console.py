@@ -12,6 +12,7 @@ import pytest
 from discord import app_commands
 
 from bot.chat.app import DragonflyBot
+from bot.compose import build_services
 from bot.console.session import (
     Console,
     ConsoleChannel,
@@ -33,9 +34,8 @@ def _console(out: io.StringIO, *, db_url: str, migrations_dir: Path, files_dir: 
     settings = Settings(_env_file=None, migrations_dir=migrations_dir, hotfix_role_id=5)
     bot = DragonflyBot(
         settings,
+        services=build_services(settings, db_url=db_url, note="console test", local_files=True),
         poster=ConsolePoster(printer),
-        status_db_url=db_url,
-        status_note="console test",
         serve_web=False,
         sync_commands=False,
     )

@@ -13,6 +13,7 @@ from bot.adapters.localdb import migration_up
 from bot.chat.app import DragonflyBot
 from bot.chat.errors import handle_app_command_error
 from bot.chat.limits import message_problems
+from bot.compose import build_services
 from bot.core.hotfix import SQL_FILE_MAX_BYTES, SUMMARY_MAX, HotfixState
 from bot.settings import Settings
 from cogs.hotfix import ApproveButton, Hotfix
@@ -43,7 +44,8 @@ async def hotfix_bot(db, tmp_path):
         data_dir=tmp_path / "data",
     )
     poster = RecordingPoster()
-    bot = DragonflyBot(settings, poster=poster, serve_web=False, sync_commands=False, status_db_url=db.url)
+    services = build_services(settings, db_url=db.url)
+    bot = DragonflyBot(settings, services=services, poster=poster, serve_web=False, sync_commands=False)
     async with bot:  # initialised like the console does, without logging in
         await bot.add_cog(Hotfix(bot))
         yield bot, bot.get_cog("Hotfix"), poster, db, migrations

@@ -13,15 +13,21 @@ from bot.adapters.supabase.postgres import PostgresStatusSource
 from bot.chat.app import DragonflyBot
 from bot.chat.limits import message_problems
 from bot.chat.ui import Paginator
+from bot.compose import build_services
 from bot.settings import Settings
 from cogs.status import Migrations
 from tests.conftest import REPO_MIGRATIONS
 from tests.helpers import RecordingPoster, embed_text, file_text, make_interaction, sent_embeds, sent_files, sent_views
 
 
-def _bot(**settings) -> DragonflyBot:
+def _bot(db_url: str | None = None, **values) -> DragonflyBot:
+    settings = Settings(_env_file=None, **values)
     return DragonflyBot(
-        Settings(_env_file=None, **settings), poster=RecordingPoster(), serve_web=False, sync_commands=False
+        settings,
+        services=build_services(settings, db_url=db_url),
+        poster=RecordingPoster(),
+        serve_web=False,
+        sync_commands=False,
     )
 
 
@@ -38,8 +44,7 @@ def _up(db_url: str, folder: Path) -> None:
 
 
 async def test_healthy_repository_answers_with_one_embed(migrated_db):
-    bot = _bot(migrations_dir=REPO_MIGRATIONS)
-    bot.status_db_url = migrated_db.url
+    bot = _bot(db_url=migrated_db.url, migrations_dir=REPO_MIGRATIONS)
     cog = Migrations(bot)
     inter = make_interaction()
     await cog.migrations.callback(cog, inter, env="dev")
@@ -56,8 +61,7 @@ async def test_healthy_repository_answers_with_one_embed(migrated_db):
 
 
 async def test_default_env_is_supabase_mode(migrated_db):
-    bot = _bot(migrations_dir=REPO_MIGRATIONS, supabase_mode="prod")
-    bot.status_db_url = migrated_db.url
+    bot = _bot(db_url=migrated_db.url, migrations_dir=REPO_MIGRATIONS, supabase_mode="prod")
     cog = Migrations(bot)
     inter = make_interaction()
     await cog.migrations.callback(cog, inter, env=None)
@@ -73,8 +77,7 @@ async def test_defers_before_reading_the_source(migrated_db, monkeypatch):
         return await original(self)
 
     monkeypatch.setattr(PostgresStatusSource, "fetch_rows", watched)
-    bot = _bot(migrations_dir=REPO_MIGRATIONS)
-    bot.status_db_url = migrated_db.url
+    bot = _bot(db_url=migrated_db.url, migrations_dir=REPO_MIGRATIONS)
     cog = Migrations(bot)
     inter = make_interaction()
     await cog.migrations.callback(cog, inter, env="dev")
@@ -99,8 +102,7 @@ async def test_every_attention_state_is_listed(scratch_db, tmp_path):
             " values ('dev', 'failed', '20251215000000', '20251215000000_broken.sql', '42P07',"
             " 'relation \"keep\" already exists')"
         )
-    bot = _bot(migrations_dir=folder)
-    bot.status_db_url = scratch_db.url
+    bot = _bot(db_url=scratch_db.url, migrations_dir=folder)
     cog = Migrations(bot)
     inter = make_interaction()
     await cog.migrations.callback(cog, inter, env="dev")
@@ -127,8 +129,7 @@ async def test_long_list_is_paged_with_the_report_attached(migrated_db, tmp_path
     folder = _copy_repo_migrations(tmp_path / "migrations")
     for i in range(300):
         (folder / f"2026010100{i:04d}_pending_change_number_{i}.sql").write_text("select 1;\n")
-    bot = _bot(migrations_dir=folder)
-    bot.status_db_url = migrated_db.url
+    bot = _bot(db_url=migrated_db.url, migrations_dir=folder)
     cog = Migrations(bot)
     owner = make_interaction()
     await cog.migrations.callback(cog, owner, env="dev")

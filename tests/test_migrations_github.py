@@ -19,6 +19,7 @@ from bot.adapters.github import ArchiveTooLarge, read_archive_folder
 from bot.adapters.localdb import migration_up
 from bot.chat.app import DragonflyBot
 from bot.chat.errors import handle_app_command_error
+from bot.compose import build_services
 from bot.errors import SourceUnavailable, UserFacingError
 from bot.settings import Settings
 from bot.status.service import FolderFiles, GitHubFiles
@@ -60,14 +61,15 @@ def _bot(fake: FakeGitHub, tmp_path: Path, db_url: str, **settings) -> Dragonfly
         "migrations_dir": _image_copy(tmp_path),
     }
     values.update(settings)
+    settings = Settings(_env_file=None, **values)
     bot = DragonflyBot(
-        Settings(_env_file=None, **values),
+        settings,
+        services=build_services(settings, db_url=db_url),
         poster=RecordingPoster(),
         serve_web=False,
         sync_commands=False,
-        status_db_url=db_url,
     )
-    files = bot.migration_files()
+    files = bot.services.migration_files
     if isinstance(files, GitHubFiles):
         files.min_interval = 0  # every /migrations asks GitHub (the default shares one check per 2 s)
     return bot
@@ -120,7 +122,7 @@ async def test_new_file_on_the_branch_is_pending_then_applied_never_missing_loca
 
         # ... while the image's copy, which the bot used to read, calls it drift.
         local = _bot(fake_github, tmp_path / "local", scratch_db.url, migrations_source="local")
-        assert isinstance(local.migration_files(), FolderFiles)
+        assert isinstance(local.services.migration_files, FolderFiles)
         stale = embed_text(await _ask(local))
         assert NEW_FILE in stale and "missing locally" in stale
     finally:
@@ -139,7 +141,7 @@ async def test_unchanged_head_costs_one_304_and_no_download(fake_github, migrate
         assert [status for _, status in fake_github.statuses] == [304]
         assert fake_github.api_requests("commit") == fake_github.requests  # nothing else was asked
         # compare reads dev and prod together: with the default interval, one check serves both.
-        files = bot.migration_files()
+        files = bot.services.migration_files
         files.min_interval, files._checked_at = 2.0, float("-inf")
         fake_github.statuses.clear()
         await _ask(bot, "compare")
@@ -152,7 +154,7 @@ async def test_new_head_without_migration_changes_reuses_parsed_files(fake_githu
     bot = _bot(fake_github, tmp_path, migrated_db.url)
     try:
         await _ask(bot)
-        files = bot.migration_files()
+        files = bot.services.migration_files
         before = files.snapshot.files.migrations
         fake_github.push({"README.md": "# dragonfly, now with docs\n"})
         await _ask(bot)
@@ -227,9 +229,10 @@ async def test_github_failing_without_a_snapshot_is_one_clear_ephemeral_line(
 
 def test_which_files_the_bot_reads(tmp_path):
     github = {"github_token": TOKEN, "github_repository": REPO}
-    make = lambda files_source=None, **s: DragonflyBot(  # noqa: E731
-        Settings(_env_file=None, **s), serve_web=False, sync_commands=False, files_source=files_source
-    ).migration_files()
+
+    def make(files_source=None, **s):
+        return build_services(Settings(_env_file=None, **s), local_files=files_source == "local").migration_files
+
     assert isinstance(make(), FolderFiles)  # auto, GitHub not configured
     assert isinstance(make(**github), GitHubFiles)  # auto, GitHub configured
     assert isinstance(make(migrations_source="local", **github), FolderFiles)
@@ -300,7 +303,7 @@ async def test_a_hotfix_migration_pushed_to_the_branch_auto_links_without_a_rede
     bot = _bot(fake_github, tmp_path, migrated_db.url)
     try:
         service = make_service(migrated_db.url, tmp_path / "data", RecordingPoster())
-        service.migration_files = bot.migration_files()
+        service.migration_files = bot.services.migration_files
         hotfix = (
             await service.declare(DEV, "dev", "add widgets", "create table public.widgets (id bigint primary key);")
         ).hotfix

@@ -1,4 +1,4 @@
-"""Shared views: owner-only presses, time-outs that survive a deleted message, confirm results."""
+"""Shared views: owner-only presses, time-outs that survive a deleted message."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from unittest.mock import AsyncMock
 
 import discord
 
-from bot.chat.ui import ConfirmView, Page, Paginator
+from bot.chat.ui import Page, Paginator
 from tests.helpers import make_interaction, make_member
 
 
@@ -35,29 +35,11 @@ async def test_single_page_has_no_buttons():
     assert inter.sent[0]["view"] is discord.utils.MISSING and view.is_finished()
 
 
-async def test_confirm_view_owner_only_and_result():
+async def test_only_the_owner_may_turn_the_pages():
     owner = make_member(user_id=10)
-    view = ConfirmView(owner_id=10, confirm_label="Approve")
-    assert view.confirm.label == "Approve"
+    view = Paginator([Page(content="one"), Page(content="two")], owner_id=10)
     stranger = make_interaction()
     assert await view.interaction_check(stranger) is False
     assert "Only <@10>" in stranger.sent[-1]["content"]
-    presser = make_interaction(user=owner)
-    assert await view.interaction_check(presser)
-    await view.confirm.callback(presser)
-    assert await view.wait_for_choice() is True and view.pressed_by is owner
-    assert presser.sent[-1]["via"] == "edit_message" and all(i.disabled for i in view.children)
-
-
-async def test_confirm_view_custom_check_refuses_with_its_message():
-    async def not_yourself(interaction):
-        return "You cannot approve your own hotfix." if interaction.user.id == 10 else None
-
-    view = ConfirmView(check=not_yourself)
-    declarer = make_interaction(user=make_member(user_id=10))
-    assert await view.interaction_check(declarer) is False
-    assert declarer.sent[-1] == {"via": "response", "content": "You cannot approve your own hotfix.", "ephemeral": True}
-    lead = make_interaction(user=make_member(user_id=11))
-    assert await view.interaction_check(lead) is True
-    await view.cancel.callback(lead)
-    assert view.value is False
+    assert stranger.sent[-1]["ephemeral"] is True
+    assert await view.interaction_check(make_interaction(user=owner)) is True

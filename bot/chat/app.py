@@ -1,10 +1,13 @@
 """The Discord application: one Bot subclass, all start-up in ``setup_hook``.
 
-Order matters: the shared HTTP client and the poster exist before any
-extension loads (cogs use them in ``cog_load``); ``web_app`` exists before
-extensions load (cogs add routes to it) and is served only after all have
-loaded (aiohttp freezes its router on start). The console builds the same
-bot without logging in (``serve_web=False, sync_commands=False``).
+The bot is chat only: it receives its parts (``Services``: the shared HTTP
+client, the GitHub client, the per-environment backends, the status service)
+from the composition root ``bot.compose`` and hands them to cogs as
+``bot.services``. Order matters: the services and the poster exist before
+any extension loads (cogs use them in ``cog_load``); ``web_app`` exists
+before extensions load (cogs add routes to it) and is served only after all
+have loaded (aiohttp freezes its router on start). The console builds the
+same bot without logging in (``serve_web=False, sync_commands=False``).
 """
 
 from __future__ import annotations
@@ -15,27 +18,19 @@ import json
 import logging
 import time
 from pathlib import Path
+from typing import cast
 
 import discord
 import httpx
 from discord.ext import commands
 
-from bot.adapters.supabase.readiness import probe_source
 from bot.chat.channels import ChannelPoster
 from bot.chat.errors import DragonflyTree
 from bot.chat.poster import DiscordPoster
 from bot.chat.web import WebServer, create_web_app
-from bot.core.status import StatusReport
+from bot.compose import Services, build_services
 from bot.errors import UserFacingError
-from bot.settings import Environment, Settings
-from bot.status.service import (
-    FolderFiles,
-    GitHubFiles,
-    MigrationFiles,
-    github_files_wanted,
-    make_github_files,
-    status_for,
-)
+from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -51,20 +46,26 @@ EXTENSIONS = [
 ]
 
 
+def bot_of(interaction: discord.Interaction) -> DragonflyBot:
+    """The DragonflyBot behind an interaction (discord.py types ``interaction.client`` as Client)."""
+    return cast("DragonflyBot", interaction.client)
+
+
 class DragonflyBot(commands.Bot):
     def __init__(
         self,
         settings: Settings,
         *,
+        services: Services | None = None,
         poster: ChannelPoster | None = None,
-        status_db_url: str | None = None,
-        status_note: str | None = None,
         serve_web: bool = True,
         sync_commands: bool = True,
         sync_global: bool = False,
         extensions: list[str] | None = None,
-        files_source: str | None = None,
     ):
+        """``services`` default to ``build_services(settings)`` (what ``dragonfly-bot run`` uses);
+        the bot closes them when it closes. ``serve_web``/``sync_commands``: how this process
+        starts (the console and tests neither listen nor sync)."""
         intents = discord.Intents.none()
         intents.guilds = True  # slash commands need nothing else
         super().__init__(
@@ -76,19 +77,13 @@ class DragonflyBot(commands.Bot):
             allowed_mentions=discord.AllowedMentions.none(),
         )
         self.settings = settings
+        self.services = services or build_services(settings)
         self.poster: ChannelPoster | None = poster
-        # When set (console mode, tests), every environment reads this database.
-        self.status_db_url = status_db_url
-        self.status_note = status_note
-        # "local" (the console): compare with the local folder whatever MIGRATIONS_SOURCE says.
-        self.files_source = files_source
-        self._migration_files: MigrationFiles | None = None
         self.serve_web = serve_web
         self.sync_on_start = sync_commands
         self.sync_global = sync_global
         self.extension_names = list(EXTENSIONS if extensions is None else extensions)
         self.failed_extensions: dict[str, str] = {}
-        self.http_client: httpx.AsyncClient | None = None
         self.web_app = create_web_app(self)
         self.web_server: WebServer | None = None
         self.gateway_state = "not started"
@@ -96,12 +91,12 @@ class DragonflyBot(commands.Bot):
 
     # ------------------------------------------------------------------ start-up and shutdown
 
+    @property
+    def http_client(self) -> httpx.AsyncClient:
+        """The process's one HTTP client (owned by the services)."""
+        return self.services.http
+
     async def setup_hook(self) -> None:
-        self.http_client = httpx.AsyncClient(
-            timeout=self.settings.rest_timeout_seconds,
-            headers={"User-Agent": "dragonfly-bot"},
-            limits=httpx.Limits(max_connections=20),
-        )
         if self.poster is None:
             self.poster = DiscordPoster.from_settings(self, self.settings)
         for name in self.extension_names:
@@ -186,12 +181,7 @@ class DragonflyBot(commands.Bot):
             await self.web_server.stop()
             self.web_server = None
         await super().close()
-        if self.http_client is not None:
-            await self.http_client.aclose()
-            self.http_client = None
-        if isinstance(self._migration_files, GitHubFiles):
-            self._migration_files.client.close()
-            self._migration_files = None
+        await self.services.aclose()
         self.gateway_state = "closed"
 
     # ------------------------------------------------------------------ gateway state for /healthz
@@ -210,31 +200,7 @@ class DragonflyBot(commands.Bot):
         self.gateway_state = "connected"
         log.info("logged in as %s (%s) in %d guild(s)", self.user, getattr(self.user, "id", "?"), len(self.guilds))
 
-    # ------------------------------------------------------------------ status, for cogs and probes
-
-    async def read_status(self, env: Environment) -> tuple[str, StatusReport]:
-        """(where the data came from, the report) for ``env``: the one path cogs use."""
-        local = await self.migration_files().read()
-        source, report = await status_for(
-            self.settings, env, db_url=self.status_db_url, client=self.http_client, local=local
-        )
-        where = source.description
-        if self.status_note:
-            where = f"{where} ({self.status_note})"
-        if local.origin:
-            where = f"{where}; files: {local.origin}"
-        return where, report
-
-    def migration_files(self) -> MigrationFiles:
-        """Where the bot's migration files come from (MIGRATIONS_SOURCE): made on first use, kept."""
-        if self._migration_files is None:
-            if self.files_source != "local" and github_files_wanted(self.settings):
-                self._migration_files = make_github_files(self.settings)
-            else:
-                self._migration_files = FolderFiles(self.settings.migrations_dir)
-        return self._migration_files
+    # ------------------------------------------------------------------ for /readyz
 
     async def probe_status_source(self) -> str | None:
-        return await probe_source(
-            self.settings, self.settings.supabase_mode, db_url=self.status_db_url, client=self.http_client
-        )
+        return await self.services.status.probe(self.settings.supabase_mode)

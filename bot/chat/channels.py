@@ -1,18 +1,23 @@
 """Posting to the team's channels, whatever is on the other end.
 
 Cogs and services never look up Discord channels themselves: they call a
-``ChannelPoster`` with a channel key ("alerts" or "engineering"). The bot
-gives them one that talks to Discord; the console gives them one that prints
-to the terminal with the channel's name, so both show the same messages.
+``ChannelPoster`` with a channel key ("alerts" or "engineering") and an
+``OutgoingMessage`` (``bot.chat.message``). The bot gives them one that talks
+to Discord (``bot.chat.poster.DiscordPoster``); the console gives them one
+that prints to the terminal with the channel's name, so both show the same
+messages. This module is pure: services import it without importing discord.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
-import discord
+from bot.chat.message import OutgoingMessage
+
+if TYPE_CHECKING:  # only the legacy methods below name discord types
+    import discord
 
 ChannelKey = Literal["alerts", "engineering"]
 
@@ -28,6 +33,18 @@ class PostRef:
 
 
 class ChannelPoster(Protocol):
+    async def post(self, channel: ChannelKey, message: OutgoingMessage, *, thread_name: str | None = None) -> PostRef:
+        """Post ``message``; with ``thread_name``, also open a thread on it when the channel allows."""
+
+    async def edit_post(self, ref: PostRef, message: OutgoingMessage) -> None:
+        """Make an earlier post show ``message`` (text, cards, buttons replaced; files kept unless new)."""
+
+    async def reply_to(self, ref: PostRef, message: OutgoingMessage) -> PostRef:
+        """Answer an earlier post (in its thread when it has one)."""
+
+    # Legacy, discord-typed: the relay and the hotfix service still call these until they
+    # post OutgoingMessages; then they go, and this protocol names no discord type.
+
     async def send(
         self,
         channel: ChannelKey,

@@ -1,4 +1,10 @@
-"""ChannelPoster for Discord: posts to the channels named in settings."""
+"""ChannelPoster for Discord: posts to the channels named in settings.
+
+``post``/``edit_post``/``reply_to`` take the neutral ``OutgoingMessage`` and
+translate it here (``bot.chat.discord_message``). ``LegacyBridge`` gives the
+same three methods to a poster that only has the older discord-typed
+``send``/``edit``/``reply`` (the console's and the tests' recording poster).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,8 @@ from typing import Any
 import discord
 
 from bot.chat.channels import ChannelKey, PostRef
+from bot.chat.discord_message import edit_kwargs, send_kwargs, to_embeds, to_files, to_mentions, to_view
+from bot.chat.message import OutgoingMessage
 from bot.errors import UserFacingError
 
 log = logging.getLogger(__name__)
@@ -19,6 +27,29 @@ _SETTING = {"alerts": "ALERTS_CHANNEL_ID", "engineering": "ENGINEERING_CHANNEL_I
 # Where the bot posts, replies and opens threads (not categories, forums or DMs).
 Postable = discord.TextChannel | discord.Thread | discord.VoiceChannel | discord.StageChannel
 _POSTABLE = (discord.TextChannel, discord.Thread, discord.VoiceChannel, discord.StageChannel)
+
+
+class LegacyBridge:
+    """``post``/``edit_post``/``reply_to`` over a poster's discord-typed ``send``/``edit``/``reply``."""
+
+    async def post(self, channel: ChannelKey, message: OutgoingMessage, *, thread_name: str | None = None) -> PostRef:
+        return await self.send(  # type: ignore[attr-defined]
+            channel,
+            content=message.content,
+            embeds=to_embeds(message),
+            files=to_files(message),
+            allowed_mentions=to_mentions(message.pings),
+            thread_name=thread_name,
+            view=to_view(message),
+        )
+
+    async def edit_post(self, ref: PostRef, message: OutgoingMessage) -> None:
+        await self.edit(ref, content=message.content, embeds=to_embeds(message))  # type: ignore[attr-defined]
+
+    async def reply_to(self, ref: PostRef, message: OutgoingMessage) -> PostRef:
+        return await self.reply(  # type: ignore[attr-defined]
+            ref, content=message.content, embeds=to_embeds(message), allowed_mentions=to_mentions(message.pings)
+        )
 
 
 class DiscordPoster:
@@ -49,6 +80,39 @@ class DiscordPoster:
             raise UserFacingError(f"{_SETTING[key]} is not set: the #{key} channel id the bot posts to")
         return await self._channel(channel_id)
 
+    async def post(self, channel: ChannelKey, message: OutgoingMessage, *, thread_name: str | None = None) -> PostRef:
+        target = await self._named(channel)
+        sent = await target.send(**send_kwargs(message))
+        return PostRef(channel, target.id, sent.id, await self._open_thread(channel, target, sent, thread_name))
+
+    async def edit_post(self, ref: PostRef, message: OutgoingMessage) -> None:
+        target = await self._channel(ref.channel_id)
+        await target.get_partial_message(ref.message_id).edit(**edit_kwargs(message))
+
+    async def reply_to(self, ref: PostRef, message: OutgoingMessage) -> PostRef:
+        kwargs = send_kwargs(message)
+        if ref.thread_id is not None:
+            thread = await self._channel(ref.thread_id)
+            sent = await thread.send(**kwargs)
+            return PostRef(ref.channel, ref.channel_id, sent.id, ref.thread_id)
+        target = await self._channel(ref.channel_id)
+        sent = await target.get_partial_message(ref.message_id).reply(**kwargs, mention_author=False)
+        return PostRef(ref.channel, ref.channel_id, sent.id, None)
+
+    async def _open_thread(
+        self, channel: ChannelKey, target: discord.abc.Messageable, message: discord.Message, name: str | None
+    ) -> int | None:
+        if not name or not isinstance(target, discord.TextChannel):
+            return None
+        try:
+            thread = await message.create_thread(name=name[:100])
+        except discord.HTTPException as exc:  # no permission, or a channel type without threads
+            log.warning("could not open a thread in #%s: %s", channel, exc)
+            return None
+        return thread.id
+
+    # ------------------------------------------------------------------ legacy, discord-typed
+
     async def send(
         self,
         channel: ChannelKey,
@@ -69,14 +133,7 @@ class DiscordPoster:
             allowed_mentions=allowed_mentions or NO_MENTIONS,
             **extra,
         )
-        thread_id = None
-        if thread_name and isinstance(target, discord.TextChannel):
-            try:
-                thread = await message.create_thread(name=thread_name[:100])
-                thread_id = thread.id
-            except discord.HTTPException as exc:  # no permission, or a channel type without threads
-                log.warning("could not open a thread in #%s: %s", channel, exc)
-        return PostRef(channel, target.id, message.id, thread_id)
+        return PostRef(channel, target.id, message.id, await self._open_thread(channel, target, message, thread_name))
 
     async def edit(
         self,

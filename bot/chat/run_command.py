@@ -30,7 +30,7 @@ async def run_bot(settings: Settings, *, sync_global: bool = False) -> int:
     import discord
 
     from bot.chat.app import DragonflyBot
-    from bot.status.service import github_files_wanted
+    from bot.compose import build_services, github_files_wanted
 
     token = settings.discord_token
     if token is None or not token.get_secret_value().strip():
@@ -39,7 +39,7 @@ async def run_bot(settings: Settings, *, sync_global: bool = False) -> int:
             "needed to log in to Discord"
         )
     github_files_wanted(settings)  # MIGRATIONS_SOURCE=github without GitHub settings: say so now, not at /migrations
-    bot = DragonflyBot(settings, sync_global=sync_global)
+    bot = DragonflyBot(settings, services=build_services(settings), sync_global=sync_global)
     loop = asyncio.get_running_loop()
     stopping = asyncio.Event()
     closing: list[asyncio.Task] = []  # held, so the close task is not garbage-collected mid-way

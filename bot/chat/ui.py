@@ -1,22 +1,17 @@
-"""Shared Discord views: a paginator and a confirm prompt.
+"""Shared Discord views: a paginator over pages of embeds.
 
-Both refuse presses from anyone but the people they were made for, disable
+Views refuse presses from anyone but the person they were made for, disable
 their buttons when they time out (and cope with the message having been
 deleted), and route errors through the central handler.
 
     view = Paginator(pages, owner_id=interaction.user.id)
     await view.send(interaction, files=[report_file])      # answers or follows up
-
-    confirm = ConfirmView(owner_id=interaction.user.id)
-    await interaction.followup.send("Really?", view=confirm)
-    if await confirm.wait_for_choice():  # True, False, or None on timeout
-        ...
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import discord
@@ -24,9 +19,6 @@ import discord
 from bot.chat.errors import handle_app_command_error, send_ephemeral
 
 log = logging.getLogger(__name__)
-
-# Optional custom gate: returns None to allow a press, or the refusal message.
-PressCheck = Callable[[discord.Interaction], Awaitable[str | None]]
 
 
 @dataclass
@@ -38,16 +30,13 @@ class Page:
 class DragonflyView(discord.ui.View):
     """Base view: owner-only presses, clean time-out, central error handling."""
 
-    def __init__(self, *, owner_id: int | None = None, check: PressCheck | None = None, timeout: float | None = 300):
+    def __init__(self, *, owner_id: int | None = None, timeout: float | None = 300):
         super().__init__(timeout=timeout)
         self.owner_id = owner_id
-        self._check = check
         self.message: discord.Message | discord.WebhookMessage | None = None
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        if self._check is not None:
-            refusal = await self._check(interaction)
-        elif self.owner_id is not None and interaction.user.id != self.owner_id:
+        if self.owner_id is not None and interaction.user.id != self.owner_id:
             refusal = f"Only <@{self.owner_id}> can use these buttons; run the command yourself to get your own."
         else:
             refusal = None
@@ -144,43 +133,3 @@ class Paginator(DragonflyView):
             self.message = await interaction.original_response()
         if len(self.pages) == 1:
             self.stop()
-
-
-class ConfirmView(DragonflyView):
-    """Confirm / Cancel. ``value`` is True, False, or None when it timed out."""
-
-    def __init__(
-        self,
-        *,
-        owner_id: int | None = None,
-        check: PressCheck | None = None,
-        confirm_label: str = "Confirm",
-        cancel_label: str = "Cancel",
-        confirm_style: discord.ButtonStyle = discord.ButtonStyle.danger,
-        timeout: float | None = 120,
-    ):
-        super().__init__(owner_id=owner_id, check=check, timeout=timeout)
-        self.value: bool | None = None
-        self.pressed_by: discord.abc.User | None = None
-        self.confirm.label = confirm_label
-        self.confirm.style = confirm_style
-        self.cancel.label = cancel_label
-
-    async def _choose(self, interaction: discord.Interaction, value: bool) -> None:
-        self.value = value
-        self.pressed_by = interaction.user
-        self.disable_all()
-        await interaction.response.edit_message(view=self)
-        self.stop()
-
-    @discord.ui.button(label="Confirm", style=discord.ButtonStyle.danger)
-    async def confirm(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
-        await self._choose(interaction, True)
-
-    @discord.ui.button(label="Cancel", style=discord.ButtonStyle.secondary)
-    async def cancel(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
-        await self._choose(interaction, False)
-
-    async def wait_for_choice(self) -> bool | None:
-        await self.wait()
-        return self.value

@@ -12,8 +12,9 @@ import tempfile
 from pathlib import Path
 
 from bot.adapters.localdb import FORCE_EMBEDDED_ENV, PROJECT_ROOT, LocalDatabaseError, embedded_forced
+from bot.core.environments import ENVIRONMENTS
 from bot.errors import UserFacingError
-from bot.settings import ENVIRONMENTS, Settings, load_settings
+from bot.settings import Settings, load_settings
 
 NAME = "console"
 HELP = "Try the bot in a terminal: type /migrations dev and see what it would answer (no Discord needed)."
@@ -52,6 +53,7 @@ def _say(text: str) -> None:
 async def _main(args: argparse.Namespace, settings: Settings) -> int:
     # Imported here so `dragonfly-bot status` does not pay for discord.py.
     from bot.chat.app import DragonflyBot
+    from bot.compose import build_services
     from bot.console.database import prepare_console_database
     from bot.console.session import (
         Console,
@@ -93,15 +95,9 @@ async def _main(args: argparse.Namespace, settings: Settings) -> int:
         poster = ConsolePoster(
             printer, {"alerts": settings.alerts_channel_id, "engineering": settings.engineering_channel_id}
         )
-        bot = DragonflyBot(
-            settings,
-            poster=poster,
-            status_db_url=status_db_url,
-            status_note=note,
-            serve_web=False,
-            sync_commands=False,
-            files_source="local",  # engineers check their own checkout, as the protocol documents
-        )
+        # Engineers check their own checkout (local files), as the protocol documents.
+        services = build_services(settings, db_url=status_db_url, note=note, local_files=True)
+        bot = DragonflyBot(settings, services=services, poster=poster, serve_web=False, sync_commands=False)
         # The console user holds every configured role, so every command can be tried.
         roles = [ConsoleRole(rid) for rid in (settings.hotfix_role_id, settings.devops_lead_role_id) if rid]
         name = args.user or getpass.getuser() or "you"

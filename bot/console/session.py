@@ -37,6 +37,7 @@ import discord
 from discord import app_commands
 
 from bot.chat.channels import ChannelKey, PostRef
+from bot.chat.poster import LegacyBridge
 from bot.core.redact import redact
 from bot.errors import EXIT_OUTPUT_CLOSED, discard_output
 
@@ -376,7 +377,7 @@ class ConsoleInteraction:
 # --------------------------------------------------------------------------- channel poster
 
 
-class ConsolePoster:
+class ConsolePoster(LegacyBridge):
     """A ChannelPoster that prints posts labelled with their channel, e.g. ``[#alerts]``."""
 
     def __init__(self, printer: Printer, channel_ids: dict[str, int | None] | None = None):

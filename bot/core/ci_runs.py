@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.core.environments import ENVIRONMENTS
+
 FAILED_CONCLUSIONS = frozenset({"failure", "timed_out", "startup_failure"})
 SUCCESS = "success"
 PREFLIGHT = "pre-flight"
@@ -27,7 +29,7 @@ UNKNOWN_ENV = "unknown"
 # Runs whose result belongs in #alerts: the two databases (and a dispatch we
 # could not read, rather than dropping it). Pull-request pre-flights report on
 # the pull request itself.
-ALERTED_ENVIRONMENTS = frozenset({"dev", "prod", UNKNOWN_ENV})
+ALERTED_ENVIRONMENTS = frozenset({*ENVIRONMENTS, UNKNOWN_ENV})
 
 _ENV_IN_TITLE = re.compile(r"\((dev|prod|pre-flight)\)\s*$", re.IGNORECASE)
 

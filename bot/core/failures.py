@@ -29,6 +29,7 @@ from dataclasses import asdict, dataclass, replace
 
 from bot.core.joblog import clean_line, is_marker
 from bot.core.redact import redact
+from bot.core.versions import version_of
 
 # The protocol's table names these five; the rest are ours.
 RELATION_EXISTS = "relation_exists"
@@ -158,7 +159,6 @@ class Failure:
         return data
 
 
-_VERSION = re.compile(r"^(\d+)_")
 _APPLYING = re.compile(r"Applying migration (.+?\.sql)\.\.\.")
 _PG_ERROR = re.compile(r"(?:ERROR|FATAL|PANIC):\s+(?P<msg>.*?)\s*\(SQLSTATE (?P<code>[0-9A-Z]{5})\)")
 _SQLSTATE = re.compile(r"\(SQLSTATE ([0-9A-Z]{5})\)")
@@ -181,14 +181,6 @@ _CLI_CHATTER = (
     "Finished supabase",
     "Process completed with exit code",
 )
-
-
-def version_of(file_name: str | None) -> str | None:
-    """The version prefix of a migration file name (``20251209000002_x.sql`` -> ``20251209000002``)."""
-    if not file_name:
-        return None
-    match = _VERSION.match(file_name)
-    return match.group(1) if match else None
 
 
 def classify(sqlstate: str | None, message: str) -> str:

@@ -28,9 +28,9 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from bot.core.environments import ENVIRONMENTS
 from bot.core.times import parse_time
 
-ENVIRONMENTS = ("dev", "prod")
 SUMMARY_MAX = 200
 SQL_MAX_CHARS = 20_000
 SQL_FILE_MAX_BYTES = 64 * 1024

@@ -36,10 +36,12 @@ def parse_file_name(file_name: str) -> MigrationName | None:
     return MigrationName(match.group("version"), match.group("name"), file_name)
 
 
+def version_of(file_name: str | None) -> str | None:
+    """The version of a migration file name (``20251209000002_x.sql`` -> ``20251209000002``), else None."""
+    parsed = parse_file_name(file_name) if file_name else None
+    return parsed.version if parsed else None
+
+
 def follows_protocol(file_name: str) -> bool:
     """``YYYYMMDDHHMMSS_short_description.sql`` as the protocol asks for new files."""
     return bool(PROTOCOL_NAME.match(file_name))
-
-
-def file_name_for(version: str, name: str) -> str:
-    return f"{version}_{name}.sql"

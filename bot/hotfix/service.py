@@ -22,8 +22,6 @@ from pathlib import Path
 import discord
 
 from bot.adapters.state.journal import HotfixJournal
-from bot.adapters.supabase.hotfix_postgres import PostgresHotfixStore
-from bot.adapters.supabase.hotfix_rest import RestHotfixStore
 from bot.adapters.supabase.hotfix_store import HotfixStore, HotfixStoreDown, new_event_id
 from bot.chat.channels import ChannelPoster, PostRef
 from bot.core import hotfix as rules
@@ -441,24 +439,3 @@ class HotfixService:
             allowed=allowed,
             state_changed=False,
         )
-
-
-def make_hotfix_store(settings, *, db_url: str | None = None, client=None) -> HotfixStore:
-    """The store for the hotfix log, kept in the SUPABASE_MODE environment's project.
-
-    An explicit DB URL (console, tests) wins; then PostgREST with the
-    service-role key; then that environment's direct DB URL.
-    """
-    if db_url:
-        return PostgresHotfixStore(db_url)
-    env = settings.supabase_mode
-    url, key = settings.project_url(env), settings.service_role_key(env)
-    if url and key and client is not None:
-        return RestHotfixStore(client, url, key.get_secret_value(), timeout=settings.rest_timeout_seconds)
-    configured = settings.db_url(env)
-    if configured is not None:
-        return PostgresHotfixStore(configured.get_secret_value())
-    raise UserFacingError(
-        f"no store for hotfixes: set SUPABASE_{env.upper()}_URL and SUPABASE_{env.upper()}_SERVICE_ROLE_KEY "
-        "(the hotfix log lives in the SUPABASE_MODE project), or pass --db-url"
-    )

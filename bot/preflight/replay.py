@@ -32,13 +32,14 @@ from bot.adapters.localdb import (
     find_server,
     migration_up,
 )
-from bot.core.failures import Failure, classify, enrich, parse_log, version_of
+from bot.core.failures import Failure, classify, enrich, parse_log
 from bot.core.lint import ERROR, WARNING, Finding, MigrationSource
 from bot.core.lint.grants import API_ROLES, coverage
 from bot.core.lint.names import display
 from bot.core.lint.parse import parse_file
 from bot.core.lint.suppress import covers, read_comments
 from bot.core.sql import split_statements
+from bot.core.versions import version_of
 from bot.errors import UserFacingError
 from bot.preflight.files import MigrationSet
 

@@ -12,9 +12,9 @@ import json
 import os
 from pathlib import Path
 
+from bot.core.environments import ENVIRONMENTS
 from bot.errors import UserFacingError
 from bot.relay.run_record import insert_rows, read_run
-from bot.settings import ENVIRONMENTS
 
 NAME = "record-run"
 HELP = "Record a migrate step's applied/failed migrations (from its log) in public.migration_runs."

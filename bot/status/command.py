@@ -8,9 +8,11 @@ import json
 import sys
 from pathlib import Path
 
-from bot.settings import ENVIRONMENTS, load_settings
+from bot.compose import build_services
+from bot.core.environments import ENVIRONMENTS, Environment
+from bot.core.status import StatusReport
+from bot.settings import load_settings
 from bot.status.render_text import render_json, render_text
-from bot.status.service import status_for
 
 NAME = "status"
 HELP = "Show applied, pending, failed and drifted migrations for dev or prod (read-only)."
@@ -26,12 +28,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     settings = load_settings()
     env = args.env or settings.supabase_mode
-    source, report = asyncio.run(status_for(settings, env, db_url=args.db_url, migrations_dir=args.migrations_dir))
+    where, report = asyncio.run(_read(settings, env, args))
     if args.json:
-        print(json.dumps(render_json(env, source.description, report), indent=2))
+        print(json.dumps(render_json(env, where, report), indent=2))
     else:
-        _print_text(render_text(env, source.description, report))
+        _print_text(render_text(env, where, report))
     return report.exit_code
+
+
+async def _read(settings, env: Environment, args: argparse.Namespace) -> tuple[str, StatusReport]:
+    # The checkout's own files, whatever MIGRATIONS_SOURCE says: that is what CI will apply.
+    parts = build_services(settings, db_url=args.db_url, local_files=True, migrations_dir=args.migrations_dir)
+    async with parts:
+        return await parts.status.read(env)
 
 
 def _print_text(text: str) -> None:

@@ -11,23 +11,23 @@ import hashlib
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
-from urllib.parse import urlsplit
 
 import httpx
 
 from bot.adapters.supabase.base import StatusSource
-from bot.adapters.supabase.postgres import PostgresStatusSource
-from bot.adapters.supabase.rest import RestStatusSource
+from bot.adapters.supabase.factory import SupabaseBackend, backend_for
+from bot.adapters.supabase.readiness import probe_backend
+from bot.core.environments import Environment
 from bot.core.status import LocalMigration, StatusReport, compute_status, versions_to_verify
 from bot.core.versions import parse_file_name
 from bot.errors import SourceUnavailable, UserFacingError
-from bot.settings import Environment, Settings
+from bot.settings import Settings
 
 if TYPE_CHECKING:  # PyGithub is imported only by the bot, not by `dragonfly-bot status`
     from bot.adapters.github import GitHubClient, GitHubUnavailable
@@ -262,68 +262,46 @@ async def collect_status(source: StatusSource, local: LocalFiles) -> StatusRepor
     return compute_status(local.migrations, rows, statements, ignored_files=local.ignored)
 
 
-def make_source(
-    settings: Settings,
-    env: Environment,
-    *,
-    db_url: str | None = None,
-    client: httpx.AsyncClient | None = None,
-) -> StatusSource:
-    """The source for ``env``: an explicit DB URL, else REST, else the env's DB URL."""
-    if db_url:
-        return PostgresStatusSource(db_url)
-    url = settings.project_url(env)
-    key = settings.service_role_key(env)
-    if url and key:
-        if client is None:
-            raise UserFacingError("internal: the REST source needs an HTTP client")
-        return RestStatusSource(
-            client,
-            url,
-            key.get_secret_value(),
-            page_size=settings.rest_page_size,
-            timeout=settings.rest_timeout_seconds,
-        )
-    configured = settings.db_url(env)
-    if configured is not None:
-        return PostgresStatusSource(configured.get_secret_value())
-    upper = env.upper()
-    if url and not key:
-        raise UserFacingError(
-            f"SUPABASE_{upper}_SERVICE_ROLE_KEY is not set: the service-role key for {env}, needed to read "
-            "v_migration_status over REST"
-        )
-    raise UserFacingError(
-        f"no Supabase settings for {env}: set SUPABASE_{upper}_URL and SUPABASE_{upper}_SERVICE_ROLE_KEY "
-        f"(or SUPABASE_URL/SUPABASE_SERVICE_ROLE_KEY with SUPABASE_MODE={env}), or pass --db-url"
-    )
+class StatusService:
+    """The status of each environment: its backend's source against one provider of files.
 
+    The one path behind ``/migrations``, the hotfix service's sync check, the
+    console and ``/readyz``. Built by the composition root (``bot.compose``).
+    """
 
-def github_files_wanted(settings: Settings) -> bool:
-    """MIGRATIONS_SOURCE for the running bot: github, local, or auto (github when GitHub is configured)."""
-    configured = settings.github_token is not None and bool(settings.github_repository)
-    if settings.migrations_source == "github" and not configured:
-        raise UserFacingError(
-            "MIGRATIONS_SOURCE=github needs GITHUB_TOKEN (contents:read) and GITHUB_REPOSITORY (owner/name); "
-            "set them, or MIGRATIONS_SOURCE=local"
-        )
-    return settings.migrations_source == "github" or (settings.migrations_source == "auto" and configured)
+    def __init__(
+        self,
+        backends: Mapping[Environment, SupabaseBackend],
+        files: Callable[[], MigrationFiles],
+        *,
+        note: str | None = None,
+    ):
+        self.backends = backends
+        self._files = files
+        self.note = note
 
+    @property
+    def files(self) -> MigrationFiles:
+        return self._files()
 
-def make_github_files(settings: Settings) -> GitHubFiles:
-    from bot.adapters.github import GitHubClient
+    async def read(self, env: Environment) -> tuple[str, StatusReport]:
+        """(where the data came from, the report) for ``env``."""
+        local = await self.files.read()
+        source = self.backends[env].status_source()
+        report = await collect_status(source, local)
+        where = source.description
+        if self.note:
+            where = f"{where} ({self.note})"
+        if local.origin:
+            where = f"{where}; files: {local.origin}"
+        return where, report
 
-    api = settings.github_api_url.rstrip("/")
-    host = urlsplit(api).netloc
-    web_host = "github.com" if host == "api.github.com" else host
-    client = GitHubClient(
-        settings.github_token.get_secret_value(),
-        settings.github_repository,
-        api_url=api,
-        timeout=settings.rest_timeout_seconds,
-        retry=0,  # a /migrations reply must not wait out retries; the snapshot covers a blip
-    )
-    return GitHubFiles(client, branch=settings.migrations_branch or None, web_host=web_host)
+    async def report(self, env: Environment) -> StatusReport:
+        return (await self.read(env))[1]
+
+    async def probe(self, env: Environment) -> str | None:
+        """None when ``env``'s status source answers (one row), else one line saying why not."""
+        return await probe_backend(self.backends[env])
 
 
 async def status_for(
@@ -339,7 +317,7 @@ async def status_for(
     owns_client = client is None
     client = client or httpx.AsyncClient()
     try:
-        source = make_source(settings, env, db_url=db_url, client=client)
+        source = backend_for(settings, env, db_url=db_url, client=client).status_source()
         if local is None:
             local = await FolderFiles(migrations_dir or settings.migrations_dir).read()
         return source, await collect_status(source, local)

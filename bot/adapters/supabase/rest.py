@@ -158,6 +158,10 @@ class RestStatusSource(PostgrestClient):
                 f"is {VIEW_MIGRATION} the version of the view deployed?"
             ) from None
 
+    async def probe(self) -> None:
+        """Ask for one row (``/readyz``); SourceUnavailable says why the view does not answer."""
+        self._check(await self._get({"select": "version", "limit": "1"}, {}))
+
     async def fetch_statements(self, versions: Sequence[str]) -> dict[str, list[str] | None]:
         found: dict[str, list[str] | None] = {}
         for i in range(0, len(versions), STATEMENT_BATCH):
