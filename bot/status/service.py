@@ -23,7 +23,7 @@ import httpx
 from bot.adapters.supabase.base import StatusSource
 from bot.adapters.supabase.factory import SupabaseBackend, backend_for
 from bot.adapters.supabase.readiness import probe_backend
-from bot.core.environments import Environment
+from bot.core.environments import Environment, is_environment
 from bot.core.status import LocalMigration, StatusReport, compute_status, versions_to_verify
 from bot.core.versions import parse_file_name
 from bot.errors import SourceUnavailable, UserFacingError
@@ -296,7 +296,10 @@ class StatusService:
             where = f"{where}; files: {local.origin}"
         return where, report
 
-    async def report(self, env: Environment) -> StatusReport:
+    async def report(self, env: str) -> StatusReport:
+        """The report alone, for services that hold an environment as text (a hotfix's)."""
+        if not is_environment(env):
+            raise UserFacingError(f"unknown environment `{env}`: use dev or prod")
         return (await self.read(env))[1]
 
     async def probe(self, env: Environment) -> str | None:

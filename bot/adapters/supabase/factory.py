@@ -11,7 +11,7 @@ disagree about where that environment lives.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import httpx
@@ -112,13 +112,15 @@ def backend_for(
     client: httpx.AsyncClient | None = None,
 ) -> SupabaseBackend:
     """The one decision: explicit ``db_url``, else REST, else the environment's DB URL."""
-    common = {"client": client, "timeout": settings.rest_timeout_seconds, "page_size": settings.rest_page_size}
+    none = SupabaseBackend(
+        env, None, client=client, timeout=settings.rest_timeout_seconds, page_size=settings.rest_page_size
+    )
     if db_url:
-        return SupabaseBackend(env, "postgres", db_url=db_url, **common)
+        return replace(none, kind="postgres", db_url=db_url)
     url, key = settings.project_url(env), settings.service_role_key(env)
     if url and key:
-        return SupabaseBackend(env, "rest", project_url=url, service_role_key=key.get_secret_value(), **common)
+        return replace(none, kind="rest", project_url=url, service_role_key=key.get_secret_value())
     configured = settings.db_url(env)
     if configured is not None:
-        return SupabaseBackend(env, "postgres", db_url=configured.get_secret_value(), **common)
-    return SupabaseBackend(env, None, missing_key=bool(url), **common)
+        return replace(none, kind="postgres", db_url=configured.get_secret_value())
+    return replace(none, missing_key=bool(url))
