@@ -17,15 +17,20 @@ from pathlib import Path
 from typing import Any
 
 from bot.chat.app import DragonflyBot
+from bot.compose import build_services
 from bot.console.virtual_guild import VirtualGuild
 from bot.settings import Settings
 from tests.conftest import REPO_MIGRATIONS
 
 
-def make_bot(data_dir: Path, *, settings: dict[str, Any] | None = None, **bot_options: Any) -> DragonflyBot:
+def make_bot(
+    data_dir: Path, *, settings: dict[str, Any] | None = None, status_db_url: str | None = None, **bot_options: Any
+) -> DragonflyBot:
     values = {"migrations_dir": REPO_MIGRATIONS, "data_dir": data_dir, **(settings or {})}
-    options = {"serve_web": False, "files_source": "local", **bot_options}
-    return DragonflyBot(Settings(_env_file=None, **values), **options)
+    made = Settings(_env_file=None, **values)
+    # As the console wires it: every environment reads status_db_url, files from the local folder.
+    services = build_services(made, db_url=status_db_url, local_files=True)
+    return DragonflyBot(made, services=services, **{"serve_web": False, **bot_options})
 
 
 @contextlib.asynccontextmanager
