@@ -61,11 +61,14 @@ class CiAlerts(commands.GroupCog, group_name="ci", group_description="Migration 
         if self.client is None:
             log.info("CI relay idle: set GITHUB_TOKEN and GITHUB_REPOSITORY to relay failed migration runs")
             return
+        poster = self.bot.poster
+        if poster is None:  # setup_hook makes it before any cog loads
+            raise RuntimeError("the CI relay cog loaded before the bot's poster was set up")
         self.ledger = Ledger(s.data_dir / LEDGER_FILE)
         self.relay = Relay(
             client=self.client,
             ledger=self.ledger,
-            poster=self.bot.poster,
+            poster=poster,
             workflow=s.migrations_workflow,
             discord_users=s.github_discord_users,
             migrations_dir=s.migrations_dir.as_posix(),
@@ -111,6 +114,8 @@ class CiAlerts(commands.GroupCog, group_name="ci", group_description="Migration 
     @tasks.loop(seconds=120)
     async def reconcile_loop(self) -> None:
         # GitHub never redelivers by itself: this pass catches what the webhook missed.
+        if self.relay is None:  # started only once cog_load has built the relay
+            return
         try:
             outcomes = await reconcile(self.client, self.relay)
             if outcomes:
