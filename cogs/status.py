@@ -14,6 +14,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.chat.app import DragonflyBot
+from bot.chat.discord_message import to_embed, to_file
 from bot.chat.ui import Page, Paginator
 from bot.core.compare import compare_reports
 from bot.core.environments import is_environment
@@ -28,8 +29,9 @@ ENV_CHOICES = [
 
 
 async def send_rendered(interaction: discord.Interaction, rendered: RenderedMessage) -> None:
-    view = Paginator([Page(embeds=p) for p in rendered.pages], owner_id=interaction.user.id)
-    await view.send(interaction, files=rendered.files())
+    pages = [Page(embeds=[to_embed(card) for card in page]) for page in rendered.pages]
+    view = Paginator(pages, owner_id=interaction.user.id)
+    await view.send(interaction, files=[to_file(a) for a in rendered.files()])
 
 
 class Migrations(commands.Cog):

@@ -136,7 +136,7 @@ def test_the_attached_full_report_is_redacted_like_the_embeds():
         render_compare("dev", "prod", compare_reports(StatusReport(applied), StatusReport((failed,)))),
     ):
         (attached,) = rendered.files()
-        text = attached.fp.read().decode()
+        text = attached.data.decode()
         assert "S3cretPw" not in text
         assert "postgresql://app:" in text or "Migration comparison" in text  # the status report quotes the error
         assert all("S3cretPw" not in (page[0].description or "") for page in rendered.pages)

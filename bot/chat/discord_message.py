@@ -15,7 +15,7 @@ from typing import Any
 import discord
 
 from bot.chat import limits
-from bot.chat.message import Button, Card, OutgoingMessage, Pings
+from bot.chat.message import Attachment, Button, Card, OutgoingMessage, Pings
 
 _STYLES = {
     "primary": discord.ButtonStyle.primary,
@@ -33,7 +33,7 @@ def to_embed(card: Card) -> discord.Embed:
         url=card.url,
         timestamp=card.timestamp,
     )
-    for f in card.fields:
+    for f in limits.fit_card(card).fields:
         embed.add_field(name=f.name, value=f.value, inline=f.inline)
     if card.footer:
         embed.set_footer(text=card.footer)
@@ -44,10 +44,12 @@ def to_embeds(message: OutgoingMessage) -> list[discord.Embed]:
     return [to_embed(card) for card in message.cards]
 
 
+def to_file(attachment: Attachment) -> discord.File:
+    return discord.File(io.BytesIO(attachment.data), filename=attachment.filename, description=attachment.description)
+
+
 def to_files(message: OutgoingMessage) -> list[discord.File]:
-    return [
-        discord.File(io.BytesIO(a.data), filename=a.filename, description=a.description) for a in message.attachments
-    ]
+    return [to_file(a) for a in message.attachments]
 
 
 def to_button(spec: Button) -> discord.ui.Button:

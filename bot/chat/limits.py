@@ -2,14 +2,21 @@
 
 Discord rejects a whole message (HTTP 400) when one limit is exceeded, so
 every renderer clips with these before sending. ``message_problems`` lists
-every violation; tests run it over every rendered page.
+every violation; tests run it over every rendered page. Pure: it works on
+the neutral ``Card`` (``fit_card``) and, for renderers not converted yet, on
+a ``discord.Embed`` (``fit_embed``); both clip each part the same way.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
-import discord
+from bot.chat.message import Card, CardField
+
+if TYPE_CHECKING:
+    import discord
 
 TITLE = 256
 DESCRIPTION = 4096
@@ -23,6 +30,7 @@ EMBEDS_PER_MESSAGE = 10
 CONTENT = 2000
 
 ELLIPSIS = "…"
+BLANK = "\u200b"  # what Discord accepts for an empty field name or value
 
 
 def clip(text: str | None, limit: int) -> str:
@@ -32,6 +40,21 @@ def clip(text: str | None, limit: int) -> str:
     if len(text) <= limit:
         return text
     return text[: max(0, limit - 1)] + ELLIPSIS
+
+
+def _field(name: str | None, value: str | None) -> tuple[str, str]:
+    return clip(name, FIELD_NAME) or BLANK, clip(value, FIELD_VALUE) or BLANK
+
+
+def fit_card(card: Card) -> Card:
+    """``card`` with every part clipped to its own limit."""
+    return replace(
+        card,
+        title=clip(card.title, TITLE) if card.title else card.title,
+        description=clip(card.description, DESCRIPTION) if card.description else card.description,
+        fields=tuple(CardField(*_field(f.name, f.value), f.inline) for f in card.fields[:FIELDS]),
+        footer=clip(card.footer, FOOTER) if card.footer else card.footer,
+    )
 
 
 def embed_size(embed: discord.Embed) -> int:
@@ -48,9 +71,8 @@ def fit_embed(embed: discord.Embed) -> discord.Embed:
     fields = embed.fields[:FIELDS]
     embed.clear_fields()
     for f in fields:
-        embed.add_field(
-            name=clip(f.name, FIELD_NAME) or "\u200b", value=clip(f.value, FIELD_VALUE) or "\u200b", inline=f.inline
-        )
+        name, value = _field(f.name, f.value)
+        embed.add_field(name=name, value=value, inline=bool(f.inline))
     if embed.footer.text:
         embed.set_footer(text=clip(embed.footer.text, FOOTER), icon_url=embed.footer.icon_url)
     if embed.author.name:
@@ -75,8 +97,22 @@ def pack_lines(lines: Iterable[str], limit: int, *, separator: str = "\n") -> li
     return chunks
 
 
-def message_problems(content: str | None, embeds: Sequence[discord.Embed]) -> list[str]:
-    """Every Discord limit this message breaks (empty when it is valid)."""
+def _parts(block: Any) -> tuple[str, str, list[Any], str, str, int]:
+    """(title, description, fields, footer, author, size) of a Card or a discord.Embed."""
+    if isinstance(block, Card):
+        return block.title or "", block.description or "", list(block.fields), block.footer or "", "", block.size
+    return (
+        block.title or "",
+        block.description or "",
+        list(block.fields),
+        block.footer.text or "",
+        block.author.name or "",
+        embed_size(block),
+    )
+
+
+def message_problems(content: str | None, embeds: Sequence[Card] | Sequence[discord.Embed]) -> list[str]:
+    """Every Discord limit this message breaks (empty when it is valid); cards or embeds alike."""
     problems = []
     if content and len(content) > CONTENT:
         problems.append(f"content {len(content)} > {CONTENT}")
@@ -84,22 +120,23 @@ def message_problems(content: str | None, embeds: Sequence[discord.Embed]) -> li
         problems.append(f"{len(embeds)} embeds > {EMBEDS_PER_MESSAGE}")
     total = 0
     for i, e in enumerate(embeds):
-        total += embed_size(e)
+        title, description, fields, footer, author, size = _parts(e)
+        total += size
         checks = [
-            ("title", len(e.title or ""), TITLE),
-            ("description", len(e.description or ""), DESCRIPTION),
-            ("fields", len(e.fields), FIELDS),
-            ("footer", len(e.footer.text or ""), FOOTER),
-            ("author", len(e.author.name or ""), AUTHOR),
+            ("title", len(title), TITLE),
+            ("description", len(description), DESCRIPTION),
+            ("fields", len(fields), FIELDS),
+            ("footer", len(footer), FOOTER),
+            ("author", len(author), AUTHOR),
         ]
-        for f in e.fields:
+        for f in fields:
             checks.append(("field name", len(f.name or ""), FIELD_NAME))
             checks.append(("field value", len(f.value or ""), FIELD_VALUE))
             if not f.name or not f.value:
                 problems.append(f"embed {i}: empty field name or value")
-        for what, size, limit in checks:
-            if size > limit:
-                problems.append(f"embed {i}: {what} {size} > {limit}")
+        for what, size_, limit in checks:
+            if size_ > limit:
+                problems.append(f"embed {i}: {what} {size_} > {limit}")
     if total > EMBED_TOTAL:
         problems.append(f"embeds total {total} > {EMBED_TOTAL}")
     return problems

@@ -1,27 +1,23 @@
-"""The one Discord renderer of migration status (``/migrations``) and of dev vs prod (``compare``).
+"""The one chat renderer of migration status (``/migrations``) and of dev vs prod (``compare``).
 
-A message is a list of pages, each one embed inside every Discord limit;
-when the list of migrations needing attention does not fit on one page the
-cog pages through them with buttons and attaches the full text report.
+A message is a list of pages, each one neutral ``Card`` (``bot.chat.message``)
+inside every Discord limit; when the list of migrations needing attention
+does not fit on one page the cog pages through them with buttons and
+attaches the full text report. No discord import: the cog translates.
 """
 
 from __future__ import annotations
 
-import io
-from dataclasses import dataclass, field
-
-import discord
+from dataclasses import dataclass, field, replace
 
 from bot.chat import limits as limits
+from bot.chat.markdown import plain
+from bot.chat.message import GREEN, ORANGE, RED, Attachment, Card, CardField
 from bot.core.compare import Comparison
 from bot.core.redact import redact
 from bot.core.status import ATTENTION_ORDER, LEGACY, SUPABASE, MigrationStatus, State, StatusReport
 from bot.status.render_compare import render_compare_text
 from bot.status.render_text import display_name, render_text
-
-GREEN = discord.Colour.green()
-RED = discord.Colour.red()
-ORANGE = discord.Colour.orange()
 
 EMOJI = {
     State.APPLIED: "✅",
@@ -50,18 +46,16 @@ SOURCE_LIMIT = 300
 class RenderedMessage:
     """Pages (each a list of embeds) plus, when paged, the full report as a text file."""
 
-    pages: list[list[discord.Embed]]
+    pages: list[list[Card]]
     attachment_name: str | None = None
     attachment_text: str | None = None
     extra: dict = field(default_factory=dict)
 
-    def files(self) -> list[discord.File]:
-        """Fresh File objects (a discord.File can be sent only once), redacted like the embeds:
-        the full report quotes error messages from the database as they are."""
+    def files(self) -> list[Attachment]:
+        """The full report, redacted like the cards: it quotes error messages from the database as they are."""
         if self.attachment_text is None or self.attachment_name is None:
             return []
-        text = redact(self.attachment_text)
-        return [discord.File(io.BytesIO(text.encode("utf-8")), filename=self.attachment_name)]
+        return [Attachment.text(self.attachment_name, redact(self.attachment_text))]
 
 
 def _code(text: str) -> str:
@@ -71,7 +65,7 @@ def _code(text: str) -> str:
 def _plain(text: str) -> str:
     """Outside text shown as-is (no markdown, no mentions), on one short line."""
     one_line = " ".join(redact(text).split())
-    return discord.utils.escape_mentions(discord.utils.escape_markdown(limits.clip(one_line, SOURCE_LIMIT)))
+    return plain(limits.clip(one_line, SOURCE_LIMIT))
 
 
 def migration_line(m: MigrationStatus) -> str:
@@ -84,9 +78,11 @@ def migration_line(m: MigrationStatus) -> str:
     return limits.clip(line, LINE_LIMIT)
 
 
-def _counts_fields(embed: discord.Embed, counts: dict[str, int]) -> None:
-    for state in (State.APPLIED, State.UNVERIFIABLE, *ATTENTION_ORDER):
-        embed.add_field(name=f"{EMOJI[state]} {LABEL[state]}", value=str(counts.get(state.value, 0)), inline=True)
+def _counts_fields(counts: dict[str, int]) -> tuple[CardField, ...]:
+    return tuple(
+        CardField(f"{EMOJI[state]} {LABEL[state]}", str(counts.get(state.value, 0)), inline=True)
+        for state in (State.APPLIED, State.UNVERIFIABLE, *ATTENTION_ORDER)
+    )
 
 
 def _applied_summary(report: StatusReport) -> str:
@@ -105,7 +101,7 @@ def _applied_summary(report: StatusReport) -> str:
     return limits.clip("; ".join(parts) or "nothing applied yet", limits.FIELD_VALUE)
 
 
-def _colour(report: StatusReport) -> discord.Colour:
+def _colour(report: StatusReport) -> int:
     if report.counts[State.FAILED.value]:
         return RED
     return GREEN if report.healthy else ORANGE
@@ -115,21 +111,20 @@ def _paged(
     title: str,
     header: str,
     lines: list[str],
-    colour: discord.Colour,
-    decorate,
+    colour: int,
+    fields: tuple[CardField, ...],
     empty_text: str,
-) -> list[list[discord.Embed]]:
+) -> list[list[Card]]:
     chunks = limits.pack_lines(lines, LIST_BUDGET) or [empty_text]
     pages = []
     for i, chunk in enumerate(chunks):
         head = header if i == 0 else f"{header.splitlines()[0]}\n*(continued)*"
-        embed = discord.Embed(title=limits.clip(title, limits.TITLE), description=f"{head}\n\n{chunk}", colour=colour)
-        decorate(embed)
+        card = Card(title=title, description=f"{head}\n\n{chunk}", colour=colour, fields=fields)
         if len(chunks) > 1:
-            embed.set_footer(text=f"Page {i + 1}/{len(chunks)} · the full report is attached")
+            card = replace(card, footer=f"Page {i + 1}/{len(chunks)} · the full report is attached")
         else:
-            embed.set_footer(text="Read-only: CI is the only writer (see the migration protocol)")
-        pages.append([limits.fit_embed(embed)])
+            card = replace(card, footer="Read-only: CI is the only writer (see the migration protocol)")
+        pages.append([limits.fit_card(card)])
     return pages
 
 
@@ -148,18 +143,13 @@ def render_status(env: str, source: str, report: StatusReport) -> RenderedMessag
             f"ℹ️ {len(report.ignored_files)} file(s) ignored by the CLI (name must be <version>_<name>.sql)"
         )
     header_lines.append(f"**Needs attention ({len(attention)})**" if attention else "**Nothing needs attention.**")
-    applied = _applied_summary(report)
-
-    def decorate(embed: discord.Embed) -> None:
-        _counts_fields(embed, report.counts)
-        embed.add_field(name="Applied", value=applied, inline=False)
-
+    fields = (*_counts_fields(report.counts), CardField("Applied", _applied_summary(report)))
     pages = _paged(
         f"{mark} Migrations · {env.upper()}",
         "\n".join(header_lines),
         [migration_line(m) for m in attention],
         _colour(report),
-        decorate,
+        fields,
         "Every migration file is applied and matches what ran.",
     )
     rendered = RenderedMessage(pages)
@@ -199,16 +189,16 @@ def render_compare(dev_source: str, prod_source: str, comparison: Comparison) ->
         lines.append(f"**Failed in prod ({len(c.failed_in_prod)})**")
         lines += [migration_line(m) for m in c.failed_in_prod]
 
-    def decorate(embed: discord.Embed) -> None:
-        embed.add_field(name="Dev", value=limits.clip(_counts_line(c.dev_counts), limits.FIELD_VALUE), inline=True)
-        embed.add_field(name="Prod", value=limits.clip(_counts_line(c.prod_counts), limits.FIELD_VALUE), inline=True)
-
+    fields = (
+        CardField("Dev", _counts_line(c.dev_counts), inline=True),
+        CardField("Prod", _counts_line(c.prod_counts), inline=True),
+    )
     pages = _paged(
         f"{'✅' if c.in_sync else '🔀'} Migrations · DEV → PROD",
         "\n".join(header),
         lines,
         GREEN if c.in_sync else ORANGE,
-        decorate,
+        fields,
         "Dev and prod have the same migrations applied.",
     )
     rendered = RenderedMessage(pages)
