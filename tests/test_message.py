@@ -51,6 +51,21 @@ def test_nobody_is_pinged_unless_listed_and_edits_drop_old_buttons():
     assert edit["view"] is None and "attachments" not in edit  # old files stay on the post
 
 
+def test_a_message_survives_a_round_trip_through_json():
+    import json
+    from datetime import UTC, datetime
+
+    message = OutgoingMessage(
+        content="c",
+        cards=(Card(title="t", colour=0xE74C3C, timestamp=datetime(2026, 1, 2, tzinfo=UTC)).with_field("n", "v"),),
+        attachments=(Attachment("log.txt", b"\x00\xffbytes"),),
+        buttons=(Button("Approve", custom_id="hotfix:approve:HF-0001", style="success"),),
+        pings=Pings(users=(1,), roles=(2,)),
+    )
+    assert OutgoingMessage.from_dict(json.loads(json.dumps(message.to_dict()))) == message
+    assert message.first_title == "t" and OutgoingMessage().first_title is None
+
+
 def test_a_button_is_either_routed_or_a_link():
     with pytest.raises(ValueError):
         Button("neither")

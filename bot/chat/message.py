@@ -12,9 +12,10 @@ features may import: both are pure (standard library only).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+import base64
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 # 0xRRGGBB, the colours the bot uses for its cards.
 GREEN = 0x2ECC71
@@ -108,3 +109,41 @@ class OutgoingMessage:
     attachments: tuple[Attachment, ...] = ()
     buttons: tuple[Button, ...] = ()
     pings: Pings = field(default_factory=Pings)
+
+    @property
+    def first_title(self) -> str | None:
+        return self.cards[0].title if self.cards else None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able (files as base64), for a durable store such as the outbox; ``from_dict`` reads it back."""
+        data = asdict(self)
+        for card in data["cards"]:
+            card["timestamp"] = card["timestamp"].isoformat() if card["timestamp"] else None
+        for attachment in data["attachments"]:
+            attachment["data"] = base64.b64encode(attachment["data"]).decode("ascii")
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> OutgoingMessage:
+        cards = tuple(
+            Card(
+                **{
+                    **c,
+                    "fields": tuple(CardField(**f) for f in c.get("fields", ())),
+                    "timestamp": datetime.fromisoformat(c["timestamp"]) if c.get("timestamp") else None,
+                }
+            )
+            for c in data.get("cards", ())
+        )
+        attachments = tuple(
+            Attachment(a["filename"], base64.b64decode(a["data"]), a.get("description"))
+            for a in data.get("attachments", ())
+        )
+        pings = data.get("pings") or {}
+        return cls(
+            content=data.get("content"),
+            cards=cards,
+            attachments=attachments,
+            buttons=tuple(Button(**b) for b in data.get("buttons", ())),
+            pings=Pings(tuple(pings.get("users", ())), tuple(pings.get("roles", ()))),
+        )
