@@ -24,6 +24,7 @@ class MigrationSet:
     folder: Path
     targets: list[MigrationSource] = field(default_factory=list)
     others: list[str] = field(default_factory=list)  # names only
+    too_large: list[tuple[str, int]] = field(default_factory=list)  # (display path, bytes): not read
     cwd: Path | None = None  # paths in findings are shown relative to it, as the targets' are
 
     def read(self, name: str) -> str:
@@ -70,10 +71,12 @@ def changed_files(ref: str, cwd: Path) -> dict[Path, bool]:
     return changed
 
 
-def _tracked(files: list[Path], cwd: Path) -> set[Path]:
+def _tracked(files: list[Path], cwd: Path) -> set[Path] | None:
     """Files given by name that are in HEAD already: edits of existing migrations, not new ones.
 
-    (A file only staged, as pre-commit sees a new migration, is still new.)
+    (A file only staged, as pre-commit sees a new migration, is still new.) None outside a git
+    checkout: nothing tells a new file from an old one there, and calling every file new would
+    report false out-of-order versions.
     """
     if not files:
         return set()
@@ -89,9 +92,11 @@ def _tracked(files: list[Path], cwd: Path) -> set[Path]:
             ["git", "rev-parse", "--show-toplevel"], cwd=cwd, capture_output=True, text=True, timeout=60
         )
     except (FileNotFoundError, subprocess.SubprocessError):
-        return set()  # not a git checkout: every file given is taken as new
-    if done.returncode != 0 or top.returncode != 0:
-        return set()
+        return None  # no git
+    if top.returncode != 0:
+        return None  # not a git checkout
+    if done.returncode != 0:
+        return set()  # a repository without commits yet: every file is new
     root = Path(top.stdout.strip())
     return {(root / name).resolve() for name in done.stdout.splitlines()}
 
@@ -108,7 +113,9 @@ def _display(path: Path, cwd: Path) -> str:
         return str(path)
 
 
-def collect(paths: list[str], *, changed_since: str | None = None, cwd: Path | None = None) -> list[MigrationSet]:
+def collect(
+    paths: list[str], *, changed_since: str | None = None, cwd: Path | None = None, max_bytes: int | None = None
+) -> list[MigrationSet]:
     cwd = (cwd or Path.cwd()).resolve()
     wanted = [Path(p) for p in paths] or [DEFAULT_PATH]
     sets: dict[Path, MigrationSet] = {}
@@ -139,8 +146,11 @@ def collect(paths: list[str], *, changed_since: str | None = None, cwd: Path | N
             selected = "*" in chosen or name in chosen
             if selected and changed is not None:
                 selected = path in changed
-            if selected:
-                is_new = changed[path] if changed is not None else path not in (tracked or ())
+            if selected and max_bytes is not None and (size := path.stat().st_size) > max_bytes:
+                mset.too_large.append((_display(path, cwd), size))  # never read: memory stays bounded
+                mset.others.append(name)
+            elif selected:
+                is_new = changed[path] if changed is not None else (tracked is not None and path not in tracked)
                 mset.targets.append(_read(path, _display(path, cwd), is_new))
             else:
                 mset.others.append(name)

@@ -35,6 +35,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="also apply all migrations on a scratch database and run the checked ones twice",
     )
+    baseline = parser.add_mutually_exclusive_group()
+    baseline.add_argument(
+        "--write-baseline",
+        action="store_true",
+        help="record today's findings in the baseline file ([lint] baseline), so only new ones are reported",
+    )
+    baseline.add_argument("--no-baseline", action="store_true", help="report every finding, baselined or not")
+    parser.add_argument("--baseline", metavar="FILE", help="baseline file to use instead of the config's")
     parser.add_argument("--list-rules", action="store_true", help="print the rule ids with what each checks, and exit")
     parser.add_argument(
         "--db-url", metavar="URL", help="PostgreSQL server for --replay's scratch database (default: local or embedded)"
@@ -44,10 +52,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from bot.core.lint import RULES, has_errors, lint_migrations
+    from bot.core.lint import RULES, has_errors
     from bot.errors import UserFacingError
-    from bot.preflight import rule_settings
-    from bot.preflight.files import collect
+    from bot.preflight.lint_service import LintRequest, run_lint
     from bot.preflight.render_text import render_github, render_json, render_text
     from bot.project_config import load
 
@@ -58,20 +65,20 @@ def run(args: argparse.Namespace) -> int:
     if args.db_url and not args.replay:
         raise UserFacingError("--db-url is only used with --replay")
     cwd = Path.cwd()
-    config = load(cwd)
-    sets = collect(args.paths, changed_since=args.changed_since)
-    findings = []
-    for mset in sets:
-        findings.extend(lint_migrations(mset.targets, mset.others, mset.read))
-    if args.replay:
-        from bot.preflight.replay import replay
-
-        for mset in sets:
-            if mset.targets:
-                findings.extend(replay(mset, db_url=args.db_url))
-    findings = rule_settings.apply(findings, config.lint, config.root, cwd)
-    # --replay applies every file of the folder: one that is not a target can fail too.
-    checked = len({t.path for m in sets for t in m.targets} | {f.file for f in findings})
+    request = LintRequest(
+        paths=args.paths,
+        changed_since=args.changed_since,
+        replay=args.replay,
+        db_url=args.db_url,
+        baseline=args.baseline,
+        use_baseline=not args.no_baseline,
+        write_baseline=args.write_baseline,
+    )
+    outcome = run_lint(request, load(cwd), cwd)
+    findings = outcome.findings
+    if outcome.wrote_baseline is not None:
+        print(f"Recorded {len(findings)} finding{'s' if len(findings) != 1 else ''} in {outcome.wrote_baseline}.")
+        return 0
     if args.json:
         print(render_json(findings))
     elif args.github:
@@ -79,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
         if text:
             print(text)
     else:
-        print(render_text(findings, checked))
+        print(render_text(findings, outcome.files_checked, outcome.baselined))
     return 1 if has_errors(findings) else 0
 
 

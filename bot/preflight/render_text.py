@@ -8,9 +8,10 @@ from itertools import groupby
 from bot.core.lint.model import ERROR, Finding
 
 
-def render_text(findings: list[Finding], files_checked: int) -> str:
+def render_text(findings: list[Finding], files_checked: int, baselined: int = 0) -> str:
+    hidden = f" ({baselined} baselined finding{'s' if baselined != 1 else ''} not shown)" if baselined else ""
     if not findings:
-        return f"No problems in {files_checked} migration file{'s' if files_checked != 1 else ''}."
+        return f"No problems in {files_checked} migration file{'s' if files_checked != 1 else ''}.{hidden}"
     out: list[str] = []
     ordered = sorted(findings, key=lambda f: (f.file, f.line, f.rule))
     for file, group in groupby(ordered, key=lambda f: f.file):
@@ -26,7 +27,7 @@ def render_text(findings: list[Finding], files_checked: int) -> str:
     files = len({f.file for f in findings})
     out.append(
         f"{errors} error{'s' if errors != 1 else ''}, {warnings} warning{'s' if warnings != 1 else ''} "
-        f"in {files} of {files_checked} file{'s' if files_checked != 1 else ''}."
+        f"in {files} of {files_checked} file{'s' if files_checked != 1 else ''}.{hidden}"
     )
     return "\n".join(out)
 

@@ -13,11 +13,12 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Callable, Sequence
 
-from bot.core.lint import destructive, files, grants, idempotency, protocol, suppress
+from bot.core.lint import baseline, destructive, files, grants, idempotency, protocol, suppress
 from bot.core.lint.model import ERROR, RULES, WARNING, Finding, MigrationSource
 from bot.core.lint.parse import ParsedFile, parse_file
 
 __all__ = [
+    "baseline",
     "ERROR",
     "RULES",
     "WARNING",

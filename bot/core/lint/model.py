@@ -26,6 +26,8 @@ RULES: dict[str, str] = {
     "schema-migrations-write": "the protocol forbids touching supabase_migrations.schema_migrations",
     "parse-error": "PostgreSQL's grammar rejects the file",
     "unused-suppression": "a lint-ignore or approved-destructive comment that suppresses nothing",
+    "stale-baseline": "a finding recorded in the baseline is gone: rewrite the baseline so it shrinks",
+    "file-too-large": "the file is over [lint] max_file_bytes: reported and not parsed",
     "invalid-suppression": "a lint-ignore comment without a known rule id or without a reason",
 }
 
@@ -35,9 +37,14 @@ RULE_GROUPS: dict[str, frozenset[str]] = {
     "lock": frozenset(),
 }
 
+# Reported by the run around the rules (bot.preflight.lint_service), not by a file's text.
+RUN_RULES = frozenset({"stale-baseline", "file-too-large"})
+
 # Rules a ``-- lint-ignore:`` comment may not silence: they are about the comments themselves,
 # or about text the parser could not read at all.
-UNSUPPRESSIBLE = frozenset({"parse-error", "unused-suppression", "invalid-suppression"})
+UNSUPPRESSIBLE = frozenset(
+    {"parse-error", "unused-suppression", "invalid-suppression", "stale-baseline", "file-too-large"}
+)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,8 @@ A lint-ignore comment on a line of its own applies to the next statement (or,
 inside a DO block, to the rest of that block); at the end of a line of code it
 applies to the statement on that line. Before the first statement it also
 covers the whole-file rules (file-name, duplicate-version, out-of-order). The
-approval line applies to the whole file. Both need a reason; a comment that
+approval line applies to the whole file, as does ``-- lint-ignore-file: rule-id reason``
+(for a legacy file a rule does not fit). All need a reason; a comment that
 suppresses nothing is reported so stale ones do not pile up.
 """
 
@@ -14,9 +15,8 @@ import re
 from dataclasses import dataclass, field
 
 from bot.core.lint.model import ERROR, RULES, UNSUPPRESSIBLE, WARNING, Finding
-from bot.core.sql import line_of
 
-_COMMENT = re.compile(r"--[ \t]*(?P<kind>lint-ignore|approved-destructive)\b(?P<rest>[^\n]*)")
+_COMMENT = re.compile(r"--[ \t]*(?P<kind>lint-ignore-file|lint-ignore|approved-destructive)\b(?P<rest>[^\n]*)")
 _IGNORE = re.compile(r"^\s*:\s*(?P<rules>[a-z0-9-]+(?:\s*,\s*[a-z0-9-]+)*)(?P<reason>.*)$")
 _APPROVE = re.compile(r"^\s*:(?P<reason>.*)$")
 
@@ -28,6 +28,7 @@ class Suppression:
     rules: frozenset[str]
     reason: str
     used: bool = field(default=False)
+    whole_file: bool = False
 
 
 @dataclass
@@ -43,8 +44,10 @@ def read_comments(text: str, file: str) -> Comments:
     invalid: list[Finding] = []
     if "lint-ignore" not in text and "approved-destructive" not in text:
         return Comments(ignores, approval, invalid)
+    line, counted = 1, 0  # lines counted incrementally: 200k comments must not mean 200k scans from the top
     for match in _COMMENT.finditer(text):
-        line = line_of(text, match.start())
+        line += text.count("\n", counted, match.start())
+        counted = match.start()
         line_start = text.rfind("\n", 0, match.start()) + 1
         own_line = not text[line_start : match.start()].strip()
         rest = match.group("rest")
@@ -62,7 +65,7 @@ def read_comments(text: str, file: str) -> Comments:
             continue
         parsed = _IGNORE.match(rest)
         if not parsed:
-            invalid.append(_invalid(file, line, "write `-- lint-ignore: <rule-id> <reason>`"))
+            invalid.append(_invalid(file, line, f"write `-- {match.group('kind')}: <rule-id> <reason>`"))
             continue
         rules = frozenset(r.strip() for r in parsed.group("rules").split(","))
         reason = parsed.group("reason").strip()
@@ -77,9 +80,12 @@ def read_comments(text: str, file: str) -> Comments:
                 )
             )
         elif not reason:
-            invalid.append(_invalid(file, line, f"say why: `-- lint-ignore: {', '.join(sorted(rules))} <reason>`"))
+            invalid.append(
+                _invalid(file, line, f"say why: `-- {match.group('kind')}: {', '.join(sorted(rules))} <reason>`")
+            )
         else:
-            ignores.append(Suppression(line, own_line, rules, reason))
+            whole = match.group("kind") == "lint-ignore-file"
+            ignores.append(Suppression(line, own_line, rules, reason, whole_file=whole))
     return Comments(ignores, approval, invalid)
 
 
@@ -92,6 +98,8 @@ def _invalid(file: str, line: int, fix: str) -> Finding:
 def covers(sup: Suppression, finding: Finding, spans: list[tuple[int, int]]) -> bool:
     if finding.rule not in sup.rules:
         return False
+    if sup.whole_file:
+        return True
     if finding.span is None:  # a whole-file finding
         return sup.own_line and (not spans or sup.line < spans[0][0])
     if not sup.own_line:
@@ -107,6 +115,8 @@ def covers(sup: Suppression, finding: Finding, spans: list[tuple[int, int]]) -> 
 
 def _target(sup: Suppression, spans: list[tuple[int, int]]) -> str:
     """Where a suppression looks, in words."""
+    if sup.whole_file:
+        return "the file"
     if not sup.own_line:
         return "the statement on this line"
     for start, end in spans:
@@ -135,13 +145,14 @@ def apply(findings: list[Finding], comments: Comments, spans: list[tuple[int, in
     for sup in comments.ignores:
         if not sup.used:
             rules = ", ".join(sorted(sup.rules))
+            kind = "lint-ignore-file" if sup.whole_file else "lint-ignore"
             kept.append(
                 Finding(
                     file,
                     sup.line,
                     "unused-suppression",
                     WARNING,
-                    f"`lint-ignore: {rules}` suppresses nothing: {_target(sup, spans)} has no {rules} finding",
+                    f"`{kind}: {rules}` suppresses nothing: {_target(sup, spans)} has no {rules} finding",
                     "remove the comment (or move it onto the statement it is about)",
                 )
             )

@@ -1,0 +1,100 @@
+"""One ``dragonfly-bot lint`` run: files chosen, static rules, ``--replay``, the config's rule settings,
+then the baseline (written, or used to hide recorded findings and report stale ones).
+
+Returns an outcome; ``lint_command`` renders it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.core.lint import ERROR, Finding, baseline, lint_migrations
+from bot.errors import UserFacingError
+from bot.preflight import rule_settings
+from bot.preflight.files import MigrationSet, collect
+from bot.project_config import ProjectConfig
+
+
+@dataclass
+class LintOutcome:
+    findings: list[Finding]
+    files_checked: int
+    baselined: int = 0  # findings hidden because the baseline records them
+    wrote_baseline: Path | None = None
+    sets: list[MigrationSet] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class LintRequest:
+    paths: list[str]
+    changed_since: str | None = None
+    replay: bool = False
+    db_url: str | None = None
+    baseline: str | None = None  # a path instead of the config's
+    use_baseline: bool = True
+    write_baseline: bool = False
+
+
+def run_lint(request: LintRequest, config: ProjectConfig, cwd: Path) -> LintOutcome:
+    if request.write_baseline and request.changed_since:
+        raise UserFacingError("--write-baseline records the whole folder: drop --changed-since")
+    sets = collect(request.paths, changed_since=request.changed_since, cwd=cwd, max_bytes=config.lint.max_file_bytes)
+    findings: list[Finding] = []
+    for mset in sets:
+        findings.extend(lint_migrations(mset.targets, mset.others, mset.read))
+        findings.extend(_too_large(mset, config.lint.max_file_bytes))
+    if request.replay:
+        from bot.preflight.replay import replay
+
+        for mset in sets:
+            if mset.targets:
+                findings.extend(replay(mset, db_url=request.db_url))
+    findings = rule_settings.apply(findings, config.lint, config.root, cwd)
+    # --replay applies every file of the folder: one that is not a target can fail too.
+    checked = len({t.path for m in sets for t in m.targets} | {f.file for f in findings})
+    outcome = LintOutcome(findings, checked, sets=sets)
+    path = _baseline_path(request, config, cwd)
+    texts = {t.path: t.text or "" for m in sets for t in m.targets}
+
+    def file_key(file: str) -> str:
+        return rule_settings.relative_to_root(file, config.root, cwd)
+
+    if request.write_baseline:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(baseline.to_json(baseline.entries(findings, texts, file_key)), "utf-8")
+        outcome.wrote_baseline = path
+        return outcome
+    if request.use_baseline and path.is_file():
+        try:
+            recorded = baseline.from_json(path.read_text("utf-8"))
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise UserFacingError(
+                f"{path}: not a lint baseline ({exc}); rewrite it with `dragonfly-bot lint --write-baseline`"
+            ) from None
+        checked_files = {file_key(t.path) for m in sets for t in m.targets}
+        checked_files |= {e.file for e in recorded if not (config.root / e.file).exists()}
+        kept, stale = baseline.split(findings, recorded, texts, file_key, checked_files)
+        outcome.baselined = len(findings) - len(kept)
+        outcome.findings = kept + stale
+    return outcome
+
+
+def _baseline_path(request: LintRequest, config: ProjectConfig, cwd: Path) -> Path:
+    if request.baseline:
+        return (cwd / request.baseline).resolve()
+    return config.path(config.lint.baseline)
+
+
+def _too_large(mset: MigrationSet, limit: int) -> list[Finding]:
+    return [
+        Finding(
+            path,
+            1,
+            "file-too-large",
+            ERROR,
+            f"{size:,} bytes, over [lint] max_file_bytes ({limit:,}): not parsed, so nothing in it was checked",
+            "split the file (a seed belongs in supabase/seed.sql or a COPY), or raise max_file_bytes in the config",
+        )
+        for path, size in mset.too_large
+    ]
