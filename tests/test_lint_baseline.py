@@ -65,7 +65,7 @@ def test_fixed_baselined_finding_is_stale_and_other_files_untouched_by_changed_s
     capsys.readouterr()
     (project / "20240101000000_legacy.sql").write_text(LEGACY.replace("table public", "table if not exists public"))
     code, found = lint_json(capsys)
-    assert [f["rule"] for f in found] == ["stale-baseline"]
+    assert code == 0 and [f["rule"] for f in found] == ["stale-baseline"]
 
 
 def test_write_baseline_refuses_changed_since(project, capsys):

@@ -18,12 +18,12 @@ from bot.core.lint.model import ERROR, RULES, WARNING, Finding, MigrationSource
 from bot.core.lint.parse import ParsedFile, parse_file
 
 __all__ = [
-    "baseline",
     "ERROR",
     "RULES",
     "WARNING",
     "Finding",
     "MigrationSource",
+    "baseline",
     "has_errors",
     "lint_migrations",
     "lint_text",
