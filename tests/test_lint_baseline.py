@@ -9,9 +9,18 @@ import pytest
 
 from bot.cli import main
 
-LEGACY = "create table public.legacy (id int);\ngrant select on public.legacy to authenticated, service_role;\n"
-GOOD = "create table if not exists public.ok (id int);\ngrant select on public.ok to authenticated, service_role;\n"
-BAD = "create table public.fresh (id int);\ngrant select on public.fresh to authenticated, service_role;\n"
+LEGACY = (
+    "create table public.legacy (id int);\nrevoke all on public.legacy from anon, authenticated; "
+    "grant select on public.legacy to service_role;\n"
+)
+GOOD = (
+    "create table if not exists public.ok (id int);\nrevoke all on public.ok from anon, authenticated; "
+    "grant select on public.ok to service_role;\n"
+)
+BAD = (
+    "create table public.fresh (id int);\nrevoke all on public.fresh from anon, authenticated; "
+    "grant select on public.fresh to service_role;\n"
+)
 
 
 @pytest.fixture

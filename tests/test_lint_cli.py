@@ -14,9 +14,13 @@ from bot.cli import main
 
 GOOD = (
     "create table if not exists public.a (id int primary key);\n"
-    "grant select on public.a to authenticated, service_role;\n"
+    "revoke all on public.a from anon, authenticated; "
+    "grant select on public.a to service_role;\n"
 )
-BAD = "-- customers\ncreate table public.b (id int);\ngrant select on public.b to authenticated, service_role;\n"
+BAD = (
+    "-- customers\ncreate table public.b (id int);\nrevoke all on public.b from anon, authenticated; "
+    "grant select on public.b to service_role;\n"
+)
 WARN_ONLY = "select 1;\n"
 
 
@@ -250,7 +254,8 @@ def test_fix_of_a_multi_line_statement_shows_the_line_it_changes(tmp_path, capsy
     first line."""
     (tmp_path / "20250101000000_cols.sql").write_text(
         "create table if not exists public.a (id int);\n"
-        "grant select on public.a to authenticated, service_role;\n"
+        "revoke all on public.a from anon, authenticated; "
+        "grant select on public.a to service_role;\n"
         "\n"
         "alter table public.a\n"
         "  add column if not exists b int,\n"
@@ -290,32 +295,33 @@ def test_multi_line_fix_stays_indented_under_its_finding():
 
 REDEFINED = {
     "20250101000000_orders.sql": (
-        "create table if not exists public.orders (id int primary key, total numeric, status text);\n"
-        "grant select on public.orders to authenticated, service_role;\n"
-        "create or replace view public.v_orders as select id, total from public.orders;\n"
-        "grant select on public.v_orders to authenticated, service_role;\n"
-        "create or replace function public.order_total(p_id int) returns numeric language sql stable\n"
-        "  as $$ select total from public.orders where id = p_id $$;\n"
-        "grant execute on function public.order_total(integer) to authenticated, service_role;\n"
+        "create table if not exists app.orders (id int primary key, total numeric, status text); "
+        "alter default privileges in schema app revoke execute on functions from public;\n"
+        "revoke all on app.orders from anon, authenticated; grant select on app.orders to service_role;\n"
+        "create or replace view app.v_orders as select id, total from app.orders;\n"
+        "revoke all on app.v_orders from anon, authenticated; grant select on app.v_orders to service_role;\n"
+        "create or replace function app.order_total(p_id int) returns numeric language sql stable\n"
+        "  as $$ select total from app.orders where id = p_id $$;\n"
+        "grant execute on function app.order_total(integer) to authenticated, service_role;\n"
     ),
     "20250102000000_dropped.sql": (
-        "create or replace function public.gone() returns int language sql as $$ select 1 $$;\n"
-        "grant execute on function public.gone() to authenticated, service_role;\n"
+        "create or replace function app.gone() returns int language sql as $$ select 1 $$;\n"
+        "grant execute on function app.gone() to authenticated, service_role;\n"
     ),
-    "20250103000000_drop_gone.sql": "drop function if exists public.gone();\n",
+    "20250103000000_drop_gone.sql": "drop function if exists app.gone();\n",
     "20250104000000_redefine.sql": (
         "-- add status to the view; round the total: both keep the grants they were given\n"
-        "create or replace view public.v_orders as select id, total, status from public.orders;\n"
-        "create or replace function public.order_total(p_id int) returns numeric language sql stable\n"
-        "  as $$ select round(total, 2) from public.orders where id = p_id $$;\n"
+        "create or replace view app.v_orders as select id, total, status from app.orders;\n"
+        "create or replace function app.order_total(p_id int) returns numeric language sql stable\n"
+        "  as $$ select round(total, 2) from app.orders where id = p_id $$;\n"
         "-- a new overload is a new function: it needs its grants\n"
-        "create or replace function public.order_total(p_id int, p_digits int) returns numeric language sql stable\n"
-        "  as $$ select round(total, p_digits) from public.orders where id = p_id $$;\n"
+        "create or replace function app.order_total(p_id int, p_digits int) returns numeric language sql stable\n"
+        "  as $$ select round(total, p_digits) from app.orders where id = p_id $$;\n"
         "-- dropped by an earlier migration, so created anew here\n"
-        "create or replace function public.gone() returns int language sql as $$ select 2 $$;\n"
+        "create or replace function app.gone() returns int language sql as $$ select 2 $$;\n"
         "-- dropped just above: its grants went with it\n"
-        "drop view if exists public.v_orders;\n"
-        "create or replace view public.v_orders as select id from public.orders;\n"
+        "drop view if exists app.v_orders;\n"
+        "create or replace view app.v_orders as select id from app.orders;\n"
     ),
 }
 

@@ -4,7 +4,10 @@ Files live in tests/lint_corpus/<rule-id>/. Header comments steer a case:
 ``-- corpus-file: NAME`` (the migration file name to lint it under),
 ``-- corpus-others: A, B`` (the other files in its folder),
 ``-- corpus-changed: true|edited`` (linted as a new / an edited file against the others),
-``-- expect-line: N`` (the line the finding must point at).
+``-- expect-line: N`` (the line the finding must point at),
+``-- corpus-prior: SQL`` (an earlier migration's text, e.g. its default privileges),
+``-- corpus-later: SQL`` (a later migration's text, e.g. the policies for this file's tables),
+``-- corpus-private: a, b`` (the config's private schemas).
 """
 
 from __future__ import annotations
@@ -14,12 +17,14 @@ from pathlib import Path
 
 import pytest
 
-from bot.core.lint import RULES, MigrationSource, lint_migrations
-from bot.core.lint.model import RUN_RULES
+from bot.core.lint import RULES, LintOptions, MigrationSource, lint_migrations
+from bot.core.lint.model import DEFAULT_OFF, RUN_RULES
 
 CORPUS = Path(__file__).parent / "lint_corpus"
 CASES = sorted(CORPUS.glob("*/*.sql"))
 DEFAULT_NAME = "20251209143000_corpus_case.sql"
+PRIOR_NAME = "20200101000000_prior.sql"
+LATER_NAME = "20991231000000_later.sql"
 
 
 def _directive(text: str, name: str) -> str | None:
@@ -33,7 +38,15 @@ def lint_case(path: Path):
     others = [o.strip() for o in (_directive(text, "corpus-others") or "").split(",") if o.strip()]
     changed = _directive(text, "corpus-changed")
     source = MigrationSource(name, str(path.relative_to(CORPUS)), text, is_new=changed != "edited")
-    return lint_migrations([source], others)
+    prior, later = _directive(text, "corpus-prior"), _directive(text, "corpus-later")
+    if prior:
+        others.append(PRIOR_NAME)
+    if later:
+        others.append(LATER_NAME)
+        source = MigrationSource(name, source.path, text, is_new=False)  # the later file is applied already
+    private = frozenset(s.strip() for s in (_directive(text, "corpus-private") or "").split(",") if s.strip())
+    options = LintOptions(private_schemas=private, off=DEFAULT_OFF - {path.parent.name})
+    return lint_migrations([source], others, {PRIOR_NAME: prior, LATER_NAME: later}.get, options)
 
 
 def test_corpus_covers_every_rule_with_bad_and_good_files():

@@ -17,7 +17,7 @@ from bot.preflight.replay import replay
 PRECISION = Path(__file__).parent / "lint_precision"
 BASE = (
     "create table if not exists public.base (id int primary key);\n"
-    "grant select on public.base to authenticated, service_role;\n"
+    "revoke all on public.base from anon, authenticated; grant select on public.base to service_role;\n"
 )
 
 
@@ -56,7 +56,7 @@ def test_non_idempotent_migration_is_caught_with_the_relay_category(tmp_path, pg
         {
             "20250101000000_base.sql": BASE,
             "20250102000000_step.sql": "-- the new table\ncreate table public.foo (id int);\n"
-            "grant select on public.foo to authenticated, service_role;\n",
+            "revoke all on public.foo from anon, authenticated; grant select on public.foo to service_role;\n",
         },
     )
     findings = _replay(folder, pg_server.url, ["20250102000000_step.sql"])
@@ -98,7 +98,7 @@ def test_idempotent_migrations_pass(tmp_path, pg_server):
             "20250101000000_base.sql": BASE,
             "20250102000000_seed.sql": "insert into public.base values (1), (2) on conflict do nothing;\n"
             "create or replace view public.v as select id from public.base;\n"
-            "grant select on public.v to authenticated, service_role;\n",
+            "revoke all on public.v from anon, authenticated; grant select on public.v to service_role;\n",
         },
     )
     assert _replay(folder, pg_server.url) == []
@@ -109,8 +109,8 @@ def test_missing_grant_is_found_in_the_catalog(tmp_path, pg_server):
         tmp_path,
         {
             "20250101000000_base.sql": BASE,
-            "20250102000000_more.sql": "create table if not exists public.secret (id int);\n"
-            "grant select on public.secret to authenticated;\n"
+            "20250102000000_more.sql": "create schema if not exists app; create table if not exists app.secret (id int);\n"
+            "grant select on app.secret to authenticated;\n"
             "create or replace function public.f() returns int language sql as $$ select 1 $$;\n"
             "revoke execute on function public.f() from public;\n"
             "grant execute on function public.f() to service_role, authenticated;\n"
@@ -123,10 +123,10 @@ def test_missing_grant_is_found_in_the_catalog(tmp_path, pg_server):
         (
             "replay-missing-privilege",
             1,
-            "after all migrations ran, service_role lacks SELECT on table public.secret (from the catalog)",
+            "after all migrations ran, service_role lacks SELECT on table app.secret (from the catalog)",
         )
     ]
-    assert findings[0].fix == "GRANT SELECT ON public.secret TO service_role;"
+    assert findings[0].fix == "GRANT SELECT ON app.secret TO service_role;"
 
 
 def test_first_apply_failure_is_reported_classified(tmp_path, pg_server):
@@ -225,13 +225,14 @@ def test_second_run_is_run_like_the_cli_runs_it(tmp_path, pg_server):
                 "alter table public.base add column if not exists email text;\n"
                 "create unique index concurrently if not exists base_email_idx on public.base (email);\n"
                 "vacuum analyze public.base;\n"
-                "grant select on public.base to authenticated, service_role;\n"
+                "revoke all on public.base from anon, authenticated; grant select on public.base to service_role;\n"
             ),
             "20250103000000_explicit_tx.sql": (
                 "begin;\n"
                 "create table if not exists public.tx_a (id int);\n"
                 "create table public.tx_b (id int);\n"
-                "grant select on public.tx_a, public.tx_b to authenticated, service_role;\n"
+                "revoke all on public.tx_a, public.tx_b from anon, authenticated;\n"
+                "grant select on public.tx_a, public.tx_b to service_role;\n"
                 "commit;\n"
             ),
         },
@@ -260,7 +261,7 @@ def test_extension_supabase_provides_but_the_scratch_server_lacks_is_a_warning_n
             "20250102000000_vector.sql": (
                 f"create extension if not exists {lacking} with schema extensions;\n"
                 "create table if not exists public.docs (id bigint primary key, embedding text);\n"
-                "grant select on public.docs to authenticated, service_role;\n"
+                "revoke all on public.docs from anon, authenticated; grant select on public.docs to service_role;\n"
             ),
         },
     )

@@ -9,11 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.core.lint import ERROR, Finding, baseline, lint_migrations
+from bot.core.lint import ERROR, Finding, LintOptions, baseline, lint_migrations
+from bot.core.lint.model import RULES
 from bot.errors import UserFacingError
 from bot.preflight import rule_settings
 from bot.preflight.files import MigrationSet, collect
 from bot.project_config import ProjectConfig
+
+_ALL = frozenset(RULES)
 
 
 @dataclass
@@ -40,9 +43,10 @@ def run_lint(request: LintRequest, config: ProjectConfig, cwd: Path) -> LintOutc
     if request.write_baseline and request.changed_since:
         raise UserFacingError("--write-baseline records the whole folder: drop --changed-since")
     sets = collect(request.paths, changed_since=request.changed_since, cwd=cwd, max_bytes=config.lint.max_file_bytes)
+    options = LintOptions(config.lint.private_schemas, config.lint.exposed_schemas, off=_off(config))
     findings: list[Finding] = []
     for mset in sets:
-        findings.extend(lint_migrations(mset.targets, mset.others, mset.read))
+        findings.extend(lint_migrations(mset.targets, mset.others, mset.read, options))
         findings.extend(_too_large(mset, config.lint.max_file_bytes))
     if request.replay:
         from bot.preflight.replay import replay
@@ -98,3 +102,14 @@ def _too_large(mset: MigrationSet, limit: int) -> list[Finding]:
         )
         for path, size in mset.too_large
     ]
+
+
+def _off(config: ProjectConfig) -> frozenset[str]:
+    """The default-off rules the config does not turn on (by naming them in a select or a severity)."""
+    from bot.core.lint.model import DEFAULT_OFF
+
+    turned_on: set[str] = set()
+    for settings in [config.lint.rules, *(p.rules for p in config.lint.per_path)]:
+        turned_on |= set(settings.select or ()) if settings.select != _ALL else set()
+        turned_on |= {rule for rule, level in settings.severity.items() if level != "off"}
+    return DEFAULT_OFF - turned_on

@@ -50,6 +50,15 @@ SKIPPED = "replay-skipped"  # the scratch server cannot run what Supabase can: a
 NOT_IDEMPOTENT = "replay-not-idempotent"
 MISSING_PRIVILEGE = "replay-missing-privilege"
 
+# What every Supabase project has (and the static rules model, bot.core.lint.grants.SUPABASE_DEFAULTS): what the
+# CLI's postgres role creates in public is granted to the API roles. Without it the catalog check would report
+# grants production does not need.
+SUPABASE_DEFAULT_PRIVILEGES = """
+alter default privileges for role postgres in schema public grant all on tables to anon, authenticated, service_role;
+alter default privileges for role postgres in schema public grant all on functions to anon, authenticated, service_role;
+alter default privileges for role postgres in schema public grant all on sequences to anon, authenticated, service_role;
+"""
+
 
 def replay(mset: MigrationSet, *, db_url: str | None = None) -> list[Finding]:
     server = None
@@ -89,6 +98,7 @@ def _create(db: ScratchDatabase, attempts: int = 5) -> None:
         try:
             with psycopg.connect(db.url, autocommit=True) as conn:
                 conn.execute(PLATFORM_SQL)
+                conn.execute(SUPABASE_DEFAULT_PRIVILEGES)
             return
         except psycopg.errors.InternalError:
             if attempt == attempts - 1:

@@ -11,6 +11,7 @@ begin atomic
     select count(*)::integer from public.memberships where organization_id = p_org;
 end;
 
+revoke execute on function public.organization_member_count(uuid) from public, anon;
 grant execute on function public.organization_member_count(uuid) to authenticated, service_role;
 
 drop view if exists public.project_overview;

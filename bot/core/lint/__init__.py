@@ -10,11 +10,12 @@ view or function without grants is fine when an earlier migration created it
 
 from __future__ import annotations
 
-from bisect import bisect_left
+import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
 
-from bot.core.lint import baseline, destructive, files, grants, idempotency, protocol, suppress
-from bot.core.lint.model import ERROR, RULES, WARNING, Finding, MigrationSource
+from bot.core.lint import baseline, destructive, files, grants, idempotency, protocol, security, suppress
+from bot.core.lint.model import ERROR, RULES, WARNING, Finding, LintOptions, MigrationSource
 from bot.core.lint.parse import ParsedFile, parse_file
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "RULES",
     "WARNING",
     "Finding",
+    "LintOptions",
     "MigrationSource",
     "baseline",
     "has_errors",
@@ -30,11 +32,17 @@ __all__ = [
     "parse_file",
 ]
 
+DEFAULT_OPTIONS = LintOptions()
 _STATEMENT_RULES = (idempotency.check, destructive.check, grants.check, protocol.check)
 
 
 def lint_text(
-    source: MigrationSource, whole_file: Sequence[Finding] = (), created_earlier: Callable | None = None
+    source: MigrationSource,
+    whole_file: Sequence[Finding] = (),
+    created_earlier: Callable | None = None,
+    prior: grants.Prior | None = None,
+    options: LintOptions = DEFAULT_OPTIONS,
+    policy_later: Callable[[str], bool] | None = None,
 ) -> list[Finding]:
     """All per-file rules on one file; ``whole_file`` findings (names, versions) join the suppression pass;
     ``created_earlier(obj)`` says whether earlier migrations created an object (see ``grants.check``)."""
@@ -60,9 +68,14 @@ def lint_text(
             if rule is protocol.check and "supabase_migrations" not in text:
                 continue  # cheap: almost no file mentions the history schema
             if rule is grants.check:
-                raw.extend(grants.check(parsed.occurrences, source.path, created_earlier))
+                raw.extend(
+                    grants.check(parsed.occurrences, source.path, created_earlier, prior, options.private_schemas)
+                )
+                raw.extend(security.check(parsed.occurrences, source.path, prior, options, policy_later))
             else:
                 raw.extend(rule(parsed.occurrences, source.path))
+    if options.off:
+        raw = [f for f in raw if f.rule not in options.off]
     comments = suppress.read_comments(text, source.path)
     return suppress.apply(raw, comments, parsed.spans, source.path)
 
@@ -71,6 +84,7 @@ def lint_migrations(
     targets: list[MigrationSource],
     others: Sequence[str] = (),
     read_other: Callable[[str], str | None] | None = None,
+    options: LintOptions = DEFAULT_OPTIONS,
 ) -> list[Finding]:
     """Findings for ``targets``, sorted by file and line."""
     cross = files.check_set(targets, list(others))
@@ -80,8 +94,24 @@ def lint_migrations(
     history = _History(targets, others, read_other)
     findings: list[Finding] = []
     for source in targets:
-        findings.extend(lint_text(source, by_path.get(source.path, []), history.before(source.name)))
+        findings.extend(
+            lint_text(
+                source,
+                by_path.get(source.path, []),
+                history.before(source.name),
+                history.prior(source.name),
+                options,
+                history.policy_after(source.name),
+            )
+        )
     return sorted(findings, key=lambda f: (f.file, f.line, f.rule))
+
+
+# Files that can leave privileges decided for later ones (only these are parsed for it).
+_DECIDES_PRIVILEGES = re.compile(r"default\s+privileges|\brevoke\b|row\s+level\s+security|\bpolicy\b", re.IGNORECASE)
+
+
+_CREATES_POLICY = re.compile(r"create\s+policy", re.IGNORECASE)
 
 
 class _History:
@@ -92,6 +122,7 @@ class _History:
         self._names = sorted(set(self._texts) | set(others))
         self._read = read_other
         self._parsed: dict[str, ParsedFile | None] = {}
+        self._priors: dict[str, grants.Prior | None] = {}
 
     def _text(self, name: str) -> str | None:
         if name not in self._texts and self._read is not None:
@@ -107,6 +138,30 @@ class _History:
             parsed = parse_file(text) if text else None
             self._parsed[name] = parsed if parsed is not None and parsed.error is None else None
         return self._parsed[name]
+
+    def prior(self, name: str) -> grants.Prior:
+        """The privilege decisions (default privileges, schema revokes) of every migration before ``name``."""
+        prior = grants.Prior()
+        for other in self._names[: bisect_left(self._names, name)]:
+            if other not in self._priors:
+                text = self._text(other)
+                parsed = self._file(other) if text and _DECIDES_PRIVILEGES.search(text) else None
+                self._priors[other] = grants.prior_of(parsed.occurrences) if parsed is not None else None
+            if self._priors[other] is not None:
+                prior.extend(self._priors[other])
+        return prior
+
+    def policy_after(self, name: str) -> Callable[[str], bool]:
+        """Whether a later migration creates a policy on a table (RLS on in one file, policies in the next)."""
+
+        def policy_later(table: str) -> bool:
+            for other in self._names[bisect_right(self._names, name) :]:
+                text = self._text(other)
+                if text and table in text and _CREATES_POLICY.search(text):
+                    return True
+            return False
+
+        return policy_later
 
     def before(self, name: str) -> Callable:
         def created_earlier(obj) -> bool:

@@ -16,7 +16,7 @@ file redefines it rather than creates it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.core.lint.model import ERROR, Finding
 from bot.core.lint.names import (
@@ -30,7 +30,8 @@ from bot.core.lint.names import (
 )
 from bot.core.lint.parse import FUNCTION_BODY, Occurrence
 
-API_ROLES = ("authenticated", "service_role")
+API_ROLES = ("authenticated", "service_role")  # the protocol's "GRANT ... TO authenticated, service_role"
+APP_ROLES = ("anon", "authenticated")  # the team's app users (the service role is the bot/backends)
 _TABLE_OBJTYPES = ("OBJECT_TABLE",)
 _FUNCTION_OBJTYPES = ("OBJECT_FUNCTION", "OBJECT_ROUTINE")
 
@@ -72,12 +73,41 @@ def created_objects(occurrences: list[Occurrence]) -> list[_Created]:
     return found
 
 
+PUBLIC = "PUBLIC"
+# Supabase's own default privileges (``ALTER DEFAULT PRIVILEGES FOR ROLE postgres IN SCHEMA public GRANT ALL
+# ON TABLES / FUNCTIONS / SEQUENCES TO anon, authenticated, service_role``): what the CLI's postgres role creates
+# in public is reachable by the API roles before any GRANT. PostgreSQL itself lets PUBLIC execute functions.
+SUPABASE_DEFAULTS: tuple[tuple[str, str | None, frozenset[str]], ...] = (
+    ("function", None, frozenset({PUBLIC})),
+    ("relation", "public", frozenset({"anon", "authenticated", "service_role"})),
+    ("function", "public", frozenset({"anon", "authenticated", "service_role"})),
+)
+
+
+@dataclass
+class Prior:
+    """What earlier migrations decided about privileges, in order: ``ALTER DEFAULT PRIVILEGES`` events
+    (family, schema or None, marked roles) and ``REVOKE ... ON SCHEMA s`` (schema -> roles)."""
+
+    defaults: list[tuple[str, str | None, frozenset[str]]] = field(default_factory=list)
+    schema_revoked: dict[str, set[str]] = field(default_factory=dict)
+    rls_tables: set[tuple[str, str]] = field(default_factory=set)  # (schema, table) with RLS enabled
+    policy_tables: set[tuple[str, str]] = field(default_factory=set)  # tables with a policy
+
+    def extend(self, other: Prior) -> None:
+        self.defaults.extend(other.defaults)
+        self.rls_tables |= other.rls_tables
+        self.policy_tables |= other.policy_tables
+        for schema, roles in other.schema_revoked.items():
+            self.schema_revoked.setdefault(schema, set()).update(roles)
+
+
 def _roles(grant: dict) -> set[str]:
     roles: set[str] = set()
     for grantee in grant.get("grantees", []):
         spec = grantee.get("RoleSpec", {})
         if spec.get("roletype") == "ROLESPEC_PUBLIC":
-            roles.update(API_ROLES)
+            roles.add(PUBLIC)
         elif spec.get("rolename"):
             roles.add(spec["rolename"])
     return roles
@@ -91,72 +121,149 @@ def _family(objtype: str) -> str | None:
     return None
 
 
-def _marked(grant: dict) -> set[str]:
+def _marked(grant: dict) -> frozenset[str]:
     """Role names a GRANT gives; a REVOKE's roles are marked with a leading '-'."""
     roles = _roles(grant)
-    return roles if grant.get("is_grant") else {"-" + role for role in roles}
+    return frozenset(roles if grant.get("is_grant") else {"-" + role for role in roles})
 
 
-def coverage(occurrences: list[Occurrence]) -> list[tuple[_Created, set[str], set[str]]]:
-    """(created object, roles granted to, roles explicitly revoked from) within the file."""
+def _for_other_role(node: dict) -> bool:
+    """``ALTER DEFAULT PRIVILEGES FOR ROLE x``, x not the CLI's postgres: it does not reach what migrations create."""
+    for option in node.get("options", []):
+        elem = option.get("DefElem", {})
+        if elem.get("defname") == "roles":
+            names = {
+                item.get("RoleSpec", {}).get("rolename")
+                for item in elem.get("arg", {}).get("List", {}).get("items", [])
+            }
+            return "postgres" not in names
+    return False
+
+
+def _default_event(node: dict) -> list[tuple[str, str | None, frozenset[str]]]:
+    action = node.get("action", {})
+    family = _family(action.get("objtype", ""))
+    if family is None or _for_other_role(node):
+        return []
+    schemas = None
+    for option in node.get("options", []):
+        elem = option.get("DefElem", {})
+        if elem.get("defname") == "schemas":
+            schemas = strings(elem.get("arg", {}).get("List", {}).get("items"))
+    scopes: list[str | None] = list(schemas) if schemas else [None]
+    return [(family, scope, _marked(action)) for scope in scopes]
+
+
+def _schema_revoke(node: dict) -> tuple[list[str], set[str]] | None:
+    if node.get("objtype") == "OBJECT_SCHEMA" and not node.get("is_grant"):
+        return strings(node.get("objects")), _roles(node)
+    return None
+
+
+def prior_of(occurrences: list[Occurrence]) -> Prior:
+    """What one (earlier) file leaves decided for the files after it."""
+    from bot.core.lint.security import rls_decisions
+
+    prior = Prior()
+    prior.rls_tables, prior.policy_tables = rls_decisions(occurrences)
+    for occ in occurrences:
+        if occ.context == FUNCTION_BODY:
+            continue
+        if occ.kind == "AlterDefaultPrivilegesStmt":
+            prior.defaults.extend(_default_event(occ.node))
+        elif occ.kind == "GrantStmt" and (revoke := _schema_revoke(occ.node)) is not None:
+            for schema in revoke[0]:
+                prior.schema_revoked.setdefault(schema, set()).update(revoke[1])
+    return prior
+
+
+GRANTED, REVOKED = "granted", "revoked"
+
+
+def _apply(state: dict[str, str], marks: frozenset[str]) -> None:
+    for mark in marks:
+        if mark.startswith("-"):
+            state[mark[1:]] = REVOKED
+        else:
+            state[mark] = GRANTED
+
+
+def coverage(
+    occurrences: list[Occurrence], prior: Prior | None = None, private_schemas: frozenset[str] = frozenset()
+) -> list[tuple[_Created, set[str], set[str]]]:
+    """(created object, roles that can use it, roles decided against) for each object the file creates.
+
+    Starts from PostgreSQL's and Supabase's defaults, then the default privileges of earlier files and of
+    this file before the CREATE, then grants and revokes naming the object (or ALL ... IN SCHEMA) after it.
+    A role is *decided against* when a REVOKE reached it (on the object, on PUBLIC, on the schema, or in
+    default privileges), or when the schema is private (config) and the role is an app role.
+    """
     created = created_objects(occurrences)
     if not created:
         return []
-    named: dict[tuple, set[str]] = {}  # (family, schema, name) -> roles
-    in_schema: list[tuple[int, str, str | None, set[str]]] = []  # (order, family, schema or None, roles)
-    defaults: list[tuple[int, str, str | None, set[str]]] = []
-    schema_revoked: dict[str, set[str]] = {}
+    prior = prior or Prior()
+    events: list[tuple[int, str, str, tuple, frozenset[str]]] = []  # (order, how, family, target, marks)
+    schema_revoked = {schema: set(roles) for schema, roles in prior.schema_revoked.items()}
     for order, occ in enumerate(occurrences):
         if occ.context == FUNCTION_BODY:
             continue
-        if occ.kind == "GrantStmt":  # a REVOKE naming the role is a decision too (deliberately not exposed)
+        if occ.kind == "GrantStmt":
             grant = occ.node
-            if grant.get("objtype") == "OBJECT_SCHEMA" and not grant.get("is_grant"):
-                # REVOKE USAGE ON SCHEMA s FROM role: nothing in s is meant for that role
-                for schema in strings(grant.get("objects")):
-                    schema_revoked.setdefault(schema, set()).update(_roles(grant))
+            revoke = _schema_revoke(grant)
+            if revoke is not None:  # REVOKE USAGE ON SCHEMA s FROM role: nothing in s is meant for that role
+                for schema in revoke[0]:
+                    schema_revoked.setdefault(schema, set()).update(revoke[1])
                 continue
             family = _family(grant.get("objtype", ""))
             if family is None:
                 continue
-            roles = _marked(grant)
+            marks = _marked(grant)
             if grant.get("targtype") == "ACL_TARGET_ALL_IN_SCHEMA":
                 for schema in strings(grant.get("objects")):
-                    in_schema.append((order, family, schema, roles))
-            else:
-                for obj in grant.get("objects", []):
-                    if "RangeVar" in obj:
-                        key = (family, *range_var(obj["RangeVar"]))
-                    elif "ObjectWithArgs" in obj:
-                        key = (family, *qualified(strings(obj["ObjectWithArgs"].get("objname"))))
-                    else:
-                        continue
-                    named.setdefault(key, set()).update(roles)
-        elif occ.kind == "AlterDefaultPrivilegesStmt":
-            action = occ.node.get("action", {})
-            family = _family(action.get("objtype", ""))
-            if family is None:
+                    events.append((order, "all", family, (schema,), marks))
                 continue
-            schemas: list[str] = []
-            for option in occ.node.get("options", []):
-                elem = option.get("DefElem", {})
-                if elem.get("defname") == "schemas":
-                    schemas = strings(elem.get("arg", {}).get("List", {}).get("items"))
-            scopes: list[str | None] = [*schemas] if schemas else [None]  # None: in every schema
-            for scope in scopes:
-                defaults.append((order, family, scope, _marked(action)))
+            for obj in grant.get("objects", []):
+                if "RangeVar" in obj:
+                    target = range_var(obj["RangeVar"])
+                elif "ObjectWithArgs" in obj:
+                    target = qualified(strings(obj["ObjectWithArgs"].get("objname")))
+                else:
+                    continue
+                events.append((order, "named", family, target, marks))
+        elif occ.kind == "AlterDefaultPrivilegesStmt":
+            for default_family, scope, marks in _default_event(occ.node):
+                events.append((order, "default", default_family, (scope,), marks))
 
     result = []
     for obj in created:
-        roles = set(named.get((obj.family, obj.schema, obj.name), ()))
-        for order, family, scope, granted in in_schema:
-            if family == obj.family and scope == obj.schema and order > obj.order:
-                roles |= granted
-        for order, family, scope, granted in defaults:
-            if family == obj.family and scope in (None, obj.schema) and order < obj.order:
-                roles |= granted
-        revoked = {role[1:] for role in roles if role.startswith("-")} | schema_revoked.get(obj.schema, set())
-        result.append((obj, roles - {"-" + r for r in revoked}, revoked))
+        state: dict[str, str] = {}
+        for default_family, scope, marks in (*SUPABASE_DEFAULTS, *prior.defaults):
+            if default_family == obj.family and scope in (None, obj.schema):
+                _apply(state, marks)
+        for order, how, family, target, marks in events:
+            if family != obj.family:
+                continue
+            before = order < obj.order
+            if (
+                (how == "default" and before and target[0] in (None, obj.schema))
+                or (how == "named" and not before and target == (obj.schema, obj.name))
+                or (how == "all" and not before and target[0] == obj.schema)
+            ):
+                _apply(state, marks)
+        granted, decided = set(), set()
+        for role in (*APP_ROLES, "service_role"):
+            own, everyone = state.get(role), state.get(PUBLIC)
+            if own == GRANTED or (own is None and everyone == GRANTED):
+                granted.add(role)
+            elif (
+                own == REVOKED
+                # revoked from PUBLIC: app users are meant not to have it; the service role still is expected to
+                or (own is None and everyone == REVOKED and role in APP_ROLES)
+                or {role, PUBLIC} & schema_revoked.get(obj.schema, set())
+                or (role in APP_ROLES and obj.schema in private_schemas)
+            ):
+                decided.add(role)
+        result.append((obj, granted, decided))
     return result
 
 
@@ -190,27 +297,35 @@ def _redefined(
 
 
 def check(
-    occurrences: list[Occurrence], file: str, created_earlier: Callable[[_Created], bool] | None = None
+    occurrences: list[Occurrence],
+    file: str,
+    created_earlier: Callable[[_Created], bool] | None = None,
+    prior: Prior | None = None,
+    private_schemas: frozenset[str] = frozenset(),
 ) -> list[Finding]:
-    """``created_earlier(obj)``: whether the migrations before this file leave ``obj`` existing."""
+    """``created_earlier(obj)``: whether the migrations before this file leave ``obj`` existing;
+    ``prior``: the privilege decisions of the files before this one."""
     findings = []
-    for obj, granted, revoked in coverage(occurrences):
-        missing = [role for role in API_ROLES if role not in granted and role not in revoked]
+    for obj, granted, decided in coverage(occurrences, prior, private_schemas):
+        missing = [role for role in API_ROLES if role not in granted and role not in decided]
         if not missing or _redefined(obj, occurrences, created_earlier):
             continue
         label = obj.signature if obj.family == "function" else display(obj.schema, obj.name)
+        # Only what the protocol asks for (read access for the roles missing), never more.
         if obj.family == "function":
             fix = f"GRANT EXECUTE ON FUNCTION {obj.signature} TO {', '.join(missing)};"
         else:
             fix = f"GRANT SELECT ON {display(obj.schema, obj.name)} TO {', '.join(missing)};"
+        where = "" if obj.schema == "public" else f" (schema {obj.schema} has no default privileges for them)"
         findings.append(
             Finding(
                 file,
                 obj.occ.line,
                 "missing-grant",
                 ERROR,
-                f"{obj.what} {label} is neither granted to nor revoked from {' and '.join(missing)} in this file",
-                fix + " (or, if it is deliberately not exposed: `-- lint-ignore: missing-grant <why>`)",
+                f"{obj.what} {label} is neither granted to nor revoked from {' and '.join(missing)}{where}",
+                fix + " (or, if it is deliberately not exposed: REVOKE it from them, list the schema in [lint] "
+                "private_schemas, or `-- lint-ignore: missing-grant <why>`)",
                 obj.occ.span,
             )
         )

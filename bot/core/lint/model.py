@@ -7,6 +7,20 @@ from dataclasses import dataclass, field
 ERROR = "error"
 WARNING = "warning"
 
+# Supabase security rules (bot.core.lint.security), the advisor checks.
+SECURITY_RULES = {
+    "rls-disabled": "a new table in an exposed schema that anon/authenticated can reach, without ROW LEVEL SECURITY",
+    "rls-without-policy": "RLS enabled but no policy, while anon/authenticated still hold privileges on the table",
+    "permissive-write-policy": "an INSERT/UPDATE/DELETE/ALL policy for anon/authenticated whose condition is true",
+    "definer-search-path": "a SECURITY DEFINER function without SET search_path (callers can shadow its objects)",
+    "function-search-path": "a function in an exposed schema without SET search_path (splinter: search_path_mutable)",
+    "definer-executable": "a SECURITY DEFINER function in an exposed schema that anon/authenticated can execute",
+    "security-definer-view": "a view in an exposed schema without security_invoker over RLS tables or unexposed data",
+    "auth-users-exposed": "a view in an exposed schema that app users can read shows auth.users",
+    "anon-table-grant": "a GRANT on a table to anon (or PUBLIC): anyone with the public key gets it",
+    "extension-in-public": "an extension created in the public schema (exposed through the API)",
+}
+
 # rule id -> one-line description (``dragonfly-bot lint --help`` and the docs list these).
 RULES: dict[str, str] = {
     "file-name": "file name is not YYYYMMDDHHMMSS_short_description.sql (4-digit legacy files are accepted)",
@@ -29,13 +43,17 @@ RULES: dict[str, str] = {
     "stale-baseline": "a finding recorded in the baseline is gone: rewrite the baseline so it shrinks",
     "file-too-large": "the file is over [lint] max_file_bytes: reported and not parsed",
     "invalid-suppression": "a lint-ignore comment without a known rule id or without a reason",
+    **SECURITY_RULES,
 }
 
 # Names for sets of rules in the config's select / ignore / severity (``"lock"``, ``"security"``).
 RULE_GROUPS: dict[str, frozenset[str]] = {
-    "security": frozenset(),
+    "security": frozenset(SECURITY_RULES),
     "lock": frozenset(),
 }
+
+# Off unless the config turns them on (select, or a severity): useful, but too noisy for every history.
+DEFAULT_OFF = frozenset({"function-search-path"})
 
 # Reported by the run around the rules (bot.preflight.lint_service), not by a file's text.
 RUN_RULES = frozenset({"stale-baseline", "file-too-large"})
@@ -85,3 +103,12 @@ class MigrationSource:
     # False for a file that already existed before (edited, not added): it
     # cannot be "out of order", it has already been applied somewhere.
     is_new: bool = True
+
+
+@dataclass(frozen=True)
+class LintOptions:
+    """What the rules take from the project's config (bot.project_config builds it)."""
+
+    private_schemas: frozenset[str] = frozenset()  # kept for service_role: app roles are not expected
+    exposed_schemas: frozenset[str] = frozenset({"public"})  # served by the Data API (PostgREST)
+    off: frozenset[str] = DEFAULT_OFF  # rules not reported at all

@@ -5,3 +5,4 @@ create table public.customers (
     tier text not null default 'free'
 );
 grant select on public.customers to authenticated, service_role;
+revoke all on public.customers from anon, authenticated;

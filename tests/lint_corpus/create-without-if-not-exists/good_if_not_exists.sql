@@ -10,3 +10,4 @@ create unique index concurrently if not exists customers_tier_uidx on public.cus
 create materialized view if not exists public.customer_counts as select tier, count(*) from public.customers group by tier;
 alter type public.customer_tier add value if not exists 'enterprise';
 grant select on public.customers, public.customer_counts to authenticated, service_role;
+revoke all on public.customers from anon, authenticated;

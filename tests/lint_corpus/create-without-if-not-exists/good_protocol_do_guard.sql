@@ -5,3 +5,4 @@ BEGIN
     END IF;
 END $$;
 GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO authenticated, service_role;
+revoke all on public.foo from anon, authenticated;

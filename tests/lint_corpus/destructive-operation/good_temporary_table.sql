@@ -17,3 +17,4 @@ drop table import_rows;
 create temporary table stage as select 1 as id;
 alter table stage add column note text;
 drop table stage;
+revoke all on public.customers from anon, authenticated;

@@ -1,2 +1,2 @@
-grant select on all tables in schema public to authenticated, service_role;
-create table if not exists public.invoices (id bigint primary key);
+grant select on all tables in schema app to authenticated, service_role;
+create table if not exists app.invoices (id bigint primary key);

@@ -1,2 +1,2 @@
-create table if not exists public.invoices (id bigint primary key);
-alter default privileges in schema public grant select on tables to authenticated, service_role;
+create table if not exists app.invoices (id bigint primary key);
+alter default privileges in schema app grant select on tables to authenticated, service_role;

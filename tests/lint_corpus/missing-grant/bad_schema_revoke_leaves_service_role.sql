@@ -1,3 +1,3 @@
 create schema if not exists internal;
 revoke usage on schema internal from anon, authenticated;
-create or replace function internal.normalize_name(p text) returns text language sql immutable as $$ select lower(trim(p)) $$;
+create table if not exists internal.name_cache (name text primary key);

@@ -1,2 +1,2 @@
-create or replace view public.open_invoices as select * from public.invoices where paid_at is null;
-grant select on public.open_invoices to authenticated;
+create or replace view app.open_invoices as select * from app.invoices where paid_at is null;
+grant select on app.open_invoices to authenticated;

@@ -1,3 +1,3 @@
-create table if not exists public.invoices (id bigint primary key, amount numeric not null);
-create or replace view public.open_invoices as select * from public.invoices;
-grant select, insert, update, delete on all tables in schema public to authenticated, service_role;
+create table if not exists app.invoices (id bigint primary key, amount numeric not null);
+create or replace view app.open_invoices as select * from app.invoices;
+grant select, insert, update, delete on all tables in schema app to authenticated, service_role;

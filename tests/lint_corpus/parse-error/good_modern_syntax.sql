@@ -10,3 +10,4 @@ create or replace function public.doc_title(d public.docs) returns text
     language sql stable begin atomic select d.body ->> 'title'; end;
 grant select on public.docs to authenticated, service_role;
 grant execute on function public.doc_title(public.docs) to authenticated, service_role;
+revoke all on public.docs from anon, authenticated;

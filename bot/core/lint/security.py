@@ -1,0 +1,389 @@
+"""Supabase security rules (the advisor's checks, static): what a migration leaves reachable by app users.
+
+In Supabase, ``anon`` is anyone with the project's public key and ``authenticated`` any signed-in user of
+the team's app; the Data API serves the exposed schemas (``public`` unless configured). Each finding says
+why and writes out the fix. The same checks run over the bot's own migrations (tests/test_advisor.py).
+
+Rules: a new table in an exposed schema that app roles can reach without RLS (``rls-disabled``); RLS with
+no policy while app roles still hold privileges (``rls-without-policy``); a write policy that is always
+true for anon/authenticated (``permissive-write-policy``); SECURITY DEFINER without a pinned search_path
+(``definer-search-path``) or executable by anon/authenticated in an exposed schema
+(``definer-executable``); a view in an exposed schema running with its owner's rights over RLS tables or
+unexposed schemas (``security-definer-view``) or over ``auth.users`` (``auth-users-exposed``); a GRANT to
+anon on a table (``anon-table-grant``); an extension created in public (``extension-in-public``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from bot.core.lint.grants import APP_ROLES, PUBLIC, Prior, coverage
+from bot.core.lint.model import ERROR, WARNING, Finding, LintOptions
+from bot.core.lint.names import display, function_signature, qualified, range_var, returns_trigger, strings
+from bot.core.lint.parse import FUNCTION_BODY, Occurrence
+
+SEVERITY = {
+    "rls-disabled": ERROR,
+    "rls-without-policy": WARNING,
+    "permissive-write-policy": ERROR,
+    "definer-search-path": ERROR,
+    "function-search-path": WARNING,
+    "definer-executable": WARNING,
+    "security-definer-view": ERROR,
+    "auth-users-exposed": ERROR,
+    "anon-table-grant": WARNING,
+    "extension-in-public": WARNING,
+}
+# Extensions whose control file fixes their schema (CREATE EXTENSION without SCHEMA does not put them in public).
+_FIXED_SCHEMA_EXTENSIONS = frozenset({"plpgsql", "pg_cron", "pg_net", "pgsodium", "pg_graphql", "supabase_vault"})
+_CATALOG_SCHEMAS = frozenset({"pg_catalog", "information_schema"})
+_WRITE_COMMANDS = frozenset({"insert", "update", "delete", "all"})
+
+
+def rls_decisions(occurrences: list[Occurrence]) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
+    """(tables with RLS enabled, tables with a policy) by this file's statements (also inside DO blocks)."""
+    enabled, with_policy = set(), set()
+    for occ in occurrences:
+        if occ.context == FUNCTION_BODY:
+            continue
+        if occ.kind == "AlterTableStmt":
+            table = range_var(occ.node.get("relation"))
+            for item in occ.node.get("cmds", []):
+                subtype = item.get("AlterTableCmd", {}).get("subtype")
+                if subtype in ("AT_EnableRowSecurity", "AT_ForceRowSecurity"):
+                    enabled.add(table)
+                elif subtype == "AT_DisableRowSecurity":
+                    enabled.discard(table)
+        elif occ.kind == "CreatePolicyStmt":
+            with_policy.add(range_var(occ.node.get("table")))
+    return enabled, with_policy
+
+
+def check(
+    occurrences: list[Occurrence],
+    file: str,
+    prior: Prior | None,
+    options: LintOptions,
+    policy_later: Callable[[str], bool] | None = None,
+) -> list[Finding]:
+    """``policy_later(table)``: whether a later migration of the folder creates a policy on the table."""
+    prior = prior or Prior()
+    found: list[Finding] = []
+
+    def report(occ: Occurrence, rule: str, message: str, fix: str, at: dict | None = None) -> None:
+        found.append(Finding(file, occ.line_of(at), rule, SEVERITY[rule], message, fix, occ.span))
+
+    enabled, with_policy = rls_decisions(occurrences)
+    rls_tables = enabled | prior.rls_tables
+    policies = with_policy | prior.policy_tables
+    exposed = options.exposed_schemas
+    reach = {
+        (o.family, o.schema, o.name): granted for o, granted, _ in coverage(occurrences, prior, options.private_schemas)
+    }
+    search_path_set = _search_path_set_later(occurrences)
+    explicit = explicit_function_grants(occurrences)
+    last = _last_definitions(occurrences)
+    invoker_views = _views_set_invoker(occurrences)
+
+    def app_roles(family: str, schema: str, name: str) -> list[str]:
+        return [r for r in APP_ROLES if r in reach.get((family, schema, name), ())]
+
+    for order, occ in enumerate(occurrences):
+        if occ.context == FUNCTION_BODY:
+            continue
+        kind, node = occ.kind, occ.node
+        if kind in ("ViewStmt", "CreateFunctionStmt") and last.get(_definition_key(occ)) != order:
+            continue  # redefined further on: the last definition is what stays
+        if kind == "CreateStmt":
+            rel = node.get("relation", {})
+            table = range_var(rel)
+            if rel.get("relpersistence") == "t" or node.get("partbound") or table[0] not in exposed:
+                continue
+            roles = app_roles("relation", *table)
+            if not roles:
+                continue
+            name = display(*table)
+            if table not in rls_tables:
+                report(
+                    occ,
+                    "rls-disabled",
+                    f"table {name} is in the exposed schema {table[0]} and {' and '.join(roles)} can reach it "
+                    "(Supabase's default privileges), but ROW LEVEL SECURITY is off: every row is readable and "
+                    "writable through the API with the public key",
+                    f"ALTER TABLE {name} ENABLE ROW LEVEL SECURITY; then CREATE POLICY ... for who may see what "
+                    f"(or, if only the service role uses it: REVOKE ALL ON {name} FROM anon, authenticated;)",
+                )
+            elif table not in policies and not (policy_later and policy_later(table[1])):
+                report(
+                    occ,
+                    "rls-without-policy",
+                    f"table {name} has RLS enabled but no policy, while {' and '.join(roles)} still hold "
+                    "privileges on it: the API shows them nothing (deny-all), which is rarely what a grant means",
+                    f"CREATE POLICY ... ON {name} FOR SELECT TO authenticated USING (...); or, if only the service "
+                    f"role uses it, make that explicit: REVOKE ALL ON {name} FROM anon, authenticated;",
+                )
+        elif kind == "CreatePolicyStmt":
+            _policy(occ, report)
+        elif kind == "CreateFunctionStmt":
+            _function(occ, report, search_path_set, exposed, app_roles, explicit)
+        elif kind == "ViewStmt":
+            _view(occ, report, rls_tables, exposed, app_roles, invoker_views)
+        elif kind == "GrantStmt":
+            _anon_grant(occ, report, rls_tables)
+        elif kind == "CreateExtensionStmt":
+            _extension(occ, report)
+    return found
+
+
+def _is_true(expr: dict | None) -> bool:
+    return expr is not None and expr.get("A_Const", {}).get("boolval", {}).get("boolval") is True
+
+
+def _policy(occ: Occurrence, report) -> None:
+    node = occ.node
+    command = node.get("cmd_name", "all")
+    if command not in _WRITE_COMMANDS or node.get("permissive") is False:
+        return
+    roles = set()
+    for item in node.get("roles") or [{"RoleSpec": {"roletype": "ROLESPEC_PUBLIC"}}]:
+        spec = item.get("RoleSpec", {})
+        roles.add(PUBLIC if spec.get("roletype") == "ROLESPEC_PUBLIC" else spec.get("rolename"))
+    app = sorted(roles & {PUBLIC, *APP_ROLES})
+    check = node.get("with_check") if node.get("with_check") is not None else node.get("qual")
+    always = _is_true(check) if command in ("insert", "all", "update") else False
+    always = always or (command in ("update", "delete", "all") and _is_true(node.get("qual")))
+    if not app or not always:
+        return
+    table = display(*range_var(node.get("table")))
+    who = ", ".join("everyone (PUBLIC)" if r == PUBLIC else r for r in app)
+    report(
+        occ,
+        "permissive-write-policy",
+        f"policy {node.get('policy_name')} lets {who} {command.upper()} any row of {table}: its condition is true",
+        "tie the condition to the caller, e.g. USING ((select auth.uid()) = user_id) WITH CHECK ((select auth.uid()) "
+        "= user_id), and name the role: TO authenticated (never anon for writes)",
+    )
+
+
+def _option(options, name: str):
+    for item in options or ():
+        elem = item.get("DefElem", {})
+        if elem.get("defname") == name:
+            return elem
+    return None
+
+
+def _sets_search_path(options) -> bool:
+    for item in options or ():
+        elem = item.get("DefElem", {})
+        if elem.get("defname") == "set" and elem.get("arg", {}).get("VariableSetStmt", {}).get("name") == "search_path":
+            return True
+    return False
+
+
+def _search_path_set_later(occurrences: list[Occurrence]) -> set[tuple[str, str]]:
+    """Functions given ``ALTER FUNCTION f(...) SET search_path`` in the file."""
+    names = set()
+    for occ in occurrences:
+        if occ.kind == "AlterFunctionStmt" and _sets_search_path(occ.node.get("actions")):
+            names.add(qualified(strings(occ.node.get("func", {}).get("objname"))))
+    return names
+
+
+def explicit_function_grants(occurrences: list[Occurrence]) -> dict[tuple[str, str], set[str]]:
+    """(schema, function) -> roles a GRANT EXECUTE of the file names."""
+    granted: dict[tuple[str, str], set[str]] = {}
+    for occ in occurrences:
+        node = occ.node
+        if occ.kind != "GrantStmt" or not node.get("is_grant") or node.get("targtype") != "ACL_TARGET_OBJECT":
+            continue
+        if node.get("objtype") not in ("OBJECT_FUNCTION", "OBJECT_ROUTINE"):
+            continue
+        roles = {g.get("RoleSpec", {}).get("rolename") for g in node.get("grantees", [])}
+        for obj in node.get("objects", []):
+            key = qualified(strings(obj.get("ObjectWithArgs", {}).get("objname")))
+            granted.setdefault(key, set()).update(r for r in roles if r)
+    return granted
+
+
+def _function(occ: Occurrence, report, search_path_set, exposed, app_roles, explicit) -> None:
+    node = occ.node
+    security = _option(node.get("options"), "security")
+    schema, name = qualified(strings(node.get("funcname")))
+    signature = function_signature(node)
+    pinned = _sets_search_path(node.get("options")) or (schema, name) in search_path_set
+    if not security or security.get("arg", {}).get("Boolean", {}).get("boolval") is not True:
+        if not pinned and schema in exposed:
+            report(
+                occ,
+                "function-search-path",
+                f"function {signature} has no pinned search_path: it resolves names with the caller's, so a "
+                "caller (or a later migration) can make it use a different object",
+                f"add SET search_path = '' and qualify the names in the body, or ALTER FUNCTION {signature} "
+                "SET search_path = '';",
+            )
+        return
+    if not pinned:
+        report(
+            occ,
+            "definer-search-path",
+            f"SECURITY DEFINER function {signature} runs with its owner's rights but without a pinned search_path: "
+            "a caller can create an object that shadows one it uses",
+            f"add SET search_path = '' to the definition and qualify every name in the body (public.t, "
+            f"auth.uid()), or ALTER FUNCTION {signature} SET search_path = '';",
+        )
+    if node.get("is_procedure") or returns_trigger(node) or schema not in exposed:
+        return
+    # A GRANT naming the function and the role is a decision; access left over from the defaults is the gap.
+    roles = [r for r in app_roles("function", schema, name) if r not in explicit.get((schema, name), ())]
+    if roles:
+        report(
+            occ,
+            "definer-executable",
+            f"SECURITY DEFINER function {signature} is in the exposed schema {schema} and {' and '.join(roles)} can "
+            "execute it (PostgreSQL grants EXECUTE to PUBLIC, Supabase to anon and authenticated): anyone calls "
+            "it through /rpc with its owner's rights",
+            f"REVOKE EXECUTE ON FUNCTION {signature} FROM PUBLIC, anon, authenticated;\n"
+            f"GRANT EXECUTE ON FUNCTION {signature} TO service_role;  -- and TO authenticated only if signed-in "
+            "users must call it (a policy helper is better kept in a schema the API does not expose)",
+        )
+
+
+def relations_read(tree) -> Iterator[tuple[str, str]]:
+    """(schema, name) of every relation a query reads (CTE names included, harmlessly)."""
+    stack = [tree]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            for key, value in item.items():
+                if key == "RangeVar" and isinstance(value, dict):
+                    yield (value.get("schemaname") or "public", value.get("relname", ""))
+                elif isinstance(value, (dict, list)):
+                    stack.append(value)
+
+
+def _definition_key(occ: Occurrence) -> tuple:
+    if occ.kind == "ViewStmt":
+        return ("view", *range_var(occ.node.get("view")))
+    return ("function", function_signature(occ.node))
+
+
+def _last_definitions(occurrences: list[Occurrence]) -> dict[tuple, int]:
+    """Definition key -> position of its last CREATE [OR REPLACE] (the advisor reads a whole history as one)."""
+    last = {}
+    for order, occ in enumerate(occurrences):
+        if occ.kind in ("ViewStmt", "CreateFunctionStmt") and occ.context != FUNCTION_BODY:
+            last[_definition_key(occ)] = order
+    return last
+
+
+def _views_set_invoker(occurrences: list[Occurrence]) -> set[tuple[str, str]]:
+    """Views given ``ALTER VIEW v SET (security_invoker = on)``."""
+    views = set()
+    for occ in occurrences:
+        if occ.kind != "AlterTableStmt" or occ.node.get("objtype") != "OBJECT_VIEW":
+            continue
+        for item in occ.node.get("cmds", []):
+            cmd = item.get("AlterTableCmd", {})
+            if cmd.get("subtype") == "AT_SetRelOptions":
+                for elem in cmd.get("def", {}).get("List", {}).get("items", []):
+                    if elem.get("DefElem", {}).get("defname") == "security_invoker" and _truthy(elem["DefElem"]):
+                        views.add(range_var(occ.node.get("relation")))
+    return views
+
+
+def _view(occ: Occurrence, report, rls_tables, exposed, app_roles, invoker_views) -> None:
+    node = occ.node
+    view = range_var(node.get("view"))
+    if view[0] not in exposed or node.get("view", {}).get("relpersistence") == "t" or view in invoker_views:
+        return
+    roles = app_roles("relation", *view)
+    if not roles:
+        return
+    invoker = _option(node.get("options"), "security_invoker")
+    if invoker is not None and _truthy(invoker):
+        return
+    name = display(*view)
+    read = set(relations_read(node.get("query")))
+    if ("auth", "users") in read:
+        report(
+            occ,
+            "auth-users-exposed",
+            f"view {name} in the exposed schema {view[0]} shows auth.users to {' and '.join(roles)}: it runs with its "
+            "owner's rights, so e-mails and metadata of every user are readable through the API",
+            f"select only what is needed from a table you own (e.g. public.profiles), or: ALTER VIEW {name} SET "
+            f"(security_invoker = true); REVOKE ALL ON {name} FROM anon, authenticated;",
+        )
+        return
+    hidden = sorted(
+        f"{s}.{t}" for s, t in read if (s, t) in rls_tables or (s not in exposed and s not in _CATALOG_SCHEMAS)
+    )
+    if hidden:
+        report(
+            occ,
+            "security-definer-view",
+            f"view {name} runs with its owner's rights (no security_invoker) and reads {', '.join(hidden)}: "
+            f"{' and '.join(roles)} see through it what RLS or schema privileges keep from them",
+            f"CREATE OR REPLACE VIEW {name} WITH (security_invoker = true) AS ...; "
+            f"(or, if only the service role reads it: REVOKE ALL ON {name} FROM anon, authenticated;)",
+        )
+
+
+def _truthy(elem: dict) -> bool:
+    arg = elem.get("arg")
+    if arg is None:
+        return True  # WITH (security_invoker)
+    if "Boolean" in arg:
+        return arg["Boolean"].get("boolval") is True
+    value = arg.get("String", {}).get("sval") or arg.get("Integer", {}).get("ival")
+    return str(value).lower() in ("true", "on", "1", "yes")
+
+
+def _anon_grant(occ: Occurrence, report, rls_tables) -> None:
+    node = occ.node
+    if not node.get("is_grant") or node.get("objtype") != "OBJECT_TABLE":
+        return
+    to_anon = []
+    for grantee in node.get("grantees", []):
+        spec = grantee.get("RoleSpec", {})
+        if spec.get("roletype") == "ROLESPEC_PUBLIC":
+            to_anon.append("PUBLIC")
+        elif spec.get("rolename") == "anon":
+            to_anon.append("anon")
+    if not to_anon:
+        return
+    names = [p.get("AccessPriv", {}).get("priv_name", "") for p in node.get("privileges") or []]
+    privileges = ", ".join(name.upper() for name in names)
+    if node.get("targtype") == "ACL_TARGET_ALL_IN_SCHEMA":
+        what = "every table in schema " + ", ".join(strings(node.get("objects")))
+    else:
+        tables = [range_var(o.get("RangeVar")) for o in node.get("objects", []) if "RangeVar" in o]
+        if names and set(names) <= {"select"} and all(t in rls_tables for t in tables):
+            return  # public reads behind RLS (a price list, a public profile): the policies decide
+        what = ", ".join(display(*t) for t in tables)
+    report(
+        occ,
+        "anon-table-grant",
+        f"GRANT {privileges or 'ALL'} on {what} to {' and '.join(to_anon)}: anyone holding the project's public "
+        "(anon) key gets it, and only RLS stands between them and the rows",
+        "grant to authenticated (signed-in users) instead; if anonymous access is intended, keep RLS on with a "
+        "policy for anon and say so: `-- lint-ignore: anon-table-grant <why>`",
+    )
+
+
+def _extension(occ: Occurrence, report) -> None:
+    node = occ.node
+    name = node.get("extname", "")
+    schema = _option(node.get("options"), "schema")
+    target = schema.get("arg", {}).get("String", {}).get("sval") if schema else None
+    if name in _FIXED_SCHEMA_EXTENSIONS or (target is not None and target != "public"):
+        return
+    report(
+        occ,
+        "extension-in-public",
+        f"extension {name} is created in public{'' if target else ' (no WITH SCHEMA)'}: its functions and tables "
+        "are exposed through the API with the rest of public",
+        f"CREATE EXTENSION IF NOT EXISTS {name} WITH SCHEMA extensions;",
+    )

@@ -1,0 +1,4 @@
+create schema if not exists private;
+create or replace function private.is_member(p_org uuid) returns boolean
+language sql stable security definer
+as $$ select exists (select 1 from public.memberships m where m.organization_id = p_org and m.user_id = auth.uid()) $$;

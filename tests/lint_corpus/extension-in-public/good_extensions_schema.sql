@@ -1,0 +1,2 @@
+create extension if not exists pg_trgm with schema extensions;
+create extension if not exists pg_cron;

@@ -1,0 +1,2 @@
+-- corpus-prior: alter default privileges in schema app grant select on tables to authenticated, service_role;
+create table if not exists app.invoices (id bigint primary key);
