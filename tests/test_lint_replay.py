@@ -109,7 +109,8 @@ def test_missing_grant_is_found_in_the_catalog(tmp_path, pg_server):
         tmp_path,
         {
             "20250101000000_base.sql": BASE,
-            "20250102000000_more.sql": "create schema if not exists app; create table if not exists app.secret (id int);\n"
+            "20250102000000_more.sql": "create schema if not exists app;\n"
+            "create table if not exists app.secret (id int);\n"
             "grant select on app.secret to authenticated;\n"
             "create or replace function public.f() returns int language sql as $$ select 1 $$;\n"
             "revoke execute on function public.f() from public;\n"
@@ -122,7 +123,7 @@ def test_missing_grant_is_found_in_the_catalog(tmp_path, pg_server):
     assert [(f.rule, f.line, f.message) for f in findings] == [
         (
             "replay-missing-privilege",
-            1,
+            2,
             "after all migrations ran, service_role lacks SELECT on table app.secret (from the catalog)",
         )
     ]
