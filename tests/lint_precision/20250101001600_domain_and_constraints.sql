@@ -1,3 +1,4 @@
+set lock_timeout = '5s';
 do $$
 begin
     create domain public.hex_color as text check (value ~ '^#[0-9a-fA-F]{6}$');

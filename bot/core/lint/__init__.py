@@ -14,7 +14,7 @@ import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
 
-from bot.core.lint import baseline, destructive, files, grants, idempotency, protocol, security, suppress
+from bot.core.lint import baseline, destructive, files, grants, idempotency, locks, protocol, security, suppress
 from bot.core.lint.model import ERROR, RULES, WARNING, Finding, LintOptions, MigrationSource
 from bot.core.lint.parse import ParsedFile, parse_file
 
@@ -33,7 +33,7 @@ __all__ = [
 ]
 
 DEFAULT_OPTIONS = LintOptions()
-_STATEMENT_RULES = (idempotency.check, destructive.check, grants.check, protocol.check)
+_STATEMENT_RULES = (idempotency.check, destructive.check, grants.check, protocol.check, locks.check)
 
 
 def lint_text(

@@ -21,6 +21,17 @@ SECURITY_RULES = {
     "extension-in-public": "an extension created in the public schema (exposed through the API)",
 }
 
+# Lock and online-safety rules (bot.core.lint.locks).
+LOCK_RULES = {
+    "index-not-concurrent": "CREATE INDEX without CONCURRENTLY on an existing table blocks its writes while it builds",
+    "concurrently-in-transaction": "CREATE INDEX CONCURRENTLY inside BEGIN/COMMIT or a DO block fails (25001)",
+    "constraint-not-valid": "ADD FOREIGN KEY / CHECK without NOT VALID scans the table under a lock",
+    "set-not-null": "SET NOT NULL without a validated CHECK (col IS NOT NULL) scans the table under an exclusive lock",
+    "volatile-default": "ADD COLUMN with a volatile DEFAULT rewrites the whole table under an exclusive lock",
+    "rewriting-type-change": "ALTER COLUMN TYPE rewrites the table (and its indexes) under an exclusive lock",
+    "missing-lock-timeout": "a locking statement on an existing table with no lock_timeout set before it",
+}
+
 # rule id -> one-line description (``dragonfly-bot lint --help`` and the docs list these).
 RULES: dict[str, str] = {
     "file-name": "file name is not YYYYMMDDHHMMSS_short_description.sql (4-digit legacy files are accepted)",
@@ -44,12 +55,13 @@ RULES: dict[str, str] = {
     "file-too-large": "the file is over [lint] max_file_bytes: reported and not parsed",
     "invalid-suppression": "a lint-ignore comment without a known rule id or without a reason",
     **SECURITY_RULES,
+    **LOCK_RULES,
 }
 
 # Names for sets of rules in the config's select / ignore / severity (``"lock"``, ``"security"``).
 RULE_GROUPS: dict[str, frozenset[str]] = {
     "security": frozenset(SECURITY_RULES),
-    "lock": frozenset(),
+    "lock": frozenset(LOCK_RULES),
 }
 
 # Off unless the config turns them on (select, or a severity): useful, but too noisy for every history.

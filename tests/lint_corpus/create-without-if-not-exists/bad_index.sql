@@ -1,2 +1,2 @@
 -- expect-line: 2
-create index customers_tier_idx on public.customers (tier);
+create index concurrently customers_tier_idx on public.customers (tier);

@@ -1,1 +1,1 @@
-create index on public.customers (tier);
+create index concurrently on public.customers (tier);

@@ -1,1 +1,2 @@
-alter table public.customers alter column tier type varchar(10);
+set lock_timeout = '5s';
+alter table public.customers alter column tier type text;

@@ -1,1 +1,2 @@
+set lock_timeout = '5s';
 alter table public.customers drop column if exists legacy_code;

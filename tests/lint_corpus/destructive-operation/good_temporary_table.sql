@@ -1,3 +1,4 @@
+set lock_timeout = '5s';
 -- A temporary table lives only as long as the migration's session: staging
 -- rows in it, emptying it and dropping it lose nothing, and a second run
 -- starts with a fresh one.

@@ -1,1 +1,2 @@
+set lock_timeout = '5s';
 alter table public.customers drop constraint customers_tier_check;

@@ -1,3 +1,4 @@
+set lock_timeout = '5s';
 drop view if exists public.active_customers;
 drop function if exists public.customer_count();
 drop policy if exists "customers are readable" on public.customers;

@@ -1,1 +1,2 @@
-alter table public.customers add constraint customers_tier_check check (tier in ('free', 'pro'));
+set lock_timeout = '5s';
+alter table public.customers add constraint customers_tier_check check (tier in ('free', 'pro')) not valid;

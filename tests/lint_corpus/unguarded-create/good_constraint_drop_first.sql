@@ -1,2 +1,3 @@
+set lock_timeout = '5s';
 alter table public.customers drop constraint if exists customers_tier_check;
-alter table public.customers add constraint customers_tier_check check (tier in ('free', 'pro'));
+alter table public.customers add constraint customers_tier_check check (tier in ('free', 'pro')) not valid;

@@ -1,0 +1,3 @@
+begin;
+create index concurrently if not exists orders_created_at_idx on public.orders (created_at);
+commit;

@@ -1,0 +1,1 @@
+create index concurrently if not exists orders_created_at_idx on public.orders (created_at);
