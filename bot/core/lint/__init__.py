@@ -14,9 +14,21 @@ import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
 
-from bot.core.lint import baseline, destructive, files, grants, idempotency, locks, protocol, security, suppress
+from bot.core.lint import (
+    baseline,
+    destructive,
+    down_sections,
+    files,
+    grants,
+    idempotency,
+    locks,
+    protocol,
+    security,
+    suppress,
+)
 from bot.core.lint.model import ERROR, RULES, WARNING, Finding, LintOptions, MigrationSource
 from bot.core.lint.parse import ParsedFile, parse_file
+from bot.core.lint.plpgsql_errors import every_syntax_error
 
 __all__ = [
     "ERROR",
@@ -52,18 +64,34 @@ def lint_text(
     raw: list[Finding] = list(whole_file) + files.check_name(source)
     parsed: ParsedFile = parse_file(text)
     if parsed.error is not None:
-        error = parsed.error
-        raw.append(
-            Finding(
-                source.path,
-                error.line,
-                "parse-error",
-                ERROR,
-                f"PostgreSQL cannot parse this file: {error.message} (line {error.line}, column {error.column})",
-                f"fix the SQL at line {error.line}; nothing else in the file was checked",
+        errors = every_syntax_error(text)
+        for error in errors:
+            raw.append(
+                Finding(
+                    source.path,
+                    error.line,
+                    "parse-error",
+                    ERROR,
+                    f"PostgreSQL cannot parse this statement: {error.message} "
+                    f"(line {error.line}, column {error.column})",
+                    f"fix the SQL at line {error.line}; the file's other rules were not checked"
+                    + (f" ({len(errors)} statements do not parse)" if len(errors) > 1 else ""),
+                )
             )
-        )
     else:
+        for line, message, span in parsed.body_errors:
+            raw.append(
+                Finding(
+                    source.path,
+                    line,
+                    "parse-error",
+                    ERROR,
+                    f"PL/pgSQL cannot parse this body: {message} (PostgreSQL rejects it when the migration runs)",
+                    f"fix the PL/pgSQL at line {line}",
+                    span,
+                )
+            )
+        raw.extend(down_sections.check(text, parsed.spans, source.path))
         for rule in _STATEMENT_RULES:
             if rule is protocol.check and "supabase_migrations" not in text:
                 continue  # cheap: almost no file mentions the history schema

@@ -61,6 +61,8 @@ def check(occurrences: list[Occurrence], file: str) -> list[Finding]:
                 report(occ, f"TRUNCATE {shown} deletes every row", APPROVAL_HINT)
         elif is_temporary(relation_parts(node.get("relation")), temporary):
             continue
+        elif kind == "UpdateStmt" and not node.get("whereClause") and _fills_nulls_only(node):
+            continue  # SET c = coalesce(c, x): only NULLs change, nothing is lost
         elif kind in ("DeleteStmt", "UpdateStmt") and not node.get("whereClause"):
             verb = "DELETE" if kind == "DeleteStmt" else "UPDATE"
             target = display(*range_var(node.get("relation")))
@@ -86,3 +88,15 @@ def check(occurrences: list[Occurrence], file: str) -> list[Finding]:
                         "add a new column, backfill it and switch over; or " + APPROVAL_HINT,
                     )
     return findings
+
+
+def _fills_nulls_only(node: dict) -> bool:
+    """Every SET target is ``c = coalesce(c, ...)``: a backfill that keeps every value already there."""
+    targets = node.get("targetList") or []
+    for item in targets:
+        target = item.get("ResTarget", {})
+        args = target.get("val", {}).get("CoalesceExpr", {}).get("args") or []
+        first = strings(args[0].get("ColumnRef", {}).get("fields")) if args else []
+        if not first or first[-1] != target.get("name"):
+            return False
+    return bool(targets)

@@ -94,6 +94,8 @@ class ParsedFile:
     occurrences: list[Occurrence] = field(default_factory=list)
     # (start_line, end_line) per top-level statement, in order
     spans: list[tuple[int, int]] = field(default_factory=list)
+    # PL/pgSQL bodies (functions, DO blocks) that do not parse: (file line, message, statement span)
+    body_errors: list[tuple[int, str, tuple[int, int]]] = field(default_factory=list)
 
     @cached_property
     def data(self) -> bytes:
@@ -131,7 +133,7 @@ def parse_file(text: str) -> ParsedFile:
         if kind == "DoStmt":
             parsed.occurrences.extend(_do_body(parsed, node, stmt_text, span, index))
         elif kind == "CreateFunctionStmt":
-            parsed.occurrences.extend(_function_body(node, stmt_text, span, index))
+            parsed.occurrences.extend(_function_body(parsed, node, stmt_text, span, index))
     return parsed
 
 
@@ -152,7 +154,8 @@ def _do_body(parsed: ParsedFile, node: dict, stmt_text: str, span, index) -> lis
     try:
         functions = json.loads(pg.parse_plpgsql_json(stmt_text))
     except (pg.ParseError, ValueError):
-        return []  # PostgreSQL checks PL/pgSQL only when it runs it; we stay silent rather than guess
+        _body_error(parsed, stmt_text, span)  # the DO block runs now: the migration fails
+        return []
     # ``SELECT count(*) INTO n FROM pg_policies ...; IF n = 0 THEN ...``: when the
     # block looks something up in the catalog, its IFs are taken as existence checks.
     body_text = body["arg"]["String"]["sval"] if body else ""
@@ -164,16 +167,30 @@ def _do_body(parsed: ParsedFile, node: dict, stmt_text: str, span, index) -> lis
     return found
 
 
-def _function_body(node: dict, stmt_text: str, span, index) -> list[Occurrence]:
-    if "schema_migrations" not in stmt_text:
-        return []
+def _body_error(parsed: ParsedFile, stmt_text: str, span) -> None:
+    from bot.core.lint.plpgsql_errors import plpgsql_error
+
+    found = plpgsql_error(stmt_text)
+    if found is not None:
+        line, message = found
+        parsed.body_errors.append((span[0] + line - 1, message, span))
+
+
+def _function_body(parsed: ParsedFile, node: dict, stmt_text: str, span, index) -> list[Occurrence]:
     language = _option(node.get("options"), "language")
     lang = language["arg"]["String"]["sval"].lower() if language else "sql"
-    found: list[Occurrence] = []
-    if lang == "plpgsql":
+    if lang == "plpgsql" and _option(node.get("options"), "as") is not None:
+        # PostgreSQL validates a PL/pgSQL body at CREATE FUNCTION (check_function_bodies): a broken one fails now.
         try:
             functions = json.loads(pg.parse_plpgsql_json(stmt_text))
         except (pg.ParseError, ValueError):
+            _body_error(parsed, stmt_text, span)
+            return []
+    if "schema_migrations" not in stmt_text:
+        return []
+    found: list[Occurrence] = []
+    if lang == "plpgsql":
+        if _option(node.get("options"), "as") is None:
             return []
         for lineno, query, _guarded in _plpgsql_statements(functions, False):
             found.extend(_inner(query, span[0] + max(lineno, 1) - 1, span, index, FUNCTION_BODY, False))

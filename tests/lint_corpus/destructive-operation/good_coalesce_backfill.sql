@@ -1,0 +1,1 @@
+update public.orders set status = coalesce(status, 'open'), note = coalesce(orders.note, '');

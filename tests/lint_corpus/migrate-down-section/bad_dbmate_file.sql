@@ -1,0 +1,7 @@
+-- expect-line: 6
+-- migrate:up
+set lock_timeout = '5s';
+alter table public.orders add column if not exists note text;
+
+-- migrate:down
+drop index if exists public.orders_note_idx;
