@@ -61,6 +61,17 @@ def lint_text(
     # The Supabase CLI applies files saved with a UTF-8 byte-order mark (Windows
     # editors write one); PostgreSQL itself would choke on it, so drop it first.
     text = (source.text or "").removeprefix("\ufeff")
+    depth = _comment_depth(text)
+    if depth > MAX_COMMENT_DEPTH:
+        return [*whole_file, _too_deep(source.path, f"block comments nested {depth} deep")]
+    try:
+        return _lint_text(source, text, whole_file, created_earlier, prior, options, policy_later)
+    except RecursionError:
+        # json.loads of a parse tree 3,000 sub-selects or PL/pgSQL IFs deep: report it, never a traceback
+        return [*whole_file, _too_deep(source.path, "statements nested too deeply to read their parse tree")]
+
+
+def _lint_text(source, text, whole_file, created_earlier, prior, options, policy_later) -> list[Finding]:
     raw: list[Finding] = list(whole_file) + files.check_name(source)
     parsed: ParsedFile = parse_file(text)
     if parsed.error is not None:
@@ -106,6 +117,33 @@ def lint_text(
         raw = [f for f in raw if f.rule not in options.off]
     comments = suppress.read_comments(text, source.path)
     return suppress.apply(raw, comments, parsed.spans, source.path)
+
+
+MAX_COMMENT_DEPTH = 200
+_COMMENT_MARKS = re.compile(r"/\*|\*/")
+
+
+def _comment_depth(text: str) -> int:
+    """How deep ``/* /* ... */ */`` nest (PostgreSQL nests them). Its scanner takes quadratic time on tens of
+    thousands of levels, so such a file is reported instead of parsed. Cheap: only counted when many open."""
+    if text.count("/*") <= MAX_COMMENT_DEPTH:
+        return 0
+    depth = deepest = 0
+    for mark in _COMMENT_MARKS.finditer(text):
+        depth = depth + 1 if mark.group() == "/*" else max(depth - 1, 0)
+        deepest = max(deepest, depth)
+    return deepest
+
+
+def _too_deep(path: str, what: str) -> Finding:
+    return Finding(
+        path,
+        1,
+        "too-deeply-nested",
+        ERROR,
+        f"{what}: the file was not checked (PostgreSQL may refuse it too: stack depth limit)",
+        "flatten it (a CTE or a join instead of nested sub-selects, ELSIF instead of nested IFs)",
+    )
 
 
 def lint_migrations(
@@ -163,7 +201,10 @@ class _History:
     def _file(self, name: str) -> ParsedFile | None:
         if name not in self._parsed:
             text = (self._text(name) or "").removeprefix("\ufeff")
-            parsed = parse_file(text) if text else None
+            try:
+                parsed = parse_file(text) if text and _comment_depth(text) <= MAX_COMMENT_DEPTH else None
+            except RecursionError:
+                parsed = None  # reported when that file itself is linted
             self._parsed[name] = parsed if parsed is not None and parsed.error is None else None
         return self._parsed[name]
 

@@ -54,6 +54,7 @@ RULES: dict[str, str] = {
     "unused-suppression": "a lint-ignore or approved-destructive comment that suppresses nothing",
     "stale-baseline": "a finding recorded in the baseline is gone: rewrite the baseline so it shrinks",
     "file-too-large": "the file is over [lint] max_file_bytes: reported and not parsed",
+    "too-deeply-nested": "statements or comments nested too deeply to check (hostile or generated input)",
     "invalid-suppression": "a lint-ignore comment without a known rule id or without a reason",
     **SECURITY_RULES,
     **LOCK_RULES,
@@ -68,13 +69,21 @@ RULE_GROUPS: dict[str, frozenset[str]] = {
 # Off unless the config turns them on (select, or a severity): useful, but too noisy for every history.
 DEFAULT_OFF = frozenset({"function-search-path"})
 
-# Reported by the run around the rules (bot.preflight.lint_service), not by a file's text.
-RUN_RULES = frozenset({"stale-baseline", "file-too-large"})
+# Reported by the run around the rules (bot.preflight.lint_service), or about input too big or deep to read,
+# rather than by a rule on the statements (so the rule corpus has no folder for them).
+RUN_RULES = frozenset({"stale-baseline", "file-too-large", "too-deeply-nested"})
 
 # Rules a ``-- lint-ignore:`` comment may not silence: they are about the comments themselves,
 # or about text the parser could not read at all.
 UNSUPPRESSIBLE = frozenset(
-    {"parse-error", "unused-suppression", "invalid-suppression", "stale-baseline", "file-too-large"}
+    {
+        "parse-error",
+        "unused-suppression",
+        "invalid-suppression",
+        "stale-baseline",
+        "file-too-large",
+        "too-deeply-nested",
+    }
 )
 
 
