@@ -216,8 +216,9 @@ class _History:
                 text = self._text(other)
                 parsed = self._file(other) if text and _DECIDES_PRIVILEGES.search(text) else None
                 self._priors[other] = grants.prior_of(parsed.occurrences) if parsed is not None else None
-            if self._priors[other] is not None:
-                prior.extend(self._priors[other])
+            earlier = self._priors[other]
+            if earlier is not None:
+                prior.extend(earlier)
         return prior
 
     def policy_after(self, name: str) -> Callable[[str], bool]:
