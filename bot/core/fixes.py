@@ -72,6 +72,23 @@ def _insert_after(sql: str, path: tuple[str, ...], words: str) -> str | None:
     return None
 
 
+def _add_columns_if_not_exists(sql: str) -> str | None:
+    """``ALTER TABLE t ADD [COLUMN] a ..., ADD [COLUMN] b ...``: IF NOT EXISTS after each ADD lacking it."""
+    tokens = _tokens(sql)
+    inserts = []
+    for index, tok in enumerate(tokens):
+        if tok.name != "ADD_P":
+            continue
+        after = index + 1 if index + 1 < len(tokens) and tokens[index + 1].name == "COLUMN" else index
+        if after + 1 < len(tokens) and tokens[after + 1].name == "IF_P":
+            continue
+        words = "COLUMN IF NOT EXISTS" if after == index else "IF NOT EXISTS"
+        inserts.append((tokens[after].end + 1, words.lower() if sql[tok.start : tok.end + 1].islower() else words))
+    for position, words in reversed(inserts):
+        sql = sql[:position] + " " + words + sql[position:]
+    return sql if inserts else None
+
+
 def _insert_before(sql: str, token_name: str, words: str) -> str | None:
     for tok in _tokens(sql):
         if tok.name == token_name:
@@ -140,6 +157,8 @@ def idempotent_rewrite(sql: str) -> str | None:
         if subtype == "AT_AddColumn" and not cmds[0].missing_ok:
             rewritten = _insert_after(sql, ("ADD_P", "COLUMN"), "IF NOT EXISTS")
             return rewritten or _insert_after(sql, ("ADD_P",), "COLUMN IF NOT EXISTS")
+        if len(cmds) > 1 and all(getattr(getattr(c, "subtype", None), "name", "") == "AT_AddColumn" for c in cmds):
+            return _add_columns_if_not_exists(sql)
         if subtype == "AT_AddConstraint":
             constraint = getattr(cmds[0].def_, "conname", None)
             if constraint:
@@ -166,6 +185,11 @@ def idempotent_rewrite(sql: str) -> str | None:
         return drop + sql.strip()
     if kind in ("CreateEnumStmt", "CompositeTypeStmt", "CreateDomainStmt", "CreateRoleStmt"):
         return _swallow(sql)
+    if kind == "InsertStmt" and node.onConflictClause is None:
+        if getattr(node, "returningClause", None) is not None or getattr(node, "returningList", None):
+            return _insert_before(sql, "RETURNING", "ON CONFLICT DO NOTHING")
+        words = "on conflict do nothing" if sql.lstrip()[:6].islower() else "ON CONFLICT DO NOTHING"
+        return sql.rstrip().rstrip(";").rstrip() + "\n" + words
     if kind == "CreateSchemaStmt":
         return None
     return None
@@ -418,12 +442,8 @@ def _duplicate_key(f: Failure, statement: str, migrations) -> str:
             "never edit the history table."
         )
     node = _parse_one(statement)
-    if type(node).__name__ == "InsertStmt" and node.onConflictClause is None:
-        if getattr(node, "returningClause", None) is not None or getattr(node, "returningList", None):
-            rewritten = _insert_before(statement, "RETURNING", "ON CONFLICT DO NOTHING")
-        else:
-            words = "on conflict do nothing" if statement.lstrip()[:6].islower() else "ON CONFLICT DO NOTHING"
-            rewritten = statement.rstrip() + "\n" + words
+    if type(node).__name__ == "InsertStmt":
+        rewritten = idempotent_rewrite(statement)
         if rewritten:
             return f"{head} At {_where(f)}, write:\n{_show(rewritten)}"
     return (
@@ -590,3 +610,15 @@ def hint_for(f: Failure, *, migrations: Mapping[str, str] | None = None) -> str:
             return gone
     rule = _HINTS.get(f.category, _unknown)
     return rule(f, f.statement or "", migrations)
+
+
+def rerun_safe(sql: str) -> str | None:
+    """``sql`` rewritten so a second run is harmless (IF NOT EXISTS / OR REPLACE / a guard for a CREATE,
+    IF EXISTS for a DROP, a guarded RENAME), or None: the one rewrite engine, shared by these hints and
+    ``dragonfly-bot lint``'s fixes."""
+    return idempotent_rewrite(sql) or _drop_rewrite(sql) or _rename_rewrite(sql)
+
+
+def swallowing(sql: str, condition: str) -> str:
+    """``sql`` in a DO block that ignores ``condition`` (e.g. undefined_column for a rename done already)."""
+    return _swallow(sql, condition)

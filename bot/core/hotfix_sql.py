@@ -25,11 +25,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pglast import ast, parse_plpgsql, parse_sql
+from pglast import ast, parse_sql
 from pglast import parser as pg
 from pglast.stream import RawStream
 
 from bot.core.lint import MigrationSource, lint_text
+from bot.core.lint.parse import do_block_statements
 from bot.core.sql import canonical_form, split_statements
 
 # Attributes whose only job is to make a statement safe to re-run.
@@ -98,28 +99,9 @@ def fingerprint(statement: str) -> str:
 
 
 def _do_body_statements(text: str) -> list[str] | None:
-    """The SQL statements a DO block executes (None when the body cannot be read)."""
-    try:
-        functions = parse_plpgsql(text)
-    except Exception:
-        return None
-    found: list[str] = []
-
-    def walk(value) -> None:
-        if isinstance(value, dict):
-            for key, inner in value.items():
-                if key == "PLpgSQL_stmt_execsql":
-                    query = inner.get("sqlstmt", {}).get("PLpgSQL_expr", {}).get("query")
-                    if query:
-                        found.append(query)
-                else:
-                    walk(inner)
-        elif isinstance(value, list):
-            for inner in value:
-                walk(inner)
-
-    walk(functions)
-    return found
+    """The SQL statements a DO block executes (None when the body cannot be read): the lint's DO-block walker."""
+    statements = do_block_statements(text)
+    return None if statements is None else [query for _line, query, _guarded in statements]
 
 
 def leaf_statements(sql: str) -> list[LeafStatement]:

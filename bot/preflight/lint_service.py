@@ -6,11 +6,12 @@ Returns an outcome; ``lint_command`` renders it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from bot.core.lint import ERROR, Finding, LintOptions, baseline, lint_migrations
 from bot.core.lint.model import RULES
+from bot.core.redact import redact
 from bot.errors import UserFacingError
 from bot.preflight import rule_settings
 from bot.preflight.files import MigrationSet, collect
@@ -55,6 +56,8 @@ def run_lint(request: LintRequest, config: ProjectConfig, cwd: Path) -> LintOutc
             if mset.targets:
                 findings.extend(replay(mset, db_url=request.db_url))
     findings = rule_settings.apply(findings, config.lint, config.root, cwd)
+    # One redactor on every path out: a fix quoting CREATE ROLE ... PASSWORD '...' must not print it.
+    findings = [replace(f, message=redact(f.message), fix=redact(f.fix)) for f in findings]
     # --replay applies every file of the folder: one that is not a target can fail too.
     checked = len({t.path for m in sets for t in m.targets} | {f.file for f in findings})
     outcome = LintOutcome(findings, checked, sets=sets)

@@ -8,24 +8,14 @@ handler that catches ``duplicate_object``.
 
 from __future__ import annotations
 
-import re
-
+from bot.core.fixes import swallowing
+from bot.core.lint.fixtext import engine_fix, head, show
 from bot.core.lint.model import ERROR, Finding
 from bot.core.lint.names import display, dropped_objects, qualified, range_var, strings
 from bot.core.lint.parse import FUNCTION_BODY, Occurrence, is_temporary, relation_parts, temporary_tables
-from bot.core.lint.rewrite import append_clause, head, rewritten
 
-_IF_NOT_EXISTS_AFTER = {
-    "CreateStmt": r"^\s*CREATE\s+(?:(?:GLOBAL|LOCAL)\s+)?(?:UNLOGGED\s+|TEMP(?:ORARY)?\s+)?TABLE",
-    "IndexStmt": r"^\s*CREATE\s+(?:UNIQUE\s+)?INDEX(?:\s+CONCURRENTLY)?",
-    "CreateSchemaStmt": r"^\s*CREATE\s+SCHEMA",
-    "CreateSeqStmt": r"^\s*CREATE\s+(?:TEMP(?:ORARY)?\s+|UNLOGGED\s+)?SEQUENCE",
-    "CreateExtensionStmt": r"^\s*CREATE\s+EXTENSION",
-    "CreateTableAsStmt": r"^\s*CREATE\s+(?:MATERIALIZED\s+VIEW|(?:UNLOGGED\s+)?TABLE)",
-}
-_DROP_KEYWORDS = (
-    r"^\s*DROP\s+(?:MATERIALIZED\s+VIEW|FOREIGN\s+TABLE|EVENT\s+TRIGGER|TEXT\s+SEARCH\s+\w+|"
-    r"FOREIGN\s+DATA\s+WRAPPER|ACCESS\s+METHOD|INDEX(?:\s+CONCURRENTLY)?|\w+)"
+_IF_NOT_EXISTS_KINDS = frozenset(
+    {"CreateStmt", "IndexStmt", "CreateSchemaStmt", "CreateSeqStmt", "CreateExtensionStmt", "CreateTableAsStmt"}
 )
 _TYPE_STATEMENTS = {"CreateEnumStmt", "CompositeTypeStmt", "CreateRangeStmt", "CreateDomainStmt"}
 
@@ -53,12 +43,12 @@ def check(occurrences: list[Occurrence], file: str) -> list[Finding]:
                     occ,
                     "drop-without-if-exists",
                     f"DROP {what} without IF EXISTS fails when the object is already gone",
-                    rewritten(occ.text, _DROP_KEYWORDS, "IF EXISTS", f"DROP {what} IF EXISTS ..."),
+                    engine_fix(occ, f"DROP {what} IF EXISTS ..."),
                 )
             dropped.update(keys)
         elif kind == "AlterTableStmt":
             _alter_table(occ, dropped, report)
-        elif kind in _IF_NOT_EXISTS_AFTER:
+        elif kind in _IF_NOT_EXISTS_KINDS:
             if not free or node.get("if_not_exists"):
                 continue
             key, label = _created(kind, node)
@@ -69,17 +59,14 @@ def check(occurrences: list[Occurrence], file: str) -> list[Finding]:
                         occ,
                         "create-without-if-not-exists",
                         f"unnamed index on {table}: every run creates another copy",
-                        "name it and add IF NOT EXISTS: "
-                        + rewritten(occ.text, _IF_NOT_EXISTS_AFTER[kind], "IF NOT EXISTS <table>_<column>_idx", ""),
+                        "name it and add IF NOT EXISTS: CREATE INDEX IF NOT EXISTS <table>_<column>_idx ON ...",
                     )
                 else:
                     report(
                         occ,
                         "create-without-if-not-exists",
                         f"{label} without IF NOT EXISTS fails on a second run (already exists)",
-                        rewritten(
-                            occ.text, _IF_NOT_EXISTS_AFTER[kind], "IF NOT EXISTS", f"add IF NOT EXISTS to {label}"
-                        ),
+                        engine_fix(occ, f"add IF NOT EXISTS to {label}"),
                     )
         elif kind == "RenameStmt" or (kind == "AlterEnumStmt" and node.get("oldVal")):
             if free:
@@ -90,7 +77,7 @@ def check(occurrences: list[Occurrence], file: str) -> list[Finding]:
                     occ,
                     "create-without-if-not-exists",
                     f"ALTER TYPE ... ADD VALUE '{node['newVal']}' without IF NOT EXISTS fails on a second run",
-                    rewritten(occ.text, r"\bADD\s+VALUE", "IF NOT EXISTS", "ADD VALUE IF NOT EXISTS ..."),
+                    engine_fix(occ, "ADD VALUE IF NOT EXISTS ..."),
                 )
         elif kind in ("ViewStmt", "CreateFunctionStmt", "RuleStmt") or (
             kind == "CreateTrigStmt" and not node.get("isconstraint")
@@ -103,7 +90,7 @@ def check(occurrences: list[Occurrence], file: str) -> list[Finding]:
                     occ,
                     "create-without-or-replace",
                     f"CREATE {label} without OR REPLACE fails on a second run (already exists)",
-                    rewritten(occ.text, r"^\s*CREATE", "OR REPLACE", f"CREATE OR REPLACE {label} ..."),
+                    engine_fix(occ, f"CREATE OR REPLACE {label} ..."),
                 )
         elif kind == "InsertStmt":
             if free and _unguarded_insert(node):
@@ -113,7 +100,7 @@ def check(occurrences: list[Occurrence], file: str) -> list[Finding]:
                     "insert-without-on-conflict",
                     f"INSERT into {target} without ON CONFLICT adds the rows again "
                     "(or fails on a unique key) on a second run",
-                    append_clause(occ.text, "ON CONFLICT DO NOTHING"),
+                    engine_fix(occ, "add ON CONFLICT DO NOTHING (or WHERE NOT EXISTS (...))"),
                 )
         else:
             guard = _needs_guard(kind, node)
@@ -177,11 +164,10 @@ def _replaceable(kind: str, node: dict) -> tuple[tuple, str]:
     return ("trigger", schema, table, node.get("trigname", "")), f"TRIGGER {node.get('trigname', '')}"
 
 
-def _do_block(occ: Occurrence, condition: str = "duplicate_object") -> str:
-    body = occ.text.strip().rstrip(";")
-    if "\n" in body:
-        body = body.splitlines()[0] + " ..."
-    return f"DO $$ BEGIN {body}; EXCEPTION WHEN {condition} THEN NULL; END $$;"
+def _swallowed(occ: Occurrence, condition: str = "duplicate_object") -> str:
+    """The engine's rewrite, else the statement in a DO block that ignores ``condition`` (a rename done already)."""
+    fix = engine_fix(occ, None) if condition == "duplicate_object" else None
+    return fix or show(swallowing(occ.text.strip().rstrip(";"), condition), occ.text)
 
 
 def _needs_guard(kind: str, node: dict):
@@ -193,7 +179,7 @@ def _needs_guard(kind: str, node: dict):
         return (
             ("policy", schema, table, name),
             f'CREATE POLICY "{name}" on {display(schema, table)}',
-            (lambda occ: f"{drop} then {head(occ.text)}"),
+            (lambda occ: engine_fix(occ, f"{drop} then {head(occ.text)}")),
         )
     if kind in _TYPE_STATEMENTS:
         if kind == "CompositeTypeStmt":
@@ -201,7 +187,7 @@ def _needs_guard(kind: str, node: dict):
         else:
             schema, name = qualified(strings(node.get("typeName") or node.get("domainname")))
         what = "DOMAIN" if kind == "CreateDomainStmt" else "TYPE"
-        return ("type", schema, name), f"CREATE {what} {display(schema, name)}", _do_block
+        return ("type", schema, name), f"CREATE {what} {display(schema, name)}", _swallowed
     if kind == "CreateTrigStmt":  # constraint triggers have no OR REPLACE
         schema, table = range_var(node.get("relation"))
         name = node.get("trigname", "")
@@ -212,7 +198,7 @@ def _needs_guard(kind: str, node: dict):
             (lambda occ: f"{drop} then {head(occ.text)}"),
         )
     if kind == "CreateRoleStmt":
-        return ("role", node.get("role", "")), f"CREATE ROLE {node.get('role', '')}", _do_block
+        return ("role", node.get("role", "")), f"CREATE ROLE {node.get('role', '')}", _swallowed
     if kind == "CreateEventTrigStmt":
         name = node.get("trigname", "")
         return (
@@ -229,7 +215,7 @@ def _needs_guard(kind: str, node: dict):
         )
     if kind == "AlterPublicationStmt" and node.get("action") == "AP_AddObjects":
         name = node.get("pubname", "")
-        return ("publication-member", name), f"ALTER PUBLICATION {name} ADD TABLE", _do_block
+        return ("publication-member", name), f"ALTER PUBLICATION {name} ADD TABLE", _swallowed
     return None
 
 
@@ -267,12 +253,7 @@ def _rename(occ: Occurrence, report) -> None:
             "rename-without-guard",
             f"ALTER {what} {display(*range_var(node.get('relation')))} RENAME fails on a second run "
             "(the old name is gone)",
-            rewritten(
-                occ.text,
-                r"^\s*ALTER\s+(?:MATERIALIZED\s+VIEW|FOREIGN\s+TABLE|\w+)",
-                "IF EXISTS",
-                f"ALTER {what} IF EXISTS ... RENAME TO ...",
-            ),
+            engine_fix(occ, f"ALTER {what} IF EXISTS ... RENAME TO ..."),
         )
         return
     what = (
@@ -284,7 +265,7 @@ def _rename(occ: Occurrence, report) -> None:
         occ,
         "rename-without-guard",
         f"renaming a {what} fails on a second run (the old name is gone) and has no IF EXISTS form",
-        _do_block(occ, _RENAME_ERRORS.get(what, "undefined_object")),
+        engine_fix(occ, None) or _swallowed(occ, _RENAME_ERRORS.get(what, "undefined_object")),
     )
 
 
@@ -305,7 +286,7 @@ def _alter_table(occ: Occurrence, dropped: set, report) -> None:
                     occ,
                     "add-column-without-if-not-exists",
                     f"ALTER TABLE {target} ADD COLUMN {column} fails on a second run (column already exists)",
-                    _add_column_fix(occ.text, column),
+                    engine_fix(occ, f"ALTER TABLE {target} ADD COLUMN IF NOT EXISTS {column} ..."),
                     cmd.get("def", {}).get("ColumnDef"),
                 )
         elif subtype == "AT_AddConstraint":
@@ -326,7 +307,7 @@ def _alter_table(occ: Occurrence, dropped: set, report) -> None:
                     occ,
                     "unguarded-create",
                     f"ADD CONSTRAINT {name} on {target} fails on a second run (constraint already exists)",
-                    f"ALTER TABLE {target} DROP CONSTRAINT IF EXISTS {name}; then {head(occ.text)}",
+                    engine_fix(occ, f"ALTER TABLE {target} DROP CONSTRAINT IF EXISTS {name}; then {head(occ.text)}"),
                     constraint,
                 )
         elif subtype in ("AT_DropConstraint", "AT_DropColumn"):
@@ -337,17 +318,9 @@ def _alter_table(occ: Occurrence, dropped: set, report) -> None:
                     occ,
                     "drop-without-if-exists",
                     f"ALTER TABLE {target} DROP {what} {name} fails when it is already gone",
-                    f"ALTER TABLE {target} DROP {what} IF EXISTS {name} ...;",
+                    engine_fix(occ, f"ALTER TABLE {target} DROP {what} IF EXISTS {name} ...;"),
                 )
             dropped.add(("constraint" if what == "CONSTRAINT" else "column", schema, table, name))
-
-
-def _add_column_fix(sql: str, column: str) -> str:
-    pattern = r"\bADD(?:\s+COLUMN)?\s+(?=\"?" + re.escape(column) + r"\"?(?:\s|$))"
-    match = re.search(pattern, sql, re.IGNORECASE)
-    if not match:
-        return f"ADD COLUMN IF NOT EXISTS {column} ..."
-    return head(sql[: match.start()] + "ADD COLUMN IF NOT EXISTS " + sql[match.end() :], at=match.start())
 
 
 def _unguarded_insert(node: dict) -> bool:

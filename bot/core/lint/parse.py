@@ -161,7 +161,7 @@ def _do_body(parsed: ParsedFile, node: dict, stmt_text: str, span, index) -> lis
     body_text = body["arg"]["String"]["sval"] if body else ""
     looks_up = bool(_EXISTENCE_WORDS.search(body_text))
     found: list[Occurrence] = []
-    for lineno, query, guarded in _plpgsql_statements(functions, False, looks_up):
+    for lineno, query, guarded in plpgsql_statements(functions, False, looks_up):
         line = body_line + max(lineno, 1) - 1
         found.extend(_inner(query, line, span, index, DO_BODY, guarded))
     return found
@@ -192,7 +192,7 @@ def _function_body(parsed: ParsedFile, node: dict, stmt_text: str, span, index) 
     if lang == "plpgsql":
         if _option(node.get("options"), "as") is None:
             return []
-        for lineno, query, _guarded in _plpgsql_statements(functions, False):
+        for lineno, query, _guarded in plpgsql_statements(functions, False):
             found.extend(_inner(query, span[0] + max(lineno, 1) - 1, span, index, FUNCTION_BODY, False))
     elif lang == "sql":
         body = _option(node.get("options"), "as")
@@ -296,36 +296,46 @@ def _constant_string(expr: str | None) -> str | None:
         return None
 
 
-def _plpgsql_statements(tree, guarded: bool, any_if_guards: bool = False):
-    """(lineno, query, guarded) for every plain SQL statement in a PL/pgSQL tree."""
-    if isinstance(tree, list):
-        for item in tree:
-            yield from _plpgsql_statements(item, guarded, any_if_guards)
-        return
-    if not isinstance(tree, dict):
-        return
-    for kind, body in tree.items():
-        if isinstance(body, list):
-            yield from _plpgsql_statements(body, guarded, any_if_guards)
+def plpgsql_statements(tree, guarded: bool = False, any_if_guards: bool = False):
+    """(lineno, query, guarded) for every plain SQL statement in a PL/pgSQL parse tree, in order: the one
+    DO-block walker (the lint rules and bot.core.hotfix_sql read bodies through it). ``EXECUTE`` of a constant
+    string counts as that SQL. Iterative: a body 3,000 IFs deep must not exhaust Python's stack."""
+    stack: list[tuple[Any, bool]] = [(tree, guarded)]
+    while stack:
+        item, guard = stack.pop()
+        if isinstance(item, list):
+            stack.extend((inner, guard) for inner in reversed(item))
             continue
-        if not isinstance(body, dict):
+        if not isinstance(item, dict):
             continue
-        if kind == "PLpgSQL_stmt_execsql":
-            query = body.get("sqlstmt", {}).get("PLpgSQL_expr", {}).get("query")
-            if query:
-                yield body.get("lineno", 1), query, guarded
-        elif kind == "PLpgSQL_stmt_dynexecute":
-            # EXECUTE of a constant string runs that SQL as if written out; format()/|| are not knowable.
-            query = _constant_string(body.get("query", {}).get("PLpgSQL_expr", {}).get("query"))
-            if query:
-                yield body.get("lineno", 1), query, guarded
-        elif kind == "PLpgSQL_stmt_block":
-            inner = guarded or _catches_duplicates(body.get("exceptions"))
-            yield from _plpgsql_statements(body.get("body", []), inner, any_if_guards)
-            yield from _plpgsql_statements(body.get("exceptions", {}), guarded, any_if_guards)
-        elif kind == "PLpgSQL_stmt_if":
-            inner = guarded or any_if_guards or _is_existence_check(body.get("cond"))
-            for key in ("then_body", "elsif_list", "else_body"):
-                yield from _plpgsql_statements(body.get(key, []), inner, any_if_guards)
-        else:
-            yield from _plpgsql_statements(body, guarded, any_if_guards)
+        later: list[tuple[Any, bool]] = []  # children, pushed in reverse so they pop in order
+        for kind, body in item.items():
+            if not isinstance(body, (dict, list)):
+                continue
+            if kind == "PLpgSQL_stmt_execsql":
+                query = body.get("sqlstmt", {}).get("PLpgSQL_expr", {}).get("query")
+                if query:
+                    yield body.get("lineno", 1), query, guard
+            elif kind == "PLpgSQL_stmt_dynexecute":
+                # EXECUTE of a constant string runs that SQL as if written out; format()/|| are not knowable.
+                query = _constant_string(body.get("query", {}).get("PLpgSQL_expr", {}).get("query"))
+                if query:
+                    yield body.get("lineno", 1), query, guard
+            elif kind == "PLpgSQL_stmt_block":
+                inner = guard or _catches_duplicates(body.get("exceptions"))
+                later.append((body.get("body", []), inner))
+                later.append((body.get("exceptions", {}), guard))
+            elif kind == "PLpgSQL_stmt_if":
+                inner = guard or any_if_guards or _is_existence_check(body.get("cond"))
+                later.extend((body.get(key, []), inner) for key in ("then_body", "elsif_list", "else_body"))
+            else:
+                later.append((body, guard))
+        stack.extend(reversed(later))
+
+
+def do_block_statements(stmt_text: str) -> list[tuple[int, str, bool]] | None:
+    """The statements a DO block (or PL/pgSQL function) runs, or None when its body cannot be read."""
+    try:
+        return list(plpgsql_statements(json.loads(pg.parse_plpgsql_json(stmt_text))))
+    except (pg.ParseError, ValueError, RecursionError):
+        return None
