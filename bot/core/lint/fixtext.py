@@ -40,8 +40,13 @@ def show(new: str, old: str) -> str:
     return shown + ";"
 
 
-def engine_fix(occ: Occurrence, fallback: str | None) -> str | None:
-    """The statement rewritten by the engine, shown; ``fallback`` when the engine has no rewrite for it."""
+def engine_rewrite(occ: Occurrence) -> str | None:
+    """The statement rewritten by the engine, shown; None when the engine has no rewrite for it."""
     statement = occ.text.strip().rstrip(";")
     rewritten = rerun_safe(statement) if statement else None
-    return show(rewritten, statement) if rewritten else fallback
+    return show(rewritten, statement) if rewritten else None
+
+
+def engine_fix(occ: Occurrence, fallback: str) -> str:
+    """The engine's rewrite, shown; ``fallback`` when it has none."""
+    return engine_rewrite(occ) or fallback

@@ -9,7 +9,7 @@ handler that catches ``duplicate_object``.
 from __future__ import annotations
 
 from bot.core.fixes import swallowing
-from bot.core.lint.fixtext import engine_fix, head, show
+from bot.core.lint.fixtext import engine_fix, engine_rewrite, head, show
 from bot.core.lint.model import ERROR, Finding
 from bot.core.lint.names import display, dropped_objects, qualified, range_var, strings
 from bot.core.lint.parse import FUNCTION_BODY, Occurrence, is_temporary, relation_parts, temporary_tables
@@ -166,7 +166,7 @@ def _replaceable(kind: str, node: dict) -> tuple[tuple, str]:
 
 def _swallowed(occ: Occurrence, condition: str = "duplicate_object") -> str:
     """The engine's rewrite, else the statement in a DO block that ignores ``condition`` (a rename done already)."""
-    fix = engine_fix(occ, None) if condition == "duplicate_object" else None
+    fix = engine_rewrite(occ) if condition == "duplicate_object" else None
     return fix or show(swallowing(occ.text.strip().rstrip(";"), condition), occ.text)
 
 
@@ -265,7 +265,7 @@ def _rename(occ: Occurrence, report) -> None:
         occ,
         "rename-without-guard",
         f"renaming a {what} fails on a second run (the old name is gone) and has no IF EXISTS form",
-        engine_fix(occ, None) or _swallowed(occ, _RENAME_ERRORS.get(what, "undefined_object")),
+        engine_rewrite(occ) or _swallowed(occ, _RENAME_ERRORS.get(what, "undefined_object")),
     )
 
 

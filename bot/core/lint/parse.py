@@ -310,7 +310,10 @@ def plpgsql_statements(tree, guarded: bool = False, any_if_guards: bool = False)
             continue
         later: list[tuple[Any, bool]] = []  # children, pushed in reverse so they pop in order
         for kind, body in item.items():
-            if not isinstance(body, (dict, list)):
+            if isinstance(body, list):
+                later.append((body, guard))
+                continue
+            if not isinstance(body, dict):
                 continue
             if kind == "PLpgSQL_stmt_execsql":
                 query = body.get("sqlstmt", {}).get("PLpgSQL_expr", {}).get("query")
