@@ -1,6 +1,6 @@
 """Benchmark ``dragonfly-bot lint`` beside squawk on the same 300+ migration files.
 
-Files: the precision corpus (tests/lint_precision, realistic Supabase
+Files: the precision corpus (tests/preflight/lint_precision, realistic Supabase
 migrations) repeated under new versions until there are at least 300. Prints:
 
 * static lint of the whole folder, in-process and through the CLI
@@ -91,7 +91,7 @@ IDEMPOTENCY_RULES = (
 
 
 def compare_on_corpus(squawk: str, cwd: Path) -> None:
-    """What each tool catches on the rule corpus (tests/lint_corpus): not speed, coverage."""
+    """What each tool catches on the rule corpus (tests/preflight/lint_corpus): not speed, coverage."""
     import json
 
     corpus = ROOT / "tests" / "lint_corpus"

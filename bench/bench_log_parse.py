@@ -36,7 +36,7 @@ from bot.relay.explain_command import failure_from_log
 NOISE = [
     "npm WARN deprecated inflight@1.0.6: This module is not supported, and leaks memory.",
     "added 1423 packages, and audited 1424 packages in 23s",
-    "tests/test_status_engine.py::test_pending_versions_sort_as_strings PASSED            [ 42%]",
+    "tests/core/test_status_engine.py::test_pending_versions_sort_as_strings PASSED            [ 42%]",
     "\x1b[32m✓\x1b[0m src/components/Table.test.tsx (12 tests) 41ms",
     "#12 [build 4/9] RUN pip install --no-cache-dir -r requirements.txt",
     "Collecting pydantic-settings>=2.16 (from -r requirements.txt (line 7))",

@@ -30,8 +30,8 @@ from bot.core.status import LocalMigration  # noqa: E402
 from bot.core.versions import parse_file_name  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from cogs.status import Migrations  # noqa: E402
-from tests.helpers import RecordingPoster, make_interaction  # noqa: E402
-from tests.postgrest_fake import FakePostgrest  # noqa: E402
+from tests.fakes.helpers import RecordingPoster, make_interaction  # noqa: E402
+from tests.fakes.postgrest_fake import FakePostgrest  # noqa: E402
 
 KEY = "bench-service-role-key"
 PENDING = 3

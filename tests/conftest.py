@@ -91,7 +91,7 @@ def scratch_db(scratch_databases) -> ScratchDatabase:
 def migrated_db(scratch_databases) -> ScratchDatabase:
     """One database per test module with this repository's migrations applied by the
     real CLI, for tests that only look at their own rows."""
-    from tests.hotfix_support import migrate
+    from tests.fakes.hotfix_support import migrate
 
     db = scratch_databases()
     migrate(db)

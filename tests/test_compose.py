@@ -15,7 +15,7 @@ from bot.compose import build_services
 from bot.errors import UserFacingError
 from bot.settings import Settings
 from bot.status.service import FolderFiles, GitHubFiles
-from tests.helpers import RecordingPoster
+from tests.fakes.helpers import RecordingPoster
 
 REST = {"supabase_dev_url": "https://dev.supabase.co", "supabase_dev_service_role_key": "dev-key"}
 DB = "postgresql://u:pw@127.0.0.1:1/x"

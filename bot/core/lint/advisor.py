@@ -2,7 +2,7 @@
 (``ALTER VIEW ... SET (security_invoker = on)``, a REVOKE, RLS turned on) counts, as Supabase's advisor
 sees the resulting database. The same rule code as the per-file pre-flight (bot.core.lint.security).
 
-Used on the bot's own supabase/migrations (tests/test_advisor.py), where it must find nothing.
+Used on the bot's own supabase/migrations (tests/preflight/test_advisor.py), where it must find nothing.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 In Supabase, ``anon`` is anyone with the project's public key and ``authenticated`` any signed-in user of
 the team's app; the Data API serves the exposed schemas (``public`` unless configured). Each finding says
-why and writes out the fix. The same checks run over the bot's own migrations (tests/test_advisor.py).
+why and writes out the fix. The same checks run over the bot's own migrations (tests/preflight/test_advisor.py).
 
 Rules: a new table in an exposed schema that app roles can reach without RLS (``rls-disabled``); RLS with
 no policy while app roles still hold privileges (``rls-without-policy``); a write policy that is always

