@@ -21,11 +21,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import psycopg
 
-from bot import status_service
 from bot.adapters.localdb import PROJECT_ROOT, ScratchDatabase, find_server, migration_up
 from bot.adapters.supabase.postgres import PostgresStatusSource
 from bot.core.sql import split_statements, statements_digest
 from bot.core.status import AppliedRow, compute_status, versions_to_verify
+from bot.status import service as status_service
 from bot.status.service import collect_status, read_local_migrations
 
 BODY = """-- migration {i}

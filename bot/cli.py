@@ -9,33 +9,48 @@ import sys
 
 from bot.errors import UserFacingError, discard_output
 
-# Subcommand modules, in the order ``--help`` lists them.
-COMMAND_MODULES = [
-    "bot.status.command",
-    "bot.console.command",
-    "bot.chat.run_command",
-    "bot.relay.explain_command",
-    "bot.preflight.lint_command",
-    "bot.preflight.guard_command",
-    "bot.relay.record_run_command",
-]
+# Subcommand name -> its module, in the order ``--help`` lists them.
+COMMANDS = {
+    "status": "bot.status.command",
+    "console": "bot.console.command",
+    "run": "bot.chat.run_command",
+    "explain": "bot.relay.explain_command",
+    "lint": "bot.preflight.lint_command",
+    "guard": "bot.preflight.guard_command",
+    "record-run": "bot.relay.record_run_command",
+    "init": "bot.adopt.command",
+}
+COMMAND_MODULES = list(COMMANDS.values())
 
 
 def _chosen_module(argv: list[str]) -> str | None:
     """The module of the subcommand named in argv, so only it is imported.
 
     Importing every subcommand (discord, psycopg, pydantic...) costs ~0.4 s,
-    too much for a pre-commit ``lint``. The module's NAME is its last part.
+    too much for a pre-commit ``lint`` or a CI ``status``. Each module's NAME is its key here.
     """
     command = next((arg for arg in argv if not arg.startswith("-")), None)
-    for module_name in COMMAND_MODULES:
-        if command is not None and module_name.rsplit(".", 1)[1] == command.replace("-", "_"):
-            return module_name
-    return None
+    return COMMANDS.get(command) if command is not None else None
+
+
+class _Parser(argparse.ArgumentParser):
+    """With ``--json`` in the arguments, a usage error is one JSON object on stdout too (exit 2)."""
+
+    json_errors = False
+
+    def error(self, message: str):
+        if self.json_errors:
+            import json
+
+            from bot.status.render_text import error_json
+
+            print(json.dumps(error_json("usage", f"{self.prog}: {message}")))
+        super().error(message)
 
 
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    _Parser.json_errors = argv is not None and "--json" in argv
+    parser = _Parser(
         prog="dragonfly-bot",
         description="Chat-ops for Dragonfly's database migration protocol.",
     )

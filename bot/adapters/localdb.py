@@ -132,6 +132,12 @@ end $$;
 alter role service_role bypassrls;
 grant anon, authenticated, service_role to authenticator;
 grant usage on schema public to anon, authenticated, service_role;
+-- Supabase's real default privileges: every table, sequence and function a migration creates
+-- in public is granted to the API roles unless the migration revokes it. Without these the
+-- tests would not see what anon and authenticated can read in production.
+alter default privileges in schema public grant all on tables to anon, authenticated, service_role;
+alter default privileges in schema public grant all on sequences to anon, authenticated, service_role;
+alter default privileges in schema public grant all on functions to anon, authenticated, service_role;
 create schema if not exists extensions;
 create schema if not exists auth;
 create schema if not exists storage;

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.core.next_run import NextRun
 from bot.core.status import SUPABASE, MigrationStatus, State, StatusReport
 
 # States meaning "this version is in the database" (whatever its file says).
@@ -27,6 +28,8 @@ class Comparison:
     in_both: int
     dev_counts: dict[str, int]
     prod_counts: dict[str, int]
+    # What the next `migration up` on prod does with these files: the promotion, or why it refuses.
+    prod_next_run: NextRun | None = None
 
     @property
     def in_sync(self) -> bool:
@@ -56,4 +59,5 @@ def compare_reports(dev: StatusReport, prod: StatusReport) -> Comparison:
         in_both=len(dev_applied.keys() & prod_applied.keys()),
         dev_counts=dev.counts,
         prod_counts=prod.counts,
+        prod_next_run=prod.next_run,
     )

@@ -13,12 +13,16 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from bot.core.sql import same_sql, split_statements, statements_digest
 from bot.core.versions import MigrationName
+
+if TYPE_CHECKING:
+    from bot.core.next_run import NextRun
 
 
 class State(StrEnum):
@@ -29,6 +33,8 @@ class State(StrEnum):
     MODIFIED = "modified"  # applied, file changed since
     UNVERIFIABLE = "unverifiable"  # applied, no statements recorded to compare
     OUT_OF_ORDER = "out_of_order"  # pending but older than the newest applied
+    LEGACY_ONLY = "legacy_only"  # in the legacy tracker only: the CLI sees an unapplied file
+    BLOCKED = "blocked"  # pending, but the next `migration up` stops before it (see bot.core.next_run)
 
     def __str__(self) -> str:
         return self.value
@@ -40,6 +46,8 @@ ATTENTION_ORDER: tuple[State, ...] = (
     State.MODIFIED,
     State.MISSING_LOCAL,
     State.OUT_OF_ORDER,
+    State.LEGACY_ONLY,
+    State.BLOCKED,
     State.PENDING,
 )
 ATTENTION_STATES = frozenset(ATTENTION_ORDER)
@@ -48,6 +56,12 @@ _RANK = {state: i for i, state in enumerate((*ATTENTION_ORDER, State.UNVERIFIABL
 
 LEGACY = "legacy"
 SUPABASE = "supabase"
+
+# What a view without the bot's columns cannot tell (a team's own v_migration_status);
+# the source says which are missing, the report says once that `dragonfly-bot init` adds them.
+FEATURE_FAILED = "failed CI attempts"
+FEATURE_MODIFIED = "files modified after they were applied"
+FEATURE_APPLIED_BY = "who applied each migration"
 
 
 @dataclass(frozen=True)
@@ -131,6 +145,18 @@ class StatusReport:
     migrations: tuple[MigrationStatus, ...]
     ignored_files: tuple[str, ...] = ()  # files the CLI would skip (bad names)
     local_file_count: int = 0
+    # FEATURE_* the database's view cannot give (it is not the bot's view)
+    missing_features: tuple[str, ...] = ()
+    next_run: NextRun | None = None  # what the next plain `migration up` will do
+
+    def features_line(self) -> str | None:
+        """Said once: what this database's view cannot show, and what adds it."""
+        if not self.missing_features:
+            return None
+        return (
+            f"This database's v_migration_status is not the bot's: {', '.join(self.missing_features)} "
+            "cannot be shown. Run `dragonfly-bot init` to add them."
+        )
 
     @property
     def counts(self) -> dict[str, int]:
@@ -159,9 +185,9 @@ class StatusReport:
         # "applied" counts what the database has applied, drifted or not;
         # drift_line() says which of those no longer match their files.
         applied = lambda c: sum(c[s] for s in APPLIED_IN_DATABASE)  # noqa: E731
-        pending = supa[State.PENDING] + supa[State.OUT_OF_ORDER]
+        pending = supa[State.PENDING] + supa[State.OUT_OF_ORDER] + supa[State.BLOCKED]
         return (
-            f"Legacy: {applied(legacy)} applied. "
+            f"Legacy: {applied(legacy) + legacy[State.LEGACY_ONLY]} applied. "
             f"Supabase: {applied(supa)} applied, {pending} pending, {supa[State.FAILED]} failed."
         )
 
@@ -173,6 +199,7 @@ class StatusReport:
                 (State.MODIFIED, "modified after being applied"),
                 (State.MISSING_LOCAL, "applied but missing locally"),
                 (State.OUT_OF_ORDER, "out of order"),
+                (State.LEGACY_ONLY, "recorded only in the legacy tracker"),
             )
             if counts[s.value]
         ]
@@ -209,8 +236,10 @@ def versions_to_verify(local: Sequence[LocalMigration], rows: Iterable[AppliedRo
 
 
 def _applied_state(
-    mig: LocalMigration, row: AppliedRow, statements: Mapping[str, Sequence[str] | None]
+    mig: LocalMigration, row: AppliedRow, statements: Mapping[str, Sequence[str] | None], can_verify: bool
 ) -> tuple[State, str | None]:
+    if not can_verify:
+        return State.APPLIED, None  # the view has no digests at all: said once by features_line()
     if row.statements_digest is None:
         return State.UNVERIFIABLE, "no statements were recorded when it was applied"
     if mig.matches(row.statements_digest):
@@ -229,8 +258,12 @@ def compute_status(
     applied_statements: Mapping[str, Sequence[str] | None] | None = None,
     *,
     ignored_files: Sequence[str] = (),
+    missing_features: Sequence[str] = (),
 ) -> StatusReport:
-    """Give every migration, local or applied, exactly one state."""
+    """Give every migration, local or applied, exactly one state, and predict the next run."""
+    from bot.core.next_run import with_next_run  # it reads StatusReport: imported here, not at the top
+
+    can_verify = FEATURE_MODIFIED not in missing_features
     statements = applied_statements or {}
     supabase, legacy, failed = _applied_rows(rows)
     newest = max(supabase) if supabase else None  # string order, as the CLI compares
@@ -262,7 +295,7 @@ def compute_status(
         seen.add(mig.version)
         row = supabase.get(mig.version)
         if row is not None:
-            state, note = _applied_state(mig, row, statements)
+            state, note = _applied_state(mig, row, statements, can_verify)
             out.append(
                 MigrationStatus(
                     mig.version,
@@ -285,9 +318,10 @@ def compute_status(
                     mig.name,
                     mig.file,
                     LEGACY,
-                    State.APPLIED,
+                    State.LEGACY_ONLY,
                     legacy_row.executed_at,
                     legacy_row.applied_by,
+                    _legacy_only_note(mig.version, newest),
                 )
             )
             continue
@@ -337,5 +371,23 @@ def compute_status(
                         "applied in the database but no file in supabase/migrations",
                     )
                 )
-    out.sort(key=lambda m: (_RANK[m.state], m.version))
-    return StatusReport(tuple(out), tuple(ignored_files), len(local) + len(ignored_files))
+    report = with_next_run(
+        StatusReport(tuple(out), tuple(ignored_files), len(local) + len(ignored_files), tuple(missing_features))
+    )
+    return replace(report, migrations=tuple(sorted(report.migrations, key=lambda m: (_RANK[m.state], m.version))))
+
+
+def _legacy_only_note(version: str, newest: str | None) -> str:
+    """A file applied by the old tracker but unknown to ``schema_migrations``: the CLI sees it as unapplied."""
+    if newest is not None and version < newest:
+        does = (
+            f"`migration up` sees an unapplied file older than {newest} and refuses the whole run "
+            "(with --include-all it would run it again)"
+        )
+    else:
+        does = "`migration up` would run it again"
+    return (
+        f"recorded only in the legacy tracker: {does}; record it from CI with "
+        f"`supabase migration repair --status applied {version} --db-url ...`, or move the file out of "
+        "supabase/migrations"
+    )

@@ -1,21 +1,28 @@
-"""``dragonfly-bot status``: the protocol's ``tools.migration_status``."""
+"""``dragonfly-bot status``: the protocol's ``tools.migration_status``.
+
+Exit codes (CI reads them): 0 all applied, 1 needs attention, 2 usage or
+configuration error, 3 could not read the database or API, 4 an unexpected
+error (a bug: one line on stderr, never 1). With ``--json`` every outcome is one
+JSON object on stdout, errors as ``{"error": {"kind": ..., "message": ...}}``.
+"""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
+import logging
 import sys
 from pathlib import Path
 
-from bot.compose import build_services
 from bot.core.environments import ENVIRONMENTS, Environment
 from bot.core.status import StatusReport
-from bot.settings import load_settings
-from bot.status.render_text import render_json, render_text
+from bot.errors import SourceUnavailable, UserFacingError
 
 NAME = "status"
 HELP = "Show applied, pending, failed and drifted migrations for dev or prod (read-only)."
+
+EXIT_INTERNAL = 4
+log = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -26,6 +33,38 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    try:
+        return _run(args)
+    except SourceUnavailable as exc:
+        return _fail(args, "unavailable", exc.message, exc.exit_code)
+    except UserFacingError as exc:
+        return _fail(args, "configuration", exc.message, exc.exit_code)
+    except (KeyboardInterrupt, BrokenPipeError):
+        raise
+    except Exception as exc:  # a bug: its own exit code, so CI never reads it as "pending"
+        from bot.core.redact import redact
+
+        log.debug("status failed", exc_info=True)
+        said = " ".join(redact(str(exc)).split())[:300]
+        message = f"internal error ({type(exc).__name__}: {said}); run with -v for the traceback and report it"
+        return _fail(args, "internal", message, EXIT_INTERNAL)
+
+
+def _fail(args: argparse.Namespace, kind: str, message: str, code: int) -> int:
+    if getattr(args, "json", False):
+        from bot.status.render_text import error_json
+
+        print(json.dumps(error_json(kind, message)))
+    print(f"error: {message}", file=sys.stderr)
+    return code
+
+
+def _run(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from bot.settings import load_settings
+    from bot.status.render_text import render_json, render_text
+
     settings = load_settings()
     env = args.env or settings.supabase_mode
     where, report = asyncio.run(_read(settings, env, args))
@@ -37,6 +76,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _read(settings, env: Environment, args: argparse.Namespace) -> tuple[str, StatusReport]:
+    from bot.compose import build_services
+
     # The checkout's own files, whatever MIGRATIONS_SOURCE says: that is what CI will apply.
     parts = build_services(settings, db_url=args.db_url, local_files=True, migrations_dir=args.migrations_dir)
     async with parts:

@@ -14,6 +14,7 @@ def render_compare_text(dev_source: str, prod_source: str, comparison: Compariso
         f"📡 Prod: {prod_source}",
         "",
         f"{c.in_both} applied in both; {len(c.promotion)} to promote; {len(c.prod_only)} only in prod.",
+        *([f"Prod: {c.prod_next_run.summary()}"] if c.prod_next_run else []),
         "",
         f"Applied in dev, not yet in prod ({len(c.promotion)}): what a promotion would carry",
         "-" * 70,

@@ -27,6 +27,8 @@ EMOJI = {
     State.MISSING_LOCAL: "👻",
     State.MODIFIED: "✏️",
     State.OUT_OF_ORDER: "🔀",
+    State.LEGACY_ONLY: "📜",
+    State.BLOCKED: "⛔",
 }
 LABEL = {
     State.APPLIED: "applied",
@@ -36,6 +38,8 @@ LABEL = {
     State.MISSING_LOCAL: "missing locally",
     State.MODIFIED: "modified",
     State.OUT_OF_ORDER: "out of order",
+    State.LEGACY_ONLY: "legacy only",
+    State.BLOCKED: "blocked",
 }
 LINE_LIMIT = 300  # one migration's line, so a page always holds several
 LIST_BUDGET = 3000  # description characters for the list, leaving room for the header
@@ -142,6 +146,11 @@ def render_status(env: str, source: str, report: StatusReport) -> RenderedMessag
         header_lines.append(
             f"ℹ️ {len(report.ignored_files)} file(s) ignored by the CLI (name must be <version>_<name>.sql)"
         )
+    if report.next_run is not None and report.next_run.outcome != "nothing":
+        header_lines.append(f"➡️ {limits.clip(redact(report.next_run.summary()), LINE_LIMIT * 2)}")
+    features = report.features_line()
+    if features:
+        header_lines.append(f"ℹ️ {features}")
     header_lines.append(f"**Needs attention ({len(attention)})**" if attention else "**Nothing needs attention.**")
     fields = (*_counts_fields(report.counts), CardField("Applied", _applied_summary(report)))
     pages = _paged(
@@ -175,6 +184,8 @@ def render_compare(dev_source: str, prod_source: str, comparison: Comparison) ->
         f"**Prod:** {_plain(prod_source)}",
         f"{c.in_both} applied in both · **{len(c.promotion)} to promote** · {len(c.prod_only)} only in prod",
     ]
+    if c.prod_next_run is not None:
+        header.append(f"➡️ Prod: {limits.clip(redact(c.prod_next_run.summary()), LINE_LIMIT * 2)}")
     lines: list[str] = []
     if c.promotion:
         lines.append(f"**Applied in dev, not yet in prod ({len(c.promotion)})**: what a promotion would carry")

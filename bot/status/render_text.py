@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from bot.core.status import ATTENTION_STATES, LEGACY, SUPABASE, MigrationStatus, State, StatusReport
 
+# The --json document's version: 2 added next_run, missing_features, the legacy_only and
+# blocked states, and {"error": {"kind", "message"}} for failures.
+JSON_SCHEMA_VERSION = 2
 RULE = "=" * 80
 THIN = "-" * 70
 
@@ -19,6 +22,8 @@ STATE_LABELS = {
     State.MISSING_LOCAL: "⚠️ MISSING LOCAL",
     State.MODIFIED: "⚠️ MODIFIED",
     State.OUT_OF_ORDER: "⚠️ OUT OF ORDER",
+    State.LEGACY_ONLY: "⚠️ LEGACY ONLY",
+    State.BLOCKED: "⛔ BLOCKED",
 }
 
 
@@ -80,6 +85,11 @@ def render_text(env: str, source: str, report: StatusReport) -> str:
     drift = report.drift_line()
     if drift:
         lines.append(f"⚠️ {drift}")
+    if report.next_run is not None:
+        lines.append(f"➡️ {report.next_run.summary()}")
+    features = report.features_line()
+    if features:
+        lines.append(f"ℹ️ {features}")
     mark = "✅" if report.healthy else "❌"
     lines.append(f"{mark} {report.summary_line()}")
     return "\n".join(lines)
@@ -87,6 +97,7 @@ def render_text(env: str, source: str, report: StatusReport) -> str:
 
 def render_json(env: str, source: str, report: StatusReport) -> dict:
     return {
+        "schema_version": JSON_SCHEMA_VERSION,
         "environment": env,
         "source": source,
         "healthy": report.healthy,
@@ -94,5 +105,12 @@ def render_json(env: str, source: str, report: StatusReport) -> dict:
         "summary": report.counts,
         "summary_line": report.summary_line(),
         "ignored_files": list(report.ignored_files),
+        "missing_features": list(report.missing_features),
+        "next_run": report.next_run.to_dict() if report.next_run else None,
         "migrations": [m.to_dict() for m in report.migrations],
     }
+
+
+def error_json(kind: str, message: str) -> dict:
+    """The one JSON object a failed ``status --json`` prints: kind is usage, configuration, unavailable or internal."""
+    return {"schema_version": JSON_SCHEMA_VERSION, "error": {"kind": kind, "message": message}}

@@ -257,9 +257,23 @@ def _age(seconds: float) -> str:
 
 async def collect_status(source: StatusSource, local: LocalFiles) -> StatusReport:
     rows = await source.fetch_rows()
+    applied = sum(1 for r in rows if r.status != "failed")
+    if not local.migrations and not local.ignored and applied:
+        # Not 300 missing_local lines: the folder read is almost surely the wrong one.
+        where = local.origin or "the migrations folder"
+        raise UserFacingError(
+            f"{where} has no migration files, but {source.description} has {applied} applied: the folder looks "
+            "wrong; run from the repository root or pass --migrations-dir (the folder holding the .sql files)"
+        )
     suspects = versions_to_verify(local.migrations, rows)
     statements = await source.fetch_statements(suspects) if suspects else {}
-    return compute_status(local.migrations, rows, statements, ignored_files=local.ignored)
+    return compute_status(
+        local.migrations,
+        rows,
+        statements,
+        ignored_files=local.ignored,
+        missing_features=source.missing_features,
+    )
 
 
 class StatusService:

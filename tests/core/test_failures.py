@@ -272,7 +272,9 @@ def test_column_missing_names_the_later_file_that_adds_it(prefetched):
 def test_permission_denied_gives_the_missing_grant(scratch_db, tmp_path):
     migrations = tmp_path / "migrations"
     files = {
-        "20251209000001_q.sql": "create table public.q (id int);\nrevoke all on public.q from public;\n",
+        # Supabase grants every new table to the API roles by default: take it back, as a migration would.
+        "20251209000001_q.sql": "create table public.q (id int);\n"
+        "revoke all on public.q from public, anon, authenticated;\n",
         "20251209000002_read_q.sql": "set role authenticated;\nselect * from public.q;\nreset role;\n",
     }
     lines = run_failing(scratch_db.url, migrations, files)

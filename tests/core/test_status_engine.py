@@ -64,7 +64,7 @@ def test_each_state():
         "20250104000000": State.FAILED,
         "20250105000000": State.OUT_OF_ORDER,  # older than applied 20250106000000
         "20250106000000": State.MISSING_LOCAL,
-        "20250107000000": State.PENDING,
+        "20250107000000": State.BLOCKED,  # the missing_local and out_of_order files stop the next run
     }
     assert report.exit_code == 1
     # applied in the database: applied, modified, unverifiable, missing locally
@@ -94,9 +94,20 @@ def test_legacy_rows_match_four_digit_files_and_do_not_make_others_out_of_order(
     files = [local("0001_init.sql"), local("0002_more.sql"), local("20250101000000_new.sql")]
     rows = [AppliedRow("legacy", "0001", "init"), AppliedRow("legacy", "0002", "more")]
     report = compute_status(files, rows)
-    assert states(report) == {"0001": State.APPLIED, "0002": State.APPLIED, "20250101000000": State.PENDING}
+    # Only the legacy tracker knows them: the CLI sees two unapplied files and would run them again.
+    assert states(report) == {"0001": State.LEGACY_ONLY, "0002": State.LEGACY_ONLY, "20250101000000": State.PENDING}
     assert {m.source for m in report.migrations if m.version.startswith("000")} == {"legacy"}
     assert report.summary_line() == "Legacy: 2 applied. Supabase: 0 applied, 1 pending, 0 failed."
+    assert "would run it again" in report.migrations[0].note and "migration repair" in report.migrations[0].note
+    assert report.next_run.apply == ("0001_init.sql", "0002_more.sql", "20250101000000_new.sql")
+    # Once schema_migrations has newer versions, the same files make plain `migration up` refuse.
+    report = compute_status(files, [*rows, applied("20250101000000")])
+    assert states(report)["0001"] is State.LEGACY_ONLY and report.next_run.outcome == "refuse"
+    assert "refuses the whole run" in report.migrations[0].note and report.exit_code == 1
+    # Recorded in schema_migrations too (`supabase migration repair --status applied`): applied.
+    repaired = [applied("0001", None), applied("0002", None), applied("20250101000000")]
+    report = compute_status(files, [*rows, *repaired])
+    assert states(report)["0001"] is State.UNVERIFIABLE and report.exit_code == 0
 
 
 def test_versions_compare_as_strings_like_the_cli():
@@ -146,6 +157,10 @@ def test_every_migration_gets_exactly_one_state(local_versions, applied_versions
     assert len(got) == len(set(got))
     assert set(got) == local_versions | applied_versions
     newest = max(applied_versions) if applied_versions else None
+    # Plain `migration up` refuses the run when a version has no file or an unapplied file is older.
+    blocked = bool(applied_versions - local_versions) or any(
+        newest and v < newest for v in local_versions - applied_versions
+    )
     for m in report.migrations:
         if m.version in applied_versions:
             expected = (
@@ -159,6 +174,8 @@ def test_every_migration_gets_exactly_one_state(local_versions, applied_versions
             expected = State.FAILED
         elif newest and m.version < newest:
             expected = State.OUT_OF_ORDER
+        elif blocked:
+            expected = State.BLOCKED
         else:
             expected = State.PENDING
         assert m.state is expected, m

@@ -3,8 +3,10 @@
 It reproduces what the REST adapter relies on: ``max-rows`` capping,
 ``Range``/``Range-Unit`` requests answered with ``Content-Range`` (total only
 with ``Prefer: count=exact``), 206 for partial and 200 for complete answers,
-416 past the end, ``eq.``/``in.()`` filters, ``select=`` column lists, and the
-``apikey`` check with PostgREST/Kong-style error JSON.
+416 past the end, ``eq.``/``in.()`` filters, ``limit``, ``select=`` column lists
+(400 with 42703 JSON for a column the view lacks, whether or not it has rows), the
+OpenAPI description at ``/rest/v1/`` (``openapi``), and the ``apikey`` check with
+PostgREST/Kong-style error JSON.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import re
 from dataclasses import dataclass, field
 
 import httpx
+
+from bot.adapters.supabase.base import ROW_COLUMNS
 
 RANGE = re.compile(r"^(\d+)-(\d*)$")
 
@@ -29,6 +33,35 @@ class FakePostgrest:
     key: str
     max_rows: int = 1000
     requests: list[httpx.Request] = field(default_factory=list)
+    columns: list[str] | None = None  # the view's columns (default: the first row's keys)
+    view: str = "v_migration_status"
+
+    def _columns(self) -> list[str]:
+        if self.columns is not None:
+            return self.columns
+        return list(self.rows[0]) if self.rows else [*ROW_COLUMNS, "statements"]  # the bot's view
+
+    def _refused(self, request: httpx.Request) -> httpx.Response | None:
+        self.requests.append(request)
+        if request.headers.get("apikey") != self.key or request.headers.get("authorization") != f"Bearer {self.key}":
+            return httpx.Response(
+                401,
+                json={
+                    "message": "Invalid API key",
+                    "hint": "Double check your Supabase `anon` or `service_role` API key.",
+                },
+            )
+        return None
+
+    def openapi(self, request: httpx.Request) -> httpx.Response:
+        """``GET /rest/v1/``: PostgREST's Swagger 2.0 description, one definition per table or view."""
+        refused = self._refused(request)
+        if refused is not None:
+            return refused
+        properties = {c: {"type": "string", "format": "text"} for c in self._columns()}
+        body = {"swagger": "2.0", "info": {"title": "PostgREST API"}, "paths": {f"/{self.view}": {}}}
+        body["definitions"] = {self.view: {"type": "object", "properties": properties}}
+        return httpx.Response(200, json=body, headers={"Content-Type": "application/openapi+json; charset=utf-8"})
 
     def _filter(self, rows: list[dict], params: httpx.QueryParams) -> list[dict]:
         for column, expr in params.multi_items():
@@ -42,15 +75,9 @@ class FakePostgrest:
         return rows
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        if request.headers.get("apikey") != self.key or request.headers.get("authorization") != f"Bearer {self.key}":
-            return httpx.Response(
-                401,
-                json={
-                    "message": "Invalid API key",
-                    "hint": "Double check your Supabase `anon` or `service_role` API key.",
-                },
-            )
+        refused = self._refused(request)
+        if refused is not None:
+            return refused
         params = request.url.params
         rows = self._filter(list(self.rows), params)
         order = params.get("order")
@@ -60,10 +87,12 @@ class FakePostgrest:
         select = params.get("select")
         if select and select != "*":
             columns = select.split(",")
-            unknown = [c for c in columns if self.rows and c not in self.rows[0]]
+            unknown = [c for c in columns if c not in self._columns()]
             if unknown:
-                return error(400, "42703", f"column v_migration_status.{unknown[0]} does not exist")
+                return error(400, "42703", f"column {self.view}.{unknown[0]} does not exist")
             rows = [{c: r.get(c) for c in columns} for r in rows]
+        if params.get("limit"):
+            rows = rows[: int(params["limit"])]
         total = len(rows)
         start, end = 0, total - 1
         wanted = request.headers.get("range")

@@ -78,12 +78,12 @@ async def test_dev_lifecycle_with_link_sync_and_resolve(fresh_db, tmp_path):
     with pytest.raises(UserFacingError, match="once its migration is applied"):
         await service.resolve(DEV, hotfix.code, "the index was dropped by mistake")
 
-    (migrations / "20251211000000_orders_index.sql").write_text(
+    (migrations / "20251211200000_orders_index.sql").write_text(
         "create table orders (id int, created_at timestamptz);\n"
         "create index orders_created_idx on orders (created_at);\n"
     )
-    linked = await service.link(DEV, hotfix.code, "20251211000000_orders_index.sql")
-    assert linked.state is HotfixState.MIGRATION_LINKED and linked.linked_version == "20251211000000"
+    linked = await service.link(DEV, hotfix.code, "20251211200000_orders_index.sql")
+    assert linked.state is HotfixState.MIGRATION_LINKED and linked.linked_version == "20251211200000"
     assert linked.link_findings["missing"] == []
     assert len(linked.link_findings["not_idempotent"]) == 2  # both CREATEs lack IF NOT EXISTS
     assert "not idempotent" in embed_text(poster.replies[-1]["embeds"][0])

@@ -94,7 +94,7 @@ async def test_defers_before_reading_the_source(migrated_db, monkeypatch):
 
 async def test_every_attention_state_is_listed(scratch_db, tmp_path):
     folder = _copy_repo_migrations(tmp_path / "migrations")
-    (folder / "20251211000000_keep.sql").write_text("create table if not exists public.keep (id int);\n")
+    (folder / "20251211400000_keep.sql").write_text("create table if not exists public.keep (id int);\n")
     (folder / "20251212000000_edited.sql").write_text("create table if not exists public.edited (id int);\n")
     (folder / "20251213000000_gone.sql").write_text("create table if not exists public.gone (id int);\n")
     _up(scratch_db.url, folder)
@@ -121,16 +121,16 @@ async def test_every_attention_state_is_listed(scratch_db, tmp_path):
     for file, state in [
         ("20251212000000_edited.sql", "modified"),
         ("20251213000000_gone.sql", "missing locally"),
-        ("20251214000000_new.sql", "pending"),
+        ("20251214000000_new.sql", "blocked"),  # behind the missing and out-of-order files
         ("20251211500000_late.sql", "out of order"),
         ("20251215000000_broken.sql", "FAILED"),
     ]:
         line = next(line for line in text.splitlines() if file in line)
         assert state in line, line
     assert "SQLSTATE 42P07" in text
-    assert "20251211000000_keep.sql" not in embed.description  # applied ones are summarised
+    assert "20251211400000_keep.sql" not in embed.description  # applied ones are summarised
     fields = {f.name: f.value for f in embed.fields}
-    assert fields["⏳ pending"] == "1" and fields["❌ FAILED"] == "1"
+    assert fields["⛔ blocked"] == "1" and fields["⏳ pending"] == "0" and fields["❌ FAILED"] == "1"
 
 
 async def test_long_list_is_paged_with_the_report_attached(migrated_db, tmp_path):
@@ -167,7 +167,7 @@ async def test_long_list_is_paged_with_the_report_attached(migrated_db, tmp_path
 
 async def test_compare_shows_what_a_promotion_would_carry(scratch_databases, tmp_path):
     dev_folder = _copy_repo_migrations(tmp_path / "dev")
-    (dev_folder / "20251211000000_add_tier.sql").write_text("create table if not exists public.tier (id int);\n")
+    (dev_folder / "20251211300000_add_tier.sql").write_text("create table if not exists public.tier (id int);\n")
     (dev_folder / "20251212000000_add_index.sql").write_text("select 1;\n")
     prod_folder = _copy_repo_migrations(tmp_path / "prod")
     (prod_folder / "20260101000000_studio_hotfix.sql").write_text("select 2;\n")
@@ -182,7 +182,10 @@ async def test_compare_shows_what_a_promotion_would_carry(scratch_databases, tmp
     text = embed.description
     assert "DEV → PROD" in embed.title
     promote = text.split("Applied in dev, not yet in prod (2)")[1].split("In prod, not in dev")[0]
-    assert "20251211000000_add_tier.sql" in promote and "20251212000000_add_index.sql" in promote
+    assert "20251211300000_add_tier.sql" in promote and "20251212000000_add_index.sql" in promote
     assert "--include-all" in promote  # older than prod's newest applied version
     assert "20260101000000_studio_hotfix.sql" in text.split("In prod, not in dev (1)")[1]
     assert discord.utils.escape_markdown(dev.name) in text and discord.utils.escape_markdown(prod.name) in text
+    # The prediction for prod: its next `migration up` refuses (20260101000000 has no file on this branch).
+    prediction = next(line for line in text.splitlines() if line.startswith("➡️ Prod:"))
+    assert "refuses the whole run" in prediction and "20260101000000" in prediction

@@ -106,7 +106,7 @@ async def test_new_file_on_the_branch_is_pending_then_applied_never_missing_loca
         # A pull request merged: the branch has a new migration; the bot's image does not.
         head = fake_github.push({f"supabase/migrations/{NEW_FILE}": NEW_SQL})
         embed = await _ask(bot)
-        line = next(line for line in embed_text(embed).splitlines() if NEW_FILE in line)
+        line = next(line for line in embed_text(embed).splitlines() if NEW_FILE in line and "·" in line)
         assert "pending" in line
         assert f"@{head[:7]}" in embed.description
 

@@ -74,12 +74,14 @@ def test_rest_path_uses_supabase_mode_and_the_keys(tmp_path, monkeypatch, capsys
     monkeypatch.setenv("SUPABASE_SERVICE_ROLE_KEY", KEY)
     folder = tmp_path / "m"
     folder.mkdir()
+    (folder / "20990101000000_next.sql").write_text("select 1;\n")
     fake = FakePostgrest(make_rows(1200), KEY)
     respx.get(f"{URL}/rest/v1/v_migration_status").mock(side_effect=fake)
     assert main(["status", "--migrations-dir", str(folder), "--json"]) == 1  # all 1200 are missing locally
     data = json.loads(capsys.readouterr().out)
     assert data["environment"] == "prod" and data["source"].endswith("/rest/v1/v_migration_status")
-    assert data["summary"]["missing_local"] == 1200
+    assert data["summary"]["missing_local"] == 1200 and data["schema_version"] == 2
+    assert data["next_run"]["outcome"] == "refuse" and data["summary"]["blocked"] == 1
     assert KEY not in json.dumps(data)
 
 
@@ -91,6 +93,7 @@ def test_the_rest_url_as_the_dashboard_shows_it_works_too(tmp_path, monkeypatch,
     monkeypatch.setenv("SUPABASE_DEV_SERVICE_ROLE_KEY", KEY)
     folder = tmp_path / "m"
     folder.mkdir()
+    (folder / "20990101000000_next.sql").write_text("select 1;\n")
     respx.get(f"{URL}/rest/v1/v_migration_status").mock(side_effect=FakePostgrest(make_rows(3), KEY))
     assert main(["status", "--migrations-dir", str(folder), "--json"]) == 1
     data = json.loads(capsys.readouterr().out)
@@ -118,20 +121,21 @@ def test_configuration_and_source_errors_are_one_line(tmp_path, capsys, monkeypa
 
 
 @pytest.mark.parametrize(
-    "url",
+    ("url", "exit_code"),
     [
-        "postgresql://127.0.0.1:1/x?user=u&password=pw-secret",  # libpq takes the password from the query too
-        "host=127.0.0.1 port=1 dbname=x password=pw-secret",  # a key/value connection string
-        "postgresql://postgres:pw@-secret@127.0.0.1:1/x",  # pasted unencoded: libpq splits at the first '@'
-        "postgresql://postgres:pw-secret@[::1/x",  # malformed: psycopg quotes the whole URL back
-        "http://postgres:pw-secret@127.0.0.1:1/x",  # wrong scheme: the same
+        ("postgresql://127.0.0.1:1/x?user=u&password=pw-secret", 3),  # libpq takes the password from the query too
+        ("host=127.0.0.1 port=1 dbname=x password=pw-secret", 3),  # a key/value connection string
+        ("postgresql://postgres:pw@-secret@127.0.0.1:1/x", 3),  # pasted unencoded: libpq splits at the first '@'
+        ("postgresql://postgres:pw-secret@[::1/x", 2),  # malformed: a configuration error, found before connecting
+        ("http://postgres:pw-secret@127.0.0.1:1/x", 2),  # wrong scheme: the same
+        ("postgresql://postgres:pw-secret@127.0.0.1:port/x", 2),  # a port that is not a number
     ],
 )
-def test_no_form_of_database_url_shows_its_password(tmp_path, capsys, url):
+def test_no_form_of_database_url_shows_its_password(tmp_path, capsys, url, exit_code):
     (tmp_path / "supabase" / "migrations").mkdir(parents=True)
     code = main(["status", "--db-url", url])
     err = capsys.readouterr().err
-    assert code == 3 and err.startswith("error: ") and err.count("\n") == 1, err
+    assert code == exit_code and err.startswith("error: ") and err.count("\n") == 1, err
     assert "secret" not in err and "pw" not in err, err
 
 

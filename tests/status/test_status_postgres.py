@@ -78,12 +78,34 @@ def test_repo_migrations_apply_twice_and_grant_read_only(scratch_db):
         check = lambda role, obj, priv: conn.execute(  # noqa: E731
             "select has_table_privilege(%s, %s, %s)", (role, obj, priv)
         ).fetchone()[0]
-        for role in ("authenticated", "service_role"):
-            assert check(role, "public.v_migration_status", "select")
-            assert check(role, "public.migration_runs", "select")
+        # Least privilege (issue 14): only service_role reads the status schema, statements included.
+        assert check("service_role", "public.v_migration_status", "select")
+        assert check("service_role", "public.migration_runs", "select")
+        for role in ("anon", "authenticated", "service_role"):
             assert not check(role, "public.migration_runs", "insert")
             assert not check(role, "public.migration_runs", "update")
-        assert not check("anon", "public.v_migration_status", "select")
+        for role in ("anon", "authenticated"):
+            for table in ("public.v_migration_status", "public.migration_runs", "public.dragonfly_migrations"):
+                assert not check(role, table, "select"), (role, table)
+            seq = conn.execute("select pg_get_serial_sequence('public.migration_runs', 'id')").fetchone()[0]
+            assert not conn.execute(
+                "select has_sequence_privilege(%s, %s, 'usage') or has_sequence_privilege(%s, %s, 'update')",
+                (role, seq, role, seq),
+            ).fetchone()[0]
+        options = conn.execute("select reloptions from pg_class where oid = 'public.v_migration_status'::regclass")
+        assert "security_invoker=true" in options.fetchone()[0]
+        config = conn.execute("select proconfig from pg_proc where proname = 'migration_runs_append_only'")
+        assert config.fetchone()[0] == ['search_path=""']
+        # As the app's signed-in user (JWT claims set, as PostgREST does): nothing to read.
+        conn.commit()  # each block below is then its own transaction, its SET LOCAL ending with it
+        with conn.transaction():
+            conn.execute("set local role authenticated")
+            conn.execute("""select set_config('request.jwt.claims', '{"role":"authenticated"}', true)""")
+            with pytest.raises(psycopg.errors.InsufficientPrivilege), conn.transaction():
+                conn.execute("select statements from public.v_migration_status")
+        with conn.transaction():  # and the service role reads the view, running as itself
+            conn.execute("set local role service_role")
+            assert conn.execute("select count(*) from public.v_migration_status").fetchone()[0] >= len(versions)
         conn.execute("insert into public.migration_runs (environment, status, version) values ('dev', 'applied', '1')")
         with pytest.raises(psycopg.errors.InsufficientPrivilege, match="append-only"):
             conn.execute("update public.migration_runs set actor = 'x'")

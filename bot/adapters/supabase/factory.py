@@ -16,7 +16,7 @@ from typing import Literal
 
 import httpx
 
-from bot.adapters.supabase.base import StatusSource
+from bot.adapters.supabase.base import StatusSource, check_db_url
 from bot.adapters.supabase.hotfix_postgres import PostgresHotfixStore
 from bot.adapters.supabase.hotfix_rest import RestHotfixStore
 from bot.adapters.supabase.hotfix_store import HotfixStore
@@ -51,6 +51,7 @@ class SupabaseBackend:
     def status_source(self, *, retries: int = 3) -> StatusSource:
         """The source of ``v_migration_status``; ``retries`` applies to REST (the probe asks for none)."""
         if self.kind == "postgres":
+            check_db_url(self._url())  # a malformed URL is a configuration error (exit 2), found before connecting
             return PostgresStatusSource(self._url())
         if self.kind == "rest":
             return self.rest_status_source(retries=retries)

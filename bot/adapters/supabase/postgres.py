@@ -11,13 +11,18 @@ from collections.abc import Callable, Sequence
 
 import psycopg
 from psycopg import errors as pg_errors
+from psycopg import sql as pg_sql
 from psycopg.rows import DictRow, dict_row
 
-from bot.adapters.supabase.base import ROW_COLUMNS, VIEW, VIEW_MIGRATION, hide_password, row_from_mapping, safe_url
+from bot.adapters.supabase.base import VIEW, VIEW_MIGRATION, columns_to_read, hide_password, row_from_mapping, safe_url
 from bot.core.status import AppliedRow
-from bot.errors import SourceUnavailable
+from bot.errors import SourceUnavailable, UserFacingError
 
-ROWS_SQL = f"select {', '.join(ROW_COLUMNS)} from public.{VIEW} order by source, version"
+# The view's columns in order, from the catalog (no rows when there is no such view).
+COLUMNS_SQL = (
+    "select a.attname from pg_attribute a "
+    f"where a.attrelid = to_regclass('public.{VIEW}') and a.attnum > 0 and not a.attisdropped order by a.attnum"
+)
 STATEMENTS_SQL = (
     f"select version, statements from public.{VIEW} "
     "where source = 'supabase' and status = 'applied' and version = any(%s)"
@@ -37,7 +42,7 @@ async def connect(
         raise unreachable(hide_password(_first_line(exc), url)) from None
     except psycopg.ProgrammingError as exc:
         reason = hide_password(_first_line(exc), url)
-        raise SourceUnavailable(f"the database URL is not valid ({reason}); expected postgresql://...") from None
+        raise UserFacingError(f"the database URL is not valid ({reason}); expected postgresql://...") from None
 
 
 def _first_line(exc: Exception) -> str:
@@ -48,12 +53,19 @@ class PostgresStatusSource:
     def __init__(self, db_url: str, *, connect_timeout: int = 10):
         self._url = db_url
         self._connect_timeout = connect_timeout
+        self._missing: tuple[str, ...] = ()
+        self._columns: tuple[str, ...] = ("statements", "status", "source")  # the bot's view, until read
 
     @property
     def description(self) -> str:
         return safe_url(self._url)
 
-    async def _query(self, sql: str, params: tuple = ()) -> list[dict]:
+    @property
+    def missing_features(self) -> tuple[str, ...]:
+        return self._missing
+
+    async def _query(self, sql, params: tuple = ()) -> list[dict]:
+        """``sql`` (text, or a function of the view's column names giving it) over one read-only connection."""
         conn = await connect(
             self._url,
             lambda reason: SourceUnavailable(
@@ -65,12 +77,19 @@ class PostgresStatusSource:
         try:
             async with conn, conn.transaction():
                 await conn.execute("set transaction read only")
+                if callable(sql):
+                    found = await (await conn.execute(COLUMNS_SQL)).fetchall()
+                    if not found:
+                        raise pg_errors.UndefinedTable()
+                    sql = sql([r["attname"] for r in found])
                 cursor = await conn.execute(sql, params)
-                return await cursor.fetchall()
+                rows: list[dict] = await cursor.fetchall()
+                return rows
         except pg_errors.UndefinedTable:
             raise SourceUnavailable(
                 f"{VIEW} does not exist in {self.description}; it is created by "
-                f"supabase/migrations/{VIEW_MIGRATION}: apply the migrations first"
+                f"supabase/migrations/{VIEW_MIGRATION}: apply the migrations first "
+                "(in another project, run `dragonfly-bot init`)"
             ) from None
         except pg_errors.InsufficientPrivilege as exc:
             raise SourceUnavailable(
@@ -78,12 +97,28 @@ class PostgresStatusSource:
             ) from None
         except psycopg.OperationalError as exc:
             raise SourceUnavailable(f"the connection to {self.description} failed: {exc}") from None
+        except psycopg.Error as exc:  # e.g. a view that fails on its own tables (42703): one line, never a traceback
+            said = hide_password(_first_line(exc), self._url)
+            raise SourceUnavailable(
+                f"reading {VIEW} in {self.description} failed ({exc.sqlstate or type(exc).__name__}: {said}); "
+                "the view may be broken: check it, or run `dragonfly-bot init`"
+            ) from None
+
+    def _rows_sql(self, columns: list[str]) -> pg_sql.Composable:
+        wanted, self._missing = columns_to_read(columns)
+        self._columns = tuple(columns)
+        order = [c for c in ("source", "version") if c in wanted]
+        return pg_sql.SQL("select {} from public.{} order by {}").format(
+            pg_sql.SQL(", ").join(map(pg_sql.Identifier, wanted)),
+            pg_sql.Identifier(VIEW),
+            pg_sql.SQL(", ").join(map(pg_sql.Identifier, order)),
+        )
 
     async def fetch_rows(self) -> list[AppliedRow]:
-        return [row_from_mapping(r) for r in await self._query(ROWS_SQL)]
+        return [row_from_mapping(r) for r in await self._query(self._rows_sql)]
 
     async def fetch_statements(self, versions: Sequence[str]) -> dict[str, list[str] | None]:
-        if not versions:
+        if not versions or not {"statements", "status", "source"} <= set(self._columns):
             return {}
         rows = await self._query(STATEMENTS_SQL, (list(versions),))
         return {r["version"]: r["statements"] for r in rows}

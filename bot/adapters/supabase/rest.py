@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 import httpx
 
-from bot.adapters.supabase.base import ROW_COLUMNS, VIEW, VIEW_MIGRATION, row_from_mapping
+from bot.adapters.supabase.base import ROW_COLUMNS, VIEW, VIEW_MIGRATION, columns_to_read, row_from_mapping
 from bot.core.status import AppliedRow
 from bot.errors import SourceUnavailable
 
@@ -116,6 +116,12 @@ class RestStatusSource(PostgrestClient):
         super().__init__(client, project_url, service_role_key, timeout=timeout, retries=retries, backoff=backoff)
         self._endpoint = f"{self._base}/{VIEW}"
         self._page_size = page_size
+        self._missing: tuple[str, ...] = ()
+        self._columns: tuple[str, ...] = (*ROW_COLUMNS, "statements")  # the bot's view, until PostgREST says not
+
+    @property
+    def missing_features(self) -> tuple[str, ...]:
+        return self._missing
 
     @property
     def description(self) -> str:
@@ -130,9 +136,44 @@ class RestStatusSource(PostgrestClient):
         raise SourceUnavailable(_error_message(self._endpoint, response))
 
     async def fetch_rows(self) -> list[AppliedRow]:
+        try:
+            rows = await self._fetch_pages(list(ROW_COLUMNS))
+        except _UnknownColumn:
+            # Not the bot's view (a team's own, older one): ask which columns it has, read those.
+            columns = await self._view_columns()
+            if columns is None:
+                return []  # an empty view without an OpenAPI description: nothing to read
+            wanted, self._missing = columns_to_read(columns)
+            self._columns = tuple(columns)
+            rows = await self._fetch_pages(wanted)
+        try:
+            return [row_from_mapping(r) for r in rows]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise SourceUnavailable(
+                f"{self._endpoint} returned rows without the expected columns ({exc}); "
+                f"is {VIEW_MIGRATION} the version of the view deployed?"
+            ) from None
+
+    async def _view_columns(self) -> list[str] | None:
+        """The view's columns: PostgREST's OpenAPI description at ``/rest/v1/``, else the keys of one row."""
+        root = await self._request(
+            "GET", f"{self._base}/", unreachable=SourceUnavailable, headers={"Accept": "application/openapi+json"}
+        )
+        if root.status_code == 200:
+            try:
+                described = root.json().get("definitions", {}).get(VIEW, {}).get("properties")
+            except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
+                described = None
+            if isinstance(described, dict) and described:
+                return list(described)
+        one = self._check(await self._get({"select": "*", "limit": "1"}, {}))
+        return list(one[0]) if one and isinstance(one[0], dict) else None
+
+    async def _fetch_pages(self, columns: list[str]) -> list[dict]:
         rows: list[dict] = []
         start = 0
-        params = {"select": ",".join(ROW_COLUMNS), "order": "source.asc,version.asc"}
+        order = ",".join(f"{c}.asc" for c in ("source", "version") if c in columns)
+        params = {"select": ",".join(columns), "order": order}
         while True:
             end = start + self._page_size - 1
             response = await self._get(
@@ -140,6 +181,8 @@ class RestStatusSource(PostgrestClient):
             )
             if response.status_code == 416:  # asked past the end: everything is read
                 break
+            if response.status_code == 400 and _postgrest_error(response).get("code") == "42703":
+                raise _UnknownColumn
             page = self._check(response)
             rows.extend(page)
             total = _total(response.headers.get("Content-Range"))
@@ -150,13 +193,7 @@ class RestStatusSource(PostgrestClient):
                 break
             if total is None and response.status_code == 200:
                 break  # no Content-Range paging in play: that was everything
-        try:
-            return [row_from_mapping(r) for r in rows]
-        except (KeyError, TypeError, ValueError) as exc:
-            raise SourceUnavailable(
-                f"{self._endpoint} returned rows without the expected columns ({exc}); "
-                f"is {VIEW_MIGRATION} the version of the view deployed?"
-            ) from None
+        return rows
 
     async def probe(self) -> None:
         """Ask for one row (``/readyz``); SourceUnavailable says why the view does not answer."""
@@ -164,6 +201,8 @@ class RestStatusSource(PostgrestClient):
 
     async def fetch_statements(self, versions: Sequence[str]) -> dict[str, list[str] | None]:
         found: dict[str, list[str] | None] = {}
+        if not {"statements", "status", "source"} <= set(self._columns):
+            return found
         for i in range(0, len(versions), STATEMENT_BATCH):
             batch = versions[i : i + STATEMENT_BATCH]
             params = {
@@ -175,6 +214,10 @@ class RestStatusSource(PostgrestClient):
             for row in self._check(await self._get(params, {})):
                 found[str(row["version"])] = row.get("statements")
         return found
+
+
+class _UnknownColumn(Exception):
+    """PostgREST said 42703: the view lacks a column asked for."""
 
 
 def _total(content_range: str | None) -> int | None:

@@ -1,0 +1,68 @@
+"""The built wheel, installed in a fresh virtual environment, runs on its own (issue 10, item 5).
+
+One slow test: build the wheel from this checkout, install it (without
+dependencies) into a new venv whose dependencies come from the test
+environment's site-packages (a plain path in a .pth file: the editable install
+of this checkout there is not picked up), then run ``--help``, ``init --dry-run``
+and ``status`` from it in a team's repository.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import sysconfig
+import venv
+import zipfile
+
+from bot.adapters.localdb import PROJECT_ROOT
+
+from .team_project import build_team_database, write_team_repo
+
+CLEAN_ENV = {k: v for k, v in os.environ.items() if not k.startswith(("SUPABASE_", "DISCORD_", "GITHUB_", "PYTHON"))}
+
+
+def run(*args, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run(args, capture_output=True, text=True, env=CLEAN_ENV, timeout=300, **kwargs)
+
+
+def test_the_wheel_installs_and_runs_in_a_fresh_venv(scratch_db, tmp_path):
+    wheels = tmp_path / "wheels"
+    built = run(
+        sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(wheels),
+        str(PROJECT_ROOT),
+    )  # fmt: skip
+    assert built.returncode == 0, built.stderr
+    [wheel] = wheels.glob("dragonfly_bot-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    tops = {n.split("/", 1)[0] for n in names if not n.split("/", 1)[0].endswith(".dist-info")}
+    assert tops == {"bot", "cogs"}  # no generic `tools` package claimed in site-packages
+    assert {f"bot/_migrations/{p.name}" for p in (PROJECT_ROOT / "supabase" / "migrations").glob("*.sql")} <= set(
+        names
+    )  # init's source of the bot's own migrations, one copy of the SQL
+
+    env_dir = tmp_path / "fresh"
+    venv.create(env_dir, with_pip=False)
+    python = env_dir / "bin" / "python"
+    installed = run(sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "-q", str(wheel))
+    assert installed.returncode == 0, installed.stderr
+    site = run(str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])").stdout.strip()
+    with open(os.path.join(site, "_test_dependencies.pth"), "w") as pth:
+        pth.write(sysconfig.get_paths()["purelib"] + "\n")
+    cli = str(env_dir / "bin" / "dragonfly-bot")
+
+    team = write_team_repo(tmp_path / "team")
+    build_team_database(scratch_db.url, team)
+    where = run(str(python), "-c", "import bot; print(bot.__file__)", cwd=tmp_path)
+    assert where.stdout.startswith(str(env_dir)), where.stdout  # the wheel's code, not this checkout
+    shadow = run(str(python), "-c", "import tools", cwd=tmp_path)
+    assert shadow.returncode != 0  # the distribution does not claim a top-level tools package
+
+    helped = run(cli, "--help", cwd=team)
+    assert helped.returncode == 0 and "init" in helped.stdout and "status" in helped.stdout
+    dry = run(cli, "init", "--db-url", scratch_db.url, "--dry-run", cwd=team)
+    assert dry.returncode == 0, dry.stderr
+    assert "_dragonfly_migration_status_view.sql" in dry.stdout and "nothing was" in dry.stdout
+    status = run(cli, "status", "--db-url", scratch_db.url, "--json", cwd=team)
+    assert status.returncode == 0, status.stdout + status.stderr
