@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.adapters.localdb import ScratchDatabase, find_server, migration_up, run_supabase  # noqa: E402
-from tests.team_project import build_team_database, write_team_repo  # noqa: E402
+from tests.fakes.team_project import build_team_database, write_team_repo  # noqa: E402
 
 ENV = {k: v for k, v in os.environ.items() if not k.startswith(("SUPABASE_", "DISCORD_", "GITHUB_"))}
 ENV.update(SUPABASE_TELEMETRY_DISABLED="1", DO_NOT_TRACK="1")

@@ -12,10 +12,9 @@ import respx
 
 from bot.adapters.localdb import PROJECT_ROOT
 from bot.cli import main
-
-from .postgrest_fake import FakePostgrest
-from .team_project import FUTURE_FILE, TEAM_VIEW_COLUMNS, build_team_database, team_files, write_team_repo
-from .test_status_rest import KEY, URL
+from tests.adapters.test_status_rest import KEY, URL
+from tests.fakes.postgrest_fake import FakePostgrest
+from tests.fakes.team_project import FUTURE_FILE, TEAM_VIEW_COLUMNS, build_team_database, team_files, write_team_repo
 
 CLEAN_ENV = {k: v for k, v in os.environ.items() if not k.startswith(("SUPABASE_", "DISCORD_", "GITHUB_"))}
 

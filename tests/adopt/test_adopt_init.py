@@ -10,8 +10,7 @@ import psycopg
 import pytest
 
 from bot.adapters.localdb import migration_up
-
-from .team_project import TEAM_VIEW_COLUMNS, build_team_database, write_team_repo
+from tests.fakes.team_project import TEAM_VIEW_COLUMNS, build_team_database, write_team_repo
 
 CLEAN_ENV = {k: v for k, v in os.environ.items() if not k.startswith(("SUPABASE_", "DISCORD_", "GITHUB_"))}
 

@@ -9,9 +9,8 @@ from bot.adapters.localdb import migration_up
 from bot.adapters.supabase.postgres import PostgresStatusSource
 from bot.core.status import State, compute_status
 from bot.status.service import collect_status, read_local_migrations
-
-from .conftest import REPO_MIGRATIONS
-from .test_status_engine import applied, local
+from tests.conftest import REPO_MIGRATIONS
+from tests.core.test_status_engine import applied, local
 
 
 def test_apply_in_file_order_and_nothing_when_done():

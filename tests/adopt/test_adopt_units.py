@@ -10,8 +10,7 @@ from bot.adopt.command import next_versions
 from bot.adopt.schema import Column, TeamSchema, fit_migration, tracker_select
 from bot.adopt.workflow import new_workflow, patch_workflow
 from bot.errors import UserFacingError
-
-from .team_project import TEAM_WORKFLOW
+from tests.fakes.team_project import TEAM_WORKFLOW
 
 
 def test_new_versions_sort_after_every_existing_one_as_strings():

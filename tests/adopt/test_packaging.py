@@ -17,8 +17,7 @@ import venv
 import zipfile
 
 from bot.adapters.localdb import PROJECT_ROOT
-
-from .team_project import build_team_database, write_team_repo
+from tests.fakes.team_project import build_team_database, write_team_repo
 
 CLEAN_ENV = {k: v for k, v in os.environ.items() if not k.startswith(("SUPABASE_", "DISCORD_", "GITHUB_", "PYTHON"))}
 
