@@ -55,11 +55,14 @@ class ChannelPoster(Protocol):
         allowed_mentions: discord.AllowedMentions | None = None,
         thread_name: str | None = None,
         view: discord.ui.View | None = None,
+        nonce: str | None = None,
     ) -> PostRef:
         """Post a message; with ``thread_name``, also open a thread on it when the channel allows.
 
         ``view`` attaches buttons (e.g. a hotfix's Approve); use persistent
-        (dynamic) items so they keep working after a restart.
+        (dynamic) items so they keep working after a restart. ``nonce`` (at
+        most 25 characters): Discord returns the message already posted with
+        it in the last few minutes instead of posting again (the outbox's).
         """
 
     async def edit(
@@ -78,5 +81,12 @@ class ChannelPoster(Protocol):
         content: str | None = None,
         embeds: Sequence[discord.Embed] = (),
         allowed_mentions: discord.AllowedMentions | None = None,
+        nonce: str | None = None,
     ) -> PostRef:
         """Answer an earlier post (in its thread when it has one)."""
+
+    async def find_sent(
+        self, channel: ChannelKey, *, nonce: str, since: float, content: str | None, title: str | None
+    ) -> PostRef | None:
+        """The bot's own post in ``channel`` since ``since`` (epoch seconds) carrying ``nonce``
+        (or, where the history does not show nonces, this content and first embed title), if any."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import discord
@@ -23,6 +24,9 @@ log = logging.getLogger(__name__)
 
 # Mentions in posted text never ping unless the caller says so explicitly.
 NO_MENTIONS = discord.AllowedMentions.none()
+# How far back the outbox looks for a post whose send had an unknown outcome.
+HISTORY_LOOKUP = 100
+HISTORY_SLACK_SECONDS = 30.0
 _SETTING = {"alerts": "ALERTS_CHANNEL_ID", "engineering": "ENGINEERING_CHANNEL_ID"}
 # Where the bot posts, replies and opens threads (not categories, forums or DMs).
 Postable = discord.TextChannel | discord.Thread | discord.VoiceChannel | discord.StageChannel
@@ -123,9 +127,12 @@ class DiscordPoster:
         allowed_mentions: discord.AllowedMentions | None = None,
         thread_name: str | None = None,
         view: discord.ui.View | None = None,
+        nonce: str | None = None,
     ) -> PostRef:
         target = await self._named(channel)
         extra: dict[str, Any] = {"view": view} if view is not None else {}  # send() takes no view=None
+        if nonce is not None:
+            extra["nonce"] = nonce  # discord.py sends enforce_nonce with it
         message = await target.send(
             content=content,
             embeds=list(embeds),
@@ -157,14 +164,33 @@ class DiscordPoster:
         content: str | None = None,
         embeds: Sequence[discord.Embed] = (),
         allowed_mentions: discord.AllowedMentions | None = None,
+        nonce: str | None = None,
     ) -> PostRef:
         mentions = allowed_mentions or NO_MENTIONS
+        extra: dict = {"nonce": nonce} if nonce is not None else {}
         if ref.thread_id is not None:
             thread = await self._channel(ref.thread_id)
-            message = await thread.send(content=content, embeds=list(embeds), allowed_mentions=mentions)
+            message = await thread.send(content=content, embeds=list(embeds), allowed_mentions=mentions, **extra)
             return PostRef(ref.channel, ref.channel_id, message.id, ref.thread_id)
         target = await self._channel(ref.channel_id)
         message = await target.get_partial_message(ref.message_id).reply(
-            content=content, embeds=list(embeds), allowed_mentions=mentions, mention_author=False
+            content=content, embeds=list(embeds), allowed_mentions=mentions, mention_author=False, **extra
         )
         return PostRef(ref.channel, ref.channel_id, message.id, None)
+
+    async def find_sent(
+        self, channel: ChannelKey, *, nonce: str, since: float, content: str | None, title: str | None
+    ) -> PostRef | None:
+        target = await self._named(channel)
+        me = self._client.user
+        # A little before the attempt: the clocks of this machine and Discord's differ.
+        after = datetime.fromtimestamp(since - HISTORY_SLACK_SECONDS, UTC)
+        async for message in target.history(limit=HISTORY_LOOKUP, after=after, oldest_first=True):
+            if me is not None and message.author.id != me.id:
+                continue
+            same_nonce = message.nonce is not None and str(message.nonce) == nonce
+            first = message.embeds[0].title if message.embeds else None
+            if same_nonce or (message.content or None, first) == (content or None, title):
+                thread = message.thread.id if message.thread is not None else None
+                return PostRef(channel, message.channel.id, message.id, thread)
+        return None

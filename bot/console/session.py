@@ -397,6 +397,7 @@ class ConsolePoster(LegacyBridge):
         allowed_mentions: discord.AllowedMentions | None = None,
         thread_name: str | None = None,
         view: discord.ui.View | None = None,
+        nonce: str | None = None,
     ) -> PostRef:
         message_id = next(_ids)
         self._printer.message(label=f"[#{channel}]", content=content, embeds=embeds, files=files, view=view)
@@ -421,12 +422,18 @@ class ConsolePoster(LegacyBridge):
         content: str | None = None,
         embeds: Sequence[discord.Embed] = (),
         allowed_mentions: discord.AllowedMentions | None = None,
+        nonce: str | None = None,
     ) -> PostRef:
         where = f"#{ref.channel}"
         if ref.thread_id is not None:
             where += f" › {self._threads.get(ref.thread_id, 'thread')}"
         self._printer.message(label=f"[{where}]", content=content, embeds=embeds)
         return PostRef(ref.channel, ref.channel_id, next(_ids), ref.thread_id)
+
+    async def find_sent(
+        self, channel: ChannelKey, *, nonce: str, since: float, content: str | None, title: str | None
+    ) -> PostRef | None:
+        return None  # printed lines cannot be looked up; a console session is short-lived anyway
 
 
 # --------------------------------------------------------------------------- parsing typed commands

@@ -304,6 +304,8 @@ class RecordingPoster(LegacyBridge):
     sent: list[dict] = field(default_factory=list)
     edits: list[dict] = field(default_factory=list)
     replies: list[dict] = field(default_factory=list)
+    # Discord's enforce_nonce: a nonce seen before gives back its message, nothing new is posted.
+    by_nonce: dict[str, PostRef] = field(default_factory=dict)
 
     async def send(
         self,
@@ -315,7 +317,10 @@ class RecordingPoster(LegacyBridge):
         allowed_mentions: discord.AllowedMentions | None = None,
         thread_name: str | None = None,
         view: discord.ui.View | None = None,
+        nonce: str | None = None,
     ) -> PostRef:
+        if nonce is not None and nonce in self.by_nonce:
+            return self.by_nonce[nonce]
         message_id = next_id()
         ref = PostRef(
             channel=channel,
@@ -333,8 +338,11 @@ class RecordingPoster(LegacyBridge):
                 "allowed_mentions": allowed_mentions,
                 "thread_name": thread_name,
                 "view": view,
+                "nonce": nonce,
             }
         )
+        if nonce is not None:
+            self.by_nonce[nonce] = ref
         return ref
 
     async def edit(self, ref: PostRef, *, content: str | None = None, embeds: Sequence[discord.Embed] | None = None):
@@ -347,8 +355,13 @@ class RecordingPoster(LegacyBridge):
         content: str | None = None,
         embeds: Sequence[discord.Embed] = (),
         allowed_mentions: discord.AllowedMentions | None = None,
+        nonce: str | None = None,
     ) -> PostRef:
+        if nonce is not None and nonce in self.by_nonce:
+            return self.by_nonce[nonce]
         new = PostRef(ref.channel, ref.channel_id, next_id(), ref.thread_id)
+        if nonce is not None:
+            self.by_nonce[nonce] = new
         self.replies.append(
             {
                 "ref": new,
@@ -359,6 +372,12 @@ class RecordingPoster(LegacyBridge):
             }
         )
         return new
+
+    async def find_sent(
+        self, channel: ChannelKey, *, nonce: str, since: float, content: str | None, title: str | None
+    ) -> PostRef | None:
+        found = self.by_nonce.get(nonce)
+        return found if found is not None and found.channel == channel else None
 
     def posts_to(self, channel: ChannelKey) -> list[dict]:
         return [p for p in self.sent if p["channel"] == channel]

@@ -1,0 +1,366 @@
+"""The one sender of the bot's posts: outbox rows in, Discord messages out, each exactly once.
+
+Features call ``Outbox.enqueue(key, channel, message, edit_of=...)`` with a
+neutral message (``post(...)`` builds one) and an idempotency key naming the
+event; the row is durable before anything is sent (``bot.adapters.state.outbox``).
+``Outbox.run`` claims rows with a lease and sends them through the
+``ChannelPoster``:
+
+* a new post carries a nonce derived from its key, and Discord (``enforce_nonce``,
+  which discord.py sets with every nonce) returns the existing message instead of
+  posting twice when the same nonce comes again within a few minutes;
+* a row whose earlier send has an unknown outcome (the process died, or the
+  call failed mid-way) and is older than that window is first looked for in the
+  channel (``ChannelPoster.find_sent``): found, it is marked sent, not re-posted;
+* edits name the message by id, so repeating one is harmless;
+* 429 and 5xx answers (after discord.py's own retries), timeouts and
+  connection errors are retried with backoff; other 4xx answers are final
+  and logged; an edit of a deleted message is dropped, or posted anew
+  (``if_gone="send"``).
+
+The neutral message (JSON-able): ``content``; ``embeds``: cards with
+``title``, ``description``, ``url``, ``colour``, ``fields`` (``name``,
+``value``, ``inline``), ``footer``; ``mention_users`` / ``mention_roles``:
+ids allowed to ping (nobody else ever is); ``files``: ``name`` + ``text``;
+``thread_name``; ``view``: ``{"kind": ..., ...}`` made into buttons by the
+factory registered for that kind (persistent views, e.g. hotfix approval).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import logging
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, cast
+
+import discord
+
+from bot.adapters.state.outbox import IfGone, OutboxRow, OutboxStore
+from bot.chat.channels import ChannelKey, ChannelPoster, PostRef
+from bot.chat.limits import fit_embed
+from bot.core.redact import redact
+from bot.errors import UserFacingError
+
+log = logging.getLogger(__name__)
+
+# Discord checks a nonce "for uniqueness in the past few minutes": within this
+# many seconds a repeated send is safe; past it, the message is looked for first.
+NONCE_WINDOW_SECONDS = 120.0
+LEASE_SECONDS = 300.0
+POLL_SECONDS = 5.0
+MAX_ATTEMPTS = 12
+MAX_BACKOFF_SECONDS = 300.0
+
+ViewFactory = Callable[[Mapping[str, Any]], discord.ui.View]
+
+
+# --------------------------------------------------------------------------- the neutral message
+
+
+def card(
+    *,
+    title: str | None = None,
+    description: str | None = None,
+    url: str | None = None,
+    colour: int | None = None,
+    fields: Iterable[tuple[str, str, bool]] = (),
+    footer: str | None = None,
+) -> dict[str, Any]:
+    found: dict[str, Any] = {"title": title, "description": description, "url": url, "colour": colour}
+    found["fields"] = [{"name": n, "value": v, "inline": i} for n, v, i in fields]
+    found["footer"] = footer
+    return {k: v for k, v in found.items() if v not in (None, [])}
+
+
+def card_from_embed(embed: discord.Embed) -> dict[str, Any]:
+    """The neutral card of an embed a renderer made (until renderers make cards themselves)."""
+    return card(
+        title=embed.title,
+        description=embed.description,
+        url=embed.url,
+        colour=embed.colour.value if embed.colour is not None else None,
+        fields=[(f.name or "", f.value or "", bool(f.inline)) for f in embed.fields],
+        footer=embed.footer.text,
+    )
+
+
+def post(
+    *,
+    content: str | None = None,
+    embeds: Sequence[discord.Embed | Mapping[str, Any]] = (),
+    mention_users: Iterable[int] = (),
+    mention_roles: Iterable[int] = (),
+    files: Iterable[tuple[str, str]] = (),
+    thread_name: str | None = None,
+    view: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A neutral message for ``Outbox.enqueue`` (embeds may be discord.Embed or cards)."""
+    message: dict[str, Any] = {
+        "content": content,
+        "embeds": [card_from_embed(e) if isinstance(e, discord.Embed) else dict(e) for e in embeds],
+        "mention_users": sorted({int(u) for u in mention_users}),
+        "mention_roles": sorted({int(r) for r in mention_roles}),
+        "files": [{"name": name, "text": text} for name, text in files],
+        "thread_name": thread_name,
+        "view": dict(view) if view else None,
+    }
+    return {k: v for k, v in message.items() if v not in (None, [])}
+
+
+def embed_of(data: Mapping[str, Any]) -> discord.Embed:
+    embed = discord.Embed(
+        title=data.get("title"),
+        description=data.get("description"),
+        url=data.get("url"),
+        colour=data.get("colour"),
+    )
+    for field in data.get("fields", ()):
+        embed.add_field(name=field.get("name", ""), value=field.get("value", ""), inline=bool(field.get("inline")))
+    if data.get("footer"):
+        embed.set_footer(text=data["footer"])
+    return fit_embed(embed)
+
+
+def mentions_of(message: Mapping[str, Any]) -> discord.AllowedMentions:
+    users = [discord.Object(id=u) for u in message.get("mention_users", ())]
+    roles = [discord.Object(id=r) for r in message.get("mention_roles", ())]
+    return discord.AllowedMentions(everyone=False, users=users or False, roles=roles or False, replied_user=False)
+
+
+def files_of(message: Mapping[str, Any]) -> list[discord.File]:
+    return [
+        discord.File(io.BytesIO(str(f.get("text", "")).encode()), filename=str(f.get("name", "attachment.txt")))
+        for f in message.get("files", ())
+    ]
+
+
+def first_title(message: Mapping[str, Any]) -> str | None:
+    embeds = message.get("embeds") or ()
+    return embeds[0].get("title") if embeds else None
+
+
+# --------------------------------------------------------------------------- the outbox
+
+
+def _channel(name: str) -> ChannelKey:
+    return cast(ChannelKey, name)
+
+
+def _transient(exc: BaseException) -> bool:
+    if isinstance(exc, discord.HTTPException):
+        return exc.status == 429 or exc.status >= 500
+    return isinstance(exc, (OSError, asyncio.TimeoutError, UserFacingError)) or not isinstance(
+        exc, discord.DiscordException
+    )
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, UserFacingError):
+        return exc.message
+    if isinstance(exc, discord.HTTPException):
+        return redact(f"Discord answered {exc.status} ({exc.code}): {exc.text}")[:300]
+    return redact(f"{type(exc).__name__}: {exc}")[:300]
+
+
+class Outbox:
+    """Features enqueue; ``run`` (one task per process) delivers. See the module doc."""
+
+    def __init__(
+        self,
+        store: OutboxStore,
+        poster: ChannelPoster,
+        *,
+        lease_seconds: float = LEASE_SECONDS,
+        nonce_window: float = NONCE_WINDOW_SECONDS,
+        poll_seconds: float = POLL_SECONDS,
+        clock: Callable[[], float] = time.time,
+        views: Mapping[str, ViewFactory] | None = None,
+    ):
+        self.store = store
+        self.poster = poster
+        self.lease_seconds = lease_seconds
+        self.nonce_window = nonce_window
+        self.poll_seconds = poll_seconds
+        self._clock = clock
+        self.views: dict[str, ViewFactory] = dict(views or {})
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task | None = None
+        # Test hook (the kill -9 test): called with (point, row) at each step of a delivery.
+        self.on_step: Callable[[str, OutboxRow], None] | None = None
+
+    # -- what features call -------------------------------------------------
+
+    async def enqueue(
+        self,
+        key: str,
+        channel: str,
+        message: Mapping[str, Any],
+        edit_of: str | None = None,
+        *,
+        reply_to: str | None = None,
+        if_gone: IfGone = "drop",
+        tag: str | None = None,
+        held: bool = False,
+    ) -> bool:
+        """Durably queue one post (True when ``key`` was new); the sender is woken."""
+        new = await self.store.enqueue(
+            key, channel, dict(message), edit_of=edit_of, reply_to=reply_to, if_gone=if_gone, tag=tag, held=held
+        )
+        self._wake.set()
+        return new
+
+    async def ref(self, key: str) -> PostRef | None:
+        """Where the row's message is (for an edit: the edited message), once sent."""
+        row = await self.store.get(key)
+        return row.ref if row is not None else None
+
+    def register_view(self, kind: str, factory: ViewFactory) -> None:
+        self.views[kind] = factory
+
+    # -- the sender -----------------------------------------------------------
+
+    def start(self) -> None:
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self.run(), name="outbox-sender")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+
+    async def run(self) -> None:
+        """Deliver forever; a store outage or a bad row never stops the loop."""
+        while True:
+            try:
+                delivered = await self.deliver_pending()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("outbox pass failed (%s); retrying in %ss", _describe(exc), self.poll_seconds)
+                delivered = 0
+            if delivered:
+                continue
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+
+    async def deliver_pending(self, limit: int = 20) -> int:
+        """One pass: claim what is sendable now and deliver it in order; the number of rows handled."""
+        rows = await self.store.claim(lease_seconds=self.lease_seconds, limit=limit)
+        for row in rows:
+            await self._deliver(row)
+        return len(rows)
+
+    async def drain(self, max_passes: int = 100) -> None:
+        """Deliver until nothing is sendable now (tests, shutdown)."""
+        for _ in range(max_passes):
+            if not await self.deliver_pending():
+                return
+
+    def _step(self, point: str, row: OutboxRow) -> None:
+        if self.on_step is not None:
+            self.on_step(point, row)
+
+    async def _deliver(self, row: OutboxRow) -> None:
+        assert row.lease_token is not None
+        earlier_attempt = row.attempted_at
+        if not await self.store.mark_attempted(row.key, row.lease_token):
+            return  # the lease ran out and someone else holds the row now
+        self._step("before-send", row)
+        try:
+            ref = await self._send(row, earlier_attempt)
+        except Exception as exc:
+            await self._failed(row, exc)
+            return
+        if ref is None:
+            return
+        self._step("after-send", row)
+        await self.store.mark_sent(row.key, ref)
+        self._step("after-mark", row)
+
+    async def _failed(self, row: OutboxRow, exc: BaseException) -> None:
+        assert row.lease_token is not None
+        attempts = row.attempts + 1
+        reason = _describe(exc)
+        if _transient(exc) and attempts < MAX_ATTEMPTS:
+            retry_in = min(MAX_BACKOFF_SECONDS, 2.0 ** min(attempts, 10))
+            log.warning("post %s not delivered (%s); retry %d in %.0fs", row.key, reason, attempts, retry_in)
+            await self.store.mark_failed(row.key, row.lease_token, reason, retry_in=retry_in)
+        else:
+            log.error("post %s given up after %d attempt(s): %s", row.key, attempts, reason)
+            await self.store.mark_failed(row.key, row.lease_token, reason, retry_in=None)
+
+    def _kwargs(self, message: Mapping[str, Any]) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {
+            "content": message.get("content"),
+            "embeds": [embed_of(e) for e in message.get("embeds", ())],
+            "allowed_mentions": mentions_of(message),
+        }
+        return kwargs
+
+    def _view(self, message: Mapping[str, Any]) -> discord.ui.View | None:
+        spec = message.get("view")
+        if not spec:
+            return None
+        factory = self.views.get(str(spec.get("kind")))
+        if factory is None:
+            log.warning("no view registered for %r: posting without its buttons", spec.get("kind"))
+            return None
+        return factory(spec)
+
+    async def _send(self, row: OutboxRow, earlier_attempt: float | None) -> PostRef | None:
+        message = row.message
+        target = await self.store.get(row.target) if row.target else None
+        if row.target and (target is None or target.ref is None):
+            if row.if_gone == "drop":
+                await self._drop(row, f"{row.target} was never posted")
+                return None
+        elif row.edit_of and target is not None and target.ref is not None:
+            kwargs = self._kwargs(message)
+            try:
+                await self.poster.edit(target.ref, content=kwargs["content"], embeds=kwargs["embeds"])
+            except discord.NotFound:
+                if row.if_gone == "drop":
+                    await self._drop(row, f"the message of {row.edit_of} was deleted")
+                    return None
+            else:
+                return target.ref
+        elif row.reply_to and target is not None and target.ref is not None:
+            kwargs = self._kwargs(message)
+            return await self.poster.reply(target.ref, nonce=row.nonce, **kwargs)
+        return await self._post_new(row, earlier_attempt)
+
+    async def _post_new(self, row: OutboxRow, earlier_attempt: float | None) -> PostRef:
+        message = row.message
+        if earlier_attempt is not None and self._clock() - earlier_attempt >= self.nonce_window:
+            # The nonce no longer protects us: was the earlier attempt posted after all?
+            found = await self.poster.find_sent(
+                _channel(row.channel),
+                nonce=row.nonce,
+                since=earlier_attempt,
+                content=message.get("content"),
+                title=first_title(message),
+            )
+            if found is not None:
+                log.info("post %s was delivered by an earlier attempt; not posting it again", row.key)
+                return found
+        kwargs = self._kwargs(message)
+        return await self.poster.send(
+            _channel(row.channel),
+            content=kwargs["content"],
+            embeds=kwargs["embeds"],
+            allowed_mentions=kwargs["allowed_mentions"],
+            files=files_of(message),
+            thread_name=message.get("thread_name"),
+            view=self._view(message),
+            nonce=row.nonce,
+        )
+
+    async def _drop(self, row: OutboxRow, why: str) -> None:
+        assert row.lease_token is not None
+        log.warning("post %s dropped: %s", row.key, why)
+        await self.store.mark_failed(row.key, row.lease_token, why, retry_in=None)
