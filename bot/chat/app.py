@@ -24,8 +24,10 @@ import discord
 import httpx
 from discord.ext import commands
 
+from bot.adapters.state.outbox import make_outbox_store
 from bot.chat.channels import ChannelPoster
 from bot.chat.errors import DragonflyTree
+from bot.chat.outbox_sender import Outbox
 from bot.chat.poster import DiscordPoster
 from bot.chat.web import WebServer, create_web_app
 from bot.compose import Services, build_services
@@ -79,6 +81,8 @@ class DragonflyBot(commands.Bot):
         self.settings = settings
         self.services = services or build_services(settings)
         self.poster: ChannelPoster | None = poster
+        # Every post goes through it (made in setup_hook, once the poster exists).
+        self.outbox: Outbox | None = None
         self.serve_web = serve_web
         self.sync_on_start = sync_commands
         self.sync_global = sync_global
@@ -99,6 +103,10 @@ class DragonflyBot(commands.Bot):
     async def setup_hook(self) -> None:
         if self.poster is None:
             self.poster = DiscordPoster.from_settings(self, self.settings)
+        if self.outbox is None:
+            self.outbox = Outbox(
+                make_outbox_store(self.settings), self.poster, lease_seconds=self.settings.outbox_lease_seconds
+            )
         for name in self.extension_names:
             try:
                 await self.load_extension(name)
@@ -131,6 +139,7 @@ class DragonflyBot(commands.Bot):
                     log.warning("could not sync the commands globally: %s", getattr(exc, "message", exc))
             else:
                 await self.sync_commands(global_=self.sync_global)
+        self.outbox.start()
         self.gateway_state = "connecting"
 
     def _commands_digest(self) -> str:
@@ -180,7 +189,12 @@ class DragonflyBot(commands.Bot):
         if self.web_server is not None:
             await self.web_server.stop()
             self.web_server = None
+        if self.outbox is not None:
+            # What is still pending stays in the store for the next start.
+            await self.outbox.close()
         await super().close()
+        if self.outbox is not None:
+            self.outbox.store.close()
         await self.services.aclose()
         self.gateway_state = "closed"
 

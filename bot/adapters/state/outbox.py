@@ -339,3 +339,8 @@ class SqliteOutbox:
         with self._lock:
             (count,) = self._db.execute("select count(*) from outbox where state = 'pending'").fetchone()
         return count
+
+
+def make_outbox_store(settings) -> OutboxStore:
+    """The outbox of the running bot (see docs/ARCHITECTURE.md, "Where the outbox lives")."""
+    return SqliteOutbox(Path(settings.data_dir) / OUTBOX_FILE)
