@@ -72,6 +72,9 @@ class Settings(BaseSettings):
         default_factory=dict, description='JSON map of GitHub login to Discord user id, e.g. {"octocat": 123}'
     )
     reconcile_interval_seconds: float = Field(120.0, gt=0, description="how often to list recent workflow runs")
+    ci_claim_lease_seconds: float = Field(
+        600.0, gt=0, description="seconds a claimed CI run stays with its handler before a later pass takes it again"
+    )
 
     # Hotfixes
     hotfix_reminder_hours: float = Field(4.0, gt=0, description="hours between reminders for an unsynced hotfix")

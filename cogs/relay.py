@@ -9,7 +9,6 @@ so once, and stays idle.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 
 import discord
@@ -18,15 +17,15 @@ from discord import app_commands
 from discord.ext import commands, tasks
 
 from bot.adapters.github import GitHubClient, GitHubUnavailable
-from bot.adapters.state.ledger import Ledger
+from bot.adapters.state.ledger import LEDGER_FILE, Ledger
 from bot.chat.app import DragonflyBot
+from bot.relay.render_discord import render_alert
 from bot.relay.service import Relay, process_queue, reconcile
 from bot.relay.webhook import PATH, GitHubWebhook
 
 log = logging.getLogger(__name__)
 
 QUEUE_SIZE = 1000
-LEDGER_FILE = "ci_ledger.sqlite3"
 
 
 class _WebhookSlot:
@@ -61,14 +60,14 @@ class CiAlerts(commands.GroupCog, group_name="ci", group_description="Migration 
         if self.client is None:
             log.info("CI relay idle: set GITHUB_TOKEN and GITHUB_REPOSITORY to relay failed migration runs")
             return
-        poster = self.bot.poster
-        if poster is None:  # setup_hook makes it before any cog loads
-            raise RuntimeError("the CI relay cog loaded before the bot's poster was set up")
-        self.ledger = Ledger(s.data_dir / LEDGER_FILE)
+        outbox = self.bot.outbox
+        if outbox is None:  # setup_hook makes it before any cog loads
+            raise RuntimeError("the CI relay cog loaded before the bot's outbox was set up")
+        self.ledger = Ledger(s.data_dir / LEDGER_FILE, lease_seconds=s.ci_claim_lease_seconds)
         self.relay = Relay(
             client=self.client,
             ledger=self.ledger,
-            poster=poster,
+            outbox=outbox,
             workflow=s.migrations_workflow,
             discord_users=s.github_discord_users,
             migrations_dir=s.migrations_dir.as_posix(),
@@ -106,6 +105,7 @@ class CiAlerts(commands.GroupCog, group_name="ci", group_description="Migration 
             try:
                 await self.relay.close()
             except Exception:
+                # They stay held in the outbox: the next start's reconciliation pass folds them.
                 log.warning("held-back CI alerts could not be summarised on unload", exc_info=True)
         # self.client belongs to the services: the bot closes it.
         if self.ledger is not None:
@@ -136,19 +136,13 @@ class CiAlerts(commands.GroupCog, group_name="ci", group_description="Migration 
                 "The CI relay is not configured (GITHUB_TOKEN and GITHUB_REPOSITORY).", ephemeral=True
             )
             return
-        stored = self.ledger.last_summary(self.bot.settings.github_repository)
-        if stored is None:
+        alert = self.ledger.last_alert(self.bot.settings.github_repository)
+        if alert is None:
             await interaction.response.send_message("No failed migration run has been relayed yet.", ephemeral=True)
             return
-        await interaction.response.send_message(embed=discord.Embed.from_dict(_loads(stored)), ephemeral=True)
-
-
-def _loads(stored: str) -> dict:
-    try:
-        data = json.loads(stored)
-    except ValueError:
-        data = None
-    return data if isinstance(data, dict) else {"title": "latest failure could not be read"}
+        # Rendered now, from the stored domain data (the same renderer as the #alerts post).
+        rendered = render_alert(alert)
+        await interaction.response.send_message(embed=rendered.embed, files=rendered.files(), ephemeral=True)
 
 
 async def setup(bot: DragonflyBot) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from types import SimpleNamespace
 
@@ -296,7 +297,7 @@ async def test_count_since_is_a_rate_limit_that_survives_a_restart(tmp_path, clo
 
 async def test_the_loop_survives_a_store_error_and_delivers_later(store, clock):
     poster = RecordingPoster()
-    outbox = outbox_for(store, poster, clock)
+    outbox = outbox_for(store, poster, clock, poll_seconds=0.01)
     real_claim = store.claim
     calls = []
 
@@ -307,14 +308,13 @@ async def test_the_loop_survives_a_store_error_and_delivers_later(store, clock):
         return await real_claim(**kw)
 
     store.claim = flaky_claim
-    outbox.poll_seconds = 0.01
     await outbox.enqueue("k", "alerts", ALERT)
     outbox.start()
     try:
         for _ in range(200):
             if poster.sent:
                 break
-            await __import__("asyncio").sleep(0.01)
+            await asyncio.sleep(0.01)
     finally:
         await outbox.close()
     assert len(poster.sent) == 1 and len(calls) >= 2

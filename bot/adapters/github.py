@@ -24,10 +24,12 @@ import zlib
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from urllib.parse import quote
 
 import httpx
 from github import Auth, Github, GithubException, RateLimitExceededException
+from github.GithubObject import NonCompletableGithubObject
 from github.PaginatedList import PaginatedList
 from github.Workflow import Workflow
 from github.WorkflowJob import WorkflowJob
@@ -38,6 +40,8 @@ from bot.core.joblog import clean_line, interesting_lines
 log = logging.getLogger(__name__)
 
 MAX_LOG_BYTES = 256 << 20  # stop reading a job log after this much
+RUNS_PER_PAGE = 100  # GitHub's maximum page size for workflow runs
+MAX_WINDOW_RUNS = 2000  # runs read per reconciliation pass, at most (a bound, far above any real window)
 MAX_ARCHIVE_BYTES = 256 << 20  # a repository tarball larger than this is refused
 MAX_FILE_BYTES = 32 << 20  # one migration file larger than this is refused
 TAIL_BYTES = 64 << 10  # the end of the log, kept for the attached excerpt
@@ -182,6 +186,16 @@ def _describe(exc: Exception) -> str:
     return f"GitHub's answer could not be read ({type(exc).__name__})"
 
 
+class _RawItem(NonCompletableGithubObject):
+    """One list item as GitHub sent it (``raw_data``), without PyGithub's attribute parsing."""
+
+    def _initAttributes(self) -> None:
+        pass
+
+    def _useAttributes(self, attributes) -> None:
+        pass
+
+
 class GitHubClient:
     """The migrations workflow of one repository."""
 
@@ -232,13 +246,26 @@ class GitHubClient:
                     raise GitHubUnavailable(f"no workflow named {wanted!r} in {self.repository}")
         return self._workflow_obj
 
-    def _recent_runs(self, limit: int) -> list[RunInfo]:
-        # One request, raw JSON: PyGithub's WorkflowRun.raw_data would re-fetch every run.
-        _, data = self._github.requester.requestJsonAndCheck(
-            "GET", f"{self._workflow().url}/runs", parameters={"status": "completed", "per_page": limit}
+    def _runs_since(self, since: datetime) -> list[RunInfo]:
+        # PyGithub's paging (it follows GitHub's Link: rel="next" headers); the items stay
+        # raw JSON, since a WorkflowRun's raw_data would fetch every run again.
+        created = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        pages = PaginatedList(
+            _RawItem,
+            self._github.requester,
+            f"{self._workflow().url}/runs",
+            {"status": "completed", "created": f">={created}", "per_page": RUNS_PER_PAGE},
+            list_item="workflow_runs",
         )
-        runs = data.get("workflow_runs") if isinstance(data, dict) else None
-        return [RunInfo.from_api(run, self.repository) for run in (runs or [])[:limit]]
+        found = []
+        for item in pages:
+            found.append(RunInfo.from_api(item.raw_data, self.repository))
+            if len(found) >= MAX_WINDOW_RUNS:
+                log.warning(
+                    "more than %d runs since %s: the oldest are left for later passes", MAX_WINDOW_RUNS, created
+                )
+                break
+        return found
 
     def _run(self, run_id: int, attempt: int | None) -> RunInfo:
         url = f"{self._repo.url}/actions/runs/{run_id}"
@@ -359,9 +386,9 @@ class GitHubClient:
             log.debug("GitHub call %s failed", getattr(func, "__name__", func), exc_info=True)
             raise _unavailable(exc) from None
 
-    async def recent_runs(self, limit: int = 20) -> list[RunInfo]:
-        """The newest completed runs of the migrations workflow (latest attempt each)."""
-        return await self._call(self._recent_runs, limit)
+    async def runs_since(self, since: datetime) -> list[RunInfo]:
+        """Every completed run of the migrations workflow created since ``since``, all pages (newest first)."""
+        return await self._call(self._runs_since, since)
 
     async def run(self, run_id: int, attempt: int | None = None) -> RunInfo:
         return await self._call(self._run, run_id, attempt)

@@ -12,6 +12,7 @@ same bot without logging in (``serve_web=False, sync_commands=False``).
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import hashlib
 import json
@@ -24,10 +25,11 @@ import discord
 import httpx
 from discord.ext import commands
 
+from bot.adapters.state.files import STATE_PROBLEMS, StateProblem
 from bot.adapters.state.outbox import make_outbox_store
 from bot.chat.channels import ChannelPoster
 from bot.chat.errors import DragonflyTree
-from bot.chat.outbox_sender import Outbox
+from bot.chat.outbox_sender import Outbox, card, post
 from bot.chat.poster import DiscordPoster
 from bot.chat.web import WebServer, create_web_app
 from bot.compose import Services, build_services
@@ -36,6 +38,7 @@ from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
+AMBER = 0xDBAB09
 # In DATA_DIR: the digest of the commands last synced globally (sync again only on change).
 GLOBAL_SYNC_FILE = "global-commands.sha256"
 
@@ -139,8 +142,28 @@ class DragonflyBot(commands.Bot):
                     log.warning("could not sync the commands globally: %s", getattr(exc, "message", exc))
             else:
                 await self.sync_commands(global_=self.sync_global)
+        # Damaged state files found while starting (and later) go to #alerts once each.
+        self._state_loop = asyncio.get_running_loop()
+        STATE_PROBLEMS.subscribe(self._state_problem_found)
         self.outbox.start()
         self.gateway_state = "connecting"
+
+    def _state_problem_found(self, problem: StateProblem) -> None:
+        # May be called from a worker thread (the journal is read in one).
+        try:
+            asyncio.run_coroutine_threadsafe(self._announce_state_problem(problem), self._state_loop)
+        except RuntimeError:  # the loop is gone: the bot is closing
+            log.warning("state problem not announced (shutting down): %s", problem.line)
+
+    async def _announce_state_problem(self, problem: StateProblem) -> None:
+        if self.outbox is None:
+            return
+        title = "⚠️ The bot's saved state was damaged"
+        message = post(embeds=[card(title=title, description=problem.line, colour=AMBER)])
+        try:
+            await self.outbox.enqueue(f"state-problem:{problem.path}:{problem.moved_to}", "alerts", message)
+        except Exception:
+            log.exception("could not queue the #alerts post about: %s", problem.line)
 
     def _commands_digest(self) -> str:
         payload = sorted((c.to_dict(self.tree) for c in self.tree.get_commands()), key=lambda c: c["name"])
@@ -189,6 +212,7 @@ class DragonflyBot(commands.Bot):
         if self.web_server is not None:
             await self.web_server.stop()
             self.web_server = None
+        STATE_PROBLEMS.unsubscribe(self._state_problem_found)
         if self.outbox is not None:
             # What is still pending stays in the store for the next start.
             await self.outbox.close()

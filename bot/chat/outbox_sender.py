@@ -29,7 +29,6 @@ factory registered for that kind (persistent views, e.g. hotfix approval).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import io
 import logging
 import time
@@ -37,6 +36,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, cast
 
 import discord
+from discord.ext import tasks
 
 from bot.adapters.state.outbox import IfGone, OutboxRow, OutboxStore
 from bot.chat.channels import ChannelKey, ChannelPoster, PostRef
@@ -186,8 +186,12 @@ class Outbox:
         self.poll_seconds = poll_seconds
         self._clock = clock
         self.views: dict[str, ViewFactory] = dict(views or {})
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task | None = None
+        # A pass every poll_seconds (retries, leases that ran out) and one right after each enqueue.
+        self._periodic = tasks.loop(seconds=poll_seconds, name="outbox-sender")(self._pass)
+        self._kick_task: asyncio.Task | None = None
+        self._again = False
+        self._running = False
+        self._pass_lock = asyncio.Lock()
         # Test hook (the kill -9 test): called with (point, row) at each step of a delivery.
         self.on_step: Callable[[str, OutboxRow], None] | None = None
 
@@ -209,7 +213,7 @@ class Outbox:
         new = await self.store.enqueue(
             key, channel, dict(message), edit_of=edit_of, reply_to=reply_to, if_gone=if_gone, tag=tag, held=held
         )
-        self._wake.set()
+        self._kick()
         return new
 
     async def ref(self, key: str) -> PostRef | None:
@@ -223,30 +227,43 @@ class Outbox:
     # -- the sender -----------------------------------------------------------
 
     def start(self) -> None:
-        if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self.run(), name="outbox-sender")
+        """Deliver in the background from now on (one sender per process)."""
+        self._running = True
+        if not self._periodic.is_running():
+            self._periodic.start()
+        self._kick()
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+        """Stop sending; what is pending stays in the store for the next start."""
+        self._running = False
+        self._periodic.cancel()
+        if self._kick_task is not None:
+            self._kick_task.cancel()
+            await asyncio.gather(self._kick_task, return_exceptions=True)
+            self._kick_task = None
 
-    async def run(self) -> None:
-        """Deliver forever; a store outage or a bad row never stops the loop."""
-        while True:
-            try:
-                delivered = await self.deliver_pending()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("outbox pass failed (%s); retrying in %ss", _describe(exc), self.poll_seconds)
-                delivered = 0
-            if delivered:
-                continue
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+    def _kick(self) -> None:
+        if not self._running:
+            return
+        self._again = True
+        if self._kick_task is None or self._kick_task.done():
+            self._kick_task = asyncio.create_task(self._kicked(), name="outbox-kick")
+
+    async def _kicked(self) -> None:
+        while self._again:
+            self._again = False
+            await self._pass()
+
+    async def _pass(self) -> None:
+        """Deliver everything sendable now; a store outage or a bad row never escapes."""
+        try:
+            async with self._pass_lock:
+                while await self.deliver_pending():
+                    pass
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("outbox pass failed (%s); the next pass retries", _describe(exc))
 
     async def deliver_pending(self, limit: int = 20) -> int:
         """One pass: claim what is sendable now and deliver it in order; the number of rows handled."""

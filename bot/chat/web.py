@@ -16,6 +16,7 @@ from typing import Protocol
 
 from aiohttp import web
 
+from bot.adapters.state.files import STATE_PROBLEMS, StateProblems
 from bot.errors import UserFacingError
 
 log = logging.getLogger(__name__)
@@ -51,10 +52,17 @@ class _Cached:
 class Readiness:
     """``/readyz``'s answer, cached for a few seconds so probes cannot hammer the source."""
 
-    def __init__(self, bot: ObservedBot, ttl: float = READY_CACHE_SECONDS, clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        bot: ObservedBot,
+        ttl: float = READY_CACHE_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+        problems: StateProblems = STATE_PROBLEMS,
+    ):
         self._bot = bot
         self._ttl = ttl
         self._clock = clock
+        self._problems = problems
         self._cached: _Cached | None = None
 
     async def check(self) -> tuple[int, dict]:
@@ -62,6 +70,10 @@ class Readiness:
         if self._cached is not None and now - self._cached.at < self._ttl:
             return self._cached.status, self._cached.body
         status, body = await self._evaluate()
+        damaged = self._problems.items()
+        if damaged:
+            # The bot went on with fresh state files: still ready, but say what was lost.
+            body = {**body, "state_problems": [problem.line for problem in damaged]}
         self._cached = _Cached(now, status, body)
         return status, body
 

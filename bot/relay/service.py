@@ -1,32 +1,40 @@
-"""The CI relay: a finished migrations run in, at most one #alerts post out.
+"""The CI relay: a finished migrations run in, exactly one #alerts post out.
 
 ``Relay.handle`` is the one path for both the webhook's queue worker and the
 reconciliation loop. For a failed run it claims the run attempt in the
 ledger, reads the failed job's log through the GitHub client, classifies it
-with the one parser (``bot.core.failures``), renders the alert and posts it
-(or edits the alert of an earlier attempt of the same run). For a successful
-run it marks the environment's open alert "fixed by <sha>" and replies once.
+with the one parser (``bot.core.failures``), and enqueues the alert in the
+bot's outbox (or an edit of the alert of an earlier attempt of the same run).
+For a successful run it enqueues the "fixed by <sha>" edit of the
+environment's open alert and one reply. Nothing here talks to Discord: the
+outbox sends, exactly once, across crashes (``bot.chat.outbox_sender``).
+
+Every outbox key names its event (``ci-alert:<repo>:<run>:<attempt>``,
+``ci-fixed:<repo>:<env>:<run>:<attempt>``), so a run handled again after a
+crash (its ledger claim's lease ran out) enqueues nothing new.
 
 Serialised per (repository, environment), so a failure and the success right
 after it, or two attempts of one run, can never interleave. Posting is
-rate-limited: past ``max_posts`` alerts in ``per_seconds``, failures are
-gathered into one summary post when the window reopens.
+rate-limited from the outbox itself (so the limit survives a restart): past
+``max_posts`` new alerts in ``per_seconds``, alerts are *held* rows, folded
+into one summary post when the window reopens (``flush_overflow``, run by
+the reconciliation loop and at shutdown, so held rows survive a kill).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
-from collections import deque
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
 from pathlib import PurePosixPath
 
 from bot.adapters.github import GitHubUnavailable
 from bot.adapters.state.ledger import Ledger, OpenAlert
-from bot.chat.channels import ChannelPoster, PostRef
+from bot.adapters.state.outbox import OutboxRow
+from bot.chat.outbox_sender import Outbox, post
 from bot.core.ci_runs import ALERTED_ENVIRONMENTS, UNKNOWN_ENV, CiAlert, RunInfo, is_migrations_workflow
 from bot.core.failures import enrich
 from bot.core.redact import redact
@@ -35,35 +43,19 @@ from bot.relay.render_discord import render_alert, render_burst_summary, render_
 log = logging.getLogger(__name__)
 
 MAX_JOB_LOGS = 3  # failed jobs whose logs are read, at most
+ALERT_TAG = "ci-alert"  # outbox tag of new alerts: what the rate limit counts and what is held
 
 
-class PostLimiter:
-    """At most ``max_posts`` new alerts per sliding ``per_seconds`` window."""
+def alert_key(run: RunInfo) -> str:
+    return f"ci-alert:{run.repository}:{run.run_id}:{run.attempt}"
 
-    def __init__(self, max_posts: int = 5, per_seconds: float = 60.0, clock: Callable[[], float] = time.monotonic):
-        self.max_posts = max_posts
-        self.per_seconds = per_seconds
-        self._clock = clock
-        self._times: deque[float] = deque()
 
-    def _trim(self, now: float) -> None:
-        while self._times and now - self._times[0] >= self.per_seconds:
-            self._times.popleft()
-
-    def try_acquire(self) -> bool:
-        now = self._clock()
-        self._trim(now)
-        if len(self._times) >= self.max_posts:
-            return False
-        self._times.append(now)
-        return True
-
-    def seconds_until_free(self) -> float:
-        now = self._clock()
-        self._trim(now)
-        if len(self._times) < self.max_posts:
-            return 0.0
-        return max(0.0, self.per_seconds - (now - self._times[0]))
+def alert_message(alert: CiAlert) -> dict:
+    """The neutral outbox message of one alert (rendered by the one renderer)."""
+    rendered = render_alert(alert)
+    files = [(rendered.excerpt[0], rendered.excerpt[1].decode())] if rendered.excerpt else []
+    users = [alert.mention_user_id] if alert.mention_user_id is not None else []
+    return post(content=rendered.content, embeds=[rendered.embed], mention_users=users, files=files)
 
 
 class Relay:
@@ -72,21 +64,25 @@ class Relay:
         *,
         client,
         ledger: Ledger,
-        poster: ChannelPoster,
+        outbox: Outbox,
         workflow: str,
         discord_users: Mapping[str, int] | None = None,
         migrations_dir: str = "supabase/migrations",
-        limiter: PostLimiter | None = None,
+        max_posts: int = 5,
+        per_seconds: float = 60.0,
+        clock: Callable[[], float] = time.time,
     ):
         self.client = client
         self.ledger = ledger
-        self.poster = poster
+        self.outbox = outbox
         self.workflow = workflow
         self.discord_users = {k.lower(): v for k, v in (discord_users or {}).items()}
         self.migrations_dir = PurePosixPath(str(migrations_dir).replace("\\", "/"))
-        self.limiter = limiter or PostLimiter()
+        self.max_posts = max_posts
+        self.per_seconds = per_seconds
+        self._clock = clock
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
-        self._overflow: list[CiAlert] = []
+        self._limit_lock = asyncio.Lock()
         self._flush_task: asyncio.Task | None = None
 
     # ------------------------------------------------------------------ entry point
@@ -111,56 +107,47 @@ class Relay:
             summary: str | None  # a green run without an open alert has none
             try:
                 if run.failed:
-                    outcome, ref, summary = await self._relay_failure(run, environment, jobs)
+                    outcome, alert, key = await self._relay_failure(run, environment, jobs)
                 else:
-                    outcome, ref, summary = await self._relay_success(run, environment)
+                    outcome, alert, key = await self._relay_success(run, environment)
             except BaseException:
                 # Not handled: let the next webhook or loop pass try again.
                 self.ledger.release(run.key)
                 raise
-            self.ledger.complete(run.key, ref=ref, summary=summary)
+            self.ledger.complete(run.key, alert=alert, post_key=key)
             return outcome
 
     # ------------------------------------------------------------------ failures
 
-    async def _relay_failure(self, run: RunInfo, environment: str, jobs) -> tuple[str, PostRef | None, str]:
+    async def _relay_failure(self, run: RunInfo, environment: str, jobs) -> tuple[str, CiAlert | None, str | None]:
         alert = await self._build_alert(run, environment, jobs)
-        rendered = render_alert(alert)
-        summary = json.dumps(rendered.embed.to_dict())
-        ref = await self._edit_earlier_attempt(run, rendered)
-        outcome = "edited"
-        if ref is None:
-            if not self.limiter.try_acquire():
-                self._overflow.append(alert)
+        message = alert_message(alert)
+        key = alert_key(run)
+        earlier = self.ledger.post_for_run(run.repository, run.run_id, run.attempt)
+        # The domain data first: a burst summary folding this row reads it from the ledger.
+        self.ledger.note_alert(run.key, alert, key)
+        if earlier is not None:
+            # Edit the earlier attempt's alert; if it was deleted, a fresh alert beats none.
+            await self.outbox.enqueue(key, "alerts", message, edit_of=earlier[1], if_gone="send")
+            outcome = "edited"
+        else:
+            async with self._limit_lock:
+                held = not await self._may_post()
+                await self.outbox.enqueue(key, "alerts", message, tag=ALERT_TAG, held=held)
+            if held:
                 self._schedule_flush()
-                return "summarised", None, summary
-            ref = await self.poster.send(
-                "alerts",
-                content=rendered.content,
-                embeds=[rendered.embed],
-                files=rendered.files(),
-                allowed_mentions=rendered.allowed_mentions,
-            )
+                return "summarised", alert, key
             outcome = "posted"
         self.ledger.set_open_alert(
             run.repository,
             environment,
-            OpenAlert(run_id=run.run_id, attempt=run.attempt, head_sha=run.head_sha, ref=ref),
+            OpenAlert(run_id=run.run_id, attempt=run.attempt, head_sha=run.head_sha, post_key=key),
         )
-        return outcome, ref, summary
+        return outcome, alert, key
 
-    async def _edit_earlier_attempt(self, run: RunInfo, rendered) -> PostRef | None:
-        """Edit the alert an earlier attempt of this run posted; None when there is none to edit."""
-        earlier = self.ledger.alert_for_run(run.repository, run.run_id)
-        if earlier is None:
-            return None
-        try:
-            await self.poster.edit(earlier[1], content=rendered.content, embeds=[rendered.embed])
-        except Exception as exc:
-            # Deleted, most likely: a fresh alert is better than none.
-            log.warning("run %s: earlier alert not editable (%s); posting anew", run.run_id, type(exc).__name__)
-            return None
-        return earlier[1]
+    async def _may_post(self) -> bool:
+        since = self._clock() - self.per_seconds
+        return await self.outbox.store.count_since(ALERT_TAG, since) < self.max_posts
 
     async def _build_alert(self, run: RunInfo, environment: str, jobs) -> CiAlert:
         note = ""
@@ -211,54 +198,64 @@ class Relay:
 
     async def _flush_later(self) -> None:
         try:
-            await asyncio.sleep(self.limiter.seconds_until_free())
+            await asyncio.sleep(self.per_seconds)
             await self.flush_overflow()
         except asyncio.CancelledError:
             raise
         except Exception:
-            log.exception("could not post the burst summary")
+            log.exception("could not enqueue the burst summary")
 
-    async def flush_overflow(self) -> None:
-        """Post the one summary standing for the alerts the limiter held back."""
-        held, self._overflow = self._overflow, []
-        if held:
-            await self.poster.send("alerts", embeds=[render_burst_summary(held)])
+    async def flush_overflow(self, *, force: bool = False) -> int:
+        """Fold the held alerts into one summary post once the window reopens (``force``: now).
+
+        Returns how many alerts the summary stands for.
+        """
+        held = await self.outbox.store.held(ALERT_TAG)
+        if not held:
+            return 0
+        async with self._limit_lock:
+            if not force and not await self._may_post():
+                self._schedule_flush()
+                return 0
+            folded = await self.outbox.store.fold(ALERT_TAG, f"ci-burst:{held[0].key}", "alerts", self._summary_message)
+        return len(folded)
+
+    def _summary_message(self, rows: list[OutboxRow]) -> dict:
+        alerts = [a for a in (self.ledger.alert_of_post(row.key) for row in rows) if a is not None]
+        return post(embeds=[render_burst_summary(alerts)])
 
     async def close(self) -> None:
         if self._flush_task is not None and not self._flush_task.done():
             self._flush_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._flush_task
-        # Nothing held back is lost on shutdown: say it now.
-        await self.flush_overflow()
+        # Held alerts are durable rows; fold them now so the summary goes out first thing.
+        await self.flush_overflow(force=True)
 
     # ------------------------------------------------------------------ successes
 
-    async def _relay_success(self, run: RunInfo, environment: str) -> tuple[str, PostRef | None, str | None]:
+    async def _relay_success(self, run: RunInfo, environment: str) -> tuple[str, CiAlert | None, str | None]:
         open_alert = self.ledger.open_alert(run.repository, environment)
         if open_alert is None:
             return "green", None, None
         if (run.run_id, run.attempt) <= (open_alert.run_id, open_alert.attempt):
             return "green (older than the open alert)", None, None
+        failed = self.ledger.alert_of((run.repository, open_alert.run_id, open_alert.attempt))
+        original: dict = {"title": "❌ migration run failed"}
+        if failed is not None:
+            original = dict(render_alert(failed).embed.to_dict())
+        # Keyed by the alert being fixed: two green runs racing fix it once. Enqueued before
+        # the open alert is closed, so a crash in between retries instead of losing the edit.
+        fixed = f"ci-fixed:{run.repository}:{environment}:{open_alert.run_id}:{open_alert.attempt}"
+        await self.outbox.enqueue(
+            fixed, "alerts", post(embeds=[render_fixed(original, run)]), edit_of=open_alert.post_key
+        )
+        await self.outbox.enqueue(
+            f"{fixed}:reply", "alerts", post(content=render_fixed_reply(environment, run)), reply_to=open_alert.post_key
+        )
         if not self.ledger.close_open_alert(run.repository, environment, open_alert.run_id):
             return "green", None, None
-        original = self._alert_embed(run.repository, open_alert)
-        try:
-            await self.poster.edit(open_alert.ref, embeds=[render_fixed(original, run)])
-            await self.poster.reply(open_alert.ref, content=render_fixed_reply(environment, run))
-        except Exception as exc:
-            # Most likely the alert was deleted. Retrying would fail the same way on every
-            # loop pass, so the environment is simply considered green.
-            log.warning("run %s: could not mark the %s alert fixed (%s)", run.run_id, environment, type(exc).__name__)
-            return "green (alert not editable)", None, None
-        return "fixed", None, None
-
-    def _alert_embed(self, repository: str, open_alert: OpenAlert) -> dict:
-        stored = self.ledger.summary_of((repository, open_alert.run_id, open_alert.attempt))
-        try:
-            return json.loads(stored) if stored else {"title": "❌ migration run failed"}
-        except ValueError:
-            return {"title": "❌ migration run failed"}
+        return "fixed", None, fixed
 
 
 async def process_queue(queue: asyncio.Queue, relay: Relay) -> None:
@@ -278,16 +275,22 @@ async def process_queue(queue: asyncio.Queue, relay: Relay) -> None:
             queue.task_done()
 
 
-async def reconcile(client, relay: Relay, *, limit: int = 20, max_age_seconds: float = 6 * 3600) -> list[str]:
-    """List recent runs and relay those the ledger has not seen, oldest first."""
-    runs = await client.recent_runs(limit)
-    now = time.time()
+async def reconcile(client, relay: Relay, *, max_age_seconds: float = 6 * 3600) -> list[str]:
+    """Relay every completed run of the window that the ledger has not finished, oldest first.
+
+    Every page of the window is read (a burst of 40 runs is more than one page).
+    A run claimed but never finished (its holder died) is not done: ``handle``
+    takes it again once the claim's lease has run out. Held-back alerts are
+    folded into their summary when the rate limit allows.
+    """
+    # A first start must not replay weeks of history into #alerts.
+    since = datetime.now(UTC) - timedelta(seconds=max_age_seconds)
+    runs = await client.runs_since(since)
     outcomes = []
-    for run in reversed(runs):
-        if relay.ledger.seen(run.key):
+    for run in sorted(runs, key=lambda r: (r.run_id, r.attempt)):
+        if relay.ledger.done(run.key):
             continue
-        # A first start must not replay weeks of history into #alerts.
-        if run.updated_at is not None and now - run.updated_at.timestamp() > max_age_seconds:
+        if run.updated_at is not None and run.updated_at < since:
             continue
         try:
             outcomes.append(await relay.handle(run))
@@ -296,4 +299,8 @@ async def reconcile(client, relay: Relay, *, limit: int = 20, max_age_seconds: f
         except Exception as exc:
             # Discord down, say: the claim was released, the next pass retries; other runs go on.
             log.error("run %s not relayed this pass: %s", run.run_id, redact(f"{type(exc).__name__}: {exc}"))
+    try:
+        await relay.flush_overflow()
+    except Exception as exc:
+        log.error("held-back alerts not summarised this pass: %s", redact(f"{type(exc).__name__}: {exc}"))
     return outcomes

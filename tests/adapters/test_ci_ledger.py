@@ -7,9 +7,10 @@ import time
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.adapters.state.files import StateProblems
 from bot.adapters.state.ledger import Ledger, OpenAlert
-from bot.chat.channels import PostRef
-from bot.core.ci_runs import BadRunPayload, RunInfo, is_migrations_workflow
+from bot.core.ci_runs import BadRunPayload, CiAlert, RunInfo, is_migrations_workflow
+from bot.core.failures import Failure
 
 KEY = ("o/r", 7, 1)
 
@@ -26,14 +27,17 @@ def test_released_claim_can_be_retried_and_a_done_one_cannot(tmp_path):
     assert ledger.claim(KEY, environment="dev", conclusion="failure")
     ledger.release(KEY)
     assert ledger.claim(KEY, environment="dev", conclusion="failure")
-    ledger.complete(KEY, ref=PostRef("alerts", 1, 99))
+    assert not ledger.done(KEY)  # claimed is not done
+    ledger.complete(KEY, post_key="ci-alert:o/r:7:1")
     ledger.release(KEY)  # no effect once done
+    assert ledger.done(KEY)
     assert not ledger.claim(KEY, environment="dev", conclusion="failure")
-    assert ledger.alert_for_run("o/r", 7) == (1, PostRef("alerts", 1, 99))
+    assert ledger.post_for_run("o/r", 7, before_attempt=2) == (1, "ci-alert:o/r:7:1")
+    assert ledger.post_for_run("o/r", 7, before_attempt=1) is None  # never its own attempt
 
 
-def test_stale_claim_is_taken_over_once(tmp_path):
-    ledger = Ledger(tmp_path / "l.db", stale_after=0.05)
+def test_a_claim_is_a_lease_taken_over_once_when_it_runs_out(tmp_path):
+    ledger = Ledger(tmp_path / "l.db", lease_seconds=0.05)
     assert ledger.claim(KEY, environment="dev", conclusion="failure")
     assert not ledger.claim(KEY, environment="dev", conclusion="failure")
     time.sleep(0.1)  # the holder died between claim and post
@@ -41,10 +45,74 @@ def test_stale_claim_is_taken_over_once(tmp_path):
     assert not ledger.claim(KEY, environment="dev", conclusion="failure")
 
 
+def test_the_alert_is_stored_as_domain_data_and_read_back_whole(tmp_path):
+    run = RunInfo.from_api(
+        {
+            "id": 7,
+            "run_attempt": 1,
+            "status": "completed",
+            "conclusion": "failure",
+            "head_sha": "a" * 40,
+            "html_url": "https://github.com/o/r/actions/runs/7",
+            "run_started_at": "2026-11-25T09:00:00Z",
+            "updated_at": "2026-11-25T09:01:23Z",
+        },
+        "o/r",
+    )
+    failure = Failure(
+        category="relation_exists",
+        message="relation exists",
+        file="2099_x.sql",
+        sqlstate="42P07",
+        line=3,
+        error_lines=('ERROR: relation "x" already exists (SQLSTATE 42P07)',),
+    )
+    alert = CiAlert(run=run, environment="dev", failure=failure, failed_jobs=("migrate (dev)",), mention_user_id=5)
+    ledger = Ledger(tmp_path / "l.db")
+    assert ledger.claim(KEY, environment="dev", conclusion="failure")
+    ledger.complete(KEY, alert=alert, post_key="ci-alert:o/r:7:1")
+    reopened = Ledger(tmp_path / "l.db")
+    assert reopened.alert_of(KEY) == alert
+    assert reopened.last_alert("o/r") == alert and reopened.alert_of_post("ci-alert:o/r:7:1") == alert
+    stored = reopened._db.execute("select alert from handled_runs").fetchone()[0]
+    assert '"category":"relation_exists"' in stored and "embed" not in stored and "fields" not in stored
+
+
+def test_a_ledger_of_the_previous_version_opens_and_keeps_its_runs(tmp_path):
+    import sqlite3
+
+    old = sqlite3.connect(tmp_path / "l.db")
+    old.executescript(
+        "create table handled_runs (repository text not null, run_id integer not null, attempt integer not null,"
+        " environment text not null, conclusion text not null, state text not null, claimed_at real not null,"
+        " summary text, channel text, channel_id integer, message_id integer, thread_id integer,"
+        " primary key (repository, run_id, attempt));"
+        "insert into handled_runs values ('o/r', 7, 1, 'dev', 'failure', 'done', 1, '{\"title\": \"x\"}',"
+        " 'alerts', 1, 99, null);"
+    )
+    old.commit()
+    old.close()
+    ledger = Ledger(tmp_path / "l.db")
+    assert ledger.done(KEY) and ledger.last_alert() is None and ledger.post_for_run("o/r", 7, 2) is None
+
+
+def test_a_corrupted_ledger_is_moved_aside_reported_and_replaced(tmp_path):
+    path = tmp_path / "ci_ledger.sqlite3"
+    Ledger(path).close()
+    data = bytearray(path.read_bytes())
+    data[100:4096] = b"\xff" * (4096 - 100)  # the header survives, the schema page does not
+    path.write_bytes(bytes(data))
+    problems = StateProblems()
+    ledger = Ledger(path, problems=problems)
+    [problem] = problems.items()
+    assert problem.what == "CI ledger" and problem.moved_to and ".corrupt-" in problem.moved_to
+    assert ledger.claim(KEY, environment="dev", conclusion="failure")  # the fresh one works
+
+
 def test_open_alert_is_closed_by_exactly_one(tmp_path):
     a, b = Ledger(tmp_path / "l.db"), Ledger(tmp_path / "l.db")
-    a.set_open_alert("o/r", "dev", OpenAlert(7, 1, "abc", PostRef("alerts", 1, 99)))
-    assert b.open_alert("o/r", "dev").ref.message_id == 99
+    a.set_open_alert("o/r", "dev", OpenAlert(7, 1, "abc", "ci-alert:o/r:7:1"))
+    assert b.open_alert("o/r", "dev").post_key == "ci-alert:o/r:7:1"
     assert b.open_alert("o/r", "prod") is None
     assert [a.close_open_alert("o/r", "dev", 7), b.close_open_alert("o/r", "dev", 7)] == [True, False]
 

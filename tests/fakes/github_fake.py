@@ -77,6 +77,7 @@ class FakeGitHub:
     fail_repo_with: int | str | None = None
     prefix: str = ""  # "/api/v3" serves it the way GitHub Enterprise Server does
     url: str = ""  # the API base URL (GITHUB_API_URL)
+    pages_served: int = 0  # pages of the workflow-runs list answered
     _runner: web.AppRunner | None = None
 
     # ------------------------------------------------------------------ data
@@ -359,10 +360,21 @@ class FakeGitHub:
         status = request.query.get("status")
         if status:
             runs = [r for r in runs if r["status"] == status or r["conclusion"] == status]
-        per_page = int(request.query.get("per_page", 30))
+        created = request.query.get("created", "")
+        if created.startswith(">="):  # the only form the bot sends: created=>=YYYY-MM-DDTHH:MM:SSZ
+            runs = [r for r in runs if r["created_at"] >= created[2:]]
+        # GitHub's paging: per_page at most 100, pages from 1, a Link header with rel="next"/"last".
+        per_page = min(int(request.query.get("per_page", 30)), 100)
         page = int(request.query.get("page", 1))
         chunk = runs[(page - 1) * per_page : page * per_page]
-        return web.json_response({"total_count": len(runs), "workflow_runs": chunk})
+        self.pages_served += 1
+        last = max(1, -(-len(runs) // per_page))
+        links = []
+        if page < last:
+            links.append(f'<{request.url.update_query(page=page + 1)}>; rel="next"')
+            links.append(f'<{request.url.update_query(page=last)}>; rel="last"')
+        headers = {"Link": ", ".join(links)} if links else {}
+        return web.json_response({"total_count": len(runs), "workflow_runs": chunk}, headers=headers)
 
     async def get_run(self, request: web.Request) -> web.Response:
         self._check_auth(request)

@@ -70,6 +70,7 @@ async def test_webhook_to_alert_through_the_running_bot(tmp_path):
                 async with session.post(url, data=body, headers=headers) as resp:
                     assert resp.status == 202
             await asyncio.wait_for(cog.queue.join(), 10)
+            await bot.outbox.drain()  # the alert is an outbox row; the sender posts it
             [post] = poster.sent
             embed = post["embeds"][0]
             assert "20991209000003_grants.sql" in embed.title
@@ -106,9 +107,53 @@ async def test_without_webhook_secret_the_route_refuses_and_the_loop_relays(tmp_
             fake.add_run(77, log=github_log(CLI_OUTPUT))
             await cog.reconcile_loop.coro(cog)  # one pass of the loop
             await cog.reconcile_loop.coro(cog)  # the next pass finds nothing new
+            await bot.outbox.drain()
             assert len(poster.sent) == 1
             # Reloading the extension plugs into the same (frozen) route.
             await bot.reload_extension("cogs.relay")
             assert bot.get_cog("CiAlerts").relay is not None
     finally:
         await fake.stop()
+
+
+async def test_a_corrupted_ledger_and_outbox_are_reported_in_alerts_and_readyz_and_the_bot_goes_on(tmp_path):
+    from bot.adapters.state.files import STATE_PROBLEMS
+    from bot.adapters.state.outbox import OUTBOX_FILE
+    from bot.chat.web import READINESS_KEY
+
+    (tmp_path / "ci_ledger.sqlite3").write_bytes(b"SQLite format 3\x00" + b"\x07" * 5000)
+    (tmp_path / OUTBOX_FILE).write_bytes(b"\x00garbage" * 700)
+    fake = await FakeGitHub().start()
+    poster = RecordingPoster()
+    bot = DragonflyBot(_settings(tmp_path, fake), poster=poster, sync_commands=False)
+    try:
+        async with bot:
+            await bot.setup_hook()
+            assert bot.failed_extensions == {}  # the CI cog loads on a fresh ledger
+            cog = bot.get_cog("CiAlerts")
+            fake.add_run(78, log=github_log(CLI_OUTPUT))
+            await cog.reconcile_loop.coro(cog)
+            await asyncio.sleep(0)  # the announcements are scheduled on the loop
+            await bot.outbox.drain()
+            titles = [p["embeds"][0].title for p in poster.posts_to("alerts")]
+            assert titles.count("⚠️ The bot's saved state was damaged") == 2
+            assert any("20991209000003_grants.sql" in t for t in titles)  # and it keeps relaying
+            damaged = " ".join(p["embeds"][0].description or "" for p in poster.posts_to("alerts"))
+            assert "CI ledger" in damaged and "outbox" in damaged and ".corrupt-" in damaged
+            bot.gateway_state = "connected"
+            bot.is_ready = lambda: True
+            bot.probe_status_source = _no_problem
+            status, body = await bot.web_app[READINESS_KEY].check()
+            assert status == 200 and body["ready"] is True
+            assert len(body["state_problems"]) == 2 and all("started a fresh one" in p for p in body["state_problems"])
+        assert sorted(p.name.split(".corrupt-")[0] for p in tmp_path.glob("*.corrupt-*") if "-wal" not in p.name) == [
+            "ci_ledger.sqlite3",
+            OUTBOX_FILE,
+        ]
+    finally:
+        STATE_PROBLEMS.clear()
+        await fake.stop()
+
+
+async def _no_problem() -> None:
+    return None

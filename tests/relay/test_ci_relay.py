@@ -7,16 +7,22 @@ import json
 import os
 import shutil
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 
+import discord
 import pytest
 
 from bot.adapters.github import GitHubClient
 from bot.adapters.localdb import migration_up
+from bot.adapters.state.files import StateProblems
 from bot.adapters.state.ledger import Ledger
+from bot.adapters.state.outbox import SqliteOutbox
 from bot.chat.limits import message_problems
+from bot.chat.outbox_sender import Outbox
 from bot.core.ci_runs import RunInfo
-from bot.relay.service import PostLimiter, Relay, process_queue, reconcile
+from bot.relay.service import Relay, process_queue, reconcile
 from tests.fakes.github_fake import REPO, TOKEN, FakeGitHub, github_log
 from tests.fakes.helpers import RecordingPoster
 
@@ -74,13 +80,26 @@ def client(fake_github):
     c.close()
 
 
-def make_relay(client, ledger_path: Path, poster: RecordingPoster, **kwargs) -> Relay:
-    return Relay(
+class DeliveringRelay(Relay):
+    """The relay with its outbox delivered after each run, so a test sees the posts at once."""
+
+    async def handle(self, run: RunInfo) -> str:
+        outcome = await super().handle(run)
+        await self.outbox.drain()
+        return outcome
+
+
+def make_relay(client, ledger_path: Path, poster: RecordingPoster, *, clock=None, **kwargs) -> Relay:
+    """A relay on ``ledger_path`` with its outbox next to it (two relays on one path share both)."""
+    problems = StateProblems()
+    store = SqliteOutbox(ledger_path.with_suffix(".outbox"), problems=problems, **({"clock": clock} if clock else {}))
+    return DeliveringRelay(
         client=client,
-        ledger=Ledger(ledger_path),
-        poster=poster,
+        ledger=Ledger(ledger_path, problems=problems),
+        outbox=Outbox(store, poster, **({"clock": clock} if clock else {})),
         workflow="supabase-migrate.yml",
         discord_users={"OctoCat": DISCORD_ID},
+        **({"clock": clock} if clock else {}),
         **kwargs,
     )
 
@@ -299,33 +318,51 @@ async def test_a_successful_rerun_fixes_its_own_failed_attempt(fake_github, clie
 
 
 async def test_burst_is_rate_limited_and_summarised(fake_github, client, real_failure, tmp_path):
-    now = [1000.0]
+    now = [1_800_000_000.0]
     poster = RecordingPoster()
-    limiter = PostLimiter(max_posts=3, per_seconds=60, clock=lambda: now[0])
-    relay = make_relay(client, tmp_path / "ledger.db", poster, limiter=limiter)
+    relay = make_relay(client, tmp_path / "ledger.db", poster, clock=lambda: now[0], max_posts=3)
     runs = [add_failed_run(fake_github, real_failure, 700 + i, env="dev" if i % 2 else "prod") for i in range(20)]
     outcomes = await asyncio.gather(*(relay.handle(r) for r in runs))
     assert outcomes.count("posted") == 3 and outcomes.count("summarised") == 17
-    assert len(poster.sent) == 3 and limiter.seconds_until_free() == 60
+    assert len(poster.sent) == 3
+    assert await relay.flush_overflow() == 0  # the window is still full
     now[0] += 61  # the window reopens: one summary stands for the 17
-    await relay.flush_overflow()
+    assert await relay.flush_overflow() == 17
+    await relay.outbox.drain()
     assert len(poster.sent) == 4
     summary = poster.sent[3]["embeds"][0]
     assert summary.title == "⚠️ 17 more migration run(s) failed"
     assert summary.description.count("• ") == 17 and "42P07" in summary.description
     assert message_problems(None, [summary]) == []
-    await relay.close()  # the scheduled flush finds nothing left
+    await relay.close()  # nothing left to fold
+    await relay.outbox.drain()
     assert len(poster.sent) == 4
 
 
-async def test_held_back_alerts_are_summarised_on_shutdown(fake_github, client, real_failure, tmp_path):
+async def test_held_back_alerts_survive_a_restart_and_are_summarised(fake_github, client, real_failure, tmp_path):
     poster = RecordingPoster()
-    relay = make_relay(client, tmp_path / "ledger.db", poster, limiter=PostLimiter(max_posts=1, per_seconds=3600))
+    relay = make_relay(client, tmp_path / "ledger.db", poster, max_posts=1, per_seconds=3600)
     for i in range(3):
         await relay.handle(add_failed_run(fake_github, real_failure, 750 + i))
     assert len(poster.sent) == 1
-    await relay.close()
+    # The process dies: nothing held back lived only in memory.
+    relay.ledger.close()
+    relay.outbox.store.close()
+    restarted = make_relay(client, tmp_path / "ledger.db", poster, max_posts=1, per_seconds=3600)
+    await restarted.close()  # shutdown folds what is held
+    await restarted.outbox.drain()
     assert len(poster.sent) == 2 and poster.sent[1]["embeds"][0].title.startswith("⚠️ 2 more")
+
+
+async def test_the_rate_limit_survives_a_restart(fake_github, client, real_failure, tmp_path):
+    poster = RecordingPoster()
+    relay = make_relay(client, tmp_path / "ledger.db", poster, max_posts=2)
+    for i in range(2):
+        await relay.handle(add_failed_run(fake_github, real_failure, 760 + i))
+    relay.ledger.close()
+    restarted = make_relay(client, tmp_path / "ledger.db", poster, max_posts=2)
+    assert await restarted.handle(add_failed_run(fake_github, real_failure, 762)) == "summarised"
+    assert len(poster.sent) == 2
 
 
 async def test_other_workflows_and_preflight_runs_are_ignored(fake_github, client, tmp_path):
@@ -420,8 +457,12 @@ async def test_real_errors_of_each_kind_reach_the_alert(category, real_outputs, 
     assert message_problems(post["content"], post["embeds"]) == []
 
 
+def unknown_message():
+    return discord.NotFound(SimpleNamespace(status=404, reason="Not Found"), {"code": 10008, "message": "Unknown"})
+
+
 class FlakyPoster(RecordingPoster):
-    """Discord misbehaving: sends fail while ``down``; edits of deleted messages fail."""
+    """Discord misbehaving: sends fail while ``down``; edits of and replies to deleted messages fail."""
 
     def __init__(self):
         super().__init__()
@@ -435,17 +476,53 @@ class FlakyPoster(RecordingPoster):
 
     async def edit(self, ref, **kwargs):
         if ref.message_id in self.deleted:
-            raise LookupError("Unknown Message")
+            raise unknown_message()
         return await super().edit(ref, **kwargs)
 
+    async def reply(self, ref, **kwargs):
+        if ref.message_id in self.deleted:
+            raise unknown_message()
+        return await super().reply(ref, **kwargs)
 
-async def test_discord_outage_leaves_the_run_for_the_next_pass(fake_github, client, real_failure, tmp_path):
+
+async def test_discord_outage_delays_the_alert_and_never_loses_it(fake_github, client, real_failure, tmp_path):
+    now = [1_800_000_000.0]
     poster = FlakyPoster()
-    relay = make_relay(client, tmp_path / "ledger.db", poster)
+    relay = make_relay(client, tmp_path / "ledger.db", poster, clock=lambda: now[0])
     add_failed_run(fake_github, real_failure, 1101)
     poster.down = True
-    assert await reconcile(client, relay) == []  # logged, not raised; the claim is released
+    assert await reconcile(client, relay) == ["posted"]  # handled: the alert is a durable outbox row
+    assert poster.sent == []
+    assert await reconcile(client, relay) == []  # done: not handled twice
     poster.down = False
+    now[0] += 600  # past the retry backoff
+    await relay.outbox.drain()
+    assert len(poster.sent) == 1
+
+
+async def test_reconcile_reads_every_page_of_its_window(fake_github, client, real_failure, tmp_path):
+    poster = RecordingPoster()
+    relay = make_relay(client, tmp_path / "ledger.db", poster, max_posts=1000)
+    for i in range(250):
+        fake_github.add_run(5000 + i, conclusion="success")
+    add_failed_run(fake_github, real_failure, 4999, minutes_ago=30)  # the oldest of the window
+    fake_github.pages_served = 0
+    outcomes = await reconcile(client, relay)
+    assert fake_github.pages_served == 3  # 251 runs, 100 a page
+    assert outcomes.count("posted") == 1 and len(outcomes) == 251
+    assert len(poster.sent) == 1
+
+
+async def test_a_run_claimed_but_never_finished_is_taken_again_after_its_lease(
+    fake_github, client, real_failure, tmp_path
+):
+    poster = RecordingPoster()
+    relay = make_relay(client, tmp_path / "ledger.db", poster)
+    run = add_failed_run(fake_github, real_failure, 1150)
+    # A process claimed the run and died before posting anything.
+    assert relay.ledger.claim(run.key, environment="dev", conclusion="failure")
+    assert await reconcile(client, relay) == ["duplicate"]  # its lease still runs
+    relay.ledger.lease_seconds = 0
     assert await reconcile(client, relay) == ["posted"]
     assert await reconcile(client, relay) == []
     assert len(poster.sent) == 1
@@ -457,11 +534,13 @@ async def test_deleted_alerts_do_not_wedge_the_relay(fake_github, client, real_f
     await relay.handle(add_failed_run(fake_github, real_failure, 1201))
     poster.deleted.add(poster.sent[0]["ref"].message_id)
     # A re-run whose first alert was deleted gets a fresh alert.
-    assert await relay.handle(add_failed_run(fake_github, real_failure, 1201, attempt=2)) == "posted"
+    assert await relay.handle(add_failed_run(fake_github, real_failure, 1201, attempt=2)) == "edited"
+    assert len(poster.sent) == 2
     poster.deleted.add(poster.sent[1]["ref"].message_id)
     green = RunInfo.from_api(fake_github.add_run(1202, conclusion="success"))
-    assert await relay.handle(green) == "green (alert not editable)"
-    assert await relay.handle(green) == "duplicate" and poster.replies == []
+    assert await relay.handle(green) == "fixed"  # enqueued; the outbox drops the edit and the reply
+    assert await relay.handle(green) == "duplicate" and poster.replies == [] and poster.edits == []
+    assert await relay.outbox.store.pending_count() == 0  # nothing left retrying forever
 
 
 async def test_startup_failure_without_jobs_is_alerted(fake_github, client, tmp_path):
@@ -497,10 +576,10 @@ async def test_github_errors_are_one_line_without_the_token(fake_github):
     gone = GitHubClient(TOKEN, REPO, "supabase-migrate.yml", api_url="http://127.0.0.1:9", retry=0, timeout=2)
     try:
         with pytest.raises(GitHubUnavailable) as refused:
-            await wrong.recent_runs()
+            await wrong.runs_since(datetime.now(UTC))
         assert str(refused.value) == "GitHub answered 401: Bad credentials"
         with pytest.raises(GitHubUnavailable) as unreachable:
-            await gone.recent_runs()
+            await gone.runs_since(datetime.now(UTC))
         assert "could not be reached" in str(unreachable.value)
         for text in (str(refused.value), str(unreachable.value)):
             assert "ghp_" not in text and "\n" not in text

@@ -64,6 +64,11 @@ class StateProblems:
         for problem in found:
             listener(problem)
 
+    def unsubscribe(self, listener: Callable[[StateProblem], None]) -> None:
+        with self._lock:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
