@@ -169,13 +169,11 @@ class HotfixService:
         if self.poster is None or hotfix.alert_message_id is not None:
             return False
         content, allowed = None, NO_MENTIONS
-        kwargs = {}
+        view: discord.ui.View | None = None
         if hotfix.state == HotfixState.AWAITING_APPROVAL:
             ping, allowed = self._lead_ping()
             content = f"{ping or 'DevOps lead'}: prod hotfix {hotfix.code} needs your approval before prod is touched."
             view = self.approval_view(hotfix) if self.approval_view else None
-            if view is not None:
-                kwargs["view"] = view
         try:
             ref = await self.poster.send(
                 "alerts",
@@ -183,7 +181,7 @@ class HotfixService:
                 embeds=[render.alert_embed(hotfix)],
                 allowed_mentions=allowed,
                 thread_name=f"{hotfix.code} {redact(hotfix.summary)}"[:100],
-                **kwargs,
+                view=view,
             )
         except Exception:
             log.exception("could not post hotfix %s to #alerts", hotfix.code)

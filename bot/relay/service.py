@@ -104,7 +104,6 @@ class Relay:
         async with lock:
             if not self.ledger.claim(run.key, environment=environment, conclusion=run.conclusion):
                 return "duplicate"
-            summary: str | None  # a green run without an open alert has none
             try:
                 if run.failed:
                     outcome, alert, key = await self._relay_failure(run, environment, jobs)
