@@ -12,6 +12,7 @@ import pytest
 from bot.adapters.state.files import StateProblems
 from bot.adapters.state.outbox import SqliteOutbox, nonce_for
 from bot.chat.outbox_sender import Outbox, card, post
+from bot.chat.poster import fingerprint
 from tests.helpers import RecordingPoster
 
 
@@ -156,10 +157,10 @@ async def test_past_the_nonce_window_the_message_is_looked_for_before_posting_ag
             kw["nonce"] = None
             return await super().send(channel, **kw)
 
-        async def find_sent(self, channel, *, nonce, since, content, title):
+        async def find_sent(self, channel, *, nonce, since, content, embeds=()):
             self.lookups += 1
             for s in self.sent:
-                if s["channel"] == channel and (s["content"], s["embeds"][0].title) == (content, title):
+                if s["channel"] == channel and fingerprint(s["content"], s["embeds"]) == fingerprint(content, embeds):
                     return s["ref"]
             return None
 

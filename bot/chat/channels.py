@@ -86,7 +86,13 @@ class ChannelPoster(Protocol):
         """Answer an earlier post (in its thread when it has one)."""
 
     async def find_sent(
-        self, channel: ChannelKey, *, nonce: str, since: float, content: str | None, title: str | None
+        self,
+        channel: ChannelKey,
+        *,
+        nonce: str,
+        since: float,
+        content: str | None,
+        embeds: Sequence[discord.Embed] = (),
     ) -> PostRef | None:
         """The bot's own post in ``channel`` since ``since`` (epoch seconds) carrying ``nonce``
-        (or, where the history does not show nonces, this content and first embed title), if any."""
+        (or, as Discord's history shows no nonces, this very content and these embeds), if any."""

@@ -137,11 +137,6 @@ def files_of(message: Mapping[str, Any]) -> list[discord.File]:
     ]
 
 
-def first_title(message: Mapping[str, Any]) -> str | None:
-    embeds = message.get("embeds") or ()
-    return embeds[0].get("title") if embeds else None
-
-
 # --------------------------------------------------------------------------- the outbox
 
 
@@ -353,19 +348,19 @@ class Outbox:
 
     async def _post_new(self, row: OutboxRow, earlier_attempt: float | None) -> PostRef:
         message = row.message
+        kwargs = self._kwargs(message)
         if earlier_attempt is not None and self._clock() - earlier_attempt >= self.nonce_window:
             # The nonce no longer protects us: was the earlier attempt posted after all?
             found = await self.poster.find_sent(
                 _channel(row.channel),
                 nonce=row.nonce,
                 since=earlier_attempt,
-                content=message.get("content"),
-                title=first_title(message),
+                content=kwargs["content"],
+                embeds=kwargs["embeds"],
             )
             if found is not None:
                 log.info("post %s was delivered by an earlier attempt; not posting it again", row.key)
                 return found
-        kwargs = self._kwargs(message)
         return await self.poster.send(
             _channel(row.channel),
             content=kwargs["content"],

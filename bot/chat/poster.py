@@ -33,6 +33,15 @@ Postable = discord.TextChannel | discord.Thread | discord.VoiceChannel | discord
 _POSTABLE = (discord.TextChannel, discord.Thread, discord.VoiceChannel, discord.StageChannel)
 
 
+def fingerprint(content: str | None, embeds: Sequence[discord.Embed]) -> tuple:
+    """What a reader sees of a message: two posts with the same fingerprint look the same."""
+    cards = tuple(
+        (e.title or "", e.description or "", tuple((f.name or "", f.value or "") for f in e.fields), e.footer.text)
+        for e in embeds
+    )
+    return (content or "", cards)
+
+
 class LegacyBridge:
     """``post``/``edit_post``/``reply_to`` over a poster's discord-typed ``send``/``edit``/``reply``."""
 
@@ -179,8 +188,15 @@ class DiscordPoster:
         return PostRef(ref.channel, ref.channel_id, message.id, None)
 
     async def find_sent(
-        self, channel: ChannelKey, *, nonce: str, since: float, content: str | None, title: str | None
+        self,
+        channel: ChannelKey,
+        *,
+        nonce: str,
+        since: float,
+        content: str | None,
+        embeds: Sequence[discord.Embed] = (),
     ) -> PostRef | None:
+        wanted = fingerprint(content, embeds)
         target = await self._named(channel)
         me = self._client.user
         # A little before the attempt: the clocks of this machine and Discord's differ.
@@ -189,8 +205,7 @@ class DiscordPoster:
             if me is not None and message.author.id != me.id:
                 continue
             same_nonce = message.nonce is not None and str(message.nonce) == nonce
-            first = message.embeds[0].title if message.embeds else None
-            if same_nonce or (message.content or None, first) == (content or None, title):
+            if same_nonce or fingerprint(message.content, message.embeds) == wanted:
                 thread = message.thread.id if message.thread is not None else None
                 return PostRef(channel, message.channel.id, message.id, thread)
         return None

@@ -431,7 +431,13 @@ class ConsolePoster(LegacyBridge):
         return PostRef(ref.channel, ref.channel_id, next(_ids), ref.thread_id)
 
     async def find_sent(
-        self, channel: ChannelKey, *, nonce: str, since: float, content: str | None, title: str | None
+        self,
+        channel: ChannelKey,
+        *,
+        nonce: str,
+        since: float,
+        content: str | None,
+        embeds: Sequence[discord.Embed] = (),
     ) -> PostRef | None:
         return None  # printed lines cannot be looked up; a console session is short-lived anyway
 

@@ -374,7 +374,13 @@ class RecordingPoster(LegacyBridge):
         return new
 
     async def find_sent(
-        self, channel: ChannelKey, *, nonce: str, since: float, content: str | None, title: str | None
+        self,
+        channel: ChannelKey,
+        *,
+        nonce: str,
+        since: float,
+        content: str | None,
+        embeds: Sequence[discord.Embed] = (),
     ) -> PostRef | None:
         found = self.by_nonce.get(nonce)
         return found if found is not None and found.channel == channel else None

@@ -1,0 +1,91 @@
+"""A relay process for the kill -9 test: the real relay, outbox and discord.py HTTP path, on loopback.
+
+``python -m tests.outbox_kill_driver DATA_DIR DISCORD_URL GITHUB_URL [--kill POINT:N] [--nonce-window S]``
+relays every run of the fake GitHub's window into the fake Discord, then exits 0
+once every run is done and nothing is pending or held. ``--kill before-send:N``
+(or ``after-send:N``) SIGKILLs this very process at the N-th such step of the
+outbox, the way a crash or an OOM kill would.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+import discord
+
+from bot.adapters.github import GitHubClient
+from bot.adapters.state.ledger import LEDGER_FILE, Ledger
+from bot.adapters.state.outbox import OUTBOX_FILE, SqliteOutbox
+from bot.chat.outbox_sender import Outbox
+from bot.chat.poster import DiscordPoster
+from bot.relay.service import ALERT_TAG, Relay, reconcile
+from tests.discord_fake import CHANNEL_ID
+from tests.discord_fake import TOKEN as DISCORD_TOKEN
+from tests.github_fake import REPO, TOKEN
+
+LEASE_SECONDS = 1.0
+DEADLINE_SECONDS = 90.0
+
+
+async def main(args: argparse.Namespace) -> int:
+    discord.http.Route.BASE = args.discord_url
+    client = discord.Client(intents=discord.Intents.none())
+    await client.login(DISCORD_TOKEN)
+    data = Path(args.data_dir)
+    ledger = Ledger(data / LEDGER_FILE, lease_seconds=LEASE_SECONDS)
+    store = SqliteOutbox(data / OUTBOX_FILE)
+    outbox = Outbox(
+        store,
+        DiscordPoster(client, {"alerts": CHANNEL_ID}),
+        lease_seconds=LEASE_SECONDS,
+        nonce_window=args.nonce_window,
+    )
+    if args.kill:
+        point, _, nth = args.kill.partition(":")
+        seen = [0]
+
+        def maybe_die(step: str, row) -> None:
+            if step == point:
+                seen[0] += 1
+                if seen[0] == int(nth):
+                    os.kill(os.getpid(), signal.SIGKILL)
+
+        outbox.on_step = maybe_die
+    github = GitHubClient(TOKEN, REPO, "supabase-migrate.yml", api_url=args.github_url, retry=0)
+    relay = Relay(
+        client=github, ledger=ledger, outbox=outbox, workflow="supabase-migrate.yml", max_posts=5, per_seconds=2.0
+    )
+    runs = args.runs
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    try:
+        while time.monotonic() < deadline:
+            await reconcile(github, relay)
+            await outbox.drain()
+            done = sum(ledger.done((REPO, run_id, 1)) for run_id in runs)
+            held = await store.held(ALERT_TAG)
+            if done == len(runs) and not held and await store.pending_count() == 0:
+                print(f"all {done} runs relayed", flush=True)
+                return 0
+            await asyncio.sleep(0.3)
+        print("deadline passed", flush=True)
+        return 1
+    finally:
+        github.close()
+        await client.close()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("data_dir")
+    parser.add_argument("discord_url")
+    parser.add_argument("github_url")
+    parser.add_argument("--runs", type=lambda s: [int(x) for x in s.split(",")], required=True)
+    parser.add_argument("--kill", default="")
+    parser.add_argument("--nonce-window", type=float, default=120.0)
+    sys.exit(asyncio.run(main(parser.parse_args())))
