@@ -83,6 +83,11 @@ class Settings(BaseSettings):
     web_host: str = Field("0.0.0.0", description="address the web server (health, webhook) listens on")
     web_port: int = Field(8080, ge=0, le=65535, description="port the web server listens on")
     data_dir: Path = Field(Path(".dragonfly"), description="folder for the bot's own state (journals, ledgers)")
+    outbox_store: Literal["local", "database"] = Field(
+        "local",
+        description="where the outbox of posts lives: local (a SQLite file in DATA_DIR) or database (the "
+        "SUPABASE_MODE project, private schema; survives the machine being replaced)",
+    )
     outbox_lease_seconds: float = Field(
         300.0, gt=0, description="seconds a claimed outbox post stays with its sender before another takes it again"
     )

@@ -108,7 +108,9 @@ class DragonflyBot(commands.Bot):
             self.poster = DiscordPoster.from_settings(self, self.settings)
         if self.outbox is None:
             self.outbox = Outbox(
-                make_outbox_store(self.settings), self.poster, lease_seconds=self.settings.outbox_lease_seconds
+                make_outbox_store(self.settings, client=self.http_client),
+                self.poster,
+                lease_seconds=self.settings.outbox_lease_seconds,
             )
         for name in self.extension_names:
             try:

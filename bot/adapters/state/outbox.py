@@ -341,6 +341,25 @@ class SqliteOutbox:
         return count
 
 
-def make_outbox_store(settings) -> OutboxStore:
-    """The outbox of the running bot (see docs/ARCHITECTURE.md, "Where the outbox lives")."""
-    return SqliteOutbox(Path(settings.data_dir) / OUTBOX_FILE)
+def make_outbox_store(settings, *, client=None) -> OutboxStore:
+    """The outbox of the running bot (OUTBOX_STORE; docs/ARCHITECTURE.md, "Where the outbox lives").
+
+    ``database``: the SUPABASE_MODE project, over PostgREST with the service-role
+    key when set (``client`` is the bot's HTTP client), else its direct DB URL.
+    """
+    if settings.outbox_store == "local":
+        return SqliteOutbox(Path(settings.data_dir) / OUTBOX_FILE)
+    from bot.adapters.state.outbox_db import PostgresOutbox, RestOutbox
+    from bot.errors import UserFacingError
+
+    env = settings.supabase_mode
+    url, key = settings.project_url(env), settings.service_role_key(env)
+    if url and key and client is not None:
+        return RestOutbox(client, url, key.get_secret_value(), timeout=settings.rest_timeout_seconds)
+    db_url = settings.db_url(env)
+    if db_url is not None:
+        return PostgresOutbox(db_url.get_secret_value())
+    raise UserFacingError(
+        f"OUTBOX_STORE=database needs the SUPABASE_MODE ({env}) project: set SUPABASE_{env.upper()}_URL and "
+        f"SUPABASE_{env.upper()}_SERVICE_ROLE_KEY (or its DB URL), or OUTBOX_STORE=local"
+    )
