@@ -29,6 +29,7 @@ import types
 import typing
 from dataclasses import dataclass
 from datetime import datetime
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -101,8 +102,11 @@ def _typed(cls: type, data: dict) -> Any:
             continue
         value, hint = data[f.name], hints.get(f.name)
         args = set(typing.get_args(hint)) if isinstance(hint, types.UnionType) else {hint}
+        enums = [a for a in args if isinstance(a, type) and issubclass(a, Enum)]
         if value is not None and datetime in args:
             value = datetime.fromisoformat(value)
+        elif value is not None and enums:
+            value = enums[0](value)
         elif isinstance(value, list) and (typing.get_origin(hint) is tuple):
             value = tuple(value)
         values[f.name] = value
