@@ -1,6 +1,6 @@
 """A relay process for the kill -9 test: the real relay, outbox and discord.py HTTP path, on loopback.
 
-``python -m tests.outbox_kill_driver DATA_DIR DISCORD_URL GITHUB_URL [--kill POINT:N] [--nonce-window S]``
+``python -m tests.outbox_kill_driver DATA_DIR DISCORD_URL GITHUB_URL --runs N,N [--kill POINT:N] [--db-url URL]``
 relays every run of the fake GitHub's window into the fake Discord, then exits 0
 once every run is done and nothing is pending or held. ``--kill before-send:N``
 (or ``after-send:N``) SIGKILLs this very process at the N-th such step of the
@@ -21,7 +21,8 @@ import discord
 
 from bot.adapters.github import GitHubClient
 from bot.adapters.state.ledger import LEDGER_FILE, Ledger
-from bot.adapters.state.outbox import OUTBOX_FILE, SqliteOutbox
+from bot.adapters.state.outbox import OUTBOX_FILE, OutboxStore, SqliteOutbox
+from bot.adapters.state.outbox_db import PostgresOutbox
 from bot.chat.outbox_sender import Outbox
 from bot.chat.poster import DiscordPoster
 from bot.relay.service import ALERT_TAG, Relay, reconcile
@@ -39,7 +40,9 @@ async def main(args: argparse.Namespace) -> int:
     await client.login(DISCORD_TOKEN)
     data = Path(args.data_dir)
     ledger = Ledger(data / LEDGER_FILE, lease_seconds=LEASE_SECONDS)
-    store = SqliteOutbox(data / OUTBOX_FILE)
+    store: OutboxStore = SqliteOutbox(data / OUTBOX_FILE)
+    if args.db_url:
+        store = PostgresOutbox(args.db_url, role="service_role")
     outbox = Outbox(
         store,
         DiscordPoster(client, {"alerts": CHANNEL_ID}),
@@ -88,4 +91,5 @@ if __name__ == "__main__":
     parser.add_argument("--runs", type=lambda s: [int(x) for x in s.split(",")], required=True)
     parser.add_argument("--kill", default="")
     parser.add_argument("--nonce-window", type=float, default=120.0)
+    parser.add_argument("--db-url", default="", help="keep the outbox in this database (OUTBOX_STORE=database)")
     sys.exit(asyncio.run(main(parser.parse_args())))

@@ -102,3 +102,16 @@ async def test_kill_9_at_any_point_then_restart_alerts_every_run_exactly_once(sc
         assert all(RUN_NUMBER.search(t) for t in discord.texts())  # no stray message either
     finally:
         await discord.stop()
+
+
+async def test_kill_9_with_the_outbox_in_the_database(burst, tmp_path, migrated_db):
+    """The production store (the migration's functions, as service_role): a kill after a send, then a restart."""
+    discord = await FakeDiscord().start()
+    database = ["--db-url", migrated_db.url]
+    try:
+        assert await run_driver(tmp_path, discord, burst, "--kill", "after-send:3", *database) == -9
+        assert await run_driver(tmp_path, discord, burst, *database) == 0
+        counts = alerted(discord)
+        assert sorted(counts) == RUNS and set(counts.values()) == {1}
+    finally:
+        await discord.stop()
