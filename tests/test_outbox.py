@@ -336,3 +336,25 @@ def test_a_corrupted_outbox_is_moved_aside_reported_and_replaced(tmp_path, clock
     reopened = SqliteOutbox(path, clock=clock, problems=problems)
     reopened.close()
     assert len(problems.items()) == 1  # the fresh file is sound
+
+
+async def test_an_outgoing_message_goes_through_the_outbox_whole(store, clock):
+    from bot.chat.message import Attachment, Button, Card, CardField, OutgoingMessage, Pings
+
+    message = OutgoingMessage(
+        content="<@&9> prod hotfix HF-0001 needs your approval",
+        cards=(Card(title="🚨 HF-0001", colour=0xD73A49, fields=(CardField("Environment", "prod", True),)),),
+        attachments=(Attachment.text("hf-0001.sql", "select 1;\n"),),
+        buttons=(Button("Approve", custom_id="hotfix:approve:HF-0001", style="success"),),
+        pings=Pings(roles=(9,)),
+    )
+    poster = RecordingPoster()
+    outbox = outbox_for(store, poster, clock)
+    await outbox.enqueue("hotfix-declared:1", "alerts", message, thread_name="HF-0001 reindex")
+    await outbox.drain()
+    [sent] = poster.sent
+    assert sent["content"] == message.content and sent["thread_name"] == "HF-0001 reindex"
+    assert sent["embeds"][0].title == "🚨 HF-0001" and sent["embeds"][0].fields[0].value == "prod"
+    assert sent["files"][0].filename == "hf-0001.sql" and sent["files"][0].fp.read() == b"select 1;\n"
+    assert [c.custom_id for c in sent["view"].children] == ["hotfix:approve:HF-0001"]
+    assert [r.id for r in sent["allowed_mentions"].roles] == [9] and not sent["allowed_mentions"].users

@@ -29,10 +29,13 @@ factory registered for that kind (persistent views, e.g. hotfix approval).
 from __future__ import annotations
 
 import asyncio
+import base64
+import dataclasses
 import io
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime
 from typing import Any, cast
 
 import discord
@@ -40,7 +43,9 @@ from discord.ext import tasks
 
 from bot.adapters.state.outbox import IfGone, OutboxRow, OutboxStore
 from bot.chat.channels import ChannelKey, ChannelPoster, PostRef
+from bot.chat.discord_message import to_embeds, to_files, to_mentions, to_view
 from bot.chat.limits import fit_embed
+from bot.chat.message import Attachment, Button, Card, CardField, OutgoingMessage, Pings
 from bot.core.redact import redact
 from bot.errors import UserFacingError
 
@@ -137,6 +142,57 @@ def files_of(message: Mapping[str, Any]) -> list[discord.File]:
     ]
 
 
+# --------------------------------------------------------------------------- OutgoingMessage rows
+
+OUTGOING = "outgoing"  # a row holding a bot.chat.message.OutgoingMessage (as JSON) under this key
+
+
+def outgoing_to_json(message: OutgoingMessage) -> dict[str, Any]:
+    """An OutgoingMessage as JSON-able data (attachments base64, times ISO), for an outbox row."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, bytes):
+            return {"base64": base64.b64encode(value).decode()}
+        if isinstance(value, datetime):
+            return {"iso": value.isoformat()}
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        if isinstance(value, (list, tuple)):
+            return [plain(v) for v in value]
+        return value
+
+    return {OUTGOING: plain(message)}
+
+
+def outgoing_from_json(data: Mapping[str, Any]) -> OutgoingMessage:
+    m = data[OUTGOING]
+
+    def card(c: Mapping[str, Any]) -> Card:
+        when = c.get("timestamp")
+        return Card(
+            title=c.get("title"),
+            description=c.get("description"),
+            colour=c.get("colour"),
+            url=c.get("url"),
+            fields=tuple(CardField(**f) for f in c.get("fields", ())),
+            footer=c.get("footer"),
+            timestamp=datetime.fromisoformat(when["iso"]) if when else None,
+        )
+
+    return OutgoingMessage(
+        content=m.get("content"),
+        cards=tuple(card(c) for c in m.get("cards", ())),
+        attachments=tuple(
+            Attachment(
+                filename=a["filename"], data=base64.b64decode(a["data"]["base64"]), description=a.get("description")
+            )
+            for a in m.get("attachments", ())
+        ),
+        buttons=tuple(Button(**b) for b in m.get("buttons", ())),
+        pings=Pings(**{k: tuple(v) if isinstance(v, list) else v for k, v in (m.get("pings") or {}).items()}),
+    )
+
+
 # --------------------------------------------------------------------------- the outbox
 
 
@@ -196,17 +252,25 @@ class Outbox:
         self,
         key: str,
         channel: str,
-        message: Mapping[str, Any],
+        message: Mapping[str, Any] | OutgoingMessage,
         edit_of: str | None = None,
         *,
         reply_to: str | None = None,
         if_gone: IfGone = "drop",
         tag: str | None = None,
         held: bool = False,
+        thread_name: str | None = None,
     ) -> bool:
-        """Durably queue one post (True when ``key`` was new); the sender is woken."""
+        """Durably queue one post (True when ``key`` was new); the sender is woken.
+
+        ``message``: an ``OutgoingMessage`` (bot.chat.message), or the neutral dict ``post()`` builds;
+        ``thread_name``: open a thread on the new post.
+        """
+        data = outgoing_to_json(message) if isinstance(message, OutgoingMessage) else dict(message)
+        if thread_name:
+            data["thread_name"] = thread_name
         new = await self.store.enqueue(
-            key, channel, dict(message), edit_of=edit_of, reply_to=reply_to, if_gone=if_gone, tag=tag, held=held
+            key, channel, data, edit_of=edit_of, reply_to=reply_to, if_gone=if_gone, tag=tag, held=held
         )
         self._kick()
         return new
@@ -307,6 +371,13 @@ class Outbox:
             await self.store.mark_failed(row.key, row.lease_token, reason, retry_in=None)
 
     def _kwargs(self, message: Mapping[str, Any]) -> dict[str, Any]:
+        if OUTGOING in message:  # compose's one translation to discord objects
+            outgoing = outgoing_from_json(message)
+            return {
+                "content": outgoing.content,
+                "embeds": to_embeds(outgoing),
+                "allowed_mentions": to_mentions(outgoing.pings),
+            }
         kwargs: dict[str, Any] = {
             "content": message.get("content"),
             "embeds": [embed_of(e) for e in message.get("embeds", ())],
@@ -315,6 +386,8 @@ class Outbox:
         return kwargs
 
     def _view(self, message: Mapping[str, Any]) -> discord.ui.View | None:
+        if OUTGOING in message:
+            return to_view(outgoing_from_json(message))
         spec = message.get("view")
         if not spec:
             return None
@@ -366,7 +439,7 @@ class Outbox:
             content=kwargs["content"],
             embeds=kwargs["embeds"],
             allowed_mentions=kwargs["allowed_mentions"],
-            files=files_of(message),
+            files=to_files(outgoing_from_json(message)) if OUTGOING in message else files_of(message),
             thread_name=message.get("thread_name"),
             view=self._view(message),
             nonce=row.nonce,
