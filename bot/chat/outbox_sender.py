@@ -29,13 +29,10 @@ factory registered for that kind (persistent views, e.g. hotfix approval).
 from __future__ import annotations
 
 import asyncio
-import base64
-import dataclasses
 import io
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime
 from typing import Any, cast
 
 import discord
@@ -45,7 +42,7 @@ from bot.adapters.state.outbox import IfGone, OutboxRow, OutboxStore
 from bot.chat.channels import ChannelKey, ChannelPoster, PostRef
 from bot.chat.discord_message import to_embeds, to_files, to_mentions, to_view
 from bot.chat.limits import fit_embed
-from bot.chat.message import Attachment, Button, Card, CardField, OutgoingMessage, Pings
+from bot.chat.message import OutgoingMessage
 from bot.core.redact import redact
 from bot.errors import UserFacingError
 
@@ -148,49 +145,12 @@ OUTGOING = "outgoing"  # a row holding a bot.chat.message.OutgoingMessage (as JS
 
 
 def outgoing_to_json(message: OutgoingMessage) -> dict[str, Any]:
-    """An OutgoingMessage as JSON-able data (attachments base64, times ISO), for an outbox row."""
-
-    def plain(value: Any) -> Any:
-        if isinstance(value, bytes):
-            return {"base64": base64.b64encode(value).decode()}
-        if isinstance(value, datetime):
-            return {"iso": value.isoformat()}
-        if dataclasses.is_dataclass(value) and not isinstance(value, type):
-            return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-        if isinstance(value, (list, tuple)):
-            return [plain(v) for v in value]
-        return value
-
-    return {OUTGOING: plain(message)}
+    """An OutgoingMessage as an outbox row's JSON (the message type's own codec)."""
+    return {OUTGOING: message.to_dict()}
 
 
 def outgoing_from_json(data: Mapping[str, Any]) -> OutgoingMessage:
-    m = data[OUTGOING]
-
-    def card(c: Mapping[str, Any]) -> Card:
-        when = c.get("timestamp")
-        return Card(
-            title=c.get("title"),
-            description=c.get("description"),
-            colour=c.get("colour"),
-            url=c.get("url"),
-            fields=tuple(CardField(**f) for f in c.get("fields", ())),
-            footer=c.get("footer"),
-            timestamp=datetime.fromisoformat(when["iso"]) if when else None,
-        )
-
-    return OutgoingMessage(
-        content=m.get("content"),
-        cards=tuple(card(c) for c in m.get("cards", ())),
-        attachments=tuple(
-            Attachment(
-                filename=a["filename"], data=base64.b64decode(a["data"]["base64"]), description=a.get("description")
-            )
-            for a in m.get("attachments", ())
-        ),
-        buttons=tuple(Button(**b) for b in m.get("buttons", ())),
-        pings=Pings(**{k: tuple(v) if isinstance(v, list) else v for k, v in (m.get("pings") or {}).items()}),
-    )
+    return OutgoingMessage.from_dict(dict(data[OUTGOING]))
 
 
 # --------------------------------------------------------------------------- the outbox
