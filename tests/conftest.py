@@ -101,3 +101,12 @@ def migrated_db(scratch_databases) -> ScratchDatabase:
 @pytest.fixture(scope="session")
 def repo_migrations_dir() -> Path:
     return REPO_MIGRATIONS
+
+
+@pytest.fixture(autouse=True)
+def _fresh_state_problems():
+    """Damaged state files one test makes (bad journal lines) must not show on another test's /readyz."""
+    from bot.adapters.state.files import STATE_PROBLEMS
+
+    yield
+    STATE_PROBLEMS.clear()

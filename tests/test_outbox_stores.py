@@ -62,10 +62,10 @@ async def test_enqueue_is_idempotent_and_keeps_the_message_as_data(store):
 async def test_claims_are_leases_and_sent_rows_carry_their_message_id(store):
     await store.enqueue("a", "alerts", MESSAGE)
     await store.enqueue("b", "alerts", MESSAGE)
-    first = await store.claim(lease_seconds=0.5)
+    first = await store.claim(lease_seconds=3)
     assert [r.key for r in first] == ["a", "b"]
-    assert await store.claim(lease_seconds=0.5) == []
-    await asyncio.sleep(0.7)  # the holder died
+    assert await store.claim(lease_seconds=3) == []
+    await asyncio.sleep(3.5)  # the holder died
     again = await store.claim(lease_seconds=30)
     assert [r.key for r in again] == ["a", "b"]
     assert await store.mark_attempted("a", first[0].lease_token) is False  # lost its lease
@@ -81,11 +81,11 @@ async def test_failures_retry_later_or_for_good(store):
     await store.enqueue("a", "alerts", MESSAGE)
     await store.enqueue("b", "alerts", MESSAGE)
     a, b = await store.claim(lease_seconds=30)
-    await store.mark_failed("a", a.lease_token, "Discord answered 503", retry_in=0.5)
+    await store.mark_failed("a", a.lease_token, "Discord answered 503", retry_in=3)
     await store.mark_failed("b", b.lease_token, "Discord answered 400", retry_in=None)
     assert (await store.get("b")).state == "dead" and "400" in (await store.get("b")).last_error
     assert await store.claim(lease_seconds=30) == []
-    await asyncio.sleep(0.7)
+    await asyncio.sleep(3.5)
     assert [r.key for r in await store.claim(lease_seconds=30)] == ["a"]
 
 

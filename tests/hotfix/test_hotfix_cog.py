@@ -118,14 +118,14 @@ async def test_dev_lifecycle_through_the_cog(fresh_setup):
     assert "@everyone orders are slow" in embed_text(embed) and "create index orders_idx" in embed_text(embed)
     assert alert["thread_name"].startswith(code) and message_problems(alert["content"], alert["embeds"]) == []
 
-    (migrations / "20251214000000_orders_idx.sql").write_text(
+    (migrations / "20251224000000_orders_idx.sql").write_text(
         "create table if not exists public.orders (id int, created_at timestamptz);\n"
         "create index if not exists orders_idx on public.orders (created_at);\n"
     )
     choices = await cog.link_file_autocomplete(inter, "orders")
-    assert [c.value for c in choices] == ["20251214000000_orders_idx.sql"]
+    assert [c.value for c in choices] == ["20251224000000_orders_idx.sql"]
     inter = make_interaction(user=dana, client=bot)
-    await run(cog.link, cog, inter, code=code.lower(), file="20251214000000_orders_idx.sql")
+    await run(cog.link, cog, inter, code=code.lower(), file="20251224000000_orders_idx.sql")
     assert "every statement declared" in embed_text(sent_embeds(inter)[0])
 
     assert migration_up(db.url, migrations).returncode == 0

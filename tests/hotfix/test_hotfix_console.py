@@ -27,7 +27,7 @@ def console(lines: list[str], *, db_url: str, tmp: Path, migrations: Path, user_
 async def test_dev_and_prod_lifecycle_typed_in_the_console(scratch_db, tmp_path):
     migrate(scratch_db)
     migrations = copy_migrations(tmp_path / "migrations")
-    (migrations / "20251214000000_orders_idx.sql").write_text(
+    (migrations / "20251224000000_orders_idx.sql").write_text(
         "create table if not exists public.orders (id int, created_at timestamptz);\n"
         "create index if not exists orders_idx on public.orders (created_at);\n"
     )
@@ -37,7 +37,7 @@ async def test_dev_and_prod_lifecycle_typed_in_the_console(scratch_db, tmp_path)
             'sql:"create index orders_idx on orders (created_at);"',
             '/hotfix declare env:prod summary:"stuck lock in prod"',
             "/press Approve HF-0002",  # the button on the #alerts post; the declarer may not approve
-            "/hotfix link HF-0001 20251214000000_orders_idx.sql",
+            "/hotfix link HF-0001 20251224000000_orders_idx.sql",
             '/hotfix resolve HF-0001 review:"the index was dropped by a bad deploy"',
             "/hotfix show HF-9999",
             "/hotfix declare env:staging summary:x",

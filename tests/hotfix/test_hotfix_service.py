@@ -78,12 +78,12 @@ async def test_dev_lifecycle_with_link_sync_and_resolve(fresh_db, tmp_path):
     with pytest.raises(UserFacingError, match="once its migration is applied"):
         await service.resolve(DEV, hotfix.code, "the index was dropped by mistake")
 
-    (migrations / "20251211200000_orders_index.sql").write_text(
+    (migrations / "20251221000000_orders_index.sql").write_text(
         "create table orders (id int, created_at timestamptz);\n"
         "create index orders_created_idx on orders (created_at);\n"
     )
-    linked = await service.link(DEV, hotfix.code, "20251211200000_orders_index.sql")
-    assert linked.state is HotfixState.MIGRATION_LINKED and linked.linked_version == "20251211200000"
+    linked = await service.link(DEV, hotfix.code, "20251221000000_orders_index.sql")
+    assert linked.state is HotfixState.MIGRATION_LINKED and linked.linked_version == "20251221000000"
     assert linked.link_findings["missing"] == []
     assert len(linked.link_findings["not_idempotent"]) == 2  # both CREATEs lack IF NOT EXISTS
     assert "not idempotent" in embed_text(poster.replies[-1]["embeds"][0])
@@ -157,7 +157,7 @@ async def test_auto_link_and_auto_sync_announce_once(fresh_db, tmp_path):
     hotfix = (
         await service.declare(DEV, "dev", "add status column", "alter table public.jobs add column status text;")
     ).hotfix
-    (migrations / "20251212000000_jobs_status.sql").write_text(
+    (migrations / "20251222000000_jobs_status.sql").write_text(
         f"-- hotfix: {hotfix.code}\n"
         "create table if not exists public.jobs (id int);\n"
         "alter table public.jobs add column if not exists status text;\n"
@@ -169,7 +169,7 @@ async def test_auto_link_and_auto_sync_announce_once(fresh_db, tmp_path):
     assert (first.linked, first.synced) == (1, 1)
     assert (second.linked, second.synced) == (0, 0)
     final = await service.get(hotfix.code)
-    assert final.state is HotfixState.SYNCED and final.linked_file == "20251212000000_jobs_status.sql"
+    assert final.state is HotfixState.SYNCED and final.linked_file == "20251222000000_jobs_status.sql"
     assert final.link_findings["missing"] == [] and final.link_findings["not_idempotent"] == []
     titles = [r["embeds"][0].title for r in poster.replies]
     assert sum("found automatically" in t for t in titles) == 1
@@ -181,7 +181,7 @@ async def test_link_reports_statements_missing_from_the_migration(migrated_db, t
     service = make_service(migrated_db.url, tmp_path / "data", RecordingPoster(), migrations_dir=migrations)
     sql = "create index if not exists a_idx on a (x);\nupdate settings set flag = true where id = 1;"
     hotfix = (await service.declare(DEV, "dev", "two changes", sql)).hotfix
-    (migrations / f"20251213000000_hf_{hotfix.code[3:]}_partial.sql").write_text(
+    (migrations / f"20251223000000_hf_{hotfix.code[3:]}_partial.sql").write_text(
         "create index if not exists a_idx on public.a (x);\n"
     )
     assert (await service.tick()).linked == 1
