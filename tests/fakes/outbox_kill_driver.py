@@ -1,6 +1,6 @@
 """A relay process for the kill -9 test: the real relay, outbox and discord.py HTTP path, on loopback.
 
-``python -m tests.outbox_kill_driver DATA_DIR DISCORD_URL GITHUB_URL --runs N,N [--kill POINT:N] [--db-url URL]``
+``python -m tests.fakes.outbox_kill_driver DATA_DIR DISCORD_URL GITHUB_URL --runs N,N [--kill POINT:N] [--db-url URL]``
 relays every run of the fake GitHub's window into the fake Discord, then exits 0
 once every run is done and nothing is pending or held. ``--kill before-send:N``
 (or ``after-send:N``) SIGKILLs this very process at the N-th such step of the
@@ -26,9 +26,9 @@ from bot.adapters.state.outbox_db import PostgresOutbox
 from bot.chat.outbox_sender import Outbox
 from bot.chat.poster import DiscordPoster
 from bot.relay.service import ALERT_TAG, Relay, reconcile
-from tests.discord_fake import CHANNEL_ID
-from tests.discord_fake import TOKEN as DISCORD_TOKEN
-from tests.github_fake import REPO, TOKEN
+from tests.fakes.discord_fake import CHANNEL_ID
+from tests.fakes.discord_fake import TOKEN as DISCORD_TOKEN
+from tests.fakes.github_fake import REPO, TOKEN
 
 LEASE_SECONDS = 1.0
 DEADLINE_SECONDS = 90.0

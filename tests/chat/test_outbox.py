@@ -13,7 +13,7 @@ from bot.adapters.state.files import StateProblems
 from bot.adapters.state.outbox import SqliteOutbox, nonce_for
 from bot.chat.outbox_sender import Outbox, card, post
 from bot.chat.poster import fingerprint
-from tests.helpers import RecordingPoster
+from tests.fakes.helpers import RecordingPoster
 
 
 class Clock:

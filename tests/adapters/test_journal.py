@@ -12,7 +12,7 @@ from bot.adapters.state.files import StateProblems
 from bot.adapters.state.journal import HotfixJournal, JournalUnwritable
 from bot.core import hotfix as rules
 from bot.errors import UserFacingError
-from tests.hotfix_support import DEV, T0
+from tests.fakes.hotfix_support import DEV, T0
 
 
 def declaration(summary: str):

@@ -1,7 +1,7 @@
 """kill -9 of a relay process at chosen points of a 40-run burst, then a restart: every run alerted exactly once.
 
-The relay runs in a subprocess (tests/outbox_kill_driver.py) on the real
-discord.py HTTP path against a local Discord (tests/discord_fake.py) and the
+The relay runs in a subprocess (tests/fakes/outbox_kill_driver.py) on the real
+discord.py HTTP path against a local Discord (tests/fakes/discord_fake.py) and the
 local GitHub, both on loopback in this process. The burst is 40 failed runs:
 5 a window are alerted one by one (the rate limit), the others held and
 folded into summary posts (how many of each depends on the machine's speed).
@@ -17,8 +17,8 @@ from collections import Counter
 
 import pytest
 
-from tests.discord_fake import FakeDiscord
-from tests.github_fake import FakeGitHub, github_log
+from tests.fakes.discord_fake import FakeDiscord
+from tests.fakes.github_fake import FakeGitHub, github_log
 
 RUNS = list(range(3001, 3041))
 CLI_OUTPUT = (
@@ -35,7 +35,7 @@ async def run_driver(data_dir, discord: FakeDiscord, github: FakeGitHub, *extra:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "tests.outbox_kill_driver",
+        "tests.fakes.outbox_kill_driver",
         str(data_dir),
         discord.url,
         github.url,

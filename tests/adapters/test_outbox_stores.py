@@ -19,8 +19,8 @@ from bot.adapters.state.outbox import SqliteOutbox
 from bot.adapters.state.outbox_db import PostgresOutbox, RestOutbox
 from bot.chat.channels import PostRef
 from bot.chat.outbox_sender import Outbox, post
-from tests.helpers import RecordingPoster
-from tests.postgrest_sql_fake import PostgrestOverPostgres
+from tests.fakes.helpers import RecordingPoster
+from tests.fakes.postgrest_sql_fake import PostgrestOverPostgres
 
 PROJECT = "https://outbox-test.supabase.co"
 KEY = "service-role-key-for-the-outbox-tests"
