@@ -75,10 +75,18 @@ class JobInfo:
     conclusion: str
     html_url: str
     failed_steps: tuple[str, ...]
+    failed_step_numbers: tuple[int, ...] = ()  # GitHub's step numbers, for ``#step:N:1`` links
 
     @property
     def failed(self) -> bool:
         return self.conclusion in FAILED_JOB_CONCLUSIONS
+
+    @property
+    def step_url(self) -> str:
+        """The link to the first failed step's log (the job's page when no step is known)."""
+        if not self.html_url or not self.failed_step_numbers:
+            return self.html_url
+        return f"{self.html_url}#step:{self.failed_step_numbers[0]}:1"
 
 
 @dataclass
@@ -280,7 +288,9 @@ class GitHubClient:
         found = []
         for job in jobs:
             # The list already carries each job's steps (job.raw_data would re-fetch the job).
-            steps = tuple(step.name or "" for step in job.steps or [] if step.conclusion in FAILED_JOB_CONCLUSIONS)
+            failed = [step for step in job.steps or [] if step.conclusion in FAILED_JOB_CONCLUSIONS]
+            steps = tuple(step.name or "" for step in failed)
+            numbers = tuple(step.number for step in failed if isinstance(step.number, int))
             found.append(
                 JobInfo(
                     id=job.id,
@@ -288,6 +298,7 @@ class GitHubClient:
                     conclusion=job.conclusion or "",
                     html_url=job.html_url or "",
                     failed_steps=steps,
+                    failed_step_numbers=numbers,
                 )
             )
         return found

@@ -23,6 +23,8 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 from psycopg import sql
 
+from bot.core.diagnosis.extensions import SUPABASE_EXTENSIONS  # noqa: F401  (the one list, re-exported)
+
 log = logging.getLogger(__name__)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -225,92 +227,6 @@ alter table auth.users
   add column if not exists is_sso_user boolean not null default false,
   add column if not exists is_anonymous boolean not null default false;
 """
-
-
-# Extensions a Supabase project can enable (its Postgres image ships them). A plain PostgreSQL
-# has only its contrib modules, so a replay there cannot run a migration that creates one of
-# the others; that says nothing against the migration.
-SUPABASE_EXTENSIONS = frozenset(
-    {
-        "address_standardizer",
-        "address_standardizer_data_us",
-        "amcheck",
-        "autoinc",
-        "bloom",
-        "btree_gin",
-        "btree_gist",
-        "citext",
-        "cube",
-        "dblink",
-        "dict_int",
-        "dict_xsyn",
-        "earthdistance",
-        "fuzzystrmatch",
-        "hstore",
-        "http",
-        "hypopg",
-        "index_advisor",
-        "insert_username",
-        "intarray",
-        "isn",
-        "lo",
-        "ltree",
-        "moddatetime",
-        "pageinspect",
-        "pg_buffercache",
-        "pg_cron",
-        "pg_freespacemap",
-        "pg_graphql",
-        "pg_hashids",
-        "pg_jsonschema",
-        "pg_net",
-        "pg_prewarm",
-        "pg_repack",
-        "pg_stat_monitor",
-        "pg_stat_statements",
-        "pg_surgery",
-        "pg_tle",
-        "pg_trgm",
-        "pg_visibility",
-        "pg_walinspect",
-        "pgaudit",
-        "pgcrypto",
-        "pgjwt",
-        "pgmq",
-        "pgroonga",
-        "pgroonga_database",
-        "pgrouting",
-        "pgrowlocks",
-        "pgsodium",
-        "pgstattuple",
-        "pgtap",
-        "plcoffee",
-        "plls",
-        "plpgsql",
-        "plpgsql_check",
-        "plv8",
-        "postgis",
-        "postgis_raster",
-        "postgis_sfcgal",
-        "postgis_tiger_geocoder",
-        "postgis_topology",
-        "postgres_fdw",
-        "refint",
-        "rum",
-        "seg",
-        "sslinfo",
-        "supabase_vault",
-        "tablefunc",
-        "tcn",
-        "timescaledb",
-        "tsm_system_rows",
-        "tsm_system_time",
-        "unaccent",
-        "uuid-ossp",
-        "vector",
-        "wrappers",
-    }
-)
 
 
 # Scratch database names start with this; the tests add their xdist worker, so a leftover says who made it.

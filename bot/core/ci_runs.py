@@ -194,6 +194,7 @@ class CiAlert:
     failure: Any | None  # bot.core.failures.Failure, or None when the log showed no error
     failed_jobs: tuple[str, ...] = ()
     failed_steps: tuple[str, ...] = ()
+    step_url: str = ""  # the failed job's failed step (GitHub's #step:N:1 anchor), else the job
     log_tail: tuple[str, ...] = ()  # the end of the failed job's log, cleaned
     note: str = ""  # why the log could not be read, when it could not
     mention_user_id: int | None = None  # Discord id of the run's actor, when mapped

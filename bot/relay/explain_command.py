@@ -91,29 +91,50 @@ def _read_migration(migrations_dir: Path, name: str | None) -> str | None:
         return None
 
 
+def statement_position(f: Failure) -> str:
+    """'statement 2 of 12, line 5' (1-based, unlike the CLI's "At statement: 1")."""
+    parts = []
+    if f.statement_index is not None:
+        total = f" of {f.statement_count}" if f.statement_count else ""
+        parts.append(f"statement {f.statement_index + 1}{total}")
+    if f.line is not None:
+        parts.append(f"line {f.line}")
+    return ", ".join(parts)
+
+
+def fix_label(f: Failure) -> str:
+    """'Fix (certain)', 'Fix (likely)', or 'Check' when the hint only says what to look at."""
+    if f.confidence == "check":
+        return "Check"
+    return f"Fix ({f.confidence})" if f.confidence else "Fix"
+
+
 def render_text(f: Failure) -> str:
     """The explanation for a terminal (everything in ``f`` is already redacted)."""
     out: list[str] = []
     if f.file:
-        where = f.file
-        if f.line is not None:
-            where += f" line {f.line}"
-        if f.statement_index is not None:
-            where += f" (statement {f.statement_index})"
-        if f.error_line is not None and f.error_line != f.line:
-            where += f", error at line {f.error_line}"
-        out.append(f"File:     {where}")
-    out.append(f"Error:    {f.headline}")
+        where = f"{f.file}:{f.error_line or f.line}" if (f.error_line or f.line) else f.file
+        position = statement_position(f)
+        out.append(f"File:     {where}" + (f" ({position})" if position else ""))
+    out.append(f"Error:    {f.headline.replace(chr(10), chr(10) + ' ' * 10)}")
     if f.detail:
         out.extend(f"          {line}" for line in f.detail.splitlines())
     if f.cli_hint:
         out.append(f"CLI:      {f.cli_hint}")
     out.append(f"Category: {f.category}")
-    if f.statement:
+    if f.context:
+        marked = f.error_line or f.line
+        out.append("Where:")
+        for number, text in f.context:
+            out.append(f"  {'>' if number == marked else ' '} {number:>4} | {text}")
+    elif f.statement:
         out.append("Statement:")
         out.extend(f"    {line}" for line in f.statement.splitlines())
-    out.append("Fix:")
-    out.extend(f"    {line}" for line in f.hint.splitlines())
+    out.append(f"{fix_label(f)}:")
+    out.extend(f"    {line}" for line in f.advice.splitlines())
+    if f.fix_sql:
+        out.append("Run instead:")
+        out.extend(f"    {line}" for line in f.fix_sql.splitlines())
     if f.category == "unknown" and f.error_lines:
         out.append("Error lines:")
         out.extend(f"    {line}" for line in f.error_lines)

@@ -11,6 +11,7 @@ statement does not fit, the full redacted excerpt rides along as a file.
 from __future__ import annotations
 
 import io
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -56,15 +57,53 @@ def _code(text: str, limit: int = FIELD_VALUE, *, lang: str = "") -> tuple[str, 
     return f"```{lang}\n{clip(text, room)}\n```", cut
 
 
-def _fix(hint: str) -> tuple[str, bool]:
-    """The classifier's hint: its prose, then the SQL it writes out (after "...:") as a code block."""
-    hint = redact(hint)
-    prose, newline, sql = hint.partition("\n")
-    if not newline or not prose.rstrip().endswith(":"):
-        return clip(hint, FIELD_VALUE), len(hint) > FIELD_VALUE
-    prose = clip(prose, FIELD_VALUE // 2)
-    block, cut = _code(sql, FIELD_VALUE - len(prose) - 1, lang="sql")
-    return f"{prose}\n{block}", cut
+ERROR_WIDTH = 56  # characters of the ERROR line per row: Discord's embed code block shows about this many
+
+
+def _wrapped(text: str, width: int = ERROR_WIDTH) -> str:
+    """Long lines broken at spaces (or hard, for a long word), so nothing is cut at the embed's right edge."""
+    out = []
+    for line in text.splitlines() or [""]:
+        out.extend(textwrap.wrap(line, width, break_long_words=True, break_on_hyphens=False) or [""])
+    return "\n".join(out)
+
+
+def _fix(failure) -> tuple[str, str, bool]:
+    """(field name, value, cut): the advice in prose, then the SQL to run as a code block."""
+    advice = redact(failure.advice or "no known fix")
+    label = "What to check" if failure.confidence == "check" else f"Fix ({failure.confidence or 'hint'})"
+    if not failure.fix_sql:
+        return label, clip(advice, FIELD_VALUE), len(advice) > FIELD_VALUE
+    prose = clip(advice, FIELD_VALUE // 3)
+    room = FIELD_VALUE - len(prose) - 1
+    sql = redact(failure.fix_sql)
+    if len(sql) + 12 > room:
+        # Never a cut statement: it would not run. The attachment has it whole.
+        return label, clip(f"{prose}\n(the statement to run is in the attached excerpt)", FIELD_VALUE), True
+    block, _ = _code(sql, room, lang="sql")
+    return label, f"{prose}\n{block}", False
+
+
+def _where(failure) -> str:
+    """The failing line with a few lines around it, marked, as a code block (or the statement when no file)."""
+    marked = failure.error_line or failure.line
+    rows = []
+    width = max((len(str(n)) for n, _ in failure.context), default=1)
+    for number, text in failure.context:
+        rows.append(f"{'>' if number == marked else ' '} {number:>{width}} | {text}")
+        if number == marked and failure.caret_column and failure.error_line:
+            rows.append(" " * (width + 5 + failure.caret_column - 1) + "^")
+    return "\n".join(rows)
+
+
+def _position(failure) -> str:
+    parts = []
+    if failure.statement_index is not None:
+        total = f" of {failure.statement_count}" if failure.statement_count else ""
+        parts.append(f"statement {failure.statement_index + 1}{total}")
+    if failure.line is not None:
+        parts.append(f"line {failure.line}")
+    return ", ".join(parts)
 
 
 def _duration(seconds: float | None) -> str:
@@ -97,7 +136,7 @@ def render_alert(alert: CiAlert) -> RenderedAlert:
     where = alert.environment
     subject = failure.file if failure is not None and failure.file else "Supabase Migrations"
     embed = discord.Embed(
-        title=redact(f"❌ {subject} {verb} on {where}"),
+        title=redact(clip(f"❌ {subject} {verb} on {where}", 256)),
         url=run.attempt_url or None,
         colour=RED,
     )
@@ -109,7 +148,7 @@ def render_alert(alert: CiAlert) -> RenderedAlert:
         if failure.category == UNKNOWN and failure.error_lines:
             # No known pattern: show what the log said, as it said it.
             error = "\n".join(failure.error_lines)
-        embed.description, cut = _code(error, DESCRIPTION // 2)
+        embed.description, cut = _code(_wrapped(error), DESCRIPTION // 3)
     elif run.conclusion == "startup_failure":
         embed.description = "The workflow could not start (a YAML or permissions problem): open the run."
     elif alert.note and not alert.log_tail:
@@ -124,24 +163,32 @@ def render_alert(alert: CiAlert) -> RenderedAlert:
             embed.description += "\n" + redact(alert.note)
 
     embed.add_field(name="Environment", value=where, inline=True)
+    if run.head_branch:
+        embed.add_field(name="Branch", value=clip(redact(f"`{run.head_branch}`"), 200), inline=True)
     if failure is not None:
         embed.add_field(name="Category", value=f"`{failure.category}`", inline=True)
         if failure.file:
-            line = f", line {failure.line}" if failure.line else ""
-            if failure.error_line and failure.error_line != failure.line:
-                line += f", error at line {failure.error_line}"
-            embed.add_field(name="File", value=redact(f"`{failure.file}`{line}"), inline=True)
-        if failure.statement:
+            line = failure.error_line or failure.line
+            position = _position(failure)
+            value = redact(
+                f"`{failure.file}{':' + str(line) if line else ''}`" + (f" · {position}" if position else "")
+            )
+            embed.add_field(name="File", value=clip(value, FIELD_VALUE), inline=False)
+        if failure.context:
+            value, context_cut = _code(_where(failure), lang="sql")
+            cut = cut or context_cut
+            embed.add_field(name="Where", value=value, inline=False)
+        elif failure.statement:
             value, statement_cut = _code(failure.statement, lang="sql")
             cut = cut or statement_cut
-            index = f" {failure.statement_index}" if failure.statement_index is not None else ""
-            embed.add_field(name=f"Statement{index}", value=value, inline=False)
-        value, hint_cut = _fix(failure.hint or "no known fix")
+            embed.add_field(name="Statement", value=value, inline=False)
+        name, value, hint_cut = _fix(failure)
         cut = cut or hint_cut
-        embed.add_field(name="Fix", value=value, inline=False)
+        embed.add_field(name=name, value=value, inline=False)
     if alert.failed_steps or alert.failed_jobs:
-        steps = ", ".join(alert.failed_steps) or ", ".join(alert.failed_jobs)
-        embed.add_field(name="Failed step", value=clip(redact(steps), 300), inline=False)
+        steps = clip(redact(", ".join(alert.failed_steps) or ", ".join(alert.failed_jobs)), 250)
+        value = f"[{steps}]({alert.step_url})" if alert.step_url else steps
+        embed.add_field(name="Failed step", value=value, inline=False)
     embed.add_field(name="Commit", value=clip(_commit(run), FIELD_VALUE), inline=False)
     embed.add_field(name="Run", value=_run_link(run), inline=True)
     embed.add_field(name="Duration", value=_duration(run.duration_seconds), inline=True)
@@ -158,8 +205,12 @@ def render_alert(alert: CiAlert) -> RenderedAlert:
         )
     excerpt = None
     if cut or (failure is None and alert.log_tail):
-        excerpt = (f"migration-run-{run.run_id}-attempt-{run.attempt}.txt", _excerpt_text(alert).encode())
+        excerpt = (excerpt_name(run), _excerpt_text(alert).encode())
     return RenderedAlert(content=content, embed=embed, allowed_mentions=mentions, excerpt=excerpt)
+
+
+def excerpt_name(run: RunInfo) -> str:
+    return f"migration-run-{run.run_id}-attempt-{run.attempt}.txt"
 
 
 def _excerpt_text(alert: CiAlert) -> str:
@@ -174,7 +225,7 @@ def _excerpt_text(alert: CiAlert) -> str:
         lines += ["== error ==", *failure.error_lines, ""]
         if failure.statement:
             lines += ["== statement ==", failure.statement, ""]
-        lines += ["== fix ==", failure.hint or "no known fix", ""]
+        lines += [f"== fix ({failure.confidence or 'hint'}) ==", failure.hint or "no known fix", ""]
     else:
         lines += [NO_ERROR_FOUND, alert.note, ""]
     if alert.log_tail:

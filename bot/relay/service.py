@@ -176,6 +176,7 @@ class Relay:
             failure=failure,
             failed_jobs=tuple(job.name for job in failed_jobs),
             failed_steps=tuple(step for job in failed_jobs for step in job.failed_steps),
+            step_url=next((job.step_url for job in failed_jobs if job.step_url), ""),
             log_tail=tuple(tail),
             note=note,
             mention_user_id=user,

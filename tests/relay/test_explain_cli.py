@@ -59,7 +59,7 @@ def test_text_output_without_migrations_dir(real_failure, capsys, monkeypatch, t
     monkeypatch.chdir(tmp_path)  # no supabase/migrations here: no line number, still explained
     assert main(["explain", str(log)]) == 0
     out = capsys.readouterr().out
-    assert "20251209000002_two.sql (statement 1)" in out
+    assert "20251209000002_two.sql (statement 2)" in out
     assert 'relation "foo" already exists (SQLSTATE 42P07)' in out
     assert "relation_exists" in out and "if not exists" in out
     assert SECRET not in out
