@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
         )
     if args.dry_run:
         print(json.dumps([row.__dict__ for row in record.rows], indent=2))
-    else:
+    elif db_url:
         insert_rows(db_url, record.rows)
     applied = sum(1 for r in record.rows if r.status == "applied")
     failed = [r for r in record.rows if r.status == "failed"]

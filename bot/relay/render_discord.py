@@ -64,14 +64,18 @@ def _wrapped(text: str, width: int = ERROR_WIDTH) -> str:
     """Long lines broken at spaces (or hard, for a long word), so nothing is cut at the embed's right edge."""
     out = []
     for line in text.splitlines() or [""]:
-        out.extend(textwrap.wrap(line, width, break_long_words=True, break_on_hyphens=False) or [""])
+        glued = line.replace(" (SQLSTATE ", "\x00(SQLSTATE\x00")  # "(SQLSTATE 42P07)" stays on one row
+        rows = textwrap.wrap(glued, width, break_long_words=True, break_on_hyphens=False) or [""]
+        out.extend(row.replace("\x00(SQLSTATE\x00", " (SQLSTATE ") for row in rows)
     return "\n".join(out)
 
 
 def _fix(failure) -> tuple[str, str, bool]:
     """(field name, value, cut): the advice in prose, then the SQL to run as a code block."""
     advice = redact(failure.advice or "no known fix")
-    label = "What to check" if failure.confidence == "check" else f"Fix ({failure.confidence or 'hint'})"
+    label = "What to check" if failure.confidence == "check" else "Fix"
+    if failure.confidence in ("certain", "likely"):
+        label = f"Fix ({failure.confidence})"
     if not failure.fix_sql:
         return label, clip(advice, FIELD_VALUE), len(advice) > FIELD_VALUE
     prose = clip(advice, FIELD_VALUE // 3)

@@ -138,13 +138,15 @@ async def test_real_failure_is_alerted_with_file_line_sqlstate_category_and_fix(
     [embed] = post["embeds"]
     assert message_problems(post["content"], post["embeds"]) == []
     assert BAD_FILE in embed.title and "dev" in embed.title
-    assert "SQLSTATE 42P07" in embed.description and 'relation "rr_customers" already exists' in embed.description
+    error = " ".join(embed.description.split())  # the ERROR line is wrapped to the embed's width
+    assert "SQLSTATE 42P07" in error and 'relation "rr_customers" already exists' in error
     f = fields(embed)
     assert f["Environment"] == "dev"
     assert f["Category"] == "`relation_exists`"
-    assert f["File"] == f"`{BAD_FILE}`, line 4"  # from the file at the run's commit
-    assert "create table if not exists public.rr_customers" in f["Fix"].lower()
-    assert f["Failed step"] == "Apply migrations"
+    assert f["File"] == f"`{BAD_FILE}:4` · statement 2 of 2, line 4"  # from the file at the run's commit
+    assert "create table if not exists public.rr_customers" in f["Fix (certain)"].lower()
+    assert f["Failed step"].startswith("[Apply migrations](https://github.com/") and "#step:2:1)" in f["Failed step"]
+    assert f["Branch"] == "`main`"
     assert f["Commit"].startswith(f"`{run.short_sha}` feat: add customer tier column")
     assert "Octo Cat" in f["Commit"] and "longer body" not in f["Commit"]
     assert "attempt 1" in f["Run"] and run.html_url in f["Run"]
@@ -395,7 +397,7 @@ REAL_CASES = {
         "create table if not exists public.rr_syn_ok (id int);\n\n"
         "create table public.rr_syn (\n  id int,\n  name text,,\n);\n",
         "42601",
-        "3, error at line 5",
+        "5` · statement 2 of 2, line 3",
         'syntax error at or near ","',
     ),
     "duplicate_key": (
@@ -403,14 +405,14 @@ REAL_CASES = {
         "insert into public.rr_k values (1);\n"
         "insert into public.rr_k values (1);\n",
         "23505",
-        3,
+        "3` · statement 3 of 3, line 3",
         "Key (id)=(1) already exists.",
     ),
     "column_missing": (
         "create table if not exists public.rr_c (id int);\n\n"
         "create or replace view public.rr_v as\n  select nope from public.rr_c;\n",
         "42703",
-        "3, error at line 4",
+        "4` · statement 2 of 2, line 3",
         'column "nope" does not exist',
     ),
 }
@@ -450,9 +452,12 @@ async def test_real_errors_of_each_kind_reach_the_alert(category, real_outputs, 
     embed = post["embeds"][0]
     f = fields(embed)
     assert f["Category"] == f"`{category}`"
-    assert f"SQLSTATE {sqlstate}" in embed.description and shown in embed.description + f.get("Statement", "")
-    assert f["File"] == f"`20991210000000_rr_case.sql`, line {line}"
-    assert f["Fix"] and f["Fix"] != "no known fix"
+    assert f"SQLSTATE {sqlstate}" in embed.description and shown in embed.description + f.get("Statement", "") + f.get(
+        "Where", ""
+    )
+    assert f["File"] == f"`20991210000000_rr_case.sql:{line}"
+    fix = next(value for name, value in f.items() if name.startswith("Fix") or name == "What to check")
+    assert fix and "no known fix" not in fix.lower()
     assert all(r.startswith("GET /api/v3/") for r in fake.requests)
     assert message_problems(post["content"], post["embeds"]) == []
 

@@ -162,4 +162,5 @@ def test_alert_names_the_error_line_of_a_syntax_error(scratch_db, tmp_path):
     assert (failure.category, failure.line, failure.error_line) == ("syntax_error", 1, 4)
     alert = CiAlert(run=RunInfo.from_api(FakeGitHub().run_payload(12, 1)), environment="dev", failure=failure)
     fields = {f.name: f.value for f in render_alert(alert).embed.fields}
-    assert fields["File"] == "`20251209000001_orders.sql`, line 1, error at line 4"
+    assert fields["File"] == "`20251209000001_orders.sql:4` · statement 1 of 1, line 1"
+    assert "> 4 |   total numeric" in fields["Where"]  # the failing line, marked, with its neighbours

@@ -99,7 +99,7 @@ def parse_log(lines: Iterable[str]) -> Failure | None:
 class DiagnosingParser(LogParser):
     """``LogParser`` whose ``result()`` carries the hint, for callers feeding lines one by one."""
 
-    def result(self) -> Failure | None:  # type: ignore[override]
+    def result(self) -> Failure | None:
         failure = super().result()
         return diagnose(Context(failure)) if failure is not None else None
 

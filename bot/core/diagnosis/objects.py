@@ -17,6 +17,7 @@ import difflib
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from pglast import parse_sql
 from pglast.visitors import Visitor
@@ -217,7 +218,7 @@ def statement_relations(sql: str) -> tuple[list[Relation], str | None]:
         return [], None
     if len(stmts) != 1:
         return [], None
-    node = stmts[0].stmt
+    node: Any = stmts[0].stmt
     visitor = _Relations()
     try:
         visitor(node)

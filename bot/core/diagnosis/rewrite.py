@@ -12,6 +12,7 @@ statement (or two), ready to run; None when no rewrite is known.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from pglast import parse_sql
 from pglast import parser as pg
@@ -171,7 +172,7 @@ def rerunnable_create(sql: str) -> str | None:
 
 
 def _rerunnable_alter_add(sql: str, node) -> str | None:
-    cmds = node.cmds or ()
+    cmds: tuple[Any, ...] = tuple(node.cmds or ())
     if len(cmds) != 1:
         return None
     cmd = cmds[0]
