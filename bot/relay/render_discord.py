@@ -62,7 +62,7 @@ ERROR_WIDTH = 56  # characters of the ERROR line per row: Discord's embed code b
 
 def _wrapped(text: str, width: int = ERROR_WIDTH) -> str:
     """Long lines broken at spaces (or hard, for a long word), so nothing is cut at the embed's right edge."""
-    out = []
+    out: list[str] = []
     for line in text.splitlines() or [""]:
         glued = line.replace(" (SQLSTATE ", "\x00(SQLSTATE\x00")  # "(SQLSTATE 42P07)" stays on one row
         rows = textwrap.wrap(glued, width, break_long_words=True, break_on_hyphens=False) or [""]
