@@ -154,3 +154,27 @@ def test_passwords_in_sql_are_redacted(sql, secret):
 def test_sql_without_a_password_literal_is_left_alone():
     for sql in ("alter role r password null;", "select 'password reset' as label;"):
         assert redact(sql) == sql
+
+
+def test_postgrest_error_text_is_redacted():
+    """PostgREST may echo what it was sent (a key in a message); the bot prints that text."""
+    import httpx
+
+    from bot.adapters.supabase.rest import _error_message
+
+    key = "eyJhbGciOiJIUzI1NiJ9.eyJyb2xlIjoic2VydmljZV9yb2xlIn0.c2lnbmF0dXJlLXNlY3JldA"
+    response = httpx.Response(401, json={"code": "PGRST301", "message": f"JWT {key} is invalid"})
+    text = _error_message("https://x.supabase.co/rest/v1/v_migration_status", response)
+    assert "c2lnbmF0dXJlLXNlY3JldA" not in text and MARK in text and "PGRST301" in text
+
+
+def test_a_percent_zz_database_url_never_quotes_the_password():
+    """psycopg quotes the undecodable part of a URL, the password, in its error: record-run says one line without it."""
+    from bot.errors import UserFacingError
+    from bot.relay.run_record import RunRow, insert_rows
+
+    row = RunRow(environment="dev", status="applied", version="20251209000001", file_name="20251209000001_a.sql")
+    with pytest.raises(UserFacingError) as raised:
+        insert_rows("postgresql://postgres:Sup3r%zzSecret@127.0.0.1:1/postgres", [row])
+    assert "Sup3r" not in str(raised.value) and "zzSecret" not in str(raised.value)
+    assert str(raised.value).startswith("could not record the run in public.migration_runs:")

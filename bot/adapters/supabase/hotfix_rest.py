@@ -28,6 +28,7 @@ from bot.adapters.supabase.hotfix_store import (
 )
 from bot.adapters.supabase.rest import RETRY_STATUSES, PostgrestClient, _postgrest_error, json_body, json_rows
 from bot.core.hotfix import Actor, Hotfix, HotfixEvent, NewHotfix, Reminder
+from bot.core.redact import redact
 from bot.errors import SourceUnavailable
 
 
@@ -211,7 +212,7 @@ def _error(url: str, response: httpx.Response) -> SourceUnavailable:
     status = response.status_code
     body = _postgrest_error(response)
     code = str(body.get("code") or "")
-    parts = [str(body.get(k)).strip() for k in ("message", "details", "hint") if body.get(k)]
+    parts = [redact(str(body.get(k)).strip()[:500]) for k in ("message", "details", "hint") if body.get(k)]
     said = f" (PostgREST {code}: {'; '.join(parts)})" if code else f" ({'; '.join(parts)})" if parts else ""
     if status in RETRY_STATUSES:
         return HotfixStoreDown(f"{url} answered HTTP {status}{said}; the hotfix store is unavailable, try again")

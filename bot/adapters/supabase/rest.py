@@ -18,6 +18,7 @@ from collections.abc import Sequence
 import httpx
 
 from bot.adapters.supabase.base import ROW_COLUMNS, VIEW, VIEW_MIGRATION, columns_to_read, row_from_mapping
+from bot.core.redact import redact
 from bot.core.status import AppliedRow
 from bot.errors import SourceUnavailable
 
@@ -241,7 +242,7 @@ def _error_message(endpoint: str, response: httpx.Response) -> str:
     status = response.status_code
     body = _postgrest_error(response)
     code = str(body.get("code") or "")
-    said = str(body.get("message") or "").strip()
+    said = redact(str(body.get("message") or "").strip()[:500])  # PostgREST may echo a key or a value
     suffix = f" (PostgREST {code}: {said})" if code else f" ({said})" if said else ""
     if status in (401, 403) and code != "42501":
         return (
