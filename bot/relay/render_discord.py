@@ -152,7 +152,9 @@ def render_alert(alert: CiAlert) -> RenderedAlert:
         if failure.category == UNKNOWN and failure.error_lines:
             # No known pattern: show what the log said, as it said it.
             error = "\n".join(failure.error_lines)
-        embed.description, cut = _code(_wrapped(error), DESCRIPTION // 3)
+        embed.description, cut = _code(
+            _wrapped(redact(error)), DESCRIPTION // 3
+        )  # redact first: wrapping splits secrets
     elif run.conclusion == "startup_failure":
         embed.description = "The workflow could not start (a YAML or permissions problem): open the run."
     elif alert.note and not alert.log_tail:
