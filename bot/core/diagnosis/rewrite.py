@@ -173,6 +173,8 @@ def rerunnable_create(sql: str) -> str | None:
 
 def _rerunnable_alter_add(sql: str, node) -> str | None:
     cmds: tuple[Any, ...] = tuple(node.cmds or ())
+    if len(cmds) > 1 and all(getattr(getattr(c, "subtype", None), "name", "") == "AT_AddColumn" for c in cmds):
+        return _add_columns_if_not_exists(sql)
     if len(cmds) != 1:
         return None
     cmd = cmds[0]
