@@ -53,10 +53,10 @@ APPLYING = re.compile(r"Applying migration (\S+)\.\.\.")
 async def test_the_prediction_is_what_the_cli_then_does(scratch_db, tmp_path):
     folder = tmp_path / "m"
     shutil.copytree(REPO_MIGRATIONS, folder)  # the bot's view, to read the history through
-    for name in ("0001_old.sql", "20250101_day.sql", "20250101120000_a.sql", "20251211500000_after_the_bots.sql"):
+    for name in ("0001_old.sql", "20250101_day.sql", "20250101120000_a.sql", "20980101000000_after_the_bots.sql"):
         (folder / name).write_text("select 1;\n")
     assert migration_up(scratch_db.url, folder).returncode == 0
-    for name in ("20251212000000_b.sql", "20251211600000_c.sql", "20990101000000_z.sql"):
+    for name in ("20980103000000_b.sql", "20980102000000_c.sql", "20990101000000_z.sql"):
         (folder / name).write_text("select 1;\n")
     report = await collect_status(PostgresStatusSource(scratch_db.url), read_local_migrations(folder))
     assert report.next_run.outcome == "apply"
