@@ -46,6 +46,10 @@ MAX_JOB_LOGS = 3  # failed jobs whose logs are read, at most
 ALERT_TAG = "ci-alert"  # outbox tag of new alerts: what the rate limit counts and what is held
 
 
+# Held alerts one burst summary names; 20 lines of about 150 characters fit an embed description.
+SUMMARY_ROWS = 20
+
+
 def alert_key(run: RunInfo) -> str:
     return f"ci-alert:{run.repository}:{run.run_id}:{run.attempt}"
 
@@ -217,8 +221,17 @@ class Relay:
             if not force and not await self._may_post():
                 self._schedule_flush()
                 return 0
-            folded = await self.outbox.store.fold(ALERT_TAG, f"ci-burst:{held[0].key}", "alerts", self._summary_message)
-        return len(folded)
+            # One summary per SUMMARY_ROWS held alerts, so every run stays named in a post that fits
+            # Discord's embed limit; each summary's key is its first row's, stable across a crash.
+            total = 0
+            while held:
+                key = f"ci-burst:{held[0].key}"
+                folded = await self.outbox.store.fold(
+                    ALERT_TAG, key, "alerts", self._summary_message, limit=SUMMARY_ROWS
+                )
+                total += len(folded)
+                held = await self.outbox.store.held(ALERT_TAG) if folded else []
+        return total
 
     def _summary_message(self, rows: list[OutboxRow]) -> dict:
         alerts = [a for a in (self.ledger.alert_of_post(row.key) for row in rows) if a is not None]

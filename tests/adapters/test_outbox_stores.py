@@ -118,6 +118,15 @@ async def test_held_rows_fold_once_into_one_summary_and_the_rate_limit_counts_ro
     assert await store.get("summary-2") is None and (await store.get("h0")).state == "folded"
 
 
+async def test_a_limited_fold_takes_the_oldest_held_rows_and_leaves_the_rest_held(store):
+    for n in range(5):
+        await store.enqueue(f"h{n}", "alerts", MESSAGE, tag="ci", held=True)
+    folded = await store.fold("ci", "summary-a", "alerts", lambda rows: post(content=f"{len(rows)}"), limit=2)
+    assert [r.key for r in folded] == ["h0", "h1"]
+    assert [r.key for r in await store.held("ci")] == ["h2", "h3", "h4"]
+    assert (await store.get("summary-a")).message == post(content="2")
+
+
 async def test_the_sender_delivers_through_each_store(store):
     poster = RecordingPoster()
     outbox = Outbox(store, poster)

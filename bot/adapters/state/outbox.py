@@ -107,8 +107,11 @@ class OutboxStore(Protocol):
 
     async def get(self, key: str) -> OutboxRow | None: ...
 
-    async def fold(self, tag: str, key: str, channel: str, message_for: Any) -> list[OutboxRow]:
-        """Replace the held rows of ``tag`` by one row ``key``; ``message_for(rows)`` makes its message."""
+    async def fold(
+        self, tag: str, key: str, channel: str, message_for: Any, *, limit: int | None = None
+    ) -> list[OutboxRow]:
+        """Replace the (oldest ``limit``) held rows of ``tag`` by one row ``key``; ``message_for(rows)`` makes
+        its message."""
 
     async def held(self, tag: str) -> list[OutboxRow]: ...
 
@@ -302,7 +305,9 @@ class SqliteOutbox:
             ).fetchall()
         return [_row(values) for values in found]
 
-    async def fold(self, tag: str, key: str, channel: str, message_for: Any) -> list[OutboxRow]:
+    async def fold(
+        self, tag: str, key: str, channel: str, message_for: Any, *, limit: int | None = None
+    ) -> list[OutboxRow]:
         now = self._clock()
         with self._lock:
             self._db.execute("begin immediate")
@@ -310,7 +315,8 @@ class SqliteOutbox:
                 rows = [
                     _row(values)
                     for values in self._db.execute(
-                        f"select {_COLUMNS} from outbox where state = 'held' and tag = ? order by seq", (tag,)
+                        f"select {_COLUMNS} from outbox where state = 'held' and tag = ? order by seq limit ?",
+                        (tag, -1 if limit is None else limit),
                     ).fetchall()
                 ]
                 if rows:

@@ -122,9 +122,15 @@ class _Calls:
         return [_row(r) for r in await self._call("outbox_held", {"p_tag": tag})]
 
     async def fold(
-        self, tag: str, key: str, channel: str, message_for: Callable[[list[OutboxRow]], dict]
+        self,
+        tag: str,
+        key: str,
+        channel: str,
+        message_for: Callable[[list[OutboxRow]], dict],
+        *,
+        limit: int | None = None,
     ) -> list[OutboxRow]:
-        rows = await self.held(tag)
+        rows = (await self.held(tag))[:limit]
         if not rows:
             return []
         args = {"p_tag": tag, "p_key": key, "p_channel": channel, "p_message": message_for(rows)}
