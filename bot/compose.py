@@ -18,28 +18,31 @@ them and cogs read them as ``bot.services``.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-import httpx
-
 from bot.adapters.supabase.factory import SupabaseBackend, backend_for
-from bot.adapters.supabase.hotfix_store import HotfixStore
 from bot.core.environments import ENVIRONMENTS, Environment
 from bot.errors import UserFacingError
 from bot.settings import Settings
 from bot.status.service import FolderFiles, GitHubFiles, MigrationFiles, StatusService
 
-if TYPE_CHECKING:  # PyGithub is imported only when GitHub is used, not by `dragonfly-bot status`
+if TYPE_CHECKING:  # PyGithub and httpx are imported only when used, not by `dragonfly-bot status --db-url`
+    import httpx
+
     from bot.adapters.github import GitHubClient
+    from bot.adapters.supabase.hotfix_store import HotfixStore
 
 log = logging.getLogger(__name__)
 
 
 def new_http_client(settings: Settings) -> httpx.AsyncClient:
     """The process's one HTTP client (PostgREST); closed by ``Services.aclose``."""
+    import httpx
+
     return httpx.AsyncClient(
         timeout=settings.rest_timeout_seconds,
         headers={"User-Agent": "dragonfly-bot"},
@@ -89,13 +92,21 @@ class Services:
     ):
         self.settings = settings
         self.db_url = db_url
-        self.http = http or new_http_client(settings)
+        if http is not None:
+            self.__dict__["http"] = http
+        backends = {env: backend_for(settings, env, db_url=db_url) for env in ENVIRONMENTS}
+        # The HTTP client (and its TLS context) is made only when some environment is read over REST.
         self.backends: dict[Environment, SupabaseBackend] = {
-            env: backend_for(settings, env, db_url=db_url, client=self.http) for env in ENVIRONMENTS
+            env: replace(b, client=self.http) if b.kind == "rest" else b for env, b in backends.items()
         }
         self._local_files = local_files
         self._migrations_dir = migrations_dir or settings.migrations_dir
         self.status = StatusService(self.backends, lambda: self.migration_files, note=note)
+
+    @cached_property
+    def http(self) -> httpx.AsyncClient:
+        """The process's one HTTP client, made on first use."""
+        return new_http_client(self.settings)
 
     @cached_property
     def github(self) -> GitHubClient | None:
@@ -131,7 +142,9 @@ class Services:
         return self.backends[self.settings.supabase_mode].hotfix_store()
 
     async def aclose(self) -> None:
-        await self.http.aclose()
+        http = self.__dict__.get("http")
+        if http is not None:
+            await http.aclose()
         github = self.__dict__.get("github")
         if github is not None:
             github.close()

@@ -18,18 +18,17 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-import httpx
-
 from bot.adapters.supabase.base import StatusSource
 from bot.adapters.supabase.factory import SupabaseBackend, backend_for
-from bot.adapters.supabase.readiness import probe_backend
 from bot.core.environments import Environment, is_environment
 from bot.core.status import LocalMigration, StatusReport, compute_status, versions_to_verify
 from bot.core.versions import parse_file_name
 from bot.errors import SourceUnavailable, UserFacingError
 from bot.settings import Settings
 
-if TYPE_CHECKING:  # PyGithub is imported only by the bot, not by `dragonfly-bot status`
+if TYPE_CHECKING:  # PyGithub and httpx are imported only where used, not by `dragonfly-bot status --db-url`
+    import httpx
+
     from bot.adapters.github import GitHubClient, GitHubUnavailable
 
 log = logging.getLogger(__name__)
@@ -318,6 +317,8 @@ class StatusService:
 
     async def probe(self, env: Environment) -> str | None:
         """None when ``env``'s status source answers (one row), else one line saying why not."""
+        from bot.adapters.supabase.readiness import probe_backend
+
         return await probe_backend(self.backends[env])
 
 
@@ -331,6 +332,8 @@ async def status_for(
     local: LocalFiles | None = None,
 ) -> tuple[StatusSource, StatusReport]:
     """Read the migration files (unless given as ``local``) and the source, then compute the report."""
+    import httpx
+
     owns_client = client is None
     client = client or httpx.AsyncClient()
     try:

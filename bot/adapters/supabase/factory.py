@@ -12,19 +12,18 @@ disagree about where that environment lives.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Literal
-
-import httpx
+from typing import TYPE_CHECKING, Literal
 
 from bot.adapters.supabase.base import StatusSource, check_db_url
-from bot.adapters.supabase.hotfix_postgres import PostgresHotfixStore
-from bot.adapters.supabase.hotfix_rest import RestHotfixStore
-from bot.adapters.supabase.hotfix_store import HotfixStore
-from bot.adapters.supabase.postgres import PostgresStatusSource
-from bot.adapters.supabase.rest import RestStatusSource
 from bot.core.environments import Environment
 from bot.errors import UserFacingError
 from bot.settings import Settings
+
+if TYPE_CHECKING:  # each adapter (psycopg, httpx) is imported when a backend of its kind is used
+    import httpx
+
+    from bot.adapters.supabase.hotfix_store import HotfixStore
+    from bot.adapters.supabase.rest import RestStatusSource
 
 Kind = Literal["postgres", "rest"]
 
@@ -51,6 +50,8 @@ class SupabaseBackend:
     def status_source(self, *, retries: int = 3) -> StatusSource:
         """The source of ``v_migration_status``; ``retries`` applies to REST (the probe asks for none)."""
         if self.kind == "postgres":
+            from bot.adapters.supabase.postgres import PostgresStatusSource
+
             check_db_url(self._url())  # a malformed URL is a configuration error (exit 2), found before connecting
             return PostgresStatusSource(self._url())
         if self.kind == "rest":
@@ -67,6 +68,8 @@ class SupabaseBackend:
         )
 
     def rest_status_source(self, *, retries: int = 3) -> RestStatusSource:
+        from bot.adapters.supabase.rest import RestStatusSource
+
         return RestStatusSource(
             self._client(),
             self._project(),
@@ -78,8 +81,12 @@ class SupabaseBackend:
 
     def hotfix_store(self) -> HotfixStore:
         if self.kind == "postgres":
+            from bot.adapters.supabase.hotfix_postgres import PostgresHotfixStore
+
             return PostgresHotfixStore(self._url())
         if self.kind == "rest":
+            from bot.adapters.supabase.hotfix_rest import RestHotfixStore
+
             return RestHotfixStore(self._client(), self._project(), self._key(), timeout=self.timeout)
         upper = self.env.upper()
         raise UserFacingError(
