@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.adopt.bundled import bot_migrations
-from bot.adopt.scan import MIGRATIONS, WORKFLOWS, RepoScan, scan_database, scan_repository
+from bot.adopt.scan import MIGRATIONS, WORKFLOWS, DatabaseScan, RepoScan, scan_database, scan_repository, scan_rest
 from bot.adopt.schema import fit_migration
 from bot.adopt.workflow import SUPABASE_CLI, new_workflow, patch_workflow
 from bot.errors import UserFacingError
@@ -48,7 +48,12 @@ sys.exit(next(iter(main)).load()(["status", *args]))
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db-url", help="the database to read (default: SUPABASE_<ENV>_DB_URL)")
-    parser.add_argument("--env", choices=("dev", "prod"), default="dev", help="whose DB URL setting to read")
+    parser.add_argument(
+        "--env",
+        choices=("dev", "prod"),
+        default="dev",
+        help="whose settings to read (REST URL and service-role key, else DB URL)",
+    )
     parser.add_argument("--dry-run", action="store_true", help="show the files and the diff, write nothing")
     parser.add_argument("--yes", action="store_true", help="write without asking")
     parser.add_argument(
@@ -76,9 +81,10 @@ def next_versions(taken: list[str], now: str, count: int) -> list[str]:
     return [str(start + i) for i in range(count)]
 
 
-def plan(repo: RepoScan, db_url: str, now: datetime, *, replace_tool: bool) -> tuple[dict[Path, str], list[str]]:
+def plan(
+    repo: RepoScan, database: DatabaseScan, now: datetime, *, replace_tool: bool
+) -> tuple[dict[Path, str], list[str]]:
     """Every file to write (path -> text) and the steps left by hand."""
-    database = scan_database(db_url)
     requirement = f"dragonfly-bot=={bot_version()}"
     files: dict[Path, str] = {}
     todo = [(name, sql) for name, sql in bot_migrations() if name not in repo.adopted]
@@ -132,6 +138,25 @@ def plan(repo: RepoScan, db_url: str, now: datetime, *, replace_tool: bool) -> t
     return files, steps
 
 
+def read_database(args: argparse.Namespace) -> DatabaseScan:
+    """The environment's database, reached the way every command reaches it (the factory's one decision:
+    --db-url, else REST with the service-role key, else the environment's DB URL)."""
+    from bot.adapters.supabase.factory import backend_for
+    from bot.settings import load_settings
+
+    settings = load_settings()
+    backend = backend_for(settings, args.env, db_url=args.db_url)
+    if backend.kind == "postgres" and backend.db_url:
+        return scan_database(backend.db_url)
+    if backend.kind == "rest" and backend.project_url and backend.service_role_key:
+        return scan_rest(backend.project_url, backend.service_role_key, timeout=settings.rest_timeout_seconds)
+    upper = args.env.upper()
+    raise UserFacingError(
+        f"init reads the database: pass --db-url, or set SUPABASE_{upper}_URL and "
+        f"SUPABASE_{upper}_SERVICE_ROLE_KEY (REST), or SUPABASE_{upper}_DB_URL"
+    )
+
+
 def _diff(path: Path, new: str, root: Path) -> str:
     old = path.read_text("utf-8") if path.exists() else ""
     name = path.relative_to(root).as_posix()
@@ -142,18 +167,7 @@ def run(args: argparse.Namespace) -> int:
     root = args.root.resolve()
     now = datetime.now(UTC)
     repo = scan_repository(root, now.strftime("%Y%m%d"))
-    db_url = args.db_url
-    if not db_url:
-        from bot.settings import load_settings
-
-        configured = load_settings().db_url(args.env)
-        if configured is None:
-            raise UserFacingError(
-                f"init reads the database: pass --db-url, or set SUPABASE_{args.env.upper()}_DB_URL "
-                "(a direct Postgres URL)"
-            )
-        db_url = configured.get_secret_value()
-    files, steps = plan(repo, db_url, now, replace_tool=args.replace_status_tool)
+    files, steps = plan(repo, read_database(args), now, replace_tool=args.replace_status_tool)
     changed = {p: t for p, t in files.items() if not p.exists() or p.read_text("utf-8") != t}
     if not changed:
         print("✅ Nothing to change: dragonfly-bot is already adopted here.")

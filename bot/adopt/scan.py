@@ -117,3 +117,32 @@ def scan_database(db_url: str) -> DatabaseScan:
         raise SourceUnavailable(f"init could not read the database: {reason}; check --db-url") from None
     team = TeamSchema(tuple(tracker) or None, tuple(view) or None)
     return DatabaseScan(team, tuple(sorted(history)))
+
+
+def scan_rest(project_url: str, service_role_key: str, *, timeout: float = 10.0) -> DatabaseScan:
+    """The same facts over PostgREST (the protocol's read path): the columns from the OpenAPI description,
+    the recorded versions from ``v_migration_status`` itself (``supabase_migrations`` is not exposed)."""
+    import asyncio
+
+    return asyncio.run(_scan_rest(project_url, service_role_key, timeout))
+
+
+async def _scan_rest(project_url: str, key: str, timeout: float) -> DatabaseScan:
+    import httpx
+
+    from bot.adapters.supabase.base import VIEW
+    from bot.adapters.supabase.rest import RestStatusSource
+
+    async with httpx.AsyncClient() as client:
+        source = RestStatusSource(client, project_url, key, timeout=timeout, retries=1)
+        described = await source.describe()
+        if described is None:
+            raise SourceUnavailable(
+                f"{project_url.rstrip('/')}/rest/v1/ gave no OpenAPI description, which init reads the columns "
+                "from: check the project URL and the service-role key, or pass --db-url"
+            )
+        view = described.get(VIEW)
+        history = sorted({row.version for row in await source.fetch_rows()}) if view else []
+    tracker = tuple(described.get("dragonfly_migrations") or ()) or None
+    columns = tuple(Column(name, kind) for name, kind in view.items()) if view else None
+    return DatabaseScan(TeamSchema(tracker, columns or None), tuple(history))

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 
+import httpx
 import psycopg
 import pytest
 
@@ -109,3 +110,38 @@ def test_the_status_tool_shim_takes_the_old_flags(team):
     )  # fmt: skip
     # the bot's migrations are written but not applied yet: pending, so 1; --limit is accepted and explained
     assert shim.returncode == 1 and '"schema_version": 2' in shim.stdout and "--limit" in shim.stderr
+
+
+def test_init_over_rest_reads_what_the_database_read_gives(team, tmp_path, monkeypatch, capsys):
+    """`init --env dev` with only the REST settings: the OpenAPI description and the view's rows stand in for
+    the catalog, and the files written are the ones `--db-url` writes."""
+    import shutil
+
+    import respx
+
+    from bot.cli import main
+    from tests.fakes.postgrest_sql_fake import PostgrestOverPostgres
+
+    root, db = team
+    twin = tmp_path / "twin"
+    shutil.copytree(root, twin)
+    assert init(twin, "--db-url", db.url, "--yes").returncode == 0
+    for name in [k for k in os.environ if k.startswith(("SUPABASE_", "DISCORD_", "GITHUB_"))]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("SUPABASE_DEV_URL", "https://team.supabase.co")
+    monkeypatch.setenv("SUPABASE_DEV_SERVICE_ROLE_KEY", "service-role-key-for-tests")
+    monkeypatch.chdir(root)
+    fake = PostgrestOverPostgres(db.url, "service-role-key-for-tests")
+    with respx.mock(assert_all_called=False) as mock:
+        mock.route(host="team.supabase.co").mock(side_effect=fake)
+        assert main(["init", "--env", "dev", "--yes"]) == 0
+    paths = {r.url.path for r in fake.requests}
+    assert "/rest/v1/" in paths and "/rest/v1/v_migration_status" in paths
+    assert snapshot(root) == snapshot(twin)  # the same migrations, numbers, config and workflow
+    with respx.mock(assert_all_called=False) as mock:
+        mock.route(host="team.supabase.co").mock(return_value=httpx.Response(401, json={"message": "Invalid"}))
+        capsys.readouterr()
+        assert main(["init", "--env", "dev", "--yes"]) == 3  # could not read: one line, nothing written
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and "service-role-key-for-tests" not in err
+    assert snapshot(root) == snapshot(twin)

@@ -59,6 +59,32 @@ class PostgrestClient:
         headers.update(extra or {})
         return headers
 
+    async def describe(self) -> dict[str, dict[str, str]] | None:
+        """PostgREST's OpenAPI description at ``/rest/v1/``: each exposed table or view -> its columns, in
+        order, with their Postgres type (the property's ``format``). None when the root gives none."""
+        root = await self._request(
+            "GET", f"{self._base}/", unreachable=SourceUnavailable, headers={"Accept": "application/openapi+json"}
+        )
+        if root.status_code in (401, 403):  # the key is refused: nothing else will answer either
+            raise SourceUnavailable(_error_message(f"{self._base}/", root))
+        if root.status_code != 200:
+            return None
+        try:
+            definitions = root.json().get("definitions")
+        except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
+            return None
+        if not isinstance(definitions, dict):
+            return None
+        described = {}
+        for name, definition in definitions.items():
+            properties = definition.get("properties") if isinstance(definition, dict) else None
+            if isinstance(properties, dict):
+                described[name] = {
+                    column: str(spec.get("format") or "") if isinstance(spec, dict) else ""
+                    for column, spec in properties.items()
+                }
+        return described
+
     async def _request(
         self,
         method: str,
@@ -157,16 +183,9 @@ class RestStatusSource(PostgrestClient):
 
     async def _view_columns(self) -> list[str] | None:
         """The view's columns: PostgREST's OpenAPI description at ``/rest/v1/``, else the keys of one row."""
-        root = await self._request(
-            "GET", f"{self._base}/", unreachable=SourceUnavailable, headers={"Accept": "application/openapi+json"}
-        )
-        if root.status_code == 200:
-            try:
-                described = root.json().get("definitions", {}).get(VIEW, {}).get("properties")
-            except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
-                described = None
-            if isinstance(described, dict) and described:
-                return list(described)
+        described = (await self.describe() or {}).get(VIEW)
+        if described:
+            return list(described)
         one = self._check(await self._get({"select": "*", "limit": "1"}, {}))
         return list(one[0]) if one and isinstance(one[0], dict) else None
 
