@@ -8,6 +8,7 @@ import logging
 import sys
 
 from bot.errors import UserFacingError, discard_output
+from bot.logs import configure_logging
 
 # Subcommand name -> its module, in the order ``--help`` lists them.
 COMMANDS = {
@@ -70,10 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser(argv)
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(logging.DEBUG if args.verbose else logging.WARNING, "%(levelname)s %(name)s: %(message)s")
     try:
         return int(args.handler(args) or 0)
     except UserFacingError as exc:

@@ -9,6 +9,7 @@ import logging
 import signal
 
 from bot.errors import UserFacingError
+from bot.logs import configure_logging
 from bot.settings import Settings, load_settings
 
 NAME = "run"
@@ -72,7 +73,5 @@ async def run_bot(settings: Settings, *, sync_global: bool = False) -> int:
 
 def run(args: argparse.Namespace) -> int:
     settings = load_settings()
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
-    )
+    configure_logging(settings.log_level.upper(), "%(asctime)s %(levelname)s %(name)s: %(message)s")
     return asyncio.run(run_bot(settings, sync_global=args.sync_global))
