@@ -23,7 +23,7 @@ import pytest
 from bot.adapters.localdb import ScratchDatabase, migration_up
 from bot.core.diagnosis import Confidence, Failure
 from bot.relay.explain_command import failure_from_log
-from tests.github_fake import github_log
+from tests.fakes.github_fake import github_log
 
 V1, V2, V3 = "20251209000001", "20251209000002", "20251209000003"
 
