@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import io
 import secrets
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -161,10 +163,11 @@ class Ran:
     url: str
     migrations: Path
     role: str | None = None
+    log: bytes = b""  # the job log the failure was read from
 
 
-def _run(name: str, make_db, tmp: Path) -> Ran:
-    case = CASES[name]
+def _run(name: str, make_db, tmp: Path, cases: dict[str, Case] = CASES) -> Ran:
+    case = cases[name]
     db = make_db()
     url, role = db.url, None
     if case.setup:
@@ -194,21 +197,27 @@ def _run(name: str, make_db, tmp: Path) -> Ran:
     log = github_log(result.stdout + result.stderr)
     failure = failure_from_log(io.BytesIO(log), migrations)
     assert failure is not None
-    return Ran(failure, db, url, migrations, role)
+    return Ran(failure, db, url, migrations, role, log)
 
 
 @pytest.fixture(scope="module")
 def ran(scratch_databases, tmp_path_factory):
     """``ran(name)``: the case's failure. Runs start on demand, the next two prefetched (tests follow CASES'
     order), so a worker given part of this module (pytest -n) runs only its part."""
-    names = list(CASES)
+    with case_runner(CASES, scratch_databases, tmp_path_factory) as get:
+        yield get
+
+
+@contextmanager
+def case_runner(cases: dict[str, Case], scratch_databases, tmp_path_factory) -> Iterator:
+    names = list(cases)
     futures: dict = {}
 
     with ThreadPoolExecutor(max_workers=3) as pool:
 
         def start(name: str) -> None:
             if name not in futures:
-                futures[name] = pool.submit(_run, name, scratch_databases, tmp_path_factory.mktemp(name))
+                futures[name] = pool.submit(_run, name, scratch_databases, tmp_path_factory.mktemp(name), cases)
 
         def get(name: str) -> Ran:
             start(name)
