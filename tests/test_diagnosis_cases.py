@@ -230,7 +230,7 @@ def case_runner(cases: dict[str, Case], scratch_databases, tmp_path_factory) -> 
         for future in futures.values():
             done = future.result() if future.done() and future.exception() is None else None
             if done is not None and done.role:  # roles are cluster-wide: drop what the case made
-                execute(done.db.url, f"drop owned by {done.role}")
+                execute(done.db.url, f"drop owned by {done.role} cascade")
                 done.db.drop()
                 execute(done.db.server_url, f"drop role if exists {done.role}")
 
