@@ -19,7 +19,7 @@ from bot.adapters.supabase.catalog import read_facts
 from bot.core.diagnosis import Confidence, Facts, Failure
 from bot.core.diagnosis.facts import FACTS_LINE, facts_query
 from bot.relay.explain_command import failure_from_log, render_text
-from tests.test_diagnosis_cases import CASES, V1, V2, Case, Ran, _no, case_runner
+from tests.test_diagnosis_cases import CASES, V1, V2, V3, Case, Ran, _no, case_runner
 
 FACT_CASES: dict[str, Case] = {
     "other_schema": Case(
@@ -33,6 +33,8 @@ FACT_CASES: dict[str, Case] = {
     "ci_role": CASES["ci_role"],
     "auth_trigger": CASES["auth_trigger"],
     "drift": CASES["drift"],
+    "applied_later_creator": CASES["applied_later_creator"],
+    "alias_order": CASES["alias_order"],
     "pgmq_schema": CASES["pgmq_schema"],
     "extension_missing": CASES["extension_missing"],
     "function_extension_available": Case({f"{V1}_search.sql": "select similarity('abc', 'abd');\n"}),
@@ -118,6 +120,24 @@ def test_an_earlier_creator_recorded_in_schema_migrations_is_drift(ran):
     assert f"version {V1} is in supabase_migrations.schema_migrations here" in f.hint
     assert f.confidence == Confidence.CHECK
     _no(f.hint, "that file failed", "timestamp earlier", f"rename {V1}", "Order:")
+
+
+def test_a_later_creator_recorded_in_schema_migrations_is_drift_not_order(ran):
+    plain, f = both(ran("applied_later_creator"))
+    assert (f.file, f.version, f.line, f.sqlstate) == (f"{V2}_view.sql", V2, 1, "42703")
+    assert plain.hint.startswith("Order:") and plain.confidence == Confidence.LIKELY
+    assert f.facts.applied_versions == ((V3, True),)
+    assert f"version {V3} is in supabase_migrations.schema_migrations here although it sorts after" in f.hint
+    assert "the schema drifted" in f.hint and f.confidence == Confidence.CHECK
+    _no(f.hint, "Order:", "timestamp later", "Neither is applied", "Move the statement")
+
+
+def test_a_later_creator_not_in_schema_migrations_is_order(ran):
+    plain, f = both(ran("alias_order"))
+    assert f.facts.applied_versions == ((V3, False),)
+    assert f"Neither is applied here ({V2}_view.sql just failed; schema_migrations has no {V3})" in f.hint
+    assert f.confidence == Confidence.LIKELY and "if " + V3 + " is already applied" in plain.hint
+    _no(f.hint, "--include-all", "drifted")
 
 
 def test_an_extension_schema_whose_extension_this_server_lacks(ran):

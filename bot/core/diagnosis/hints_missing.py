@@ -98,17 +98,28 @@ def _by_creators(ctx: Context, kind: str, name: str, *, typo: str = "") -> Hint 
     if later:
         first = later[0]
         version = version_of(first.file) or first.file
-        if ctx.applied(version):
+        recorded = ctx.applied(version)
+        if recorded:
             return Hint(
-                f"{_found(first)} creates {what} and is recorded as applied here although it sorts after "
-                f"{f.file}, yet it is missing: the schema drifted. Check {_catalog_query(kind, name)}.",
+                f"{_found(first)} creates {what}, and version {version} is in supabase_migrations.schema_migrations "
+                f"here although it sorts after {f.file} (a run with --include-all applied {f.file} late), yet it is "
+                f"missing: the schema drifted. Check {_catalog_query(kind, name)}, and restore it in a new migration. "
+                "Do not rename either file.",
                 CHECK,
             )
+        if recorded is False:
+            state = f"Neither is applied here ({f.file} just failed; schema_migrations has no {version})."
+        else:
+            # Without the catalog: a later file can be applied already only after a run with --include-all.
+            state = (
+                f"{f.file} just failed; if {version} is already applied here (only a run with --include-all gets "
+                "there; /migrations shows it), the schema drifted instead: then rename nothing."
+            )
         return Hint(
-            f"Order: {_found(first)} creates {what}, but it sorts after {f.file}, which needs it. Neither is applied "
-            f"here ({f.file} just failed). Move the statement that creates it into {f.file}, above {ctx.where()}, "
-            f"or give {f.file} a timestamp later than {version}: renaming is safe only while {f.file} is applied in "
-            "no environment (check /migrations compare); never rename a file that is applied anywhere.",
+            f"Order: {_found(first)} creates {what}, but it sorts after {f.file}, which needs it. {state} Move the "
+            f"statement that creates it into {f.file}, above {ctx.where()}, or give {f.file} a timestamp later than "
+            f"{version}: renaming is safe only while {f.file} is applied in no environment (check /migrations "
+            "compare); never rename a file that is applied anywhere.",
             LIKELY,
         )
     return _typo_hint(ctx, kind, name, typo)
