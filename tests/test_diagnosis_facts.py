@@ -19,7 +19,9 @@ from bot.adapters.supabase.catalog import read_facts
 from bot.core.diagnosis import Confidence, Facts, Failure
 from bot.core.diagnosis.facts import FACTS_LINE, facts_query
 from bot.relay.explain_command import failure_from_log, render_text
-from tests.test_diagnosis_cases import CASES, V1, V2, V3, Case, Ran, _no, case_runner
+from tests.fakes.cli_cases import V1, V2, V3, Case, Ran, case_runner
+from tests.fakes.cli_cases import no as _no
+from tests.test_diagnosis_cases import CASES
 
 FACT_CASES: dict[str, Case] = {
     "other_schema": Case(

@@ -23,10 +23,11 @@ from bot.core.diagnosis.facts import FACTS_LINE, facts_of
 from bot.relay import record_run_command as record_run
 from bot.relay.run_record import stored_facts
 from tests.conftest import REPO_MIGRATIONS
+from tests.fakes.cli_cases import V1, case_runner, execute
 from tests.fakes.github_fake import REPO, TOKEN, FakeGitHub
 from tests.fakes.helpers import RecordingPoster
 from tests.relay.test_ci_relay import fields, make_relay
-from tests.test_diagnosis_cases import CASES, V1, case_runner, execute
+from tests.test_diagnosis_cases import CASES
 
 BOT_TABLES = ("20251209000000_migration_status_view.sql", "20251215000000_migration_runs_diagnosis.sql")
 

@@ -10,12 +10,8 @@ from __future__ import annotations
 import re
 
 from bot.core.diagnosis.context import Context, names_list
-from bot.core.diagnosis.extensions import (
-    EXTENSION_SCHEMAS,
-    FUNCTION_EXTENSIONS,
-    SUPABASE_EXTENSIONS,
-    enable_extension_sql,
-)
+from bot.core.diagnosis.extensions import EXTENSION_SCHEMAS, SUPABASE_EXTENSIONS, enable_extension_sql
+from bot.core.diagnosis.hints_facts import db_has, facts_hint, function_extension
 from bot.core.diagnosis.model import Confidence, Hint
 from bot.core.diagnosis.objects import DEFAULT_SCHEMA, Created, relation_schema, tables_for_column
 from bot.core.diagnosis.pg_builtins import BUILTIN_FUNCTIONS
@@ -54,7 +50,7 @@ def _by_creators(ctx: Context, kind: str, name: str, *, typo: str = "") -> Hint 
     """The drift / order / typo hint for ``name``, from the files; None without the other files."""
     split = ctx.creators(kind, name)
     if split is None:
-        return _facts_hint(ctx, kind, name)  # without the other files, the database may still know
+        return facts_hint(ctx, kind, name)  # without the other files, the database may still know
     earlier, later = split
     what = _what(kind, name)
     f = ctx.f
@@ -72,7 +68,7 @@ def _by_creators(ctx: Context, kind: str, name: str, *, typo: str = "") -> Hint 
             state = (
                 f"{_found(first)} creates {what}, and version {version} is in supabase_migrations.schema_migrations "
                 f"here, yet it is missing: the schema drifted (dropped or renamed by hand, {first.file} edited after "
-                "it ran, or the version recorded with migration repair without running it)." + _db_has(ctx, kind, name)
+                "it ran, or the version recorded with migration repair without running it)." + db_has(ctx, kind, name)
             )
             return Hint(
                 f"{state} Check what the database has now ({_catalog_query(kind, name)}) and restore it in a new "
@@ -125,48 +121,6 @@ def _by_creators(ctx: Context, kind: str, name: str, *, typo: str = "") -> Hint 
     return _typo_hint(ctx, kind, name, typo)
 
 
-def _db_has(ctx: Context, kind: str, name: str) -> str:
-    """' The database's public.p has: source_sys.' when the catalog shows names close to the missing one."""
-    facts = ctx.facts
-    if kind == "column" and facts and facts.similar_columns:
-        return f" The database's {name.rsplit('.', 1)[0]} has {names_list(list(facts.similar_columns), 3)} (renamed?)."
-    return ""
-
-
-def _facts_hint(ctx: Context, kind: str, name: str) -> Hint | None:
-    """What the catalog alone says about a missing ``name``: a close name on the table, or the same name in
-    another schema. None when the facts say neither."""
-    facts = ctx.facts
-    if facts is None:
-        return None
-    where = ctx.where()
-    bare = name.rsplit(".", 1)[-1]
-    if kind == "column" and facts.similar_columns:
-        table = name.rsplit(".", 1)[0]
-        return Hint(
-            f"The database's {table} has no column {bare} but has {names_list(list(facts.similar_columns), 3)}: "
-            f"did you mean {facts.similar_columns[0]}? Fix the name at {where}.",
-            LIKELY,
-        )
-    if facts.other_schemas:
-        others = list(facts.other_schemas)
-        if kind == "column":
-            table = name.rsplit(".", 2)[-2]
-            return Hint(
-                f"Column {bare} is not on {name.rsplit('.', 1)[0]}, but the database's {others[0]}.{table} has it: "
-                f"did the statement at {where} mean {others[0]}.{table}? Qualify the table there.",
-                LIKELY,
-            )
-        written = f"{others[0]}.{bare}"
-        return Hint(
-            f"{name if '.' in name else bare} is not there, but the database has {written} (schema "
-            f"{names_list(others, 3)}, not on the search path the migration runs with): write {written} at "
-            f"{where}, or create it where the migration expects it.",
-            LIKELY,
-        )
-    return None
-
-
 def _catalog_query(kind: str, name: str) -> str:
     parts = name.split(".")
     if kind == "column" and len(parts) >= 3:
@@ -184,7 +138,7 @@ def _catalog_query(kind: str, name: str) -> str:
 
 
 def _typo_hint(ctx: Context, kind: str, name: str, extra: str = "") -> Hint:
-    known = _facts_hint(ctx, kind, name)
+    known = facts_hint(ctx, kind, name)
     if known is not None:  # the database shows what the name should be
         return Hint(f"No migration file creates {_what(kind, name)}. {known.text}", known.confidence)
     index = ctx.index()
@@ -281,7 +235,7 @@ def undefined_function(ctx: Context) -> Hint:
         hint = _by_creators(ctx, "function", name)
         if hint is not None:
             return hint
-    known = _facts_hint(ctx, "function", name) or _function_extension(ctx, bare)
+    known = facts_hint(ctx, "function", name) or function_extension(ctx, bare)
     if known is not None:
         return known
     if bare in BUILTIN_FUNCTIONS and schema in ("", "pg_catalog"):
@@ -302,30 +256,6 @@ def undefined_function(ctx: Context) -> Hint:
         "migration creates it.",
         CHECK,
     )
-
-
-def _function_extension(ctx: Context, bare: str) -> Hint | None:
-    """The extension providing ``bare``, as the catalog shows it (available or not, installed or not)."""
-    facts = ctx.facts
-    extension = FUNCTION_EXTENSIONS.get(bare)
-    if facts is None or not extension or facts.extension != extension or facts.extension_installed_schema:
-        return None
-    if facts.extension_available is True:
-        return Hint(
-            f"{bare} comes from the {extension} extension, which this database offers (pg_available_extensions) "
-            f"but has not installed. Enable it in a migration before {ctx.where()}: "
-            f"`{enable_extension_sql(extension)}`, and call it as extensions.{bare}(...) if it goes in schema "
-            "extensions.",
-            LIKELY,
-        )
-    if facts.extension_available is False:
-        return Hint(
-            f"{bare} comes from the {extension} extension, which this server does not offer (pg_available_extensions "
-            f"has no {extension}): no migration can enable it here. Use a server (a Supabase image) that ships it, "
-            f"or avoid {bare}.",
-            CHECK,
-        )
-    return None
 
 
 def _arity(args: str) -> int:
