@@ -10,6 +10,7 @@ must NOT say.
 
 from __future__ import annotations
 
+import argparse
 import io
 import json
 
@@ -18,6 +19,7 @@ import pytest
 from bot.adapters.supabase.catalog import read_facts
 from bot.core.diagnosis import Confidence, Facts, Failure
 from bot.core.diagnosis.facts import FACTS_LINE, facts_query
+from bot.relay import explain_command as explain
 from bot.relay.explain_command import failure_from_log, render_text
 from tests.fakes.cli_cases import V1, V2, V3, Case, Ran, case_runner
 from tests.fakes.cli_cases import no as _no
@@ -40,6 +42,7 @@ FACT_CASES: dict[str, Case] = {
     "pgmq_schema": CASES["pgmq_schema"],
     "extension_missing": CASES["extension_missing"],
     "function_extension_available": Case({f"{V1}_search.sql": "select similarity('abc', 'abd');\n"}),
+    "long_rewrite": CASES["long_rewrite"],
     "function_in_other_schema": Case(
         {f"{V1}_search.sql": "select similarity('abc', 'abd');\n"},
         # Not schema extensions: the CLI's search_path has it (a call there would not fail).
@@ -215,3 +218,26 @@ def test_the_facts_line_is_json_a_relay_can_read(ran):
     line = facts_line(f)
     record = json.loads(line.removeprefix(FACTS_LINE))
     assert record["schema"] == 1 and record["file"] == f.file and record["facts"]["current_user"] == r.role
+
+
+def test_explain_db_url_on_the_command_line(ran, capsys):
+    r = ran("ci_role")
+    log = r.migrations.parent / "migrate.log"
+    log.write_bytes(r.log)
+    parser = argparse.ArgumentParser()
+    explain.add_arguments(parser)
+    args = ["--migrations-dir", str(r.migrations), "--db-url", r.url]
+    assert explain.run(parser.parse_args([str(log), *args])) == 0
+    text = capsys.readouterr().out
+    assert f"Database: CI connects as {r.role}" in text and "Fix (likely):" in text
+    assert explain.run(parser.parse_args([str(log), "--json", *args])) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["facts"]["current_user"] == r.role and data["confidence"] == "likely"
+
+
+def test_a_failure_no_fact_would_change_does_not_contact_the_database(ran):
+    r = ran("long_rewrite")  # 42P07: the rewrite is certain whatever the catalog says
+    closed = "postgresql://ci@127.0.0.1:1/postgres"
+    f = failure_from_log(io.BytesIO(r.log), r.migrations, db_url=closed)
+    assert f is not None and f.sqlstate == "42P07" and f.facts is None and f.confidence == Confidence.CERTAIN
+    assert "Database:" not in render_text(f)

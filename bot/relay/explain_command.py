@@ -92,7 +92,10 @@ def failure_from_log(
     if not db_url:
         return enriched
     # The query needs the statement's full text (and the files' creators); then diagnose again with the answers.
-    facts = read_facts(db_url, facts_query(enriched, others))
+    query = facts_query(enriched, others)
+    if query.asks_nothing:
+        return enriched
+    facts = read_facts(db_url, query)
     return enrich(replace(failure, facts=facts), file_text, others, facts)
 
 

@@ -47,6 +47,11 @@ class FactsQuery:
     extension: str = ""
 
     @property
+    def asks_nothing(self) -> bool:
+        """True when no fact would change the hint (then the database is not contacted at all)."""
+        return not (self.kind or self.versions or self.extension)
+
+    @property
     def object_name(self) -> str:
         base = f"{self.schema}.{self.name}" if self.schema and self.name else self.name
         return f"{base}.{self.column}" if self.column else base
