@@ -14,7 +14,7 @@ from bot.core.ci_runs import CiAlert, RunInfo
 from bot.core.diagnosis import Category, Failure, parse_log
 from bot.core.redact import redact
 from bot.relay.render_discord import render_alert, render_burst_summary, render_fixed, render_fixed_reply
-from tests.github_fake import FakeGitHub, github_log
+from tests.fakes.github_fake import FakeGitHub, github_log
 
 ALNUM = string.ascii_letters + string.digits
 B64 = ALNUM + "-_"
