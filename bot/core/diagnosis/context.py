@@ -27,6 +27,8 @@ class Context:
             self.facts = self.f.facts  # facts read back from a job log or a stored run record
         if self.facts is not None and not self.facts.known:
             self.facts = None  # "not read" (the database was unreachable): diagnose as without facts
+        elif self.facts is not None:
+            self.facts = self.facts.redacted()
 
     @property
     def statement(self) -> str:

@@ -208,6 +208,7 @@ def facts_lines(facts: Facts | None) -> list[str]:
     """Short lines saying what the database showed (explain's "Database:" section, the alert's field)."""
     if facts is None:
         return []
+    facts = facts.redacted()  # before any name is split below: a split secret no longer looks like one
     if facts.unavailable:
         return [f"not read ({facts.unavailable}): diagnosed without catalog facts"]
     out = []

@@ -7,6 +7,7 @@ from enum import StrEnum
 from typing import Any
 
 from bot.core.diagnosis.categories import Category
+from bot.core.redact import redact
 
 
 class Confidence(StrEnum):
@@ -76,6 +77,18 @@ class Facts:
             else:
                 kwargs[f.name] = str(value)[:200]
         return cls(**kwargs)
+
+    def redacted(self) -> Facts:
+        """Every text redacted (names are split when hints and lines are composed: redact them whole first)."""
+
+        def clean(value: Any) -> Any:
+            if isinstance(value, str):
+                return redact(value)
+            if isinstance(value, tuple):
+                return tuple(clean(v) for v in value)
+            return value
+
+        return Facts(**{f.name: clean(getattr(self, f.name)) for f in fields(Facts)})
 
     @property
     def known(self) -> bool:
