@@ -60,6 +60,17 @@ CASES: dict[str, Case] = {
         second={f"{V2}_view.sql": "create view public.v as\n  select c.org_id from public.t c;\n"},
         include_all=True,
     ),
+    "schema_drift": Case(
+        {f"{V1}_app.sql": "create schema app;\n"},
+        after_setup="drop schema app;",
+        second={f"{V2}_app_t.sql": "create table app.t (id int);\n"},
+    ),
+    "table_order": Case(
+        {
+            f"{V1}_v.sql": "create view public.totals as\n  select count(*) from public.orders;\n",
+            f"{V2}_orders.sql": "create table public.orders (id int);\n",
+        }
+    ),
     "date_part": Case({f"{V1}_report.sql": "select date_part('day', current_date - date '2025-01-01');\n"}),
     "pgmq_schema": Case({f"{V1}_queue.sql": "select pgmq.create('jobs');\n"}),
     "ci_role": Case(
@@ -213,6 +224,21 @@ def test_3_a_later_creator_applied_by_include_all_is_not_called_unapplied(ran):
     assert f"{V3}_org.sql line 1 creates column org_id of public.t" in f.hint
     assert f"if {V3} is already applied here" in f.hint and "rename nothing" in f.hint
     _no(f.hint, "Neither is applied", f"rename {V3}", f"{V3}_org.sql with a timestamp")
+
+
+def test_3_an_earlier_file_creating_the_schema_is_drift_for_3f000(ran):
+    f = ran("schema_drift").failure
+    _is(f, f"{V2}_app_t.sql", 1, "3F000", "undefined_schema", CHECK)
+    assert f"{V1}_app.sql line 1 sorts earlier and creates schema app" in f.hint
+    assert f"whether version {V1} is in supabase_migrations.schema_migrations" in f.hint
+    _no(f.hint, "CREATE SCHEMA IF NOT EXISTS", "Order:", "timestamp later", f"rename {V1}")
+
+
+def test_3_a_later_pending_file_creating_the_table_is_order_for_42p01(ran):
+    f = ran("table_order").failure
+    _is(f, f"{V1}_v.sql", 1, "42P01", "undefined_table", LIKELY)
+    assert f"Order: {V2}_orders.sql line 1 creates table public.orders, but it sorts after {V1}_v.sql" in f.hint
+    _no(f.hint, f"rename {V2}", "No migration file creates", "Neither is applied")
 
 
 def test_4_a_builtin_with_wrong_argument_types(ran):
