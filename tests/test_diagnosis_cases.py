@@ -71,6 +71,12 @@ CASES: dict[str, Case] = {
             f"{V2}_orders.sql": "create table public.orders (id int);\n",
         }
     ),
+    "function_order": Case(
+        {
+            f"{V1}_use.sql": "select public.score(1);\n",
+            f"{V2}_fn.sql": "create function public.score(n int) returns int language sql as $$ select n $$;\n",
+        }
+    ),
     "date_part": Case({f"{V1}_report.sql": "select date_part('day', current_date - date '2025-01-01');\n"}),
     "pgmq_schema": Case({f"{V1}_queue.sql": "select pgmq.create('jobs');\n"}),
     "ci_role": Case(
@@ -239,6 +245,13 @@ def test_3_a_later_pending_file_creating_the_table_is_order_for_42p01(ran):
     _is(f, f"{V1}_v.sql", 1, "42P01", "undefined_table", LIKELY)
     assert f"Order: {V2}_orders.sql line 1 creates table public.orders, but it sorts after {V1}_v.sql" in f.hint
     _no(f.hint, f"rename {V2}", "No migration file creates", "Neither is applied")
+
+
+def test_3_a_later_pending_file_creating_the_function_is_order_for_42883(ran):
+    f = ran("function_order").failure
+    _is(f, f"{V1}_use.sql", 1, "42883", "undefined_function", LIKELY)
+    assert f"Order: {V2}_fn.sql line 1 creates function public.score, but it sorts after {V1}_use.sql" in f.hint
+    _no(f.hint, f"rename {V2}", "built-in", "argument types differ", "Neither is applied")
 
 
 def test_4_a_builtin_with_wrong_argument_types(ran):
