@@ -58,7 +58,7 @@ class FactsQuery:
 
 
 def facts_query(failure: Failure, migrations: Mapping[str, str] | None = None) -> FactsQuery:
-    """The catalog questions that would sharpen ``failure``'s hint (``current_user`` is always asked)."""
+    """The catalog questions that would sharpen ``failure``'s hint (``current_user`` comes with any answer)."""
     try:
         return _query(Context(failure, migrations=migrations))
     except Exception:
@@ -215,8 +215,8 @@ def facts_lines(facts: Facts | None) -> list[str]:
     name = facts.object_name
     if facts.current_user:
         out.append(f"CI connects as {facts.current_user}")
-    if facts.table_exists is False and name:
-        out.append(f"{name.rsplit('.', 1)[0] if facts.similar_columns else name}: not in the database")
+    if facts.table_exists is False and name:  # asked for a column: its table is not there either
+        out.append(f"table {name.rsplit('.', 1)[0]}: not in the database")
     if facts.other_schemas:
         out.append(f"{name.rsplit('.', 1)[-1] or 'it'} exists in schema {', '.join(facts.other_schemas[:5])}")
     if facts.similar_columns:
