@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from bot.core.ci_runs import CiAlert, RunInfo
-from bot.core.diagnosis import Category, Failure, parse_log
+from bot.core.diagnosis import Category, Facts, Failure, parse_log
 from bot.core.redact import redact
 from bot.relay.render_discord import render_alert, render_burst_summary, render_fixed, render_fixed_reply
 from tests.fakes.github_fake import FakeGitHub, github_log
@@ -72,7 +72,12 @@ def _run(**changes) -> RunInfo:
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(_secret, _around, _around, st.sampled_from(FAILURE_FIELDS + RUN_FIELDS + ("error_lines", "log_tail")))
+@given(
+    _secret,
+    _around,
+    _around,
+    st.sampled_from(FAILURE_FIELDS + RUN_FIELDS + ("error_lines", "log_tail", "facts", "facts_unavailable")),
+)
 def test_a_planted_secret_never_reaches_a_post_or_its_attachment(secret, before, after, field):
     text, value = secret
     assume(value not in before + after)  # the text around it is not itself the secret
@@ -96,6 +101,11 @@ def test_a_planted_secret_never_reaches_a_post_or_its_attachment(secret, before,
         run = replace(run, **{field: planted})
     elif field == "error_lines":
         failure = replace(failure, error_lines=(planted,), category=Category.UNKNOWN)
+    elif field == "facts":  # catalog facts (the alert's Database field), as read back from a job log
+        facts = Facts(current_user=planted, object_name=planted, object_owner=planted, other_schemas=(planted,))
+        failure = replace(failure, facts=replace(facts, privileges=((planted, False),), extension=planted))
+    elif field == "facts_unavailable":
+        failure = replace(failure, facts=Facts(unavailable=planted))
     else:
         log_tail = (planted,)
     alert = CiAlert(run=run, environment="dev", failure=failure, log_tail=log_tail, failed_steps=(planted,))

@@ -33,7 +33,8 @@ _MARKER_LINE = re.compile(
 )
 
 ERROR_MARK = b"##[error]"
-SINGLE_LINES = (b"Applying migration",)  # always yielded (with their look-back): they say what was applied
+# Always yielded (with their look-back): what was applied, and record-run's catalog facts line.
+SINGLE_LINES = (b"Applying migration", b"dragonfly-bot catalog facts: ")
 LOOKBACK = 256 << 10  # bytes of a failed step's output read before its ##[error] line (and at the log's end)
 CHUNK_SIZE = 8 << 20
 MAX_LINE = 64 << 10  # a longer line is cut: nobody needs 64 KB of one log line

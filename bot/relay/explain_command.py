@@ -11,9 +11,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import BinaryIO
 
+from bot.adapters.supabase.catalog import read_facts
+from bot.core.diagnosis.facts import facts_lines, facts_query
 from bot.core.failures import NEEDS_OTHER_FILES, Failure, enrich, parse_log
 from bot.core.joblog import interesting_lines
 from bot.errors import UserFacingError
@@ -30,6 +33,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("logfile", help="job log or CLI output to read; - for stdin")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument(
+        "--db-url",
+        help="Postgres URL of the database the run migrated: adds catalog facts (read-only; skipped in one line "
+        "when it cannot be reached)",
+    )
+    parser.add_argument(
         "--migrations-dir",
         type=Path,
         help="folder of migration files, to find the statement's line (default supabase/migrations when present)",
@@ -42,12 +50,13 @@ def run(args: argparse.Namespace) -> int:
         raise UserFacingError(f"--migrations-dir {migrations_dir} is not a folder")
     if migrations_dir is None and DEFAULT_MIGRATIONS_DIR.is_dir():
         migrations_dir = DEFAULT_MIGRATIONS_DIR
+    db_url = args.db_url or None
     if args.logfile == "-":
-        failure = failure_from_log(sys.stdin.buffer, migrations_dir)
+        failure = failure_from_log(sys.stdin.buffer, migrations_dir, db_url=db_url)
     else:
         try:
             with open(args.logfile, "rb") as stream:
-                failure = failure_from_log(stream, migrations_dir)
+                failure = failure_from_log(stream, migrations_dir, db_url=db_url)
         except OSError as exc:
             raise UserFacingError(f"cannot read {args.logfile}: {exc.strerror or exc}") from exc
     if failure is None:
@@ -63,20 +72,31 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_FOUND
 
 
-def failure_from_log(stream: BinaryIO, migrations_dir: Path | None = None) -> Failure | None:
-    """The failure in a binary log stream, with line numbers from ``migrations_dir`` when given.
+def failure_from_log(
+    stream: BinaryIO, migrations_dir: Path | None = None, *, db_url: str | None = None
+) -> Failure | None:
+    """The failure in a binary log stream, with line numbers from ``migrations_dir`` when given, and
+    catalog facts from ``db_url`` when given (read-only; an unreachable database is noted in the facts).
 
     Streams the log (memory stays flat for any size); only the failing file
     (and, for missing-dependency errors, the other migration files) are read.
     """
     failure = parse_log(interesting_lines(stream))
-    if failure is None or migrations_dir is None:
+    if failure is None or (migrations_dir is None and not db_url):
         return failure
-    file_text = _read_migration(migrations_dir, failure.file)
+    file_text = _read_migration(migrations_dir, failure.file) if migrations_dir else None
     others = None
-    if failure.category in NEEDS_OTHER_FILES:
+    if failure.category in NEEDS_OTHER_FILES and migrations_dir is not None:
         others = {p.name: _read_migration(migrations_dir, p.name) or "" for p in sorted(migrations_dir.glob("*.sql"))}
-    return enrich(failure, file_text, others)
+    enriched = enrich(failure, file_text, others)
+    if not db_url:
+        return enriched
+    # The query needs the statement's full text (and the files' creators); then diagnose again with the answers.
+    query = facts_query(enriched, others)
+    if query.asks_nothing:
+        return enriched
+    facts = read_facts(db_url, query)
+    return enrich(replace(failure, facts=facts), file_text, others, facts)
 
 
 def _read_migration(migrations_dir: Path, name: str | None) -> str | None:
@@ -130,6 +150,10 @@ def render_text(f: Failure) -> str:
     elif f.statement:
         out.append("Statement:")
         out.extend(f"    {line}" for line in f.statement.splitlines())
+    database = facts_lines(f.facts)
+    if database:
+        out.append(f"Database: {database[0]}")
+        out.extend(f"          {line}" for line in database[1:])
     out.append(f"{fix_label(f)}:")
     out.extend(f"    {line}" for line in f.advice.splitlines())
     if f.fix_sql:

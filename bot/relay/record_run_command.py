@@ -12,6 +12,7 @@ import json
 import os
 from pathlib import Path
 
+from bot.core.diagnosis.facts import facts_line
 from bot.core.environments import ENVIRONMENTS
 from bot.errors import UserFacingError
 from bot.relay.run_record import insert_rows, read_run
@@ -60,7 +61,14 @@ def run(args: argparse.Namespace) -> int:
             ci_run_url=args.run_url or _github_run_url(),
             commit_sha=args.commit or os.environ.get("GITHUB_SHA"),
             actor=args.actor or os.environ.get("GITHUB_ACTOR"),
+            db_url=db_url or None,
         )
+    failure = record.failure
+    if failure is not None and failure.facts is not None:
+        # In the job log: the bot's alert reads the facts there, without a database connection.
+        print(facts_line(failure))
+        if failure.facts.unavailable:
+            print(f"catalog facts: database not read ({failure.facts.unavailable}); diagnosed without them")
     if args.dry_run:
         print(json.dumps([row.__dict__ for row in record.rows], indent=2))
     elif db_url:

@@ -19,6 +19,7 @@ import discord
 
 from bot.chat.limits import CONTENT, DESCRIPTION, FIELD_VALUE, clip, fit_embed, pack_lines
 from bot.core.ci_runs import CiAlert, RunInfo
+from bot.core.diagnosis.facts import facts_lines
 from bot.core.failures import UNKNOWN
 from bot.core.redact import redact
 
@@ -191,6 +192,9 @@ def render_alert(alert: CiAlert) -> RenderedAlert:
         name, value, hint_cut = _fix(failure)
         cut = cut or hint_cut
         embed.add_field(name=name, value=value, inline=False)
+        database = facts_lines(failure.facts)  # what CI read from the catalog (record-run's line in the log)
+        if database:
+            embed.add_field(name="Database", value=clip(redact("\n".join(database)), FIELD_VALUE), inline=False)
     if alert.failed_steps or alert.failed_jobs:
         steps = clip(redact(", ".join(alert.failed_steps) or ", ".join(alert.failed_jobs)), 250)
         value = f"[{steps}]({alert.step_url})" if alert.step_url else steps

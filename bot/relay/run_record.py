@@ -16,6 +16,7 @@ Everything stored is redacted: the table is readable through the REST view.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from typing import BinaryIO
 
 import psycopg
 
+from bot.core.diagnosis.facts import diagnosis_record, facts_of
 from bot.core.failures import Failure, parse_log
 from bot.core.joblog import clean_line, interesting_lines
 from bot.core.redact import redact
@@ -48,6 +50,7 @@ class RunRow:
     ci_run_url: str | None = None
     commit_sha: str | None = None
     actor: str | None = None
+    diagnosis: str | None = None  # the versioned diagnosis record (JSON, bot.core.diagnosis.facts), failed rows
 
 
 @dataclass
@@ -76,11 +79,13 @@ def read_run(
     ci_run_url: str | None = None,
     commit_sha: str | None = None,
     actor: str | None = None,
+    db_url: str | None = None,
 ) -> RunRecord:
     """The rows one migrate step's output stands for.
 
     ``failed``: the step's outcome when known (CI passes it); None lets the
-    log decide (a failure found means failed).
+    log decide (a failure found means failed). ``db_url``: read catalog facts
+    for the failure's diagnosis there (read-only, never fatal).
     """
     applying: list[str] = []
     failure = parse_log(_tap_applying(interesting_lines(log), applying))
@@ -114,7 +119,7 @@ def read_run(
             # Read again the way `dragonfly-bot explain` does: the same failure, plus the
             # statement's full text and line from the file (and the other files for hints).
             log.seek(0)
-            failure = failure_from_log(log, Path(migrations_dir)) or failure
+            failure = failure_from_log(log, Path(migrations_dir), db_url=db_url) or failure
             record.failure = failure
         if version:
             message = failure.message if failure else NO_ERROR_FOUND
@@ -128,6 +133,7 @@ def read_run(
                     sqlstate=failure.sqlstate if failure else None,
                     error_message=redact(message),
                     failing_statement=redact(failure.statement) if failure and failure.statement else None,
+                    diagnosis=json.dumps(diagnosis_record(failure), sort_keys=True) if failure else None,
                 )
             )
         else:
@@ -142,8 +148,13 @@ def _version(file_name: str) -> str | None:
 
 INSERT = (
     "insert into public.migration_runs (environment, status, version, file_name, sqlstate,"
-    " error_message, failing_statement, ci_run_url, commit_sha, actor)"
-    " values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+    " error_message, failing_statement, ci_run_url, commit_sha, actor{extra})"
+    " values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s{values})"
+)
+# The diagnosis column came later (20251214100000): a database without it still gets its rows.
+HAS_DIAGNOSIS = (
+    "select 1 from pg_attribute where attrelid = to_regclass('public.migration_runs')"
+    " and attname = 'diagnosis' and not attisdropped"
 )
 
 
@@ -153,8 +164,10 @@ def insert_rows(db_url: str, rows: list[RunRow]) -> None:
         return
     try:
         with psycopg.connect(db_url, connect_timeout=15) as conn, conn.cursor() as cur:
+            diagnosis = cur.execute(HAS_DIAGNOSIS).fetchone() is not None
+            sql = INSERT.format(extra=", diagnosis" if diagnosis else "", values=", %s" if diagnosis else "")
             cur.executemany(
-                INSERT,
+                sql,
                 [
                     (
                         r.environment,
@@ -167,6 +180,7 @@ def insert_rows(db_url: str, rows: list[RunRow]) -> None:
                         r.ci_run_url,
                         r.commit_sha,
                         r.actor,
+                        *((r.diagnosis,) if diagnosis else ()),
                     )
                     for r in rows
                 ],
@@ -174,3 +188,9 @@ def insert_rows(db_url: str, rows: list[RunRow]) -> None:
     except psycopg.Error as exc:
         reason = redact(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
         raise UserFacingError(f"could not record the run in public.migration_runs: {reason}") from None
+
+
+def stored_facts(diagnosis: object, failure: Failure | None = None):
+    """The catalog facts of a stored ``migration_runs.diagnosis`` value; None for rows written before it
+    existed (NULL), for another failure's, and for anything unreadable."""
+    return facts_of(diagnosis, failure) if diagnosis is not None else None

@@ -35,6 +35,7 @@ from typing import Any
 
 from bot.adapters.state.files import STATE_PROBLEMS, StateProblems, open_sqlite
 from bot.core.ci_runs import CiAlert, RunInfo
+from bot.core.diagnosis.model import Facts
 from bot.core.failures import Failure
 
 RunKey = tuple[str, int, int]  # (repository, run id, attempt)
@@ -123,6 +124,8 @@ def alert_from_json(text: str) -> CiAlert | None:
         data = json.loads(text)
         run = _typed(RunInfo, data["run"])
         failure = _typed(Failure, data["failure"]) if data.get("failure") else None
+        if failure is not None:  # alerts stored before catalog facts existed have none
+            failure = dataclasses.replace(failure, facts=Facts.from_dict(data["failure"].get("facts")))
         return _typed(CiAlert, {**data, "run": run, "failure": failure})
     except (ValueError, TypeError, KeyError, AttributeError):
         return None

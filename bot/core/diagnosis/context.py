@@ -22,6 +22,14 @@ class Context:
     facts: Facts | None = None
     _index: ObjectIndex | None = field(default=None, repr=False)
 
+    def __post_init__(self) -> None:
+        if self.facts is None:
+            self.facts = self.f.facts  # facts read back from a job log or a stored run record
+        if self.facts is not None and not self.facts.known:
+            self.facts = None  # "not read" (the database was unreachable): diagnose as without facts
+        elif self.facts is not None:
+            self.facts = self.facts.redacted()
+
     @property
     def statement(self) -> str:
         return self.f.statement or ""

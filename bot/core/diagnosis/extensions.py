@@ -111,3 +111,37 @@ def enable_extension_sql(extension: str) -> str:
     if extension in ("pgmq", "pgsodium", "supabase_vault", "pg_graphql", "postgis_topology", "pg_tle"):
         return f"create extension if not exists {extension};"  # it makes its own schema
     return f"create extension if not exists {extension} with schema extensions;"
+
+
+# Functions an extension provides: "function similarity(...) does not exist" may mean the extension.
+FUNCTION_EXTENSIONS: dict[str, str] = {
+    "similarity": "pg_trgm",
+    "word_similarity": "pg_trgm",
+    "show_trgm": "pg_trgm",
+    "uuid_generate_v4": "uuid-ossp",
+    "uuid_generate_v1": "uuid-ossp",
+    "crypt": "pgcrypto",
+    "gen_salt": "pgcrypto",
+    "digest": "pgcrypto",
+    "hmac": "pgcrypto",
+    "pgp_sym_encrypt": "pgcrypto",
+    "pgp_sym_decrypt": "pgcrypto",
+    "armor": "pgcrypto",
+    "levenshtein": "fuzzystrmatch",
+    "soundex": "fuzzystrmatch",
+    "metaphone": "fuzzystrmatch",
+    "dmetaphone": "fuzzystrmatch",
+    "unaccent": "unaccent",
+    "earth_distance": "earthdistance",
+    "ll_to_earth": "earthdistance",
+    "moddatetime": "moddatetime",
+    "http_get": "http",
+    "http_post": "http",
+    "hashids_encode": "pg_hashids",
+    "crosstab": "tablefunc",
+    "normal_rand": "tablefunc",
+    "st_makepoint": "postgis",
+    "st_distance": "postgis",
+    "st_setsrid": "postgis",
+    "st_dwithin": "postgis",
+}

@@ -115,6 +115,19 @@ def not_supported(ctx: Context) -> Hint:
     match = _UNAVAILABLE.search(ctx.f.message)
     if match:
         name = match.group("name")
+        facts = ctx.facts
+        if facts is not None and facts.extension == name and facts.extension_available is False:
+            shipped = (
+                f" {name} ships with Supabase's own Postgres image, so this server is not one (or predates {name})."
+                if name in SUPABASE_EXTENSIONS
+                else ""
+            )
+            return Hint(
+                f"This database's pg_available_extensions has no {name}: no migration can enable it here, and "
+                f"retrying will not help.{shipped} Run the migration against a server that offers it, or remove the "
+                f"dependency on {name}.",
+                CHECK,
+            )
         if name in SUPABASE_EXTENSIONS:
             return Hint(
                 f"{name} ships with Supabase but not with this PostgreSQL server: on a Supabase project enable it "

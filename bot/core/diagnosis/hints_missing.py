@@ -11,6 +11,7 @@ import re
 
 from bot.core.diagnosis.context import Context, names_list
 from bot.core.diagnosis.extensions import EXTENSION_SCHEMAS, SUPABASE_EXTENSIONS, enable_extension_sql
+from bot.core.diagnosis.hints_facts import db_has, facts_hint, function_extension
 from bot.core.diagnosis.model import Confidence, Hint
 from bot.core.diagnosis.objects import DEFAULT_SCHEMA, Created, relation_schema, tables_for_column
 from bot.core.diagnosis.pg_builtins import BUILTIN_FUNCTIONS
@@ -49,7 +50,7 @@ def _by_creators(ctx: Context, kind: str, name: str, *, typo: str = "") -> Hint 
     """The drift / order / typo hint for ``name``, from the files; None without the other files."""
     split = ctx.creators(kind, name)
     if split is None:
-        return None
+        return facts_hint(ctx, kind, name)  # without the other files, the database may still know
     earlier, later = split
     what = _what(kind, name)
     f = ctx.f
@@ -65,10 +66,16 @@ def _by_creators(ctx: Context, kind: str, name: str, *, typo: str = "") -> Hint 
             return Hint(state + f" Check the statements between line {first.line} and {ctx.where()}.", CHECK)
         if recorded is True:
             state = (
-                f"{_found(first)} creates {what} and is recorded as applied here, yet it is missing: the schema "
-                f"drifted (dropped or renamed by hand, or {first.file} was edited after it ran)."
+                f"{_found(first)} creates {what}, and version {version} is in supabase_migrations.schema_migrations "
+                f"here, yet it is missing: the schema drifted (dropped or renamed by hand, {first.file} edited after "
+                "it ran, or the version recorded with migration repair without running it)." + db_has(ctx, kind, name)
             )
-        elif recorded is False:
+            return Hint(
+                f"{state} Check what the database has now ({_catalog_query(kind, name)}) and restore it in a new "
+                "migration (or a hotfix synced to one). Do not rename either file.",
+                CHECK,
+            )
+        if recorded is False:
             state = (
                 f"{_found(first)} creates {what} but is not in supabase_migrations.schema_migrations here: it never "
                 "ran on this database (it sorts before the newest applied version: out of order, see --include-all)."
@@ -87,20 +94,31 @@ def _by_creators(ctx: Context, kind: str, name: str, *, typo: str = "") -> Hint 
     if later:
         first = later[0]
         version = version_of(first.file) or first.file
-        if ctx.applied(version):
+        recorded = ctx.applied(version)
+        if recorded:
             return Hint(
-                f"{_found(first)} creates {what} and is recorded as applied here although it sorts after "
-                f"{f.file}, yet it is missing: the schema drifted. Check {_catalog_query(kind, name)}.",
+                f"{_found(first)} creates {what}, and version {version} is in supabase_migrations.schema_migrations "
+                f"here although it sorts after {f.file} (a run with --include-all applied {f.file} late), yet it is "
+                f"missing: the schema drifted. Check {_catalog_query(kind, name)}, and restore it in a new migration. "
+                "Do not rename either file.",
                 CHECK,
             )
+        if recorded is False:
+            state = f"Neither is applied here ({f.file} just failed; schema_migrations has no {version})."
+        else:
+            # Without the catalog: a later file can be applied already only after a run with --include-all.
+            state = (
+                f"{f.file} just failed; if {version} is already applied here (only a run with --include-all gets "
+                "there; /migrations shows it), the schema drifted instead: then rename nothing."
+            )
         return Hint(
-            f"Order: {_found(first)} creates {what}, but it sorts after {f.file}, which needs it. Neither is applied "
-            f"here ({f.file} just failed). Move the statement that creates it into {f.file}, above {ctx.where()}, "
-            f"or give {f.file} a timestamp later than {version}: renaming is safe only while {f.file} is applied in "
-            "no environment (check /migrations compare); never rename a file that is applied anywhere.",
+            f"Order: {_found(first)} creates {what}, but it sorts after {f.file}, which needs it. {state} Move the "
+            f"statement that creates it into {f.file}, above {ctx.where()}, or give {f.file} a timestamp later than "
+            f"{version}: renaming is safe only while {f.file} is applied in no environment (check /migrations "
+            "compare); never rename a file that is applied anywhere.",
             LIKELY,
         )
-    return Hint(_typo_text(ctx, kind, name, typo), CHECK)
+    return _typo_hint(ctx, kind, name, typo)
 
 
 def _catalog_query(kind: str, name: str) -> str:
@@ -119,30 +137,30 @@ def _catalog_query(kind: str, name: str) -> str:
     return f"the catalog for {name}"
 
 
-def _typo_text(ctx: Context, kind: str, name: str, extra: str = "") -> str:
+def _typo_hint(ctx: Context, kind: str, name: str, extra: str = "") -> Hint:
+    known = facts_hint(ctx, kind, name)
+    if known is not None:  # the database shows what the name should be
+        return Hint(f"No migration file creates {_what(kind, name)}. {known.text}", known.confidence)
     index = ctx.index()
     what = _what(kind, name)
     parts = [f"No migration file creates {what}."]
     if index is not None:
         within = name.rsplit(".", 1)[0] if kind == "column" else None
         similar = index.similar(kind, name, within=within)
-        if ctx.facts and ctx.facts.similar_columns and kind == "column":
-            similar = list(dict.fromkeys([*ctx.facts.similar_columns, *similar]))
         if similar:
             parts.append(f"Did you mean {names_list(similar, 3)}?")
         elsewhere = index.elsewhere(kind, name)
         if elsewhere:
             places = names_list([f"{c.name} ({c.file})" for c in elsewhere], 3)
             parts.append(f"A {kind} of that name exists elsewhere: {places}.")
-    if ctx.facts and ctx.facts.other_schemas:
-        parts.append(f"The database has one in schema {names_list(list(ctx.facts.other_schemas), 3)}.")
     if extra:
         parts.append(extra)
     parts.append(f"Check the name at {ctx.where()}, or whether the migration that should create it is missing.")
-    return " ".join(parts)
+    return Hint(" ".join(parts), CHECK)
 
 
-def column_missing(ctx: Context) -> Hint:
+def column_target(ctx: Context) -> tuple[str, list[str]] | None:
+    """(the missing column, the table(s) it was looked up on), from the message and the statement."""
     f = ctx.f
     qualifier = relation = None
     match = _COLUMN_OF.search(f.message)
@@ -153,8 +171,15 @@ def column_missing(ctx: Context) -> Hint:
     elif (match := _COLUMN.search(f.message)) is not None:
         column = match.group("col")
     else:
+        return None
+    return column, tables_for_column(ctx.statement, qualifier, relation) if ctx.statement else []
+
+
+def column_missing(ctx: Context) -> Hint:
+    target = column_target(ctx)
+    if target is None:
         return Hint(f"A column the statement at {ctx.where()} uses does not exist. Check its name and table.", CHECK)
-    tables = tables_for_column(ctx.statement, qualifier, relation) if ctx.statement else []
+    column, tables = target
     if len(tables) == 1:
         hint = _by_creators(ctx, "column", f"{tables[0]}.{column}")
         if hint is not None:
@@ -210,6 +235,9 @@ def undefined_function(ctx: Context) -> Hint:
         hint = _by_creators(ctx, "function", name)
         if hint is not None:
             return hint
+    known = facts_hint(ctx, "function", name) or function_extension(ctx, bare)
+    if known is not None:
+        return known
     if bare in BUILTIN_FUNCTIONS and schema in ("", "pg_catalog"):
         return Hint(
             f"{bare} is a built-in PostgreSQL function, but it has no form taking ({args}): an argument has another "
@@ -254,9 +282,16 @@ def _extension_hint(ctx: Context, extension: str, head: str) -> Hint:
     facts = ctx.facts
     if facts and facts.extension == extension and facts.extension_available is False:
         return Hint(
-            f"{head}, which this database does not offer (pg_available_extensions has no {extension}). Use a "
-            "Supabase project (or image) that ships it.",
+            f"{head}, which this database does not offer (pg_available_extensions has no {extension}): no migration "
+            "can enable it here. Use a Supabase project (or image) that ships it.",
             CHECK,
+        )
+    if facts and facts.extension == extension and facts.extension_available and not facts.extension_installed_schema:
+        return Hint(
+            f"{head}, which this database offers (pg_available_extensions) but has not installed. Enable it in a "
+            f"migration before {ctx.where()}: `{enable_extension_sql(extension)}`. CREATE SCHEMA would only hide "
+            "the problem.",
+            LIKELY,
         )
     if creators and ctx.f.file and creators[0].file > ctx.f.file:
         return Hint(

@@ -4,6 +4,7 @@ or the role a ``SET ROLE`` above the statement switched to; never, by default, t
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from bot.core.diagnosis.context import Context
 from bot.core.diagnosis.model import Confidence, Hint
@@ -92,22 +93,41 @@ def _grant(privilege: str, kind: str, name: str, role: str) -> str:
     return f"GRANT {privilege} ON {on}{name} TO {role};"
 
 
-def _auth_trigger(ctx: Context) -> Hint | None:
-    node = parse_one(ctx.statement)
+def platform_trigger_table(statement: str) -> str | None:
+    """``auth.users`` when ``statement`` creates a trigger on a table of a Supabase platform schema."""
+    node: Any = parse_one(statement) if statement else None
     if type(node).__name__ != "CreateTrigStmt" or node.relation is None:
         return None
-    schema = node.relation.schemaname or "public"
-    if schema not in _PLATFORM_SCHEMAS:
+    if (node.relation.schemaname or "public") not in _PLATFORM_SCHEMAS:
         return None
-    table = qualified(node.relation)
+    return qualified(node.relation)
+
+
+def _auth_trigger(ctx: Context) -> Hint | None:
+    table = platform_trigger_table(ctx.statement)
+    if table is None:
+        return None
+    schema, _, relname = table.rpartition(".")
     role = ctx.ci_role()
     who = role or "the DB_URL user"
-    owner = f" (owned by {ctx.facts.object_owner})" if ctx.facts and ctx.facts.object_owner else ""
+    facts = ctx.facts
+    if facts and facts.object_owner and facts.is_owner is False:
+        trigger = facts.has("TRIGGER")
+        lacks = " and lacks its TRIGGER privilege" if trigger is False else ""
+        as_whom = "postgres" if facts.object_owner == "postgres" else f"{facts.object_owner} or the `postgres` role"
+        return Hint(
+            f"{table} is owned by {facts.object_owner}; {who}, the role CI connects as, is not its owner{lacks}. "
+            f"A trigger on {table} needs ownership, which no GRANT to authenticated or service_role gives. Run this "
+            f"migration as {as_whom} (DB_URL with that user), or put the logic in a trigger on a table of your "
+            "own schema.",
+            LIKELY,
+        )
+    owner = f" (owned by {facts.object_owner})" if facts and facts.object_owner else ""
     return Hint(
         f"A trigger on {table}{owner} needs the table's ownership or its TRIGGER privilege for the role creating it, "
         f"here {who}; a GRANT to authenticated or service_role does not help. On Supabase run this migration as "
         f"the project's `postgres` role (DB_URL with user postgres), which may create triggers on {table}. Check: "
-        f"select tableowner from pg_tables where schemaname = '{schema}' and tablename = '{node.relation.relname}'; "
+        f"select tableowner from pg_tables where schemaname = '{schema}' and tablename = '{relname}'; "
         f"select has_table_privilege('{role or '<CI role>'}', '{table}', 'TRIGGER').",
         CHECK,
     )
@@ -151,12 +171,29 @@ def permission_denied(ctx: Context) -> Hint:
             grant,
         )
     facts = ctx.facts
+    first = privilege.split(",")[0]
+    if facts and facts.current_user and facts.object_owner and facts.has(first) is False:
+        # The catalog confirms it: this role lacks it, and who can grant it.
+        owned_by = facts.object_owner
+        owns = " (it does not own it)" if facts.is_owner is False else ""
+        return Hint(
+            f"{facts.current_user}, the role CI connects as, lacks {privilege} on {name}{owns}; {name} is owned by "
+            f"{owned_by}. A GRANT to authenticated or service_role would not change that. As {owned_by}, run "
+            f"`{_grant(privilege, kind, name, facts.current_user)}` (in the migration that creates {name}, or once), "
+            f"or run the migrations as {owned_by}.",
+            LIKELY,
+        )
     known = ""
     if facts and facts.object_owner:
         known = f" {name} is owned by {facts.object_owner}."
     if facts and facts.privileges:
         held = ", ".join(f"{p} {'yes' if g else 'no'}" for p, g in facts.privileges)
         known += f" {facts.current_user or ci_role} has: {held}."
+    if facts and facts.has(first) is True:
+        known += (
+            f" It holds {first} now: the denial came from elsewhere (a SET ROLE, USAGE on the schema, a column "
+            "privilege) or was granted since."
+        )
     return Hint(
         f"{role_words[0].upper() + role_words[1:]} lacks {privilege} on {name}.{known} A GRANT to authenticated "
         f"or service_role would not change that. The owner of {name} can grant it: "

@@ -20,8 +20,10 @@ from __future__ import annotations
 import re
 from collections import deque
 from collections.abc import Iterable
+from dataclasses import replace
 
 from bot.core.diagnosis.categories import Category, classify, connect_category
+from bot.core.diagnosis.facts import FACTS_LINE, facts_of, parse_facts_line
 from bot.core.diagnosis.model import Failure
 from bot.core.joblog import clean_line, is_marker
 from bot.core.redact import redact
@@ -215,8 +217,15 @@ class LogParser:
         self.pending_chars = 0
         self.block: _Block | None = None
         self.found: Failure | None = None
+        self.record: dict | None = None  # the last catalog-facts record seen
 
     def feed(self, raw: str) -> None:
+        if FACTS_LINE in raw:
+            # record-run's catalog facts (a later step of the job): kept for the failure they name.
+            record = parse_facts_line(clean_line(raw))
+            if record is not None:
+                self.record = record
+            return
         if self.block is not None:
             # GitHub's own markers mean the step's output is over.
             if is_marker(raw):
@@ -340,6 +349,10 @@ class LogParser:
         if self.pending is not None:
             self._abandon_pending()
         self._close()
+        if self.found is not None and self.record is not None:
+            facts = facts_of(self.record, self.found)
+            if facts is not None:
+                self.found = replace(self.found, facts=facts)
         return self.found
 
 

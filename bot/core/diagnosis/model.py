@@ -7,6 +7,7 @@ from enum import StrEnum
 from typing import Any
 
 from bot.core.diagnosis.categories import Category
+from bot.core.redact import redact
 
 
 class Confidence(StrEnum):
@@ -48,6 +49,8 @@ class Facts:
     extension: str = ""
     extension_available: bool | None = None
     extension_installed_schema: str = ""
+    is_owner: bool | None = None  # current_user owns object_name (or is a member of its owner)
+    unavailable: str = ""  # why the catalog was not read (one line); then every other field is empty
 
     def to_dict(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v not in ("", (), None)}
@@ -69,11 +72,28 @@ class Facts:
                 kwargs[f.name] = tuple((str(a)[:200], bool(b)) for a, b in pairs[:50])
             elif f.name in ("other_schemas", "similar_columns"):
                 kwargs[f.name] = tuple(str(x)[:200] for x in value[:50]) if isinstance(value, list) else ()
-            elif f.name in ("table_exists", "extension_available"):
+            elif f.name in ("table_exists", "extension_available", "is_owner"):
                 kwargs[f.name] = value if isinstance(value, bool) else None
             else:
                 kwargs[f.name] = str(value)[:200]
         return cls(**kwargs)
+
+    def redacted(self) -> Facts:
+        """Every text redacted (names are split when hints and lines are composed: redact them whole first)."""
+
+        def clean(value: Any) -> Any:
+            if isinstance(value, str):
+                return redact(value)
+            if isinstance(value, tuple):
+                return tuple(clean(v) for v in value)
+            return value
+
+        return Facts(**{f.name: clean(getattr(self, f.name)) for f in fields(Facts)})
+
+    @property
+    def known(self) -> bool:
+        """True when the catalog was read and said something."""
+        return not self.unavailable and bool(self.to_dict())
 
     def has(self, privilege: str) -> bool | None:
         for name, granted in self.privileges:
