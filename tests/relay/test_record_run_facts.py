@@ -27,7 +27,7 @@ from tests.fakes.cli_cases import V1, case_runner, execute
 from tests.fakes.github_fake import REPO, TOKEN, FakeGitHub
 from tests.fakes.helpers import RecordingPoster
 from tests.relay.test_ci_relay import fields, make_relay
-from tests.test_diagnosis_cases import CASES
+from tests.relay.test_diagnosis_cases import CASES
 
 BOT_TABLES = ("20251209000000_migration_status_view.sql", "20251214100000_migration_runs_diagnosis.sql")
 

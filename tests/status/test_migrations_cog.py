@@ -94,20 +94,20 @@ async def test_defers_before_reading_the_source(migrated_db, monkeypatch):
 
 async def test_every_attention_state_is_listed(scratch_db, tmp_path):
     folder = _copy_repo_migrations(tmp_path / "migrations")
-    (folder / "20251211400000_keep.sql").write_text("create table if not exists public.keep (id int);\n")
-    (folder / "20251212000000_edited.sql").write_text("create table if not exists public.edited (id int);\n")
-    (folder / "20251213000000_gone.sql").write_text("create table if not exists public.gone (id int);\n")
+    (folder / "20980101000000_keep.sql").write_text("create table if not exists public.keep (id int);\n")
+    (folder / "20980102000000_edited.sql").write_text("create table if not exists public.edited (id int);\n")
+    (folder / "20980103000000_gone.sql").write_text("create table if not exists public.gone (id int);\n")
     _up(scratch_db.url, folder)
     # After CI applied them: one file edited, one deleted, one new, one old new one, one failed in CI.
-    (folder / "20251212000000_edited.sql").write_text("create table if not exists public.edited (id bigint);\n")
-    (folder / "20251213000000_gone.sql").unlink()
-    (folder / "20251214000000_new.sql").write_text("select 1;\n")
-    (folder / "20251211500000_late.sql").write_text("select 2;\n")
-    (folder / "20251215000000_broken.sql").write_text("create table public.keep (id int);\n")
+    (folder / "20980102000000_edited.sql").write_text("create table if not exists public.edited (id bigint);\n")
+    (folder / "20980103000000_gone.sql").unlink()
+    (folder / "20980104000000_new.sql").write_text("select 1;\n")
+    (folder / "20980101500000_late.sql").write_text("select 2;\n")
+    (folder / "20980105000000_broken.sql").write_text("create table public.keep (id int);\n")
     with psycopg.connect(scratch_db.url, autocommit=True) as conn:
         conn.execute(
             "insert into public.migration_runs (environment, status, version, file_name, sqlstate, error_message)"
-            " values ('dev', 'failed', '20251215000000', '20251215000000_broken.sql', '42P07',"
+            " values ('dev', 'failed', '20980105000000', '20980105000000_broken.sql', '42P07',"
             " 'relation \"keep\" already exists')"
         )
     bot = _bot(db_url=scratch_db.url, migrations_dir=folder)
@@ -119,11 +119,11 @@ async def test_every_attention_state_is_listed(scratch_db, tmp_path):
     assert embed.title.startswith("❌")
     assert embed.colour == discord.Colour.red()
     for file, state in [
-        ("20251212000000_edited.sql", "modified"),
-        ("20251213000000_gone.sql", "missing locally"),
-        ("20251214000000_new.sql", "blocked"),  # behind the missing and out-of-order files
-        ("20251211500000_late.sql", "out of order"),
-        ("20251215000000_broken.sql", "FAILED"),
+        ("20980102000000_edited.sql", "modified"),
+        ("20980103000000_gone.sql", "missing locally"),
+        ("20980104000000_new.sql", "blocked"),  # behind the missing and out-of-order files
+        ("20980101500000_late.sql", "out of order"),
+        ("20980105000000_broken.sql", "FAILED"),
     ]:
         line = next(line for line in text.splitlines() if file in line)
         assert state in line, line

@@ -1,7 +1,7 @@
 """Catalog facts sharpen the diagnosis (issue 12, "Use the database when CI has it").
 
 Each case fails for real (the pinned Supabase CLI against the real PostgreSQL,
-wrapped as a GitHub job log, as in tests/test_diagnosis_cases.py). The same log
+wrapped as a GitHub job log, as in tests/relay/test_diagnosis_cases.py). The same log
 is explained twice, the way ``explain`` does: without a database, then with
 ``--db-url`` (read-only catalog facts, as the role CI connected as). Each test
 asserts how the fact changes the hint and its confidence, and what the hint
@@ -23,7 +23,7 @@ from bot.relay import explain_command as explain
 from bot.relay.explain_command import failure_from_log, render_text
 from tests.fakes.cli_cases import V1, V2, V3, Case, Ran, case_runner
 from tests.fakes.cli_cases import no as _no
-from tests.test_diagnosis_cases import CASES
+from tests.relay.test_diagnosis_cases import CASES
 
 FACT_CASES: dict[str, Case] = {
     "other_schema": Case(
