@@ -458,6 +458,9 @@ async def test_real_errors_of_each_kind_reach_the_alert(category, real_outputs, 
     assert f["File"] == f"`20991210000000_rr_case.sql:{line}"
     fix = next(value for name, value in f.items() if name.startswith("Fix") or name == "What to check")
     assert fix and "no known fix" not in fix.lower()
+    # The Fix is advice: the error message is in the description, not repeated before it.
+    message = embed.description.removeprefix("```\n").split(" (SQLSTATE")[0].removeprefix("ERROR: ")
+    assert " ".join(message.split()) not in " ".join(fix.split()) and "SQLSTATE" not in fix
     assert all(r.startswith("GET /api/v3/") for r in fake.requests)
     assert message_problems(post["content"], post["embeds"]) == []
 
