@@ -61,6 +61,7 @@ MANAGED_SCHEMAS = (
 
 # The object already exists on the scratch database (its platform schemas, roles, publication).
 _ALREADY_THERE = {"42P07", "42710", "42P06", "42723", "42701", "42P16"}
+_EXTENSION_SCHEMA = re.compile(r"^CREATE EXTENSION .* WITH SCHEMA ((?:\w|\$)+|\"(?:[^\"]|\"\")+\");", re.MULTILINE)
 _MISSING_EXTENSION = re.compile(
     r'extension "([^"]+)" is not available|extension control file "[^"]*/([^"/]+)\.control"'
 )
@@ -218,7 +219,10 @@ def restore(url: str, snapshot: Snapshot) -> Restored:
         for entry in snapshot.entries:
             if not entry.sql:
                 continue
+            schema = _EXTENSION_SCHEMA.search(entry.sql) if " Type: EXTENSION;" in f" {entry.title}" else None
             try:
+                if schema and schema.group(1) != "pg_catalog":  # pg_graphql WITH SCHEMA graphql: a managed schema
+                    conn.execute(f"create schema if not exists {schema.group(1)}")
                 conn.execute(entry.sql)
             except psycopg.Error as exc:
                 state = exc.diag.sqlstate or ""

@@ -24,6 +24,10 @@ from bot.preflight.files import MigrationSet
 SKIPPED = "replay-skipped"  # the same rule as an extension missing in a replay from file 0001
 BASE_INCOMPLETE = "replay-base-incomplete"
 
+# Installed on every Supabase project by the platform, and used by its services, not by migrations: a
+# scratch server without them can still replay the team's files (a plain PostgreSQL has none of them).
+PLATFORM_EXTENSIONS = frozenset({"pg_graphql", "supabase_vault", "pgsodium", "pg_stat_statements", "pgjwt"})
+
 
 @dataclass(frozen=True)
 class Base:
@@ -66,7 +70,10 @@ def restore_base(url: str, snapshot: Snapshot, label: str) -> tuple[set[str], li
 
     target_schema.create_roles(url, snapshot.roles)
     restored = target_schema.restore(url, snapshot)
-    missing = sorted(set(restored.missing_extensions))
+    ignored = set(restored.missing_extensions) & PLATFORM_EXTENSIONS
+    missing = sorted(set(restored.missing_extensions) - ignored)
+    # What only an ignored extension's own objects needed (COMMENT ON EXTENSION pg_graphql...) is no loss.
+    failed = [f for f in restored.failed if not any(f"EXTENSION {name};" in f.title for name in ignored)]
     if missing:
         names = ", ".join(f'"{name}"' for name in missing)
         return (
@@ -86,8 +93,8 @@ def restore_base(url: str, snapshot: Snapshot, label: str) -> tuple[set[str], li
             False,
         )
     warnings = []
-    if restored.failed:
-        first = restored.failed[0]
+    if failed:
+        first = failed[0]
         title = first.title.split("; Owner:")[0]
         warnings.append(
             Finding(
@@ -95,7 +102,7 @@ def restore_base(url: str, snapshot: Snapshot, label: str) -> tuple[set[str], li
                 1,
                 BASE_INCOMPLETE,
                 WARNING,
-                f"{len(restored.failed)} of the target schema's {sum(1 for e in snapshot.entries if e.sql)} entries "
+                f"{len(failed)} of the target schema's {sum(1 for e in snapshot.entries if e.sql)} entries "
                 f"could not be restored on the scratch PostgreSQL (first: {title}: {first.message}"
                 f"{f' (SQLSTATE {first.sqlstate})' if first.sqlstate else ''}); a finding about what they define "
                 "may come from that",

@@ -185,29 +185,72 @@ def test_schema_snapshot_then_replay_from_it(tmp_path, pg_server, target, capsys
     assert not [f for f in json.loads(out) if f["file"].endswith(GOOD) and f["rule"].startswith("replay-")]
 
 
+def _entry(name: str, kind: str, sql: str) -> schema_snapshot.Entry:
+    return schema_snapshot.Entry(f"{name}; Type: {kind}; Schema: -; Owner: -", sql)
+
+
 def test_an_extension_of_the_base_the_scratch_server_lacks_is_one_warning(
     tmp_path, pg_server, target, capsys, monkeypatch
 ):
+    """vector, http... in the target's schema: one replay-skipped line (a plain PostgreSQL lacks them). The platform's
+    own (pg_graphql in its graphql schema, supabase_vault), on every project and used by no migration, do not stop
+    the replay."""
     db, history = target
-    _project(tmp_path, history, {GOOD: GOOD_TEXT})
+    _project(tmp_path, history, {BAD: BAD_TEXT})
     monkeypatch.chdir(tmp_path)
     with psycopg.connect(pg_server.url) as conn:
         available = {row[0] for row in conn.execute("select name from pg_available_extensions")}
-    lacking = next(e for e in ("vector", "pg_net", "pg_cron", "pg_graphql") if e not in available)
+    lacking = next(e for e in ("vector", "pg_net", "pg_cron", "http", "pg_jsonschema") if e not in available)
     assert main(["schema-snapshot", "--db-url", db.url, "--out", "schema.sql"]) == 0
     capsys.readouterr()
     snap = schema_snapshot.parse((tmp_path / "schema.sql").read_text())
-    title = f"{lacking}; Type: EXTENSION; Schema: -; Owner: -"
-    snap.entries.insert(0, schema_snapshot.Entry(title, f"CREATE EXTENSION IF NOT EXISTS {lacking};\n"))
+    platform = [
+        _entry("pg_graphql", "EXTENSION", "CREATE EXTENSION IF NOT EXISTS pg_graphql WITH SCHEMA graphql;\n"),
+        _entry("EXTENSION pg_graphql", "COMMENT", "COMMENT ON EXTENSION pg_graphql IS 'GraphQL support';\n"),
+        _entry("supabase_vault", "EXTENSION", "CREATE EXTENSION IF NOT EXISTS supabase_vault WITH SCHEMA vault;\n"),
+    ]
+    snap.entries[:0] = platform
     (tmp_path / "schema.sql").write_text(schema_snapshot.render(snap))
-    code = main(
-        ["lint", "--replay", "--base-schema", "schema.sql", "--db-url", pg_server.url, "--json", "--no-baseline"]
-    )
+    args = ["lint", "--replay", "--base-schema", "schema.sql", "--db-url", pg_server.url, "--json", "--no-baseline"]
+    assert main(args) == 1
+    assert _replay_findings(capsys.readouterr().out) == [(BAD, "replay-not-idempotent", 1)]
+
+    snap.entries.insert(0, _entry(lacking, "EXTENSION", f"CREATE EXTENSION IF NOT EXISTS {lacking};\n"))
+    (tmp_path / "schema.sql").write_text(schema_snapshot.render(snap))
+    code = main(args)
     out = capsys.readouterr().out
     replayed = [f for f in json.loads(out) if f["rule"].startswith("replay-")]
     assert [(f["file"], f["rule"], f["severity"]) for f in replayed] == [("schema.sql", "replay-skipped", "warning")]
     assert f'"{lacking}"' in replayed[0]["message"] and "\n" not in replayed[0]["message"]
     assert code == (1 if any(f["severity"] == "error" for f in json.loads(out)) else 0)
+
+
+def test_an_entry_that_cannot_be_restored_is_one_warning_and_the_replay_goes_on(
+    tmp_path, pg_server, target, capsys, monkeypatch
+):
+    db, history = target
+    _project(tmp_path, history, {GOOD: GOOD_TEXT})
+    monkeypatch.chdir(tmp_path)
+    assert main(["schema-snapshot", "--db-url", db.url, "--out", "schema.sql"]) == 0
+    capsys.readouterr()
+    snap = schema_snapshot.parse((tmp_path / "schema.sql").read_text())
+    snap.entries.append(
+        _entry("v_sessions", "VIEW", "CREATE VIEW public.v_sessions AS SELECT id FROM auth.sessions;\n")
+    )
+    (tmp_path / "schema.sql").write_text(schema_snapshot.render(snap))
+    args = ["lint", "--replay", "--base-schema", "schema.sql", "--db-url", pg_server.url, "--json", "--no-baseline"]
+    assert main([*args, f"supabase/migrations/{GOOD}"]) == 0  # a warning: the good file still passes
+    [warning] = [f for f in json.loads(capsys.readouterr().out) if f["rule"].startswith("replay-")]
+    assert (warning["file"], warning["rule"], warning["severity"]) == (
+        "schema.sql",
+        "replay-base-incomplete",
+        "warning",
+    )
+    assert warning["message"].startswith("1 of the target schema's ")
+    assert (
+        'v_sessions; Type: VIEW; Schema: -: relation "auth.sessions" does not exist (SQLSTATE 42P01)'
+        in (warning["message"])
+    )
 
 
 def test_usage_errors_are_one_line_without_the_password(tmp_path, pg_server, target, capsys, monkeypatch):
