@@ -141,9 +141,13 @@ def read_snapshot(url: str, *, made_by: str = "dragonfly-bot") -> Snapshot:
     """The target's schema, roles and applied versions (read-only: pg_dump and SELECTs only)."""
     with _connect_read_only(url) as conn:
         major = conn.info.server_version // 10000
-        server = conn.execute("show server_version").fetchone()
-        roles = [r[0] for r in conn.execute("select rolname from pg_roles where rolname !~ '^pg_' order by 1")]
-        applied = _applied_rows(conn)
+        try:
+            server = conn.execute("show server_version").fetchone()
+            roles = [r[0] for r in conn.execute("select rolname from pg_roles where rolname !~ '^pg_' order by 1")]
+            applied = _applied_rows(conn)
+        except psycopg.Error as exc:  # e.g. the role may not read schema_migrations
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise SourceUnavailable(f"cannot read the target database: {hide_password(first, url)}") from None
         conn.rollback()
     command, dump_version = find_pg_dump(major)
     conninfo, env = _split_url(url)

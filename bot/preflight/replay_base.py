@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.core.lint import WARNING, Finding
+from bot.core.redact import redact
 from bot.core.schema_snapshot import Snapshot, SnapshotError, parse
 from bot.errors import UserFacingError
 from bot.preflight.files import MigrationSet
@@ -66,10 +67,18 @@ def load_snapshot(base: Base) -> Snapshot:
 
 def restore_base(url: str, snapshot: Snapshot, label: str) -> tuple[set[str], list[Finding], bool]:
     """Restore ``snapshot`` on the scratch database ``url``: (applied versions, warnings, whether to go on)."""
+    import psycopg
+
     from bot.adapters import target_schema
 
-    target_schema.create_roles(url, snapshot.roles)
-    restored = target_schema.restore(url, snapshot)
+    try:
+        target_schema.create_roles(url, snapshot.roles)
+        restored = target_schema.restore(url, snapshot)
+    except psycopg.Error as exc:  # the roles or the applied rows (what the replay cannot go without)
+        line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise UserFacingError(
+            f"--replay could not copy the target's schema onto the scratch database: {redact(line)}"
+        ) from None
     ignored = set(restored.missing_extensions) & PLATFORM_EXTENSIONS
     missing = sorted(set(restored.missing_extensions) - ignored)
     # What only an ignored extension's own objects needed (COMMENT ON EXTENSION pg_graphql...) is no loss.
