@@ -106,8 +106,8 @@ SUPABASE_POSTGRES = "supabase/postgres:15.8.1.085@sha256:"
 
 
 def test_preflight_replays_from_the_target_schema_on_the_supabase_image():
-    """The scratch server is Supabase's own image pinned by digest; the replay starts from the target database when
-    the run has its secret, else from the committed snapshot (fork pull requests), else from file 0001."""
+    """The scratch server is Supabase's own image pinned by digest; the replay starts from the target database on
+    pushes and dispatches, else from the committed snapshot (pull requests), else from file 0001."""
     wf = _load("supabase-migrate.yml")
     preflight = wf["jobs"]["preflight"]
     image = preflight["services"]["postgres"]["image"]
@@ -120,8 +120,13 @@ def test_preflight_replays_from_the_target_schema_on_the_supabase_image():
     assert run.index("--base-db") < run.index("--base-schema")
     assert 'dragonfly-bot lint --github "${replay[@]}" --changed-since "$base"' in run
     assert 'export DRAGONFLY_PG_DUMP="$RUNNER_TEMP/pg_dump"' in run  # the image's pg_dump: the target's major
-    # The same guarded choice of secret as the migrate job (never the dev URL for prod).
-    assert step["env"]["BASE_DB_URL"] == wf["jobs"]["migrate"]["env"]["DB_URL"]
+    # The same guarded choice of secret as the migrate job (never the dev URL for prod), and none for pull
+    # requests: the step runs the branch's own code.
+    assert step["env"]["BASE_DB_URL"] == (
+        "${{ github.event_name != 'pull_request' && ("
+        " (inputs.environment || 'dev') == 'prod' && secrets.SUPABASE_PROD_DB_URL"
+        " || (inputs.environment || 'dev') != 'prod' && secrets.SUPABASE_DEV_DB_URL) || '' }}"
+    )
     assert "secrets" not in str(step["env"]["SCRATCH_URL"])
 
 
