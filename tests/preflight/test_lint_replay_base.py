@@ -277,3 +277,19 @@ def test_usage_errors_are_one_line_without_the_password(tmp_path, pg_server, tar
     (tmp_path / "other.sql").write_text("create table t (id int);\n")
     assert main(["lint", "--replay", "--base-schema", "other.sql"]) == 2
     assert "not a schema snapshot" in capsys.readouterr().err
+
+
+def test_pg_dump_of_another_major_is_refused_in_one_line(tmp_path, monkeypatch):
+    from bot.adapters.target_schema import find_pg_dump
+    from bot.errors import UserFacingError
+
+    fake = tmp_path / "pg_dump"
+    fake.write_text("#!/bin/sh\necho 'pg_dump (PostgreSQL) 99.1'\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("DRAGONFLY_PG_DUMP", str(fake))
+    assert find_pg_dump(99) == (str(fake), "pg_dump (PostgreSQL) 99.1")
+    with pytest.raises(UserFacingError) as caught:
+        find_pg_dump(15)
+    message = caught.value.message
+    assert message.startswith("pg_dump for PostgreSQL 15 (the target's version) is not installed")
+    assert "(found " in message and "99.1" in message and "postgresql-client-15" in message and "\n" not in message
