@@ -1,17 +1,21 @@
 """``POST /github/webhook``: authenticate, then hand the run to a queue.
 
-Thin on purpose: it reads at most 25 MB (GitHub's cap), checks the
-``X-Hub-Signature-256`` HMAC of the raw body before looking at it, parses
-the JSON, and answers at once (GitHub waits 10 s and never retries on its
-own). The slow part (jobs, logs, Discord) happens in the relay's queue
-worker. Redeliveries are dropped here by ``X-GitHub-Delivery``; the ledger
-is what makes "one alert per run attempt" hold across restarts.
+Thin on purpose: it checks the ``X-Hub-Signature-256`` HMAC of the raw body
+while the body arrives (bot/relay/webhook_body.py: bounded memory, one
+process-wide budget for unchecked bytes) before looking at it, checks the
+JSON's nesting without recursion, parses it, and answers at once (GitHub
+waits 10 s and never retries on its own). The slow part (jobs, logs,
+Discord) happens in the relay's queue worker. Redeliveries are dropped here
+by ``X-GitHub-Delivery``; the ledger is what makes "one alert per run
+attempt" hold across restarts.
 
-Answers: 401 bad/missing signature, 413 body over 25 MB, 408 body stalled, 400 malformed
-(no event header, not JSON, a workflow_run without the fields we need),
-200 ``ping`` and duplicate deliveries, 202 everything else (queued or
-ignored, the body says which), 503 if the queue is full (the reconciliation
-loop will find the run anyway).
+Answers: 401 bad/missing signature (a missing or malformed header before a
+byte of the body is read), 413 body over the cap, 408 body stalled, 400
+malformed (no event header, not JSON, nested too deep, a workflow_run
+without the fields we need), 200 ``ping`` and duplicate deliveries, 202
+everything else (queued or ignored, the body says which), 503 if the queue
+is full or too many unchecked bytes are in flight (the reconciliation loop
+will find the run anyway).
 """
 
 from __future__ import annotations
@@ -27,12 +31,21 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from bot.core.ci_runs import FAILED_CONCLUSIONS, SUCCESS, BadRunPayload, RunInfo, is_migrations_workflow
+from bot.core.json_depth import MAX_JSON_DEPTH, nests_deeper_than
+from bot.core.webhook_secret import secret_problem
+from bot.relay.webhook_body import (
+    MAX_BODY_BYTES,
+    MEMORY_BODY_BYTES,
+    OverBudget,
+    SignedBodyReader,
+    TooLarge,
+    UnauthenticatedBytes,
+    well_formed_signature,
+)
 
 log = logging.getLogger(__name__)
 
 PATH = "/github/webhook"
-MAX_BODY_BYTES = 25 * 1024 * 1024  # GitHub caps payloads at 25 MB
-_READ_CHUNK = 256 * 1024
 SEEN_DELIVERIES = 10_000
 BODY_TIMEOUT_SECONDS = 30.0  # a sender that stalls mid-body must not hold a handler forever
 
@@ -44,6 +57,7 @@ class WebhookStats:
     ignored: int = 0
     duplicates: int = 0
     rejected: int = 0
+    busy: int = 0  # 503: queue full or unchecked-bytes budget spent
 
 
 def signature_for(secret: bytes, body: bytes) -> str:
@@ -55,39 +69,25 @@ def _reply(status: int, **body) -> web.Response:
     return web.json_response(body, status=status)
 
 
-class _TooLarge(Exception):
-    pass
+def _refuse(status: int, **body) -> web.Response:
+    # The sender may still be sending: no keep-alive, so aiohttp stops reading it soon.
+    response = web.json_response(body, status=status)
+    response.force_close()
+    return response
 
 
-async def _read_capped(request: web.Request, limit: int) -> bytes:
-    # Read the stream ourselves: the app's client_max_size would give a
-    # generic error page, and a chunked body has no Content-Length to check.
-    parts: list[bytes] = []
-    size = 0
-    while True:
-        chunk = await request.content.read(_READ_CHUNK)
-        if not chunk:
-            return b"".join(parts)
-        size += len(chunk)
-        if size > limit:
-            raise _TooLarge
-        parts.append(chunk)
-
-
-def _buffered_body(request: web.Request, limit: int) -> bytes | None:
+def _buffered_body(request: web.Request) -> bytes | None:
     """The whole body when aiohttp has already received all of it, else None.
 
     The common case (a GitHub payload is tens of KB and arrives with its
-    headers): no read loop and no timer. A body that ended early (the
-    parser set an exception) or is still arriving takes the timed path.
+    headers): no read loop, no timer, no budget (nothing is held across an
+    await). A body that ended early (the parser set an exception) or is
+    still arriving takes the streaming path.
     """
     content = request.content
     if not content.is_eof() or content.exception() is not None:
         return None
-    body = content.read_nowait()
-    if len(body) > limit:
-        raise _TooLarge
-    return body
+    return content.read_nowait()
 
 
 class GitHubWebhook:
@@ -100,15 +100,22 @@ class GitHubWebhook:
         queue: asyncio.Queue,
         *,
         max_body: int = MAX_BODY_BYTES,
+        memory_bytes: int = MEMORY_BODY_BYTES,
+        budget: UnauthenticatedBytes | None = None,
         body_timeout: float = BODY_TIMEOUT_SECONDS,
+        max_depth: int = MAX_JSON_DEPTH,
     ):
-        if not secret:
-            raise ValueError("a webhook secret is required")
-        self._secret = secret.encode()
+        problem = secret_problem(secret)
+        if problem:
+            raise ValueError(f"the webhook secret {problem}")
+        self._mac = hmac.new(secret.encode(), digestmod=hashlib.sha256)  # copied per request
         self._workflow = workflow
         self.queue = queue
         self._max_body = max_body
+        self._memory_bytes = memory_bytes
+        self.budget = budget or UnauthenticatedBytes()
         self._body_timeout = body_timeout
+        self._max_depth = max_depth
         self._seen: OrderedDict[str, None] = OrderedDict()
         self.stats = WebhookStats()
 
@@ -129,34 +136,64 @@ class GitHubWebhook:
         length = request.content_length
         if length is not None and length > self._max_body:
             self.stats.rejected += 1
-            return _reply(413, error=f"payload over {self._max_body} bytes")
-        try:
-            body = _buffered_body(request, self._max_body)
-            if body is None:
-                async with asyncio.timeout(self._body_timeout):
-                    body = await _read_capped(request, self._max_body)
-        except TimeoutError:
-            self.stats.rejected += 1
-            return _reply(408, error="body not received in time")
-        except _TooLarge:
-            self.stats.rejected += 1
-            return _reply(413, error=f"payload over {self._max_body} bytes")
-        except (ConnectionError, asyncio.IncompleteReadError, ValueError):
-            self.stats.rejected += 1
-            return _reply(400, error="incomplete body")
-
+            return _refuse(413, error=f"payload over {self._max_body} bytes")
         given = request.headers.get("X-Hub-Signature-256", "")
-        if not given or not hmac.compare_digest(given.encode(), signature_for(self._secret, body).encode()):
+        if not well_formed_signature(given):
             self.stats.rejected += 1
-            return _reply(401, error="missing or invalid X-Hub-Signature-256")
+            return _refuse(401, error="missing or invalid X-Hub-Signature-256")
+        body = _buffered_body(request)
+        if body is None:
+            return await self._streamed(request, given)
+        if len(body) > self._max_body:
+            self.stats.rejected += 1
+            return _refuse(413, error=f"payload over {self._max_body} bytes")
+        mac = self._mac.copy()
+        mac.update(body)
+        if not hmac.compare_digest(given, "sha256=" + mac.hexdigest()):
+            self.stats.rejected += 1
+            return _refuse(401, error="missing or invalid X-Hub-Signature-256")
+        return self._authenticated(request, body)
 
+    async def _streamed(self, request: web.Request, given: str) -> web.Response:
+        reader = SignedBodyReader(
+            self._mac.copy(), self.budget, max_body=self._max_body, memory_bytes=self._memory_bytes
+        )
+        try:
+            try:
+                async with asyncio.timeout(self._body_timeout):
+                    await reader.read(request)
+            except TimeoutError:
+                self.stats.rejected += 1
+                return _refuse(408, error="body not received in time")
+            except TooLarge:
+                self.stats.rejected += 1
+                return _refuse(413, error=f"payload over {self._max_body} bytes")
+            except OverBudget:
+                self.stats.rejected += 1
+                self.stats.busy += 1
+                return _refuse(503, error="too many unauthenticated bytes in flight; try again later")
+            except (ConnectionError, asyncio.IncompleteReadError, ValueError):
+                self.stats.rejected += 1
+                return _refuse(400, error="incomplete body")
+            if not hmac.compare_digest(given, reader.signature):
+                self.stats.rejected += 1
+                return _refuse(401, error="missing or invalid X-Hub-Signature-256")
+            body = reader.body()
+        finally:
+            reader.release()
+        return self._authenticated(request, body)
+
+    def _authenticated(self, request: web.Request, body: bytes) -> web.Response:
         event = request.headers.get("X-GitHub-Event", "")
         if not event:
             self.stats.rejected += 1
             return _reply(400, error="missing X-GitHub-Event header")
+        if nests_deeper_than(body, self._max_depth):
+            self.stats.rejected += 1
+            return _reply(400, error=f"body nests deeper than {self._max_depth} levels")
         try:
             payload = json.loads(body)
-        except (UnicodeDecodeError, ValueError):
+        except (UnicodeDecodeError, ValueError, RecursionError):
             self.stats.rejected += 1
             return _reply(400, error="body is not JSON")
         if not isinstance(payload, dict):
@@ -189,6 +226,7 @@ class GitHubWebhook:
         except asyncio.QueueFull:
             self._seen.pop(delivery, None)  # a redelivery must not count as a duplicate
             self.stats.rejected += 1
+            self.stats.busy += 1
             log.warning("webhook queue full; run %s left to the reconciliation loop", run.run_id)
             return _reply(503, error="busy; try again later")
         self.stats.queued += 1

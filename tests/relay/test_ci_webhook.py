@@ -16,6 +16,8 @@ from bot.relay.webhook import MAX_BODY_BYTES, PATH, GitHubWebhook
 from tests.fakes.github_fake import FakeGitHub, signed_headers
 
 SECRET = "It's a Secret to Everybody"
+# Well-formed but wrong: the body is read (and hashed) before it is refused.
+UNSIGNED = {"X-Hub-Signature-256": "sha256=" + "0" * 64}
 EXAMPLES = PROJECT_ROOT / "node_modules" / "@octokit" / "webhooks-examples" / "api.github.com" / "index.json"
 
 
@@ -105,7 +107,7 @@ async def test_body_over_the_limit_is_413_by_length_and_by_streaming():
             for _ in range(MAX_BODY_BYTES // (1 << 20) + 2):
                 yield b"y" * (1 << 20)
 
-        resp = await client.post(PATH, data=chunks(), headers={"X-GitHub-Event": "push"})
+        resp = await client.post(PATH, data=chunks(), headers={"X-GitHub-Event": "push", **UNSIGNED})
         assert resp.status == 413
         assert hook.stats.rejected == 2
     finally:
@@ -249,10 +251,11 @@ async def test_body_cut_short_by_the_sender_is_400_not_500():
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     port = site._server.sockets[0].getsockname()[1]
+    signed = f"X-GitHub-Event: push\r\nX-Hub-Signature-256: {UNSIGNED['X-Hub-Signature-256']}\r\n"
     try:
         for head in (
-            f"POST {PATH} HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\nX-GitHub-Event: push\r\n\r\n0123456789",
-            f"POST {PATH} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nX-GitHub-Event: push\r\n\r\n10\r\n0123",
+            f"POST {PATH} HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n{signed}\r\n0123456789",
+            f"POST {PATH} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n{signed}\r\n10\r\n0123",
         ):
             _reader, writer = await asyncio.open_connection("127.0.0.1", port)
             writer.write(head.encode())
@@ -277,7 +280,7 @@ async def test_stalled_body_times_out_with_408():
             await asyncio.sleep(1)
             yield b'"late"}'
 
-        resp = await client.post(PATH, data=trickle(), headers={"X-GitHub-Event": "ping"})
+        resp = await client.post(PATH, data=trickle(), headers={"X-GitHub-Event": "ping", **UNSIGNED})
         assert resp.status == 408 and hook.stats.rejected == 1
     finally:
         await client.close()
