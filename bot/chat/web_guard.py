@@ -21,7 +21,10 @@ per-address cap then acts as a second total cap.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import socket
+import struct
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -33,6 +36,7 @@ from aiohttp.web_protocol import RequestHandler
 log = logging.getLogger(__name__)
 
 REFUSED_LOG_INTERVAL = 60.0
+_RESET_ON_CLOSE = struct.pack("ii", 1, 0)  # SO_LINGER on, 0 s: close() sends RST
 
 
 @dataclass(frozen=True)
@@ -64,11 +68,11 @@ class ConnectionGuard:
             now = self._clock()
             if now - self._logged_at >= REFUSED_LOG_INTERVAL:
                 log.warning(
-                    "web server refused %d connection(s) over its caps (%d per address, %d in all) in the last %.0f s",
+                    "web server refused %d connection(s) over its caps (%d per address, %d in all) since the last "
+                    "such line (at most one a minute)",
                     self._refused_since_log,
                     self.limits.per_ip,
                     self.limits.total,
-                    min(now - self._logged_at, REFUSED_LOG_INTERVAL),
                 )
                 self._refused_since_log = 0
                 self._logged_at = now
@@ -102,7 +106,12 @@ class _GuardedHandler(RequestHandler):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         ip = _peer_ip(transport)
         if not self._connection_guard.admit(ip):
-            # RST, at once: nothing read, nothing answered, nothing logged per connection.
+            # RST, at once: nothing read, nothing answered, nothing logged per connection,
+            # and no TIME_WAIT left on our side.
+            sock = transport.get_extra_info("socket")
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _RESET_ON_CLOSE)
             abort = getattr(transport, "abort", transport.close)
             abort()
             return
