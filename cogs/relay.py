@@ -51,6 +51,7 @@ class CiAlerts(commands.GroupCog, group_name="ci", group_description="Migration 
         self.ledger: Ledger | None = None
         self.relay: Relay | None = None
         self.queue: asyncio.Queue = asyncio.Queue(maxsize=QUEUE_SIZE)
+        self.webhook: GitHubWebhook | None = None
         self._worker: asyncio.Task | None = None
         super().__init__()
 
@@ -93,7 +94,7 @@ class CiAlerts(commands.GroupCog, group_name="ci", group_description="Migration 
             log.info("GITHUB_WEBHOOK_SECRET not set: %s answers 503; the reconciliation loop finds runs", PATH)
             return
         s = self.bot.settings
-        slot.webhook = GitHubWebhook(
+        slot.webhook = self.webhook = GitHubWebhook(
             secret.get_secret_value(),
             s.migrations_workflow,
             self.queue,
@@ -105,6 +106,8 @@ class CiAlerts(commands.GroupCog, group_name="ci", group_description="Migration 
     async def cog_unload(self) -> None:
         slot = self.bot.web_app.get(SLOT_KEY)
         if slot is not None:
+            if slot.webhook is not None:
+                slot.webhook.close()
             slot.webhook = None
         self.reconcile_loop.cancel()
         if self._worker is not None:

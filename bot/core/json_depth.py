@@ -11,18 +11,22 @@ import re
 
 MAX_JSON_DEPTH = 64  # GitHub's payloads nest about 6 deep
 
-# A whole string literal, escapes included (its brackets do not count).
-_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
-_NOT_BRACKETS = bytes(c for c in range(256) if c not in b"[]{}")
+_KEEP = b'[]{}"'
+_NOT_KEPT = bytes(c for c in range(256) if c not in _KEEP)
 _OPENERS = frozenset(b"[{")
+_ESCAPE = re.compile(rb"\\.", re.DOTALL)
 
 
 def _brackets_outside_strings(text: bytes) -> bytes:
-    # No quote escaped: every quote opens or closes a string, so the even
-    # pieces between quotes are what lies outside strings (at C speed).
-    simple = b'\\"' not in text
-    outside = b"".join(text.split(b'"')[::2]) if simple else _STRING.sub(b"", text)
-    return outside.translate(None, _NOT_BRACKETS)
+    if b"\\" in text:
+        # In JSON a backslash only starts an escape (two characters), inside a string:
+        # without them, every quote left opens or closes a string.
+        text = _ESCAPE.sub(b"", text)
+    # Only brackets and quotes; the even pieces between quotes lie outside strings.
+    # Two adjacent quotes enclose nothing (an empty string, or an empty gap between
+    # two strings): dropping them keeps every other quote's parity, and leaves few pieces.
+    quotes_and_brackets = text.translate(None, _NOT_KEPT).replace(b'""', b"")
+    return b"".join(quotes_and_brackets.split(b'"')[::2])
 
 
 def nests_deeper_than(text: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
@@ -31,8 +35,6 @@ def nests_deeper_than(text: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
     Brackets inside strings are skipped. Malformed JSON gives some answer;
     ``json.loads`` refuses it afterwards anyway.
     """
-    if text.count(b"[") + text.count(b"{") <= limit:
-        return False  # cannot nest deeper than the brackets it has
     brackets = _brackets_outside_strings(text)
     if len(brackets) <= limit:
         return False

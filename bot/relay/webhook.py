@@ -1,21 +1,24 @@
-"""``POST /github/webhook``: authenticate, then hand the run to a queue.
+"""``POST /github/webhook``: authenticate, acknowledge, then read the run for the relay.
 
-Thin on purpose: it checks the ``X-Hub-Signature-256`` HMAC of the raw body
+GitHub waits 10 s for an answer and never retries on its own, so the answer
+comes first and costs little more than the HMAC: the signature is checked
 while the body arrives (bot/relay/webhook_body.py: bounded memory, one
-process-wide budget for unchecked bytes) before looking at it, checks the
-JSON's nesting without recursion, parses it, and answers at once (GitHub
-waits 10 s and never retries on its own). The slow part (jobs, logs,
-Discord) happens in the relay's queue worker. Redeliveries are dropped here
-by ``X-GitHub-Delivery``; the ledger is what makes "one alert per run
-attempt" hold across restarts.
+process-wide budget for unchecked bytes), the nesting of the JSON is checked
+without recursion, and the delivery is answered. Its JSON is read after the
+burst it came in (bot/relay/webhook_payload.py), at most ``READ_DELAY_MAX``
+later: a run for the relay goes on ``queue``, where the relay's worker does
+the slow part (jobs, logs, Discord). Redeliveries are dropped by
+``X-GitHub-Delivery``; the ledger is what makes "one alert per run attempt"
+hold across restarts.
 
 Answers: 401 bad/missing signature (a missing or malformed header before a
 byte of the body is read), 413 body over the cap, 408 body stalled, 400
-malformed (no event header, not JSON, nested too deep, a workflow_run
-without the fields we need), 200 ``ping`` and duplicate deliveries, 202
-everything else (queued or ignored, the body says which), 503 if the queue
-is full or too many unchecked bytes are in flight (the reconciliation loop
-will find the run anyway).
+malformed (no event header, nested too deep), 200 ``ping`` and duplicate
+deliveries, 202 everything else (``accepted`` for a workflow_run, read
+later; ``ignored`` for other events), 503 if the queue is full or too many
+unchecked bytes are in flight (the reconciliation loop will find the run
+anyway). A signed body that turns out not to be a usable run is counted as
+rejected and logged in one line.
 """
 
 from __future__ import annotations
@@ -23,14 +26,13 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import json
 import logging
 from collections import OrderedDict
 from dataclasses import dataclass
 
 from aiohttp import web
 
-from bot.core.ci_runs import FAILED_CONCLUSIONS, SUCCESS, BadRunPayload, RunInfo, is_migrations_workflow
+from bot.core.ci_runs import RunInfo
 from bot.core.json_depth import MAX_JSON_DEPTH, nests_deeper_than
 from bot.core.webhook_secret import secret_problem
 from bot.relay.webhook_body import (
@@ -42,12 +44,18 @@ from bot.relay.webhook_body import (
     UnauthenticatedBytes,
     well_formed_signature,
 )
+from bot.relay.webhook_payload import Delivery, Skipped, read_run
 
 log = logging.getLogger(__name__)
 
 PATH = "/github/webhook"
 SEEN_DELIVERIES = 10_000
 BODY_TIMEOUT_SECONDS = 30.0  # a sender that stalls mid-body must not hold a handler forever
+# Accepted deliveries are read once none has arrived for READ_QUIET seconds (a burst is
+# answered first), and never later than READ_DELAY_MAX after the first one waited.
+READ_QUIET = 0.02
+READ_DELAY_MAX = 1.0
+READ_SLICE = 16  # deliveries read at a time (~2 ms), then the loop serves connections again
 
 
 @dataclass
@@ -91,7 +99,7 @@ def _buffered_body(request: web.Request) -> bytes | None:
 
 
 class GitHubWebhook:
-    """The aiohttp handler; ``queue`` receives the ``RunInfo`` (parsed once, here) for the relay."""
+    """The aiohttp handler; ``queue`` receives the ``RunInfo`` (read once, here, after the answer) for the relay."""
 
     def __init__(
         self,
@@ -118,6 +126,9 @@ class GitHubWebhook:
         self._max_depth = max_depth
         self._seen: OrderedDict[str, None] = OrderedDict()
         self.stats = WebhookStats()
+        self._unread: list[Delivery] = []
+        self._read_timer: asyncio.Handle | None = None
+        self._first_unread_at = self._last_arrival_at = 0.0
 
     def _duplicate(self, delivery: str) -> bool:
         """Remember the delivery id; True when it was seen before."""
@@ -191,15 +202,6 @@ class GitHubWebhook:
         if nests_deeper_than(body, self._max_depth):
             self.stats.rejected += 1
             return _reply(400, error=f"body nests deeper than {self._max_depth} levels")
-        try:
-            payload = json.loads(body)
-        except (UnicodeDecodeError, ValueError, RecursionError):
-            self.stats.rejected += 1
-            return _reply(400, error="body is not JSON")
-        if not isinstance(payload, dict):
-            self.stats.rejected += 1
-            return _reply(400, error="body is not a JSON object")
-
         if event == "ping":
             return _reply(200, msg="pong")
         delivery = request.headers.get("X-GitHub-Delivery", "")
@@ -207,31 +209,82 @@ class GitHubWebhook:
             self.stats.duplicates += 1
             return _reply(200, result="duplicate delivery")
         if event != "workflow_run":
-            return self._ignored(f"event {event} is not relayed")
-        if payload.get("action") != "completed":
-            return self._ignored("run not completed")
-        repository = payload.get("repository")
-        full_name = repository.get("full_name") if isinstance(repository, dict) else None
-        try:
-            run = RunInfo.from_api(payload.get("workflow_run"), full_name if isinstance(full_name, str) else None)
-        except BadRunPayload as exc:
-            self.stats.rejected += 1
-            return _reply(400, error=str(exc))
-        if not is_migrations_workflow(run, self._workflow):
-            return self._ignored("not the migrations workflow")
-        if run.conclusion not in FAILED_CONCLUSIONS and run.conclusion != SUCCESS:
-            return self._ignored(f"conclusion {run.conclusion or 'none'} is not relayed")
-        try:
-            self.queue.put_nowait(run)
-        except asyncio.QueueFull:
+            self.stats.ignored += 1
+            return _reply(202, result="ignored", reason=f"event {event} is not relayed")
+        room = self.queue.maxsize - self.queue.qsize() - len(self._unread) if self.queue.maxsize else 1
+        if room <= 0:
             self._seen.pop(delivery, None)  # a redelivery must not count as a duplicate
             self.stats.rejected += 1
             self.stats.busy += 1
-            log.warning("webhook queue full; run %s left to the reconciliation loop", run.run_id)
+            log.warning("webhook queue full; delivery %s left to the reconciliation loop", delivery or "(no id)")
             return _reply(503, error="busy; try again later")
-        self.stats.queued += 1
-        return _reply(202, result="queued", run_id=run.run_id, attempt=run.attempt)
+        self._hold(Delivery(event, delivery, body))
+        return _reply(202, result="accepted")
 
-    def _ignored(self, reason: str) -> web.Response:
-        self.stats.ignored += 1
-        return _reply(202, result="ignored", reason=reason)
+    # ------------------------------------------------------------------ reading, after the answer
+
+    def _hold(self, delivery: Delivery) -> None:
+        loop = asyncio.get_running_loop()
+        self._last_arrival_at = loop.time()
+        if not self._unread:
+            self._first_unread_at = self._last_arrival_at
+        self._unread.append(delivery)
+        if self._read_timer is None:
+            self._read_timer = loop.call_later(READ_QUIET, self._read_when_quiet)
+
+    def _read_when_quiet(self) -> None:
+        self._read_timer = None
+        if not self._unread:
+            return
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        if now - self._last_arrival_at < READ_QUIET and now - self._first_unread_at < READ_DELAY_MAX:
+            # Still in a burst: its answers come first.
+            self._read_timer = loop.call_at(self._last_arrival_at + READ_QUIET, self._read_when_quiet)
+            return
+        self.read_unread(READ_SLICE)
+        if self._unread:
+            # The rest a little later: connections that came in meanwhile are answered first.
+            self._first_unread_at = now
+            self._read_timer = loop.call_later(READ_QUIET, self._read_when_quiet)
+
+    def read_unread(self, limit: int | None = None) -> None:
+        """Read accepted deliveries now (``limit`` of them, or all) and queue their runs."""
+        count = len(self._unread) if limit is None else min(limit, len(self._unread))
+        batch, self._unread = self._unread[:count], self._unread[count:]
+        for delivery in batch:
+            self._read(delivery)
+
+    def _read(self, delivery: Delivery) -> None:
+        found = read_run(delivery.body, self._workflow)
+        if isinstance(found, Skipped):
+            if found.rejected:
+                self.stats.rejected += 1
+                log.warning("webhook delivery %s dropped: %s", delivery.delivery_id or "(no id)", found.reason)
+            else:
+                self.stats.ignored += 1
+                log.debug("webhook delivery %s ignored: %s", delivery.delivery_id or "(no id)", found.reason)
+            return
+        self._queue(found, delivery.delivery_id)
+
+    def _queue(self, run: RunInfo, delivery_id: str) -> None:
+        try:
+            self.queue.put_nowait(run)
+        except asyncio.QueueFull:
+            self._seen.pop(delivery_id, None)  # a redelivery must not count as a duplicate
+            self.stats.rejected += 1
+            self.stats.busy += 1
+            log.warning("webhook queue full; run %s left to the reconciliation loop", run.run_id)
+            return
+        self.stats.queued += 1
+
+    async def until_read(self) -> None:
+        """Wait until every accepted delivery has been read (its run queued or dropped)."""
+        while self._unread:
+            await asyncio.sleep(READ_QUIET)
+
+    def close(self) -> None:
+        """Stop the pending read (what was accepted and not read is left to the reconciliation loop)."""
+        if self._read_timer is not None:
+            self._read_timer.cancel()
+            self._read_timer = None

@@ -20,6 +20,7 @@ from aiohttp import web
 MAX_BODY_BYTES = 25 * 1024 * 1024  # GitHub caps payloads at 25 MB
 MEMORY_BODY_BYTES = 1024 * 1024  # a GitHub workflow_run payload is ~20 KB
 UNAUTHENTICATED_BYTES = 32 * 1024 * 1024  # far below fly.toml's 512 MB machine
+SMALL_PART = 64 * 1024  # the part of every body that counts as GitHub-sized
 _SIGNATURE = re.compile(r"sha256=[0-9a-f]{64}")
 
 
@@ -34,9 +35,9 @@ class OverBudget(Exception):
 class UnauthenticatedBytes:
     """Bytes of webhook bodies received (or announced) whose signature is not checked yet.
 
-    One per process. Bodies over the in-memory bound ("large") may hold at
-    most 7/8 of the limit together, so a flood of large unsigned bodies
-    leaves room for GitHub-sized deliveries.
+    One per process. What lies beyond the first ``SMALL_PART`` bytes of a
+    body ("large") may hold at most 7/8 of the limit, so a flood of large
+    unsigned bodies leaves room for GitHub-sized deliveries.
     """
 
     def __init__(self, limit: int = UNAUTHENTICATED_BYTES):
@@ -79,7 +80,7 @@ class SignedBodyReader:
         self._spool: IO[bytes] | None = None
         self._size = 0
         self._taken = 0  # reserved from the budget, small part
-        self._taken_large = 0  # reserved from the budget, beyond the in-memory bound
+        self._taken_large = 0  # reserved from the budget, beyond SMALL_PART
 
     @property
     def signature(self) -> str:
@@ -87,12 +88,12 @@ class SignedBodyReader:
 
     def _reserve(self, upto: int) -> None:
         """Hold budget for the first ``upto`` bytes of the body, or raise OverBudget."""
-        small = min(upto, self._memory_bytes) - self._taken
+        small = min(upto, SMALL_PART) - self._taken
         if small > 0:
             if not self._budget.take(small, large=False):
                 raise OverBudget
             self._taken += small
-        large = upto - self._memory_bytes - self._taken_large
+        large = upto - SMALL_PART - self._taken_large
         if large > 0:
             if not self._budget.take(large, large=True):
                 raise OverBudget

@@ -107,6 +107,7 @@ async def test_a_valid_body_over_the_memory_bound_is_spooled_and_accepted(served
     padded = body[:-1] + b', "padding": "' + b"p" * (3 * MB) + b'"}'
     async with ClientSession() as session:
         assert await _signed(session, served.url, padded, "big-1") == 202
+    served.hook.read_unread()
     assert served.hook.queue.get_nowait().run_id == 701
     assert served.hook.budget.in_flight == 0
 
@@ -148,6 +149,7 @@ async def test_past_the_unchecked_bytes_budget_the_answer_is_503_and_valid_deliv
         async with await slow as resp:
             assert resp.status == 401
     assert budget.in_flight == 0 and budget.large_in_flight == 0
+    served.hook.read_unread()
     assert served.hook.stats.busy == 2 and served.hook.queue.get_nowait().run_id == 702
 
 
