@@ -46,7 +46,7 @@ class ConnectionLimits:
     header_timeout: float = 10.0
     per_ip: int = 256
     total: int = 768
-    lingering: float = 2.0
+    lingering: float = 0.25
 
 
 class ConnectionGuard:
