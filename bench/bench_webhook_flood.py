@@ -144,6 +144,8 @@ async def one_round(
     sender.start()
     t0 = time.perf_counter()
     per_flooder = await asyncio.gather(*(keep_flooding(port, size, chunked, t0 + seconds) for _ in range(flooders)))
+    if not flooders:
+        await asyncio.sleep(seconds)
     outcomes = [outcome for outcomes in per_flooder for outcome in outcomes]
     elapsed = time.perf_counter() - t0
     await asyncio.sleep(0.3)  # a few more deliveries after the flood
@@ -183,6 +185,12 @@ async def bench(flooders: int, rounds: int, size_mb: int, seconds: float) -> Non
             "rounds per mode, "
             f"a signed delivery every 50 ms meanwhile; server RSS at start {start_rss:.0f} MB; "
             f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs"
+        )
+        quiet = await one_round(port, server.pid, 0, 0, False, 0, 2.0)
+        print(
+            f"  no flood (2 s): RSS peak {quiet['peak']:.0f} MB; signed deliveries acknowledged "
+            f"{quiet['acknowledged']}/{quiet['signed']} (p50 {quiet['signed_p50_ms']:.0f}, "
+            f"p99 {quiet['signed_p99_ms']:.0f} ms)"
         )
         for chunked in (False, True):
             results = [

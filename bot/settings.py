@@ -110,7 +110,10 @@ class Settings(BaseSettings):
         256, gt=0, description="open connections the web server accepts from one address"
     )
     web_max_connections: int = Field(
-        768, gt=0, description="open connections the web server accepts in all (keep it under the file limit)"
+        384,
+        gt=0,
+        description="open connections the web server accepts in all (each may hold ~0.3 MB of unread data "
+        "in aiohttp's buffers; keep it under the file limit)",
     )
     data_dir: Path = Field(Path(".dragonfly"), description="folder for the bot's own state (journals, ledgers)")
     outbox_store: Literal["local", "database"] = Field(

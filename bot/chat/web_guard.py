@@ -14,6 +14,10 @@ limits, 400 trickling and 50 idle connections used up the file limit
   ``accept()``;
 - ``lingering``: after refusing a body the server stops reading it soon.
 
+Each open connection may hold up to ~0.3 MB of unread data (one 256 KB read
+of asyncio's transport over aiohttp's 128 KB pause mark) outside the
+webhook's budget, so ``total`` also bounds that memory (384 x 0.3 MB).
+
 A reverse proxy in front (Fly's) shows one address for every client: the
 per-address cap then acts as a second total cap.
 """
@@ -45,7 +49,7 @@ class ConnectionLimits:
 
     header_timeout: float = 10.0
     per_ip: int = 256
-    total: int = 768
+    total: int = 384
     lingering: float = 0.25
 
 
