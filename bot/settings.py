@@ -17,6 +17,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from bot.core.environments import Environment
+from bot.core.webhook_secret import secret_problem
 from bot.errors import UserFacingError
 
 
@@ -64,7 +65,24 @@ class Settings(BaseSettings):
     github_token: SecretStr | None = Field(None, description="a token that can read Actions runs and logs")
     github_repository: str | None = Field(None, description="owner/name of the repository running the workflow")
     github_api_url: str = Field("https://api.github.com", description="GitHub API base URL (GHES: https://HOST/api/v3)")
-    github_webhook_secret: SecretStr | None = Field(None, description="the webhook secret set on GitHub")
+    github_webhook_secret: SecretStr | None = Field(
+        None, description="the webhook secret set on GitHub, 16 characters or more"
+    )
+    webhook_max_body_bytes: int = Field(
+        25 * 1024 * 1024, gt=0, description="largest webhook body accepted (GitHub sends at most 25 MB)"
+    )
+    webhook_memory_body_bytes: int = Field(
+        1024 * 1024,
+        gt=0,
+        description="webhook bodies up to this size are held in memory while their signature is checked; "
+        "larger ones are spooled to a temporary file",
+    )
+    webhook_unauthenticated_bytes: int = Field(
+        32 * 1024 * 1024,
+        gt=0,
+        description="bytes of webhook bodies whose signature is not checked yet, across all connections; "
+        "past it the webhook answers 503 (keep it far below the machine's memory)",
+    )
     migrations_workflow: str = Field(
         "supabase-migrate.yml", description="workflow file name or display name of the migrations workflow"
     )
@@ -82,6 +100,21 @@ class Settings(BaseSettings):
     # Process
     web_host: str = Field("0.0.0.0", description="address the web server (health, webhook) listens on")
     web_port: int = Field(8080, ge=0, le=65535, description="port the web server listens on")
+    web_header_timeout_seconds: float = Field(
+        10.0,
+        gt=0,
+        description="seconds a connection to the web server may take to send a request's headers, "
+        "or stay idle between requests",
+    )
+    web_max_connections_per_ip: int = Field(
+        256, gt=0, description="open connections the web server accepts from one address"
+    )
+    web_max_connections: int = Field(
+        384,
+        gt=0,
+        description="open connections the web server accepts in all (each may hold ~0.3 MB of unread data "
+        "in aiohttp's buffers; keep it under the file limit)",
+    )
     data_dir: Path = Field(Path(".dragonfly"), description="folder for the bot's own state (journals, ledgers)")
     outbox_store: Literal["local", "database"] = Field(
         "local",
@@ -98,6 +131,16 @@ class Settings(BaseSettings):
     def _parse_user_map(cls, value):
         if isinstance(value, str):
             value = json.loads(value) if value.strip() else {}
+        return value
+
+    @field_validator("github_webhook_secret")
+    @classmethod
+    def _check_webhook_secret(cls, value: SecretStr | None):
+        if value is None or value.get_secret_value() == "":
+            return None  # unset: the webhook answers 503 and the reconciliation loop finds runs
+        problem = secret_problem(value.get_secret_value())
+        if problem:
+            raise ValueError(problem)
         return value
 
     @field_validator("log_level")
@@ -144,7 +187,7 @@ def load_settings(**overrides) -> Settings:
     except ValidationError as exc:
         first = exc.errors()[0]
         field = str(first["loc"][0]) if first.get("loc") else "?"
-        reason = first.get("msg", "invalid value")
+        reason = first.get("msg", "invalid value").removeprefix("Value error, ")
         raise UserFacingError(f"setting {_named(field)} is invalid: {reason}") from None
     except SettingsError as exc:
         # Raised for list/dict settings that are not valid JSON.

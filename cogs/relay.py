@@ -22,6 +22,7 @@ from bot.chat.app import DragonflyBot
 from bot.relay.render_discord import render_alert
 from bot.relay.service import Relay, process_queue, reconcile
 from bot.relay.webhook import PATH, GitHubWebhook
+from bot.relay.webhook_body import UnauthenticatedBytes
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,7 @@ class CiAlerts(commands.GroupCog, group_name="ci", group_description="Migration 
         self.ledger: Ledger | None = None
         self.relay: Relay | None = None
         self.queue: asyncio.Queue = asyncio.Queue(maxsize=QUEUE_SIZE)
+        self.webhook: GitHubWebhook | None = None
         self._worker: asyncio.Task | None = None
         super().__init__()
 
@@ -91,11 +93,21 @@ class CiAlerts(commands.GroupCog, group_name="ci", group_description="Migration 
         if secret is None or not secret.get_secret_value():
             log.info("GITHUB_WEBHOOK_SECRET not set: %s answers 503; the reconciliation loop finds runs", PATH)
             return
-        slot.webhook = GitHubWebhook(secret.get_secret_value(), self.bot.settings.migrations_workflow, self.queue)
+        s = self.bot.settings
+        slot.webhook = self.webhook = GitHubWebhook(
+            secret.get_secret_value(),
+            s.migrations_workflow,
+            self.queue,
+            max_body=s.webhook_max_body_bytes,
+            memory_bytes=s.webhook_memory_body_bytes,
+            budget=UnauthenticatedBytes(s.webhook_unauthenticated_bytes),
+        )
 
     async def cog_unload(self) -> None:
         slot = self.bot.web_app.get(SLOT_KEY)
         if slot is not None:
+            if slot.webhook is not None:
+                slot.webhook.close()
             slot.webhook = None
         self.reconcile_loop.cancel()
         if self._worker is not None:

@@ -64,3 +64,39 @@ def test_env_file_saved_with_a_byte_order_mark_is_read_from_its_first_line(tmp_p
     (tmp_path / ".env").write_bytes("\ufeffSUPABASE_MODE=prod\r\nDISCORD_GUILD_ID=42\r\n".encode())
     settings = load_settings()
     assert (settings.supabase_mode, settings.discord_guild_id) == ("prod", 42)
+
+
+@pytest.mark.parametrize("secret", [" ", " " * 40, "\t\n  \t", "hunter2", "fifteen-chars!!"])
+def test_a_weak_webhook_secret_is_refused_with_one_line(monkeypatch, secret):
+    monkeypatch.setenv("GITHUB_WEBHOOK_SECRET", secret)
+    with pytest.raises(UserFacingError) as exc:
+        load_settings()
+    message = exc.value.message
+    assert message.startswith("setting GITHUB_WEBHOOK_SECRET (") and "\n" not in message
+    assert "Value error" not in message
+    assert ("whitespace" in message) == (not secret.strip())
+    if secret.strip():
+        assert secret not in message and "16 characters" in message
+
+
+def test_an_empty_webhook_secret_is_unset_and_a_long_one_is_kept(monkeypatch):
+    monkeypatch.setenv("GITHUB_WEBHOOK_SECRET", "")
+    assert load_settings().github_webhook_secret is None
+    monkeypatch.setenv("GITHUB_WEBHOOK_SECRET", "sixteen-chars-ok")
+    assert load_settings().github_webhook_secret.get_secret_value() == "sixteen-chars-ok"
+
+
+def test_run_refuses_a_weak_webhook_secret_at_start_up_with_one_line(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "DISCORD_", "SUPABASE_"))}
+    env.update(GITHUB_WEBHOOK_SECRET="tiny-secret", DISCORD_TOKEN="x" * 50)
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "run"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2 and done.stdout == ""
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: setting GITHUB_WEBHOOK_SECRET"), done.stderr
+    assert "tiny-secret" not in done.stderr

@@ -31,7 +31,7 @@ from bot.chat.channels import ChannelPoster
 from bot.chat.errors import DragonflyTree
 from bot.chat.outbox_sender import Outbox, card, post
 from bot.chat.poster import DiscordPoster
-from bot.chat.web import WebServer, create_web_app
+from bot.chat.web import WebServer, connection_limits, create_web_app
 from bot.compose import Services, build_services
 from bot.errors import UserFacingError
 from bot.settings import Settings
@@ -130,7 +130,7 @@ class DragonflyBot(commands.Bot):
         gc.collect()
         gc.freeze()
         if self.serve_web:
-            self.web_server = WebServer(self.web_app)
+            self.web_server = WebServer(self.web_app, connection_limits(self.settings))
             await self.web_server.start(self.settings.web_host, self.settings.web_port)
         if self.sync_on_start:
             # No guild: global, or the commands would never appear; but only when they

@@ -17,12 +17,15 @@ from typing import Protocol
 from aiohttp import web
 
 from bot.adapters.state.files import STATE_PROBLEMS, StateProblems
+from bot.chat.web_guard import ConnectionLimits, GuardedAppRunner
 from bot.errors import UserFacingError
+from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
-# GitHub caps webhook payloads at 25 MB; aiohttp answers 413 above this.
-MAX_BODY_BYTES = 25 * 1024 * 1024
+# What request.read() takes on any route (aiohttp answers 413 above it). The webhook reads
+# its own body, streaming and signature-checked (bot/relay/webhook_body.py), up to its own cap.
+MAX_BODY_BYTES = 1024 * 1024
 READY_CACHE_SECONDS = 5.0
 # Connections the kernel may hold before we accept them. aiohttp's default (128) is
 # under a burst of 200 webhook deliveries: the overflow waits for a SYN retransmit (1 s).
@@ -123,16 +126,29 @@ def create_web_app(bot: ObservedBot) -> web.Application:
     return app
 
 
-class WebServer:
-    """Runs an Application inside the bot's own event loop."""
+def connection_limits(settings: Settings) -> ConnectionLimits:
+    return ConnectionLimits(
+        header_timeout=settings.web_header_timeout_seconds,
+        per_ip=settings.web_max_connections_per_ip,
+        total=settings.web_max_connections,
+    )
 
-    def __init__(self, app: web.Application):
+
+class WebServer:
+    """Runs an Application inside the bot's own event loop, its connections capped (bot/chat/web_guard.py)."""
+
+    def __init__(self, app: web.Application, limits: ConnectionLimits | None = None):
         self._app = app
-        self._runner: web.AppRunner | None = None
+        self._limits = limits or ConnectionLimits()
+        self._runner: GuardedAppRunner | None = None
         self.port: int | None = None
 
+    @property
+    def runner(self) -> GuardedAppRunner | None:
+        return self._runner
+
     async def start(self, host: str, port: int) -> None:
-        self._runner = web.AppRunner(self._app, access_log=None)
+        self._runner = GuardedAppRunner(self._app, self._limits, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port, backlog=LISTEN_BACKLOG)
         try:

@@ -1,17 +1,24 @@
-"""``POST /github/webhook``: authenticate, then hand the run to a queue.
+"""``POST /github/webhook``: authenticate, acknowledge, then read the run for the relay.
 
-Thin on purpose: it reads at most 25 MB (GitHub's cap), checks the
-``X-Hub-Signature-256`` HMAC of the raw body before looking at it, parses
-the JSON, and answers at once (GitHub waits 10 s and never retries on its
-own). The slow part (jobs, logs, Discord) happens in the relay's queue
-worker. Redeliveries are dropped here by ``X-GitHub-Delivery``; the ledger
-is what makes "one alert per run attempt" hold across restarts.
+GitHub waits 10 s for an answer and never retries on its own, so the answer
+comes first and costs little more than the HMAC: the signature is checked
+while the body arrives (bot/relay/webhook_body.py: bounded memory, one
+process-wide budget for unchecked bytes), the nesting of the JSON is checked
+without recursion, and the delivery is answered. Its JSON is read after the
+burst it came in (bot/relay/webhook_payload.py), at most ``READ_DELAY_MAX``
+later: a run for the relay goes on ``queue``, where the relay's worker does
+the slow part (jobs, logs, Discord). Redeliveries are dropped by
+``X-GitHub-Delivery``; the ledger is what makes "one alert per run attempt"
+hold across restarts.
 
-Answers: 401 bad/missing signature, 413 body over 25 MB, 408 body stalled, 400 malformed
-(no event header, not JSON, a workflow_run without the fields we need),
-200 ``ping`` and duplicate deliveries, 202 everything else (queued or
-ignored, the body says which), 503 if the queue is full (the reconciliation
-loop will find the run anyway).
+Answers: 401 bad/missing signature (a missing or malformed header before a
+byte of the body is read), 413 body over the cap, 408 body stalled, 400
+malformed (no event header, nested too deep), 200 ``ping`` and duplicate
+deliveries, 202 everything else (``accepted`` for a workflow_run, read
+later; ``ignored`` for other events), 503 if the queue is full or too many
+unchecked bytes are in flight (the reconciliation loop will find the run
+anyway). A signed body that turns out not to be a usable run is counted as
+rejected and logged in one line.
 """
 
 from __future__ import annotations
@@ -19,22 +26,36 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import json
 import logging
 from collections import OrderedDict
 from dataclasses import dataclass
 
 from aiohttp import web
 
-from bot.core.ci_runs import FAILED_CONCLUSIONS, SUCCESS, BadRunPayload, RunInfo, is_migrations_workflow
+from bot.core.ci_runs import RunInfo
+from bot.core.json_depth import MAX_JSON_DEPTH, nests_deeper_than
+from bot.core.webhook_secret import secret_problem
+from bot.relay.webhook_body import (
+    MAX_BODY_BYTES,
+    MEMORY_BODY_BYTES,
+    OverBudget,
+    SignedBodyReader,
+    TooLarge,
+    UnauthenticatedBytes,
+    well_formed_signature,
+)
+from bot.relay.webhook_payload import Delivery, Skipped, read_run
 
 log = logging.getLogger(__name__)
 
 PATH = "/github/webhook"
-MAX_BODY_BYTES = 25 * 1024 * 1024  # GitHub caps payloads at 25 MB
-_READ_CHUNK = 256 * 1024
 SEEN_DELIVERIES = 10_000
 BODY_TIMEOUT_SECONDS = 30.0  # a sender that stalls mid-body must not hold a handler forever
+# Accepted deliveries are read once none has arrived for READ_QUIET seconds (a burst is
+# answered first), and never later than READ_DELAY_MAX after the first one waited.
+READ_QUIET = 0.02
+READ_DELAY_MAX = 1.0
+READ_SLICE = 16  # deliveries read at a time (~2 ms), then the loop serves connections again
 
 
 @dataclass
@@ -44,6 +65,7 @@ class WebhookStats:
     ignored: int = 0
     duplicates: int = 0
     rejected: int = 0
+    busy: int = 0  # 503: queue full or unchecked-bytes budget spent
 
 
 def signature_for(secret: bytes, body: bytes) -> str:
@@ -55,43 +77,29 @@ def _reply(status: int, **body) -> web.Response:
     return web.json_response(body, status=status)
 
 
-class _TooLarge(Exception):
-    pass
+def _refuse(status: int, **body) -> web.Response:
+    # The sender may still be sending: no keep-alive, so aiohttp stops reading it soon.
+    response = web.json_response(body, status=status)
+    response.force_close()
+    return response
 
 
-async def _read_capped(request: web.Request, limit: int) -> bytes:
-    # Read the stream ourselves: the app's client_max_size would give a
-    # generic error page, and a chunked body has no Content-Length to check.
-    parts: list[bytes] = []
-    size = 0
-    while True:
-        chunk = await request.content.read(_READ_CHUNK)
-        if not chunk:
-            return b"".join(parts)
-        size += len(chunk)
-        if size > limit:
-            raise _TooLarge
-        parts.append(chunk)
-
-
-def _buffered_body(request: web.Request, limit: int) -> bytes | None:
+def _buffered_body(request: web.Request) -> bytes | None:
     """The whole body when aiohttp has already received all of it, else None.
 
     The common case (a GitHub payload is tens of KB and arrives with its
-    headers): no read loop and no timer. A body that ended early (the
-    parser set an exception) or is still arriving takes the timed path.
+    headers): no read loop, no timer, no budget (nothing is held across an
+    await). A body that ended early (the parser set an exception) or is
+    still arriving takes the streaming path.
     """
     content = request.content
     if not content.is_eof() or content.exception() is not None:
         return None
-    body = content.read_nowait()
-    if len(body) > limit:
-        raise _TooLarge
-    return body
+    return content.read_nowait()
 
 
 class GitHubWebhook:
-    """The aiohttp handler; ``queue`` receives the ``RunInfo`` (parsed once, here) for the relay."""
+    """The aiohttp handler; ``queue`` receives the ``RunInfo`` (read once, here, after the answer) for the relay."""
 
     def __init__(
         self,
@@ -100,17 +108,28 @@ class GitHubWebhook:
         queue: asyncio.Queue,
         *,
         max_body: int = MAX_BODY_BYTES,
+        memory_bytes: int = MEMORY_BODY_BYTES,
+        budget: UnauthenticatedBytes | None = None,
         body_timeout: float = BODY_TIMEOUT_SECONDS,
+        max_depth: int = MAX_JSON_DEPTH,
     ):
-        if not secret:
-            raise ValueError("a webhook secret is required")
-        self._secret = secret.encode()
+        problem = secret_problem(secret)
+        if problem:
+            raise ValueError(f"the webhook secret {problem}")
+        self._key = secret.encode()
+        self._mac = hmac.new(self._key, digestmod=hashlib.sha256)  # copied per streamed body
         self._workflow = workflow
         self.queue = queue
         self._max_body = max_body
+        self._memory_bytes = memory_bytes
+        self.budget = budget or UnauthenticatedBytes()
         self._body_timeout = body_timeout
+        self._max_depth = max_depth
         self._seen: OrderedDict[str, None] = OrderedDict()
         self.stats = WebhookStats()
+        self._unread: list[Delivery] = []
+        self._read_timer: asyncio.Handle | None = None
+        self._first_unread_at = self._last_arrival_at = 0.0
 
     def _duplicate(self, delivery: str) -> bool:
         """Remember the delivery id; True when it was seen before."""
@@ -129,40 +148,60 @@ class GitHubWebhook:
         length = request.content_length
         if length is not None and length > self._max_body:
             self.stats.rejected += 1
-            return _reply(413, error=f"payload over {self._max_body} bytes")
-        try:
-            body = _buffered_body(request, self._max_body)
-            if body is None:
-                async with asyncio.timeout(self._body_timeout):
-                    body = await _read_capped(request, self._max_body)
-        except TimeoutError:
-            self.stats.rejected += 1
-            return _reply(408, error="body not received in time")
-        except _TooLarge:
-            self.stats.rejected += 1
-            return _reply(413, error=f"payload over {self._max_body} bytes")
-        except (ConnectionError, asyncio.IncompleteReadError, ValueError):
-            self.stats.rejected += 1
-            return _reply(400, error="incomplete body")
-
+            return _refuse(413, error=f"payload over {self._max_body} bytes")
         given = request.headers.get("X-Hub-Signature-256", "")
-        if not given or not hmac.compare_digest(given.encode(), signature_for(self._secret, body).encode()):
+        if not well_formed_signature(given):
             self.stats.rejected += 1
-            return _reply(401, error="missing or invalid X-Hub-Signature-256")
+            return _refuse(401, error="missing or invalid X-Hub-Signature-256")
+        body = _buffered_body(request)
+        if body is None:
+            return await self._streamed(request, given)
+        if len(body) > self._max_body:
+            self.stats.rejected += 1
+            return _refuse(413, error=f"payload over {self._max_body} bytes")
+        # One C call (OpenSSL's one-shot HMAC) for a body already here.
+        if not hmac.compare_digest(bytes.fromhex(given[7:]), hmac.digest(self._key, body, "sha256")):
+            self.stats.rejected += 1
+            return _refuse(401, error="missing or invalid X-Hub-Signature-256")
+        return self._authenticated(request, body)
 
+    async def _streamed(self, request: web.Request, given: str) -> web.Response:
+        reader = SignedBodyReader(
+            self._mac.copy(), self.budget, max_body=self._max_body, memory_bytes=self._memory_bytes
+        )
+        try:
+            try:
+                async with asyncio.timeout(self._body_timeout):
+                    await reader.read(request)
+            except TimeoutError:
+                self.stats.rejected += 1
+                return _refuse(408, error="body not received in time")
+            except TooLarge:
+                self.stats.rejected += 1
+                return _refuse(413, error=f"payload over {self._max_body} bytes")
+            except OverBudget:
+                self.stats.rejected += 1
+                self.stats.busy += 1
+                return _refuse(503, error="too many unauthenticated bytes in flight; try again later")
+            except (ConnectionError, asyncio.IncompleteReadError, ValueError):
+                self.stats.rejected += 1
+                return _refuse(400, error="incomplete body")
+            if not hmac.compare_digest(given, reader.signature):
+                self.stats.rejected += 1
+                return _refuse(401, error="missing or invalid X-Hub-Signature-256")
+            body = reader.body()
+        finally:
+            reader.release()
+        return self._authenticated(request, body)
+
+    def _authenticated(self, request: web.Request, body: bytes) -> web.Response:
         event = request.headers.get("X-GitHub-Event", "")
         if not event:
             self.stats.rejected += 1
             return _reply(400, error="missing X-GitHub-Event header")
-        try:
-            payload = json.loads(body)
-        except (UnicodeDecodeError, ValueError):
+        if nests_deeper_than(body, self._max_depth):
             self.stats.rejected += 1
-            return _reply(400, error="body is not JSON")
-        if not isinstance(payload, dict):
-            self.stats.rejected += 1
-            return _reply(400, error="body is not a JSON object")
-
+            return _reply(400, error=f"body nests deeper than {self._max_depth} levels")
         if event == "ping":
             return _reply(200, msg="pong")
         delivery = request.headers.get("X-GitHub-Delivery", "")
@@ -170,30 +209,82 @@ class GitHubWebhook:
             self.stats.duplicates += 1
             return _reply(200, result="duplicate delivery")
         if event != "workflow_run":
-            return self._ignored(f"event {event} is not relayed")
-        if payload.get("action") != "completed":
-            return self._ignored("run not completed")
-        repository = payload.get("repository")
-        full_name = repository.get("full_name") if isinstance(repository, dict) else None
-        try:
-            run = RunInfo.from_api(payload.get("workflow_run"), full_name if isinstance(full_name, str) else None)
-        except BadRunPayload as exc:
+            self.stats.ignored += 1
+            return _reply(202, result="ignored", reason=f"event {event} is not relayed")
+        room = self.queue.maxsize - self.queue.qsize() - len(self._unread) if self.queue.maxsize else 1
+        if room <= 0:
+            self._seen.pop(delivery, None)  # a redelivery must not count as a duplicate
             self.stats.rejected += 1
-            return _reply(400, error=str(exc))
-        if not is_migrations_workflow(run, self._workflow):
-            return self._ignored("not the migrations workflow")
-        if run.conclusion not in FAILED_CONCLUSIONS and run.conclusion != SUCCESS:
-            return self._ignored(f"conclusion {run.conclusion or 'none'} is not relayed")
+            self.stats.busy += 1
+            log.warning("webhook queue full; delivery %s left to the reconciliation loop", delivery or "(no id)")
+            return _reply(503, error="busy; try again later")
+        self._hold(Delivery(event, delivery, body))
+        return _reply(202, result="accepted")
+
+    # ------------------------------------------------------------------ reading, after the answer
+
+    def _hold(self, delivery: Delivery) -> None:
+        loop = asyncio.get_running_loop()
+        self._last_arrival_at = loop.time()
+        if not self._unread:
+            self._first_unread_at = self._last_arrival_at
+        self._unread.append(delivery)
+        if self._read_timer is None:
+            self._read_timer = loop.call_later(READ_QUIET, self._read_when_quiet)
+
+    def _read_when_quiet(self) -> None:
+        self._read_timer = None
+        if not self._unread:
+            return
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        if now - self._last_arrival_at < READ_QUIET and now - self._first_unread_at < READ_DELAY_MAX:
+            # Still in a burst: its answers come first.
+            self._read_timer = loop.call_at(self._last_arrival_at + READ_QUIET, self._read_when_quiet)
+            return
+        self.read_unread(READ_SLICE)
+        if self._unread:
+            # The rest a little later: connections that came in meanwhile are answered first.
+            self._first_unread_at = now
+            self._read_timer = loop.call_later(READ_QUIET, self._read_when_quiet)
+
+    def read_unread(self, limit: int | None = None) -> None:
+        """Read accepted deliveries now (``limit`` of them, or all) and queue their runs."""
+        count = len(self._unread) if limit is None else min(limit, len(self._unread))
+        batch, self._unread = self._unread[:count], self._unread[count:]
+        for delivery in batch:
+            self._read(delivery)
+
+    def _read(self, delivery: Delivery) -> None:
+        found = read_run(delivery.body, self._workflow)
+        if isinstance(found, Skipped):
+            if found.rejected:
+                self.stats.rejected += 1
+                log.warning("webhook delivery %s dropped: %s", delivery.delivery_id or "(no id)", found.reason)
+            else:
+                self.stats.ignored += 1
+                log.debug("webhook delivery %s ignored: %s", delivery.delivery_id or "(no id)", found.reason)
+            return
+        self._queue(found, delivery.delivery_id)
+
+    def _queue(self, run: RunInfo, delivery_id: str) -> None:
         try:
             self.queue.put_nowait(run)
         except asyncio.QueueFull:
-            self._seen.pop(delivery, None)  # a redelivery must not count as a duplicate
+            self._seen.pop(delivery_id, None)  # a redelivery must not count as a duplicate
             self.stats.rejected += 1
+            self.stats.busy += 1
             log.warning("webhook queue full; run %s left to the reconciliation loop", run.run_id)
-            return _reply(503, error="busy; try again later")
+            return
         self.stats.queued += 1
-        return _reply(202, result="queued", run_id=run.run_id, attempt=run.attempt)
 
-    def _ignored(self, reason: str) -> web.Response:
-        self.stats.ignored += 1
-        return _reply(202, result="ignored", reason=reason)
+    async def until_read(self) -> None:
+        """Wait until every accepted delivery has been read (its run queued or dropped)."""
+        while self._unread:
+            await asyncio.sleep(READ_QUIET)
+
+    def close(self) -> None:
+        """Stop the pending read (what was accepted and not read is left to the reconciliation loop)."""
+        if self._read_timer is not None:
+            self._read_timer.cancel()
+            self._read_timer = None

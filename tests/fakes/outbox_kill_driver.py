@@ -5,6 +5,12 @@ relays every run of the fake GitHub's window into the fake Discord, then exits 0
 once every run is done and nothing is pending or held. ``--kill before-send:N``
 (or ``after-send:N``) SIGKILLs this very process at the N-th such step of the
 outbox, the way a crash or an OOM kill would.
+
+``--webhook PORT_FILE``: the runs arrive as signed deliveries instead, on the
+bot's web server and webhook (the port is written to PORT_FILE; the
+reconciliation loop does not run), and go through the webhook's queue worker.
+``--kill before-read:1`` dies when the webhook starts reading the deliveries it
+has acknowledged.
 """
 
 from __future__ import annotations
@@ -25,12 +31,13 @@ from bot.adapters.state.outbox import OUTBOX_FILE, OutboxStore, SqliteOutbox
 from bot.adapters.state.outbox_db import PostgresOutbox
 from bot.chat.outbox_sender import Outbox
 from bot.chat.poster import DiscordPoster
-from bot.relay.service import ALERT_TAG, Relay, reconcile
+from bot.relay.service import ALERT_TAG, Relay, process_queue, reconcile
 from tests.fakes.discord_fake import CHANNEL_ID
 from tests.fakes.discord_fake import TOKEN as DISCORD_TOKEN
 from tests.fakes.github_fake import REPO, TOKEN
 
 LEASE_SECONDS = 1.0
+WEBHOOK_SECRET = "kill-driver-webhook-secret"
 DEADLINE_SECONDS = 90.0
 
 
@@ -66,9 +73,13 @@ async def main(args: argparse.Namespace) -> int:
     )
     runs = args.runs
     deadline = time.monotonic() + DEADLINE_SECONDS
+    server = await _serve_webhook(args, relay) if args.webhook else None
     try:
         while time.monotonic() < deadline:
-            await reconcile(github, relay)
+            if server is None:
+                await reconcile(github, relay)
+            else:
+                await relay.flush_overflow()  # what reconcile does for held-back alerts
             await outbox.drain()
             done = sum(ledger.done((REPO, run_id, 1)) for run_id in runs)
             held = await store.held(ALERT_TAG)
@@ -79,8 +90,35 @@ async def main(args: argparse.Namespace) -> int:
         print("deadline passed", flush=True)
         return 1
     finally:
+        if server is not None:
+            await server.stop()
         github.close()
         await client.close()
+
+
+async def _serve_webhook(args: argparse.Namespace, relay: Relay):
+    from aiohttp import web
+
+    from bot.chat.web import WebServer
+    from bot.relay.webhook import PATH, GitHubWebhook
+
+    queue: asyncio.Queue = asyncio.Queue(maxsize=1000)
+    hook = GitHubWebhook(WEBHOOK_SECRET, "supabase-migrate.yml", queue)
+    if args.kill.startswith("before-read:"):
+        read_unread = hook.read_unread
+
+        def die_first(limit=None):
+            os.kill(os.getpid(), signal.SIGKILL)
+            read_unread(limit)
+
+        hook.read_unread = die_first  # type: ignore[method-assign]
+    app = web.Application()
+    app.router.add_post(PATH, hook.handle)
+    server = WebServer(app)
+    await server.start("127.0.0.1", 0)
+    asyncio.get_running_loop().create_task(process_queue(queue, relay))
+    Path(args.webhook).write_text(str(server.port))
+    return server
 
 
 if __name__ == "__main__":
@@ -92,4 +130,5 @@ if __name__ == "__main__":
     parser.add_argument("--kill", default="")
     parser.add_argument("--nonce-window", type=float, default=120.0)
     parser.add_argument("--db-url", default="", help="keep the outbox in this database (OUTBOX_STORE=database)")
+    parser.add_argument("--webhook", default="", help="serve the webhook and write its port to this file")
     sys.exit(asyncio.run(main(parser.parse_args())))

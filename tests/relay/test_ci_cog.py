@@ -69,6 +69,7 @@ async def test_webhook_to_alert_through_the_running_bot(tmp_path):
                 headers = signed_headers(SECRET, body, "workflow_run", "delivery-42")
                 async with session.post(url, data=body, headers=headers) as resp:
                     assert resp.status == 202
+            await asyncio.wait_for(cog.webhook.until_read(), 10)  # read after the answer
             await asyncio.wait_for(cog.queue.join(), 10)
             await bot.outbox.drain()  # the alert is an outbox row; the sender posts it
             [post] = poster.sent

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 
 import pytest
@@ -12,10 +13,12 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.adapters.localdb import PROJECT_ROOT
 from bot.core.ci_runs import RunInfo
-from bot.relay.webhook import MAX_BODY_BYTES, PATH, GitHubWebhook
+from bot.relay.webhook import MAX_BODY_BYTES, PATH, READ_DELAY_MAX, GitHubWebhook
 from tests.fakes.github_fake import FakeGitHub, signed_headers
 
 SECRET = "It's a Secret to Everybody"
+# Well-formed but wrong: the body is read (and hashed) before it is refused.
+UNSIGNED = {"X-Hub-Signature-256": "sha256=" + "0" * 64}
 EXAMPLES = PROJECT_ROOT / "node_modules" / "@octokit" / "webhooks-examples" / "api.github.com" / "index.json"
 
 
@@ -49,12 +52,14 @@ async def _post(client, payload, *, event="workflow_run", delivery="d-1", secret
     return await client.post(PATH, data=raw, headers=h)
 
 
-async def test_failed_migrations_run_is_queued_fast():
+async def test_failed_migrations_run_is_accepted_at_once_and_queued_after_the_answer():
     client, hook = await _client()
     try:
         resp = await _post(client, _failed_run_payload())
         assert resp.status == 202
-        assert (await resp.json())["result"] == "queued"
+        assert (await resp.json())["result"] == "accepted"
+        assert hook.queue.empty()  # read once the burst is answered, within READ_DELAY_MAX
+        await asyncio.wait_for(hook.until_read(), READ_DELAY_MAX + 1)
         run = hook.queue.get_nowait()
         assert isinstance(run, RunInfo) and run.run_id == 501 and run.failed
     finally:
@@ -105,23 +110,30 @@ async def test_body_over_the_limit_is_413_by_length_and_by_streaming():
             for _ in range(MAX_BODY_BYTES // (1 << 20) + 2):
                 yield b"y" * (1 << 20)
 
-        resp = await client.post(PATH, data=chunks(), headers={"X-GitHub-Event": "push"})
+        resp = await client.post(PATH, data=chunks(), headers={"X-GitHub-Event": "push", **UNSIGNED})
         assert resp.status == 413
         assert hook.stats.rejected == 2
     finally:
         await client.close()
 
 
-async def test_malformed_bodies_are_400():
+async def test_malformed_bodies_are_dropped_with_one_line_once_read(caplog):
+    # Signed, so from GitHub (or whoever holds the secret): acknowledged, then read and dropped.
     client, hook = await _client()
     try:
-        for body in (b"{not json", b"\xff\xfe\x00garbage\x81", json.dumps([1, 2]).encode(), b""):
+        bodies = (b"{not json", b"\xff\xfe\x00garbage\x81", json.dumps([1, 2]).encode(), b"")
+        for body in bodies:
             resp = await _post(client, None, body=body, delivery=f"d-{body[:3]!r}")
-            assert resp.status == 400, body
+            assert resp.status == 202, body
         missing = _failed_run_payload()
         del missing["workflow_run"]["id"]
         resp = await _post(client, missing, delivery="d-missing")
-        assert resp.status == 400 and "workflow_run.id" in (await resp.json())["error"]
+        assert resp.status == 202
+        with caplog.at_level(logging.WARNING, "bot.relay.webhook"):
+            hook.read_unread()
+        lines = [r.getMessage() for r in caplog.records]
+        assert len(lines) == 5 and hook.stats.rejected == 5 and hook.queue.empty()
+        assert any("workflow_run.id" in line for line in lines) and "not JSON" in lines[0]
         raw = json.dumps(_failed_run_payload()).encode()
         headers = signed_headers(SECRET, raw, "workflow_run", "d-noevent")
         del headers["X-GitHub-Event"]
@@ -143,12 +155,13 @@ async def test_ping_unknown_events_and_other_workflows():
         other["workflow_run"]["path"] = ".github/workflows/tests.yml"
         other["workflow_run"]["name"] = "Tests"
         resp = await _post(client, other, delivery="d-other")
-        assert (await resp.json())["reason"] == "not the migrations workflow"
+        assert resp.status == 202
         in_progress = _failed_run_payload()
         in_progress["action"] = "in_progress"
         resp = await _post(client, in_progress, delivery="d-progress")
-        assert (await resp.json())["reason"] == "run not completed"
-        assert hook.queue.empty()
+        assert resp.status == 202
+        hook.read_unread()
+        assert hook.queue.empty() and hook.stats.ignored == 3 and hook.stats.rejected == 0
     finally:
         await client.close()
 
@@ -161,6 +174,7 @@ async def test_redelivery_is_dropped_by_delivery_id():
         again = await _post(client, payload, delivery="72d3162e-cc78-11e3-81ab-4c9367dc0958")
         assert first.status == 202 and again.status == 200
         assert (await again.json())["result"] == "duplicate delivery"
+        hook.read_unread()
         assert hook.queue.qsize() == 1 and hook.stats.duplicates == 1
     finally:
         await client.close()
@@ -170,7 +184,8 @@ async def test_full_queue_is_503_and_the_redelivery_is_accepted_later():
     client, hook = await _client(queue_size=1)
     try:
         assert (await _post(client, _failed_run_payload(1), delivery="a")).status == 202
-        assert (await _post(client, _failed_run_payload(2), delivery="b")).status == 503
+        assert (await _post(client, _failed_run_payload(2), delivery="b")).status == 503  # "a" holds the room
+        hook.read_unread()
         hook.queue.get_nowait()
         assert (await _post(client, _failed_run_payload(2), delivery="b")).status == 202
     finally:
@@ -191,6 +206,7 @@ async def test_every_octokit_workflow_example_is_relayed_or_ignored(workflow):
             resp = await _post(client, payload, event=event, delivery=f"ex-{i}")
             statuses.append(resp.status)
             assert resp.status in (200, 202), (event, payload.get("action"), await resp.text())
+        hook.read_unread()
         queued = []
         while not hook.queue.empty():
             queued.append(hook.queue.get_nowait())
@@ -231,6 +247,7 @@ async def test_mutated_payloads_never_cause_a_server_error():
             event = rng.choice(["workflow_run", "workflow_job", "ping", "push"])
             resp = await _post(client, payload, event=event, delivery=f"fuzz-{i}")
             assert resp.status in (200, 202, 400), (resp.status, await resp.text())
+        hook.read_unread()  # reading them never raises either
         # What was queued can be relayed: every item reads as a run.
         while not hook.queue.empty():
             assert isinstance(hook.queue.get_nowait(), RunInfo)
@@ -249,10 +266,11 @@ async def test_body_cut_short_by_the_sender_is_400_not_500():
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     port = site._server.sockets[0].getsockname()[1]
+    signed = f"X-GitHub-Event: push\r\nX-Hub-Signature-256: {UNSIGNED['X-Hub-Signature-256']}\r\n"
     try:
         for head in (
-            f"POST {PATH} HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\nX-GitHub-Event: push\r\n\r\n0123456789",
-            f"POST {PATH} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nX-GitHub-Event: push\r\n\r\n10\r\n0123",
+            f"POST {PATH} HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n{signed}\r\n0123456789",
+            f"POST {PATH} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n{signed}\r\n10\r\n0123",
         ):
             _reader, writer = await asyncio.open_connection("127.0.0.1", port)
             writer.write(head.encode())
@@ -277,7 +295,7 @@ async def test_stalled_body_times_out_with_408():
             await asyncio.sleep(1)
             yield b'"late"}'
 
-        resp = await client.post(PATH, data=trickle(), headers={"X-GitHub-Event": "ping"})
+        resp = await client.post(PATH, data=trickle(), headers={"X-GitHub-Event": "ping", **UNSIGNED})
         assert resp.status == 408 and hook.stats.rejected == 1
     finally:
         await client.close()
@@ -303,6 +321,7 @@ async def test_body_already_received_is_taken_at_once_and_still_capped():
     raw = json.dumps(_failed_run_payload()).encode()
     hook = GitHubWebhook(SECRET, "supabase-migrate.yml", asyncio.Queue(), body_timeout=0)
     resp = await hook.handle(received(raw, length=True))
+    hook.read_unread()
     assert resp.status == 202 and hook.queue.get_nowait().run_id == 501
 
     capped = GitHubWebhook(SECRET, "supabase-migrate.yml", asyncio.Queue(), max_body=len(raw) - 1, body_timeout=0)

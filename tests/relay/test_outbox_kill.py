@@ -11,14 +11,17 @@ A run is "alerted" when its number appears in exactly one Discord message.
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import sys
 from collections import Counter
 
 import pytest
+from aiohttp import ClientSession
 
 from tests.fakes.discord_fake import FakeDiscord
-from tests.fakes.github_fake import FakeGitHub, github_log
+from tests.fakes.github_fake import FakeGitHub, github_log, signed_headers
+from tests.fakes.outbox_kill_driver import WEBHOOK_SECRET
 
 RUNS = list(range(3001, 3041))
 CLI_OUTPUT = (
@@ -113,5 +116,42 @@ async def test_kill_9_with_the_outbox_in_the_database(burst, tmp_path, migrated_
         assert await run_driver(tmp_path, discord, burst, *database) == 0
         counts = alerted(discord)
         assert sorted(counts) == RUNS and set(counts.values()) == {1}
+    finally:
+        await discord.stop()
+
+
+@pytest.mark.parametrize("kill", ["before-read:1", "after-send:4"])
+async def test_kill_9_after_acknowledging_webhook_deliveries_then_restart_alerts_every_run_exactly_once(
+    kill, burst, tmp_path
+):
+    """The 40 runs come as signed deliveries, all answered 202; the process dies before reading them
+    (or part-way through relaying them); the restart's reconciliation pass relays what was lost."""
+    discord = await FakeDiscord().start()
+    port_file = tmp_path / "webhook.port"
+    try:
+        first = asyncio.create_task(run_driver(tmp_path, discord, burst, "--webhook", str(port_file), "--kill", kill))
+        for _ in range(600):
+            if port_file.exists() and port_file.read_text():
+                break
+            await asyncio.sleep(0.05)
+        url = f"http://127.0.0.1:{int(port_file.read_text())}/github/webhook"
+
+        async def deliver(session: ClientSession, run_id: int) -> int:
+            run = burst.runs[(run_id, 1)]
+            body = json.dumps({"action": "completed", "workflow_run": run, "repository": run["repository"]}).encode()
+            headers = signed_headers(WEBHOOK_SECRET, body, "workflow_run", f"delivery-{run_id}")
+            async with session.post(url, data=body, headers=headers) as resp:
+                return resp.status
+
+        async with ClientSession() as session:
+            statuses = await asyncio.gather(*(deliver(session, run_id) for run_id in RUNS))
+        assert statuses == [202] * len(RUNS)  # every one acknowledged to "GitHub"
+        assert await first == -9
+        if kill.startswith("before-read"):
+            assert alerted(discord) == Counter()  # nothing relayed before the kill
+        assert await run_driver(tmp_path, discord, burst) == 0  # the restart: the reconciliation loop
+        counts = alerted(discord)
+        assert sorted(counts) == RUNS, f"never alerted: {sorted(set(RUNS) - set(counts))}"
+        assert [run for run, n in counts.items() if n != 1] == []
     finally:
         await discord.stop()
