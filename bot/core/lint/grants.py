@@ -16,9 +16,9 @@ file redefines it rather than creates it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from bot.core.lint.model import ERROR, Finding
+from bot.core.lint.model import ERROR, Finding, Prior
 from bot.core.lint.names import (
     display,
     dropped_objects,
@@ -82,24 +82,6 @@ SUPABASE_DEFAULTS: tuple[tuple[str, str | None, frozenset[str]], ...] = (
     ("relation", "public", frozenset({"anon", "authenticated", "service_role"})),
     ("function", "public", frozenset({"anon", "authenticated", "service_role"})),
 )
-
-
-@dataclass
-class Prior:
-    """What earlier migrations decided about privileges, in order: ``ALTER DEFAULT PRIVILEGES`` events
-    (family, schema or None, marked roles) and ``REVOKE ... ON SCHEMA s`` (schema -> roles)."""
-
-    defaults: list[tuple[str, str | None, frozenset[str]]] = field(default_factory=list)
-    schema_revoked: dict[str, set[str]] = field(default_factory=dict)
-    rls_tables: set[tuple[str, str]] = field(default_factory=set)  # (schema, table) with RLS enabled
-    policy_tables: set[tuple[str, str]] = field(default_factory=set)  # tables with a policy
-
-    def extend(self, other: Prior) -> None:
-        self.defaults.extend(other.defaults)
-        self.rls_tables |= other.rls_tables
-        self.policy_tables |= other.policy_tables
-        for schema, roles in other.schema_revoked.items():
-            self.schema_revoked.setdefault(schema, set()).update(roles)
 
 
 def _roles(grant: dict) -> set[str]:
