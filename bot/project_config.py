@@ -31,7 +31,6 @@ plain tables (``ProjectConfig.sections``) until their owner (``init``) adds a pa
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
@@ -153,6 +152,8 @@ def load(start: Path | None = None) -> ProjectConfig:
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
+    import tomllib  # only when there is a file: lint --changed-since runs on every commit
+
     try:
         return tomllib.loads(path.read_text("utf-8"))
     except tomllib.TOMLDecodeError as exc:
