@@ -50,7 +50,7 @@ def run_lint(request: LintRequest, config: ProjectConfig, cwd: Path) -> LintOutc
     cache_root = lint_cache.cache_root(config.lint.cache_dir, config.root) if request.use_cache else None
     for mset in sets:
         cache = lint_cache.DiskCache(cache_root, mset.folder) if cache_root is not None else None
-        findings.extend(lint_migrations(mset.targets, mset.others, mset.read, options, cache))
+        findings.extend(lint_migrations(mset.targets, mset.others, mset.read, options, cache, mset.identity))
         if cache is not None:
             cache.flush()
         findings.extend(_too_large(mset, config.lint.max_file_bytes))

@@ -153,16 +153,20 @@ def test_whole_file_rules_are_not_taken_from_the_cache():
 
 
 def test_a_new_code_fingerprint_starts_afresh_and_removes_the_old(tmp_path):
+    (tmp_path / "x.sql").write_text("select 1;\n")
+    (tmp_path / "y.sql").write_text("select 2;\n")
     old = DiskCache(tmp_path / "cache", tmp_path, fingerprint="aaaa")
     old.put("x.sql", {"sha": "1"})
+    old.put("gone.sql", {"sha": "3"})  # no such file any more: not kept
     old.flush()
-    assert (old.dir / "x.sql.json").is_file()
+    assert json.loads(old.file.read_text()) == {"x.sql": {"sha": "1"}}
     assert (tmp_path / "cache" / ".gitignore").read_text().splitlines()[-1] == "*"
     new = DiskCache(tmp_path / "cache", tmp_path, fingerprint="bbbb")
     assert new.get("x.sql") is None
     new.put("y.sql", {"sha": "2"})
     new.flush()
-    assert not old.version_dir.exists() and new.get("y.sql") == {"sha": "2"}
+    assert not old.version_dir.exists()
+    assert DiskCache(tmp_path / "cache", tmp_path, fingerprint="bbbb").get("y.sql") == {"sha": "2"}
 
 
 @pytest.fixture
@@ -175,22 +179,30 @@ def project(tmp_path, monkeypatch) -> Path:
     return tmp_path
 
 
-def entries(project: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in (project / ".dragonfly-cache").glob("lint-*/*/*.json")}
+def entries(project: Path) -> dict[str, str]:
+    (pack,) = (project / ".dragonfly-cache").glob("lint-*/*.json")
+    return {name: json.dumps(entry, sort_keys=True) for name, entry in json.loads(pack.read_text()).items()}
 
 
 def test_cli_cache_on_disk_warm_run_and_no_cache(project, capsys, parses):
     assert main(["lint", "--json"]) == 1
     cold = capsys.readouterr().out
     written = entries(project)
-    assert sorted(written) == sorted(n + ".json" for n in HISTORY)
+    assert sorted(written) == sorted(HISTORY)
     parses.clear()
     assert main(["lint", "--json"]) == 1
     assert capsys.readouterr().out == cold and parses == []
     assert main(["lint", "--json", "--no-cache"]) == 1
     assert capsys.readouterr().out == cold and len(parses) == len(HISTORY)
-    # a corrupt entry is a miss, not an error
-    next((project / ".dragonfly-cache").glob("lint-*/*/20250102000000_people.sql.json")).write_text("{not json")
+    # editing one file rewrites that file's entry only
+    pets = project / "supabase" / "migrations" / "20250103000000_pets.sql"
+    pets.write_text(pets.read_text() + "-- reviewed\n")
+    assert main(["lint", "--json"]) == 1
+    capsys.readouterr()
+    after = entries(project)
+    assert [name for name in HISTORY if after[name] != written[name]] == ["20250103000000_pets.sql"]
+    # a corrupt cache is a miss, not an error
+    next((project / ".dragonfly-cache").glob("lint-*/*.json")).write_text("{not json")
     assert main(["lint", "--json"]) == 1
     assert capsys.readouterr().out == cold
 
@@ -200,3 +212,26 @@ def test_cli_config_cache_dir_off(project, capsys):
     assert main(["lint"]) == 1
     capsys.readouterr()
     assert not (project / ".dragonfly-cache").exists()
+
+
+def test_another_file_recorded_with_the_same_size_and_mtime_is_not_read_again(parses):
+    cache = DictCache()
+    identity = {name: [len(text), 1] for name, text in HISTORY.items()}
+    names = sorted(HISTORY)
+    everything = [MigrationSource(n, n, HISTORY[n], is_new=False) for n in names]
+    cold = lint_migrations(everything, [], HISTORY.get, LintOptions(), cache, identity.get)
+    read: list[str] = []
+
+    def read_other(name):
+        read.append(name)
+        return HISTORY[name]
+
+    target = "20250103000000_pets.sql"
+    source = [MigrationSource(target, target, HISTORY[target], is_new=False)]
+    others = [n for n in names if n != target]
+    parses.clear()
+    warm = lint_migrations(source, others, read_other, LintOptions(), cache, identity.get)
+    assert warm == [f for f in cold if f.file == target] and read == [] and parses == []
+    identity["20250102000000_people.sql"] = [len(HISTORY["20250102000000_people.sql"]), 2]  # touched: read it
+    assert lint_migrations(source, others, read_other, LintOptions(), cache, identity.get) == warm
+    assert read == ["20250102000000_people.sql"] and parses == []  # same text: its summary still holds

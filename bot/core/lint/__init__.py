@@ -150,16 +150,18 @@ def lint_migrations(
     read_other: Callable[[str], str | None] | None = None,
     options: LintOptions = DEFAULT_OPTIONS,
     cache: FileCache | None = None,
+    identify_other: Callable[[str], object] | None = None,
 ) -> list[Finding]:
     """Findings for ``targets``, sorted by file and line. ``cache``: per-file results and summaries from
-    earlier runs (see ``bot.core.lint.history``); an unchanged file is then not parsed again."""
+    earlier runs (see ``bot.core.lint.history``); an unchanged file is then not parsed again.
+    ``identify_other(name)``: a cheap identity of another file (size and mtime) so its entry is taken unread."""
     from bot.core.lint import files
 
     cross = files.check_set(targets, list(others))
     by_path: dict[str, list[Finding]] = {}
     for finding in cross:
         by_path.setdefault(finding.file, []).append(finding)
-    history = History(targets, others, read_other, cache)
+    history = History(targets, others, read_other, cache, identify_other)
     findings: list[Finding] = []
     for source in targets:
         findings.extend(history.lint(source, by_path.get(source.path, []), options, lint_text))

@@ -170,8 +170,26 @@ def _apply(state: dict[str, str], marks: frozenset[str]) -> None:
             state[mark] = GRANTED
 
 
+# The last coverage computed: grants.check and security.check both ask it for the same file, one after the other.
+_last_coverage: tuple | None = None
+
+
 def coverage(
     occurrences: list[Occurrence], prior: Prior | None = None, private_schemas: frozenset[str] = frozenset()
+) -> list[tuple[_Created, set[str], set[str]]]:
+    """(created object, roles that can use it, roles decided against) for each object the file creates
+    (see ``_coverage``); asked again for the same statements and prior, the same answer is given."""
+    global _last_coverage
+    last = _last_coverage
+    if last is not None and last[0] is occurrences and last[1] is prior and last[2] == private_schemas:
+        return last[3]
+    result = _coverage(occurrences, prior, private_schemas)
+    _last_coverage = (occurrences, prior, private_schemas, result)  # holds them: their ids stay theirs
+    return result
+
+
+def _coverage(
+    occurrences: list[Occurrence], prior: Prior | None, private_schemas: frozenset[str]
 ) -> list[tuple[_Created, set[str], set[str]]]:
     """(created object, roles that can use it, roles decided against) for each object the file creates.
 

@@ -48,6 +48,9 @@ def _flags(text: str) -> list[bool]:
     return [any(word in lowered for word in _DECIDING_WORDS), bool(_CREATES_POLICY.search(lowered))]
 
 
+_EMPTY_SHA = hashlib.sha256(b"").hexdigest()
+
+
 class FileCache(Protocol):
     def get(self, name: str) -> dict | None: ...
 
@@ -82,6 +85,11 @@ class Summary:
     prior: Prior
     # ("create" | "drop", family, schema, name, signature) for each top-level CREATE/DROP, in order
     events: list[tuple[str, str, str, str, str]] = field(default_factory=list)
+    digest: str = ""  # of ``prior``: what later files' results are keyed by
+
+    def __post_init__(self) -> None:
+        if not self.digest:
+            self.digest = _digest(prior_to_json(self.prior))
 
     @classmethod
     def of(cls, parsed: ParsedFile) -> Summary:
@@ -113,11 +121,12 @@ class Summary:
         return None
 
     def to_json(self) -> dict:
-        return {"prior": prior_to_json(self.prior), "events": [list(e) for e in self.events]}
+        return {"prior": prior_to_json(self.prior), "events": [list(e) for e in self.events], "digest": self.digest}
 
     @classmethod
     def from_json(cls, data: dict) -> Summary:
-        return cls(prior_from_json(data["prior"]), [tuple(e) for e in data["events"]])  # type: ignore[misc]
+        events = [tuple(e) for e in data["events"]]
+        return cls(prior_from_json(data["prior"]), events, data.get("digest", ""))
 
 
 def prior_to_json(prior: Prior) -> dict:
@@ -164,8 +173,13 @@ class History:
         others: Sequence[str],
         read_other: Callable[[str], str | None] | None,
         cache: FileCache | None = None,
+        identify: Callable[[str], Any] | None = None,
     ):
         self._texts: dict[str, str | None] = {t.name: t.text for t in targets if t.text is not None}
+        self._targets = frozenset(self._texts)
+        # (size, mtime) of a file, say: an entry recorded with the same identity is taken without reading
+        # the file (as ruff does). Only for files that are not linted this run; targets are always hashed.
+        self._identify = identify
         self._names = sorted(set(self._texts) | set(others))
         self._read = read_other
         self._cache = cache
@@ -199,8 +213,27 @@ class History:
             return None
         if name not in self._entries:
             entry = self._cache.get(name)
-            self._entries[name] = entry if isinstance(entry, dict) and entry.get("sha") == self._sha(name) else {}
+            if not isinstance(entry, dict) or not isinstance(entry.get("sha"), str):
+                entry = {}
+            elif (
+                name not in self._targets
+                and self._identify is not None
+                and entry.get("id") is not None
+                and entry.get("id") == self._identity(name)
+            ):
+                self._shas[name] = entry["sha"]  # unchanged since it was recorded: not read
+            elif entry["sha"] != self._sha(name):
+                entry = {}
+            self._entries[name] = entry
         return self._entries[name] or None
+
+    def _identity(self, name: str) -> Any:
+        if self._identify is None:
+            return None
+        try:
+            return self._identify(name)
+        except Exception:
+            return None
 
     def parsed(self, name: str) -> ParsedFile | None:
         """The file parsed (with ``error`` set when it does not parse); None when it is too deep to read."""
@@ -236,12 +269,19 @@ class History:
     def _store(self, name: str, **parts: Any) -> None:
         if self._cache is None or self.text(name) is None:
             return
-        entry = dict(self._entries.get(name) or {"sha": self._sha(name)})
+        entry = dict(self._entries.get(name) or {"sha": self._sha(name), "id": self._identity(name)})
         entry.update(parts)
         self._entries[name] = entry
         self._cache.put(name, entry)
 
     # ---------------------------------------------------------------- what the rules ask of the other files
+
+    def _has_text(self, name: str) -> bool:
+        """Whether the file has any text; from its cache entry when that is taken unread."""
+        entry = self._entry(name)
+        if entry is not None and name not in self._texts:
+            return entry["sha"] != _EMPTY_SHA
+        return bool(self.text(name))
 
     def flags(self, name: str) -> list[bool]:
         if name not in self._flag_memo:
@@ -264,7 +304,7 @@ class History:
         while len(self._cumulative) <= count:
             index = len(self._cumulative) - 1
             previous, other = self._cumulative[-1], self._names[index]
-            summary = self.summary(other) if self.text(other) and self.flags(other)[0] else None
+            summary = self.summary(other) if self._has_text(other) and self.flags(other)[0] else None
             if summary is None or _empty(summary.prior):
                 self._cumulative.append(previous)  # nothing decided: the same object (the rules only read it)
                 self._chain.append(self._chain[-1])
@@ -273,7 +313,7 @@ class History:
                 merged.extend(previous)
                 merged.extend(summary.prior)
                 self._cumulative.append(merged)
-                self._chain.append(_digest([self._chain[-1], prior_to_json(summary.prior)]))
+                self._chain.append(_digest([self._chain[-1], summary.digest]))
         return self._cumulative[count]
 
     def _prior_digest(self, name: str) -> str:

@@ -12,6 +12,7 @@ block comment) leaves it whole.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 MIN_FILE = 16_384  # smaller files are decoded whole: not worth a second parse
 MIN_STATEMENT = 4_096
@@ -24,7 +25,7 @@ _MORE_ROWS = re.compile(rf"(?:\s*+,\s*+{_ROW})++")
 _UNUSUAL = re.compile(r"[\\$]|/\*")
 
 
-def blank_value_rows(text: str, statements: list[slice]) -> str | None:
+def blank_value_rows(text: str, statements: Sequence[slice]) -> str | None:
     """``text`` with the rows after the first of each long INSERT ... VALUES blanked; None when there are none."""
     pieces: list[str] = []
     done = 0
