@@ -236,24 +236,33 @@ def _coverage(
 
     result = []
     for obj in created:
-        state: dict[str, str] = {}
-        for default_family, scope, marks in (*SUPABASE_DEFAULTS, *prior.defaults):
+        # Default privileges, PostgreSQL's way: the global ones (PUBLIC's EXECUTE, ALTER DEFAULT PRIVILEGES without
+        # IN SCHEMA) and the per-schema ones are kept apart, and a per-schema REVOKE only takes back a per-schema
+        # GRANT. (``... IN SCHEMA public REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC`` leaves PUBLIC its EXECUTE.)
+        defaults = [*SUPABASE_DEFAULTS, *prior.defaults]
+        defaults += [
+            (family, target[0], marks)
+            for order, how, family, target, marks in events
+            if how == "default" and order < obj.order
+        ]
+        every_schema: dict[str, str] = {}
+        this_schema: dict[str, str] = {}
+        for default_family, scope, marks in defaults:
             if default_family == obj.family and scope in (None, obj.schema):
-                _apply(state, marks)
+                _apply(every_schema if scope is None else this_schema, marks)
+        state = {
+            role: GRANTED if GRANTED in (every_schema.get(role), this_schema.get(role)) else REVOKED
+            for role in every_schema.keys() | this_schema.keys()
+        }
         for order, how, family, target, marks in events:
-            if family != obj.family:
+            if family != obj.family or order < obj.order:
                 continue
-            before = order < obj.order
-            if (
-                (how == "default" and before and target[0] in (None, obj.schema))
-                or (how == "named" and not before and target == (obj.schema, obj.name))
-                or (how == "all" and not before and target[0] == obj.schema)
-            ):
-                _apply(state, marks)
+            if (how == "named" and target == (obj.schema, obj.name)) or (how == "all" and target[0] == obj.schema):
+                _apply(state, marks)  # on the object itself: exact
         granted, decided = set(), set()
         for role in (*APP_ROLES, "service_role"):
             own, everyone = state.get(role), state.get(PUBLIC)
-            if own == GRANTED or (own is None and everyone == GRANTED):
+            if GRANTED in (own, everyone):  # privileges add up: a role revoked by name still has what PUBLIC has
                 granted.add(role)
             elif (
                 own == REVOKED
