@@ -165,6 +165,7 @@ def lint_migrations(
     findings: list[Finding] = []
     for source in targets:
         findings.extend(history.lint(source, by_path.get(source.path, []), options, lint_text))
+    history.save()
     return sorted(findings, key=lambda f: (f.file, f.line, f.rule))
 
 

@@ -190,6 +190,7 @@ class History:
         self._cumulative: list[Prior] = []  # [i]: privileges decided by the first i files
         self._chain: list[str] = []  # [i]: a digest of what decided them (the files' own decisions, in order)
         self._flag_memo: dict[str, list[bool]] = {}
+        self._dirty: set[str] = set()
         self.parsed_count = 0  # files parsed this run (tests check a warm run parses none)
 
     # ---------------------------------------------------------------- texts, parse trees, summaries
@@ -267,12 +268,21 @@ class History:
         return self._summaries[name]
 
     def _store(self, name: str, **parts: Any) -> None:
+        """Add to the file's entry; ``save()`` gives the changed entries to the cache, once each."""
         if self._cache is None or self.text(name) is None:
             return
-        entry = dict(self._entries.get(name) or {"sha": self._sha(name), "id": self._identity(name)})
+        entry = self._entries.get(name)
+        if not entry:
+            entry = self._entries[name] = {"sha": self._sha(name), "id": self._identity(name)}
         entry.update(parts)
-        self._entries[name] = entry
-        self._cache.put(name, entry)
+        self._dirty.add(name)
+
+    def save(self) -> None:
+        """Hand the entries this run changed to the cache."""
+        if self._cache is not None:
+            for name in sorted(self._dirty):
+                self._cache.put(name, self._entries[name])
+        self._dirty.clear()
 
     # ---------------------------------------------------------------- what the rules ask of the other files
 
