@@ -25,12 +25,12 @@ plain tables (``ProjectConfig.sections``) until their owner (``init``) adds a pa
 
     [guard]
     ignore = ["linked-flag"]
+    include = ["tools/*.txt"]        # more files to scan (read as shell unless the name says otherwise)
     exclude = ["docs/**"]
 """
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
@@ -90,10 +90,18 @@ class LintConfig:
 class GuardConfig:
     ignore: frozenset[str] = frozenset()
     exclude: tuple[str, ...] = ()
+    include: tuple[str, ...] = ()  # globs (relative to the root) scanned on top of the default scope
 
     def excluded(self, path: str) -> bool:
-        path = path.replace("\\", "/")
-        return any(fnmatchcase(path, pattern) for pattern in self.exclude)
+        return _matches_any(path, self.exclude)
+
+    def included(self, path: str) -> bool:
+        return _matches_any(path, self.include)
+
+
+def _matches_any(path: str, patterns: tuple[str, ...]) -> bool:
+    path = path.replace("\\", "/")
+    return any(fnmatchcase(path, pattern) for pattern in patterns)
 
 
 @dataclass(frozen=True)
@@ -144,6 +152,8 @@ def load(start: Path | None = None) -> ProjectConfig:
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
+    import tomllib  # only when there is a file: lint --changed-since runs on every commit
+
     try:
         return tomllib.loads(path.read_text("utf-8"))
     except tomllib.TOMLDecodeError as exc:
@@ -276,7 +286,7 @@ def _guard(keys: _Keys) -> GuardConfig:
     for rule in ignore:
         if rule not in FORBIDDEN:
             raise keys.fail("ignore", f"unknown guard rule {rule!r}; known: {', '.join(FORBIDDEN)}")
-    config = GuardConfig(frozenset(ignore), keys.strings("exclude") or ())
+    config = GuardConfig(frozenset(ignore), keys.strings("exclude") or (), keys.strings("include") or ())
     keys.done()
     return config
 

@@ -37,9 +37,14 @@ def test_file_patterns():
         "run.sh",
         "package.json",
         "web/package.json",
+        ".vscode/tasks.json",
+        "Taskfile.yml",
+        "tools/deploy.py",
+        "web/scripts/seed.mjs",
+        "src/db.ts",
     ):
         assert guard.search(path), path
-    for path in ("README.md", "bot/cli.py", "docker-compose.yml"):
+    for path in ("README.md", "docker-compose.yml", "config/tasks.json", "bot/cli.pyc"):
         assert not guard.search(path), path
 
 

@@ -18,6 +18,14 @@ that explain the protocol do not fail the build. Text in quotes is still
 scanned: ``run: "supabase db push"`` runs it; an ``echo`` that mentions one is
 flagged too (rare, and cheap to reword). Backslash/backtick continuations are
 joined and reported at their first line.
+
+Code and task files (Python, JavaScript/TypeScript argument lists, VS Code
+``tasks.json``) are read by ``bot.core.guard_sources``; YAML flow lists
+(``cmds: ["supabase", "db", "push"]`` in a Taskfile) are read as argument lists too.
+
+Suppression: a comment ``guard-ignore: why`` on the offending line or on the
+line above it hides that line's findings. The reason is required: a
+``guard-ignore`` without one is itself a finding (``ignore-without-reason``).
 """
 
 from __future__ import annotations
@@ -29,6 +37,8 @@ from dataclasses import asdict, dataclass
 from bot.core.redact import redact
 
 SHELL, YAML, MAKE, POWERSHELL, BATCH, PACKAGE_JSON = "shell", "yaml", "make", "powershell", "batch", "package.json"
+PYTHON, JAVASCRIPT, TASKS_JSON = "python", "javascript", "tasks.json"
+IGNORE_WITHOUT_REASON = "ignore-without-reason"
 
 
 @dataclass(frozen=True)
@@ -60,6 +70,12 @@ FORBIDDEN = {
         "Always use `--db-url`",
     ),
     "linked-flag": Forbidden("linked-flag", "--linked", "Same DNS issues, unreliable", "Always use `--db-url`"),
+    IGNORE_WITHOUT_REASON: Forbidden(
+        IGNORE_WITHOUT_REASON,
+        "guard-ignore without a reason",
+        "A suppression nobody can review: the next reader cannot tell a deliberate exception from a mistake",
+        "Write why after a colon: `guard-ignore: <why this command is safe here>`",
+    ),
 }
 
 
@@ -77,7 +93,7 @@ class GuardFinding:
 
 
 _LINKED = re.compile(r"(?<![\w-])--linked(?![\w-])")
-_TOKEN = re.compile(r"[^\s;&|()`'\"]+")
+_TOKEN = re.compile(r"[^\s;&|()`'\"\[\],]+")  # brackets and commas: YAML flow lists
 _CLI_TOKEN = re.compile(r"^[@+-]*(?:.*[/\\])?supabase(?:\.exe)?(?:@[\w.^~-]+)?$", re.IGNORECASE)
 # Global flags that take a separate value, so the value is not read as a subcommand.
 _VALUE_FLAGS = frozenset(
@@ -106,6 +122,12 @@ def kind_of(file_name: str) -> str | None:
     name = file_name.lower()
     if name == "package.json":
         return PACKAGE_JSON
+    if name == "tasks.json":
+        return TASKS_JSON
+    if name.endswith((".py", ".pyw")):
+        return PYTHON
+    if name.endswith((".js", ".mjs", ".cjs", ".ts", ".mts", ".cts", ".jsx", ".tsx")):
+        return JAVASCRIPT
     if name in ("makefile", "gnumakefile") or name.endswith(".mk"):
         return MAKE
     if name.endswith((".yml", ".yaml")):
@@ -145,6 +167,11 @@ def _subcommands(tokens: list[str]) -> list[str]:
             continue
         words.append(token.lower())
     return words
+
+
+def is_cli_token(word: str) -> bool:
+    """Whether one word runs the Supabase CLI (``supabase``, ``./node_modules/.bin/supabase``, ``supabase@2``)."""
+    return bool(_CLI_TOKEN.match(word)) and bool(_TOKEN.fullmatch(word))
 
 
 def match_command(command: str) -> list[str]:
@@ -195,40 +222,106 @@ def _logical_lines(text: str, kind: str):
 
 
 def scan_text(file: str, text: str, kind: str) -> list[GuardFinding]:
-    if kind == PACKAGE_JSON:
-        return _scan_package_json(file, text)
-    if "supabase" not in text.lower() and "--linked" not in text:
+    if "supabase" not in text.lower() and "--linked" not in text and "guard-ignore" not in text:
         return []
     findings = []
-    for line_no, line in _logical_lines(text, kind):
-        for rule in match_command(line):
-            rule_info = FORBIDDEN[rule]
-            findings.append(GuardFinding(file, line_no, rule, redact(line.strip()), rule_info.why, rule_info.instead))
-    return findings
+    for line_no, command, *shown in _commands(text, kind):
+        for rule in match_command(command):
+            info = FORBIDDEN[rule]
+            findings.append(
+                GuardFinding(file, line_no, rule, redact((shown or [command])[0].strip()), info.why, info.instead)
+            )
+    # A YAML flow list is read as a list and as a line: one finding per line and rule.
+    findings = sorted({(f.line, f.rule): f for f in reversed(findings)}.values(), key=lambda f: (f.line, f.rule))
+    if "guard-ignore" not in text:
+        return findings
+    covered, bare = _suppressions(text, kind)
+    kept = [f for f in findings if f.line not in covered]
+    for line_no, line in bare:
+        info = FORBIDDEN[IGNORE_WITHOUT_REASON]
+        kept.append(GuardFinding(file, line_no, IGNORE_WITHOUT_REASON, redact(line.strip()), info.why, info.instead))
+    return sorted(kept, key=lambda f: (f.line, f.rule))
 
 
-def _scan_package_json(file: str, text: str) -> list[GuardFinding]:
-    """Only the ``scripts`` values are commands."""
+def _commands(text: str, kind: str):
+    """(line, command text[, how to show it]) of everything in the file that may run a command."""
+    from bot.core import guard_sources
+
+    if kind == PACKAGE_JSON:
+        yield from _package_json_commands(text)
+        return
+    found = None
+    if kind == PYTHON:
+        found = guard_sources.python_commands(text)
+    elif kind == TASKS_JSON:
+        found = guard_sources.tasks_json_commands(text)
+    elif kind == JAVASCRIPT:
+        found = guard_sources.js_commands(text)
+    if found is not None:
+        yield from found
+        return
+    if kind in (PYTHON, TASKS_JSON):  # did not parse: read it as text lists and lines
+        yield from guard_sources.js_commands(text)
+    if kind == YAML:
+        yield from guard_sources.js_commands(text)
+    yield from _logical_lines(text, kind)
+
+
+# `# guard-ignore: why`, `// guard-ignore: why`, `-- ...`, `/* ... */`, `<!-- ... -->`, REM / :: in batch files.
+_SUPPRESSION = re.compile(
+    r"(?:#|//|--|/\*|<!--|<#|\brem\b|::)\s*guard-ignore\b(?P<colon>\s*:)?(?P<reason>[^\n]*)", re.IGNORECASE
+)
+
+
+def _suppressions(text: str, kind: str) -> tuple[set[int], list[tuple[int, str]]]:
+    """Lines hidden by a ``guard-ignore: why`` (its own and the next), and the ``guard-ignore``s without a why."""
+    lines = text.splitlines()
+    comment_lines = _python_comments(text) if kind == PYTHON else None
+    covered: set[int] = set()
+    bare: list[tuple[int, str]] = []
+    for index, line in enumerate(lines, start=1):
+        if "guard-ignore" not in line.lower():
+            continue
+        source = comment_lines.get(index, "") if comment_lines is not None else line
+        found = _SUPPRESSION.search(source)
+        if found is None:
+            continue
+        reason = re.sub(r"(?:\*/|-->|#>)\s*$", "", found.group("reason")).strip()
+        if found.group("colon") and reason:
+            covered.update((index, index + 1))
+        else:
+            bare.append((index, line))
+    return covered, bare
+
+
+def _python_comments(text: str) -> dict[int, str]:
+    """Line -> its ``#`` comment, from the tokenizer (text in strings and docstrings is not a comment)."""
+    import io
+    import tokenize
+
+    comments: dict[int, str] = {}
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(text).readline):
+            if token.type == tokenize.COMMENT:
+                comments[token.start[0]] = token.string
+    except (tokenize.TokenError, SyntaxError):
+        pass
+    return comments
+
+
+def _package_json_commands(text: str):
+    """Only the ``scripts`` values are commands; each is reported as ``"name": "command"`` at its line."""
     try:
         scripts = json.loads(text).get("scripts") or {}
     except (ValueError, AttributeError):
-        return []
+        return
     if not isinstance(scripts, dict):
-        return []
+        return
     lines = text.splitlines()
     anchor = next((i for i, line in enumerate(lines) if '"scripts"' in line), 0)
-    findings = []
     for name, command in scripts.items():
-        if not isinstance(command, str):
-            continue
-        rules = match_command(command)
-        if not rules:
+        if not isinstance(command, str) or not match_command(command):
             continue
         key = json.dumps(name)
         line_no = next((i + 1 for i in range(anchor, len(lines)) if key in lines[i]), anchor + 1)
-        for rule in rules:
-            info = FORBIDDEN[rule]
-            findings.append(
-                GuardFinding(file, line_no, rule, redact(f"{key}: {json.dumps(command)}"), info.why, info.instead)
-            )
-    return findings
+        yield line_no, command, f"{key}: {json.dumps(command)}"

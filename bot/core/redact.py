@@ -50,6 +50,11 @@ _FLAG_PASSWORD = re.compile(
     r"(?P<keep>--[\w-]*password(?:=|\s+))(?P<secret>'(?:[^'\\]|\\.)*'|\"[^\"]*\"|[^\s'\";&|]+)",
     re.IGNORECASE,
 )
+# The Supabase CLI's short password flag: supabase link -p X, supabase db dump -p=X (not psql's -p PORT).
+_CLI_SHORT_PASSWORD = re.compile(
+    r"(?P<keep>\bsupabase\b[^\n;&|]*?\s-p(?:=|\s+))(?P<secret>'(?:[^'\\]|\\.)*'|\"[^\"]*\"|[^\s'\";&|]+)",
+    re.IGNORECASE,
+)
 # SQL: CREATE/ALTER ROLE ... [ENCRYPTED] PASSWORD 'x', and OPTIONS (password 'x')
 # of user mappings and foreign servers; hotfix SQL pasted from Studio has these.
 _SQL_PASSWORD = re.compile(
@@ -102,6 +107,7 @@ _RULES = (
     (_ENV_SECRET, ("_key", "_secret", "_token", "_pass"), True),
     (_HEADER, "", True),
     (_FLAG_PASSWORD, "password", True),
+    (_CLI_SHORT_PASSWORD, " -p", True),
     (_PASSWORD, "password", True),
     (_SQL_PASSWORD, "password", True),
 )

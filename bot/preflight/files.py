@@ -31,6 +31,12 @@ class MigrationSet:
         """The text of another file of this folder (the lint reads one only when a rule needs it)."""
         return (self.folder / name).read_bytes().decode("utf-8", errors="replace")
 
+    def identity(self, name: str) -> list[int]:
+        """Size and modification time of a file of this folder: the cache takes an entry recorded with the same
+        ones without reading the file again."""
+        stat = (self.folder / name).stat()
+        return [stat.st_size, stat.st_mtime_ns]
+
     def display(self, name: str | None = None) -> str:
         """How a file of this folder (or the folder itself) is named in findings."""
         path = self.folder / name if name else self.folder

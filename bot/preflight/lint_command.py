@@ -45,6 +45,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     baseline.add_argument("--no-baseline", action="store_true", help="report every finding, baselined or not")
     parser.add_argument("--baseline", metavar="FILE", help="baseline file to use instead of the config's")
+    parser.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="parse every file again instead of reusing the content-hash cache ([lint] cache_dir)",
+    )
     parser.add_argument("--list-rules", action="store_true", help="print the rule ids with what each checks, and exit")
     parser.add_argument(
         "--db-url", metavar="URL", help="PostgreSQL server for --replay's scratch database (default: local or embedded)"
@@ -95,6 +100,7 @@ def run(args: argparse.Namespace) -> int:
         baseline=args.baseline,
         use_baseline=not args.no_baseline,
         write_baseline=args.write_baseline,
+        use_cache=not args.no_cache,
     )
     outcome = run_lint(request, load(cwd), cwd)
     findings = outcome.findings

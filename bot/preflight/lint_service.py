@@ -14,7 +14,7 @@ from bot.core.lint import ERROR, Finding, LintOptions, baseline, lint_migrations
 from bot.core.lint.model import RULES
 from bot.core.redact import redact
 from bot.errors import UserFacingError
-from bot.preflight import rule_settings
+from bot.preflight import lint_cache, rule_settings
 from bot.preflight.files import MigrationSet, collect
 from bot.project_config import ProjectConfig
 
@@ -43,6 +43,7 @@ class LintRequest:
     baseline: str | None = None  # a path instead of the config's
     use_baseline: bool = True
     write_baseline: bool = False
+    use_cache: bool = True  # --no-cache: parse every file again
 
 
 def run_lint(request: LintRequest, config: ProjectConfig, cwd: Path) -> LintOutcome:
@@ -51,8 +52,12 @@ def run_lint(request: LintRequest, config: ProjectConfig, cwd: Path) -> LintOutc
     sets = collect(request.paths, changed_since=request.changed_since, cwd=cwd, max_bytes=config.lint.max_file_bytes)
     options = LintOptions(config.lint.private_schemas, config.lint.exposed_schemas, off=_off(config))
     findings: list[Finding] = []
+    cache_root = lint_cache.cache_root(config.lint.cache_dir, config.root) if request.use_cache else None
     for mset in sets:
-        findings.extend(lint_migrations(mset.targets, mset.others, mset.read, options))
+        cache = lint_cache.DiskCache(cache_root, mset.folder) if cache_root is not None else None
+        findings.extend(lint_migrations(mset.targets, mset.others, mset.read, options, cache, mset.identity))
+        if cache is not None:
+            cache.flush()
         findings.extend(_too_large(mset, config.lint.max_file_bytes))
     if request.replay:
         from bot.preflight.replay import replay

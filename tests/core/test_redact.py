@@ -66,6 +66,10 @@ GHP = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
             "qwerty",
             "sslmode=require&password=[REDACTED]",
         ),
+        # A connection string ending at a comma (a YAML/JSON list, a sentence), and the CLI's short -p flag.
+        ("db_urls: postgres://u:c0mma@db.x.supabase.co, next", "c0mma", "u:[REDACTED]@db.x.supabase.co, next"),
+        ("supabase link --project-ref abc -p hunter2 --debug", "hunter2", "-p [REDACTED] --debug"),
+        ("npx supabase db dump -p='a b' -f x.sql", "a b", "-p=[REDACTED] -f x.sql"),
     ],
 )
 def test_each_secret_kind(text, secret, kept):
@@ -84,6 +88,8 @@ def test_each_secret_kind(text, secret, kept):
         "Applying migration 20251209000002_step2.sql...",
         'ERROR: relation "foo" already exists (SQLSTATE 42P07)',
         "create table public.users_ghp (id int)",
+        "psql -p 5432 -h db.x.supabase.co",  # psql's -p is the port
+        "supabase migration up --db-url x; psql -p 6543",
     ],
 )
 def test_ordinary_text_is_left_alone(text):

@@ -297,7 +297,8 @@ def test_multi_line_fix_stays_indented_under_its_finding():
 REDEFINED = {
     "20250101000000_orders.sql": (
         "create table if not exists app.orders (id int primary key, total numeric, status text); "
-        "alter default privileges in schema app revoke execute on functions from public;\n"
+        # global, not IN SCHEMA app: a per-schema REVOKE cannot take back PUBLIC's EXECUTE (PostgreSQL 15 checked)
+        "alter default privileges revoke execute on functions from public;\n"
         "revoke all on app.orders from anon, authenticated; grant select on app.orders to service_role;\n"
         "create or replace view app.v_orders as select id, total from app.orders;\n"
         "revoke all on app.v_orders from anon, authenticated; grant select on app.v_orders to service_role;\n"

@@ -3,7 +3,6 @@ engine, shared with the relay's hints, so the pre-flight and the CI alert sugges
 
 from __future__ import annotations
 
-from bot.core.fixes import rerun_safe
 from bot.core.lint.parse import Occurrence
 
 MAX_SHOWN = 600
@@ -43,6 +42,8 @@ def show(new: str, old: str) -> str:
 def engine_rewrite(occ: Occurrence) -> str | None:
     """The statement rewritten by the engine, shown; None when the engine has no rewrite for it."""
     statement = occ.text.strip().rstrip(";")
+    from bot.core.fixes import rerun_safe  # the rewriter (and the diagnosis it shares) loads with the first fix
+
     rewritten = rerun_safe(statement) if statement else None
     return show(rewritten, statement) if rewritten else None
 

@@ -16,9 +16,9 @@ file redefines it rather than creates it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from bot.core.lint.model import ERROR, Finding
+from bot.core.lint.model import ERROR, Finding, Prior
 from bot.core.lint.names import (
     display,
     dropped_objects,
@@ -82,24 +82,6 @@ SUPABASE_DEFAULTS: tuple[tuple[str, str | None, frozenset[str]], ...] = (
     ("relation", "public", frozenset({"anon", "authenticated", "service_role"})),
     ("function", "public", frozenset({"anon", "authenticated", "service_role"})),
 )
-
-
-@dataclass
-class Prior:
-    """What earlier migrations decided about privileges, in order: ``ALTER DEFAULT PRIVILEGES`` events
-    (family, schema or None, marked roles) and ``REVOKE ... ON SCHEMA s`` (schema -> roles)."""
-
-    defaults: list[tuple[str, str | None, frozenset[str]]] = field(default_factory=list)
-    schema_revoked: dict[str, set[str]] = field(default_factory=dict)
-    rls_tables: set[tuple[str, str]] = field(default_factory=set)  # (schema, table) with RLS enabled
-    policy_tables: set[tuple[str, str]] = field(default_factory=set)  # tables with a policy
-
-    def extend(self, other: Prior) -> None:
-        self.defaults.extend(other.defaults)
-        self.rls_tables |= other.rls_tables
-        self.policy_tables |= other.policy_tables
-        for schema, roles in other.schema_revoked.items():
-            self.schema_revoked.setdefault(schema, set()).update(roles)
 
 
 def _roles(grant: dict) -> set[str]:
@@ -188,8 +170,26 @@ def _apply(state: dict[str, str], marks: frozenset[str]) -> None:
             state[mark] = GRANTED
 
 
+# The last coverage computed: grants.check and security.check both ask it for the same file, one after the other.
+_last_coverage: tuple | None = None
+
+
 def coverage(
     occurrences: list[Occurrence], prior: Prior | None = None, private_schemas: frozenset[str] = frozenset()
+) -> list[tuple[_Created, set[str], set[str]]]:
+    """(created object, roles that can use it, roles decided against) for each object the file creates
+    (see ``_coverage``); asked again for the same statements and prior, the same answer is given."""
+    global _last_coverage
+    last = _last_coverage
+    if last is not None and last[0] is occurrences and last[1] is prior and last[2] == private_schemas:
+        return last[3]
+    result = _coverage(occurrences, prior, private_schemas)
+    _last_coverage = (occurrences, prior, private_schemas, result)  # holds them: their ids stay theirs
+    return result
+
+
+def _coverage(
+    occurrences: list[Occurrence], prior: Prior | None, private_schemas: frozenset[str]
 ) -> list[tuple[_Created, set[str], set[str]]]:
     """(created object, roles that can use it, roles decided against) for each object the file creates.
 
@@ -236,24 +236,33 @@ def coverage(
 
     result = []
     for obj in created:
-        state: dict[str, str] = {}
-        for default_family, scope, marks in (*SUPABASE_DEFAULTS, *prior.defaults):
+        # Default privileges, PostgreSQL's way: the global ones (PUBLIC's EXECUTE, ALTER DEFAULT PRIVILEGES without
+        # IN SCHEMA) and the per-schema ones are kept apart, and a per-schema REVOKE only takes back a per-schema
+        # GRANT. (``... IN SCHEMA public REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC`` leaves PUBLIC its EXECUTE.)
+        defaults = [*SUPABASE_DEFAULTS, *prior.defaults]
+        defaults += [
+            (family, target[0], marks)
+            for order, how, family, target, marks in events
+            if how == "default" and order < obj.order
+        ]
+        every_schema: dict[str, str] = {}
+        this_schema: dict[str, str] = {}
+        for default_family, scope, marks in defaults:
             if default_family == obj.family and scope in (None, obj.schema):
-                _apply(state, marks)
+                _apply(every_schema if scope is None else this_schema, marks)
+        state = {
+            role: GRANTED if GRANTED in (every_schema.get(role), this_schema.get(role)) else REVOKED
+            for role in every_schema.keys() | this_schema.keys()
+        }
         for order, how, family, target, marks in events:
-            if family != obj.family:
+            if family != obj.family or order < obj.order:
                 continue
-            before = order < obj.order
-            if (
-                (how == "default" and before and target[0] in (None, obj.schema))
-                or (how == "named" and not before and target == (obj.schema, obj.name))
-                or (how == "all" and not before and target[0] == obj.schema)
-            ):
-                _apply(state, marks)
+            if (how == "named" and target == (obj.schema, obj.name)) or (how == "all" and target[0] == obj.schema):
+                _apply(state, marks)  # on the object itself: exact
         granted, decided = set(), set()
         for role in (*APP_ROLES, "service_role"):
             own, everyone = state.get(role), state.get(PUBLIC)
-            if own == GRANTED or (own is None and everyone == GRANTED):
+            if GRANTED in (own, everyone):  # privileges add up: a role revoked by name still has what PUBLIC has
                 granted.add(role)
             elif (
                 own == REVOKED

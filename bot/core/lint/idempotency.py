@@ -8,7 +8,6 @@ handler that catches ``duplicate_object``.
 
 from __future__ import annotations
 
-from bot.core.fixes import swallowing
 from bot.core.lint.fixtext import engine_fix, engine_rewrite, head, show
 from bot.core.lint.model import ERROR, Finding
 from bot.core.lint.names import display, dropped_objects, qualified, range_var, strings
@@ -167,7 +166,11 @@ def _replaceable(kind: str, node: dict) -> tuple[tuple, str]:
 def _swallowed(occ: Occurrence, condition: str = "duplicate_object") -> str:
     """The engine's rewrite, else the statement in a DO block that ignores ``condition`` (a rename done already)."""
     fix = engine_rewrite(occ) if condition == "duplicate_object" else None
-    return fix or show(swallowing(occ.text.strip().rstrip(";"), condition), occ.text)
+    if fix:
+        return fix
+    from bot.core.fixes import swallowing  # loaded with the first finding that needs it
+
+    return show(swallowing(occ.text.strip().rstrip(";"), condition), occ.text)
 
 
 def _needs_guard(kind: str, node: dict):

@@ -134,3 +134,21 @@ class LintOptions:
     private_schemas: frozenset[str] = frozenset()  # kept for service_role: app roles are not expected
     exposed_schemas: frozenset[str] = frozenset({"public"})  # served by the Data API (PostgREST)
     off: frozenset[str] = DEFAULT_OFF  # rules not reported at all
+
+
+@dataclass
+class Prior:
+    """What earlier migrations decided about privileges, in order: ``ALTER DEFAULT PRIVILEGES`` events
+    (family, schema or None, marked roles) and ``REVOKE ... ON SCHEMA s`` (schema -> roles)."""
+
+    defaults: list[tuple[str, str | None, frozenset[str]]] = field(default_factory=list)
+    schema_revoked: dict[str, set[str]] = field(default_factory=dict)
+    rls_tables: set[tuple[str, str]] = field(default_factory=set)  # (schema, table) with RLS enabled
+    policy_tables: set[tuple[str, str]] = field(default_factory=set)  # tables with a policy
+
+    def extend(self, other: Prior) -> None:
+        self.defaults.extend(other.defaults)
+        self.rls_tables |= other.rls_tables
+        self.policy_tables |= other.policy_tables
+        for schema, roles in other.schema_revoked.items():
+            self.schema_revoked.setdefault(schema, set()).update(roles)
