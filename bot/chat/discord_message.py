@@ -74,8 +74,8 @@ def to_mentions(pings: Pings) -> discord.AllowedMentions:
         return discord.AllowedMentions.none()
     return discord.AllowedMentions(
         everyone=False,
-        users=[discord.Object(id=u) for u in pings.users],
-        roles=[discord.Object(id=r) for r in pings.roles],
+        users=[discord.Object(id=u) for u in pings.users] or False,
+        roles=[discord.Object(id=r) for r in pings.roles] or False,
         replied_user=False,
     )
 

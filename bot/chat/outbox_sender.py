@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, cast
@@ -57,6 +58,8 @@ MAX_ATTEMPTS = 12
 MAX_BACKOFF_SECONDS = 300.0
 
 ViewFactory = Callable[[Mapping[str, Any]], discord.ui.View]
+# Makes the feature's own item (e.g. a DynamicItem) for a button whose custom_id matches its pattern.
+ButtonFactory = Callable[[re.Match[str]], discord.ui.Item[Any]]
 
 
 # --------------------------------------------------------------------------- the neutral message
@@ -197,6 +200,7 @@ class Outbox:
         self.poll_seconds = poll_seconds
         self._clock = clock
         self.views: dict[str, ViewFactory] = dict(views or {})
+        self.buttons: list[tuple[re.Pattern[str], ButtonFactory]] = []
         # A pass every poll_seconds (retries, leases that ran out) and one right after each enqueue.
         self._periodic = tasks.loop(seconds=poll_seconds, name="outbox-sender")(self._pass)
         self._kick_task: asyncio.Task | None = None
@@ -240,8 +244,22 @@ class Outbox:
         row = await self.store.get(key)
         return row.ref if row is not None else None
 
+    async def adopt(self, key: str, channel: str, message: OutgoingMessage, ref: PostRef) -> bool:
+        """Take a message posted before its feature used the outbox as row ``key``, already sent
+        (so later edits and replies find it); False when ``key`` exists. The sender is not woken
+        in between, so the row is never sent."""
+        if not await self.store.enqueue(key, channel, outgoing_to_json(message)):
+            return False
+        await self.store.mark_sent(key, ref)
+        return True
+
     def register_view(self, kind: str, factory: ViewFactory) -> None:
         self.views[kind] = factory
+
+    def register_button(self, pattern: re.Pattern[str], factory: ButtonFactory) -> None:
+        """Buttons of OutgoingMessages whose custom_id fully matches ``pattern`` are made by ``factory``
+        (the feature's persistent item, so a press works wherever the view is used, the console too)."""
+        self.buttons.append((pattern, factory))
 
     # -- the sender -----------------------------------------------------------
 
@@ -347,7 +365,15 @@ class Outbox:
 
     def _view(self, message: Mapping[str, Any]) -> discord.ui.View | None:
         if OUTGOING in message:
-            return to_view(outgoing_from_json(message))
+            outgoing = outgoing_from_json(message)
+            view = to_view(outgoing)
+            if view is None or not self.buttons:
+                return view
+            made = discord.ui.View(timeout=None)
+            for button, plain in zip(outgoing.buttons, view.children, strict=True):
+                matches = ((re.fullmatch(p, button.custom_id or ""), f) for p, f in self.buttons)
+                made.add_item(next((f(m) for m, f in matches if m is not None), plain))
+            return made
         spec = message.get("view")
         if not spec:
             return None
@@ -367,7 +393,10 @@ class Outbox:
         elif row.edit_of and target is not None and target.ref is not None:
             kwargs = self._kwargs(message)
             try:
-                await self.poster.edit(target.ref, content=kwargs["content"], embeds=kwargs["embeds"])
+                if OUTGOING in message:  # the whole message: text, cards and buttons (none: they go)
+                    await self.poster.edit_post(target.ref, outgoing_from_json(message))
+                else:
+                    await self.poster.edit(target.ref, content=kwargs["content"], embeds=kwargs["embeds"])
             except discord.NotFound:
                 if row.if_gone == "drop":
                     await self._drop(row, f"the message of {row.edit_of} was deleted")
