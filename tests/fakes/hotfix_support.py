@@ -74,6 +74,7 @@ def make_service(
     migrations_dir: Path = REPO_MIGRATIONS,
     store=None,
     lead_role_id: int | None = 9000,
+    **options,
 ) -> HotfixService:
     settings = Settings(_env_file=None)
 
@@ -90,4 +91,5 @@ def make_service(
         reminder_hours=4,
         lead_role_id=lead_role_id,
         now=clock or Clock(),
+        **options,
     )
