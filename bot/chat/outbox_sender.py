@@ -41,7 +41,7 @@ from discord.ext import tasks
 
 from bot.adapters.state.outbox import IfGone, OutboxRow, OutboxStore
 from bot.chat.channels import ChannelKey, ChannelPoster, PostRef
-from bot.chat.discord_message import to_embeds, to_files, to_mentions, to_view
+from bot.chat.discord_message import ButtonFactory, to_embeds, to_files, to_mentions, to_view
 from bot.chat.limits import fit_embed
 from bot.chat.message import OutgoingMessage
 from bot.core.redact import redact
@@ -58,8 +58,6 @@ MAX_ATTEMPTS = 12
 MAX_BACKOFF_SECONDS = 300.0
 
 ViewFactory = Callable[[Mapping[str, Any]], discord.ui.View]
-# Makes the feature's own item (e.g. a DynamicItem) for a button whose custom_id matches its pattern.
-ButtonFactory = Callable[[re.Match[str]], discord.ui.Item[Any]]
 
 
 # --------------------------------------------------------------------------- the neutral message
@@ -365,15 +363,7 @@ class Outbox:
 
     def _view(self, message: Mapping[str, Any]) -> discord.ui.View | None:
         if OUTGOING in message:
-            outgoing = outgoing_from_json(message)
-            view = to_view(outgoing)
-            if view is None or not self.buttons:
-                return view
-            made = discord.ui.View(timeout=None)
-            for button, plain in zip(outgoing.buttons, view.children, strict=True):
-                matches = ((re.fullmatch(p, button.custom_id or ""), f) for p, f in self.buttons)
-                made.add_item(next((f(m) for m, f in matches if m is not None), plain))
-            return made
+            return to_view(outgoing_from_json(message), self.buttons)
         spec = message.get("view")
         if not spec:
             return None
