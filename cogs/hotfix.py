@@ -125,6 +125,9 @@ class Hotfix(
             self.bot.outbox.register_button(
                 ApproveButton.__discord_ui_compiled_template__, lambda match: ApproveButton(match["code"])
             )
+        # Often enough that an approval re-ping is not late by more than its own interval.
+        ping_seconds = self.bot.settings.hotfix_approval_ping_minutes * 60
+        self.follow_up.change_interval(seconds=max(30.0, min(FOLLOW_UP_SECONDS, ping_seconds)))
         self.follow_up.start()
 
     def _build_service(self) -> HotfixService:

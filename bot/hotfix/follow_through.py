@@ -65,6 +65,9 @@ class FollowThrough:
     async def _publish(self, hotfix: Hotfix, *, automatic: bool = False) -> None:
         raise NotImplementedError
 
+    async def _details(self, hotfix: Hotfix) -> dict[str, str]:
+        raise NotImplementedError
+
     async def _link(self, hotfix: Hotfix, actor: Actor, version: str, name: str, text: str) -> Hotfix:
         raise NotImplementedError
 
@@ -203,4 +206,4 @@ class FollowThrough:
 
     async def republish(self) -> int:
         """Enqueue again what each open hotfix should show (a no-op unless a crash lost it)."""
-        return await self.posts.reconcile(await self.store.list(), self.now())
+        return await self.posts.reconcile(await self.store.list(), self.now(), self._details)

@@ -23,7 +23,7 @@ a declaration stored by a process killed before it enqueued anything.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -111,27 +111,39 @@ class HotfixPosts:
         await self._enqueue(post_key(new.id), message, thread_name=render.thread_name(None, new.summary))
         return True
 
-    async def publish(self, hotfix: Hotfix, *, details: dict[str, str] | None = None, automatic: bool = False) -> bool:
+    async def publish(
+        self,
+        hotfix: Hotfix,
+        *,
+        details: dict[str, str] | Callable[[], Awaitable[dict[str, str]]] | None = None,
+        automatic: bool = False,
+    ) -> bool:
         """Make the #alerts post show ``hotfix`` as stored now, and say in its thread what changed.
 
+        ``details``: rollback and impact, or how to read them (only when something is to be queued).
         False when there is no outbox (nothing can be posted)."""
         if self.outbox is None:
             return False
         key = post_key(hotfix.id)
+        where = f"{hotfix.state.value}:{stamp(hotfix)}"
+        edit, news = f"hotfix:{hotfix.id}:alert:{where}", f"hotfix:{hotfix.id}:update:{where}"
+        if {key, edit, news} <= self._queued:
+            return True  # this process queued all of it already
         adopted = await self._adopt_earlier_post(hotfix)
+        if callable(details):
+            details = await details()
         message = render.alert_message(hotfix, lead_role_id=self.lead_role_id, details=details)
         name = render.thread_name(hotfix.code, hotfix.summary)
         fresh = key not in self._queued and await self._enqueue(key, message, thread_name=name)
         self._queued.add(key)
-        where = f"{hotfix.state.value}:{stamp(hotfix)}"
-        edit = f"hotfix:{hotfix.id}:alert:{where}"
         if fresh:
             self._queued.add(edit)  # the new post shows this state already
         else:
             await self._enqueue(edit, message, edit_of=key)
         update = render.state_update(hotfix, automatic=automatic)
         if update is not None and not adopted:  # an adopted post's news was told when it happened
-            await self._reply(hotfix.id, f"hotfix:{hotfix.id}:update:{where}", update)
+            await self._reply(hotfix.id, news, update)
+        self._queued.add(news)
         return True
 
     async def _adopt_earlier_post(self, hotfix: Hotfix) -> bool:
@@ -161,13 +173,19 @@ class HotfixPosts:
         except SourceUnavailable as exc:
             log.warning("could not record where %s was posted: %s", hotfix.code, exc.message)
 
-    async def reconcile(self, hotfixes: Iterable[Hotfix], now: datetime) -> int:
+    async def reconcile(
+        self,
+        hotfixes: Iterable[Hotfix],
+        now: datetime,
+        details_for: Callable[[Hotfix], Awaitable[dict[str, str]]] | None = None,
+    ) -> int:
         """Publish every open (or recently closed) hotfix again: what was lost to a crash goes out now."""
         count = 0
         for hotfix in hotfixes:
             if not hotfix.unsynced and now - datetime.fromisoformat(stamp(hotfix)) > RECENT:
                 continue
-            await self.publish(hotfix)
+            read = (lambda h=hotfix: details_for(h)) if details_for is not None else None
+            await self.publish(hotfix, details=read)
             await self.record_post(hotfix)
             count += 1
         return count

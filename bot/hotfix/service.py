@@ -166,9 +166,13 @@ class HotfixService(FollowThrough):
             log.exception("could not queue a hotfix post")
             return False
 
+    async def _details(self, hotfix: Hotfix) -> dict[str, str]:
+        """Rollback and impact given at declaration (shown on the #alerts post)."""
+        return timeline.details_of(await self.store.events(hotfix.id))
+
     async def _publish(self, hotfix: Hotfix, *, automatic: bool = False) -> None:
-        details = timeline.details_of(await self.store.events(hotfix.id))
-        await self._queued(self.posts.publish(hotfix, details=details, automatic=automatic))
+        read = lambda: self._details(hotfix)  # noqa: E731 - read only when something is queued
+        await self._queued(self.posts.publish(hotfix, details=read, automatic=automatic))
 
     # ------------------------------------------------------------------ transitions
 
