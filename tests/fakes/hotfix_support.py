@@ -74,6 +74,7 @@ def make_service(
     migrations_dir: Path = REPO_MIGRATIONS,
     store=None,
     lead_role_id: int | None = 9000,
+    outbox=None,
     **options,
 ) -> HotfixService:
     settings = Settings(_env_file=None)
@@ -85,7 +86,7 @@ def make_service(
     return HotfixService(
         store or PostgresHotfixStore(db_url, role="service_role"),
         HotfixJournal(data_dir),
-        inline_outbox(poster, data_dir),
+        outbox or inline_outbox(poster, data_dir),
         read_status=read_status,
         migration_files=FolderFiles(migrations_dir),
         reminder_hours=4,

@@ -3,10 +3,16 @@ the timeline, and announcements a crash would have lost."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
+from types import SimpleNamespace
 
+import discord
 import pytest
 
+from bot.adapters.state.outbox import SqliteOutbox
+from bot.adapters.supabase.hotfix_postgres import PostgresHotfixStore
+from bot.chat.outbox_sender import Outbox
 from bot.core import hotfix as rules
 from bot.core.hotfix import HotfixState
 from bot.errors import UserFacingError
@@ -146,3 +152,63 @@ async def test_a_declaration_stored_but_never_posted_is_announced_by_the_next_ti
     assert [b.custom_id for b in post["view"].children] == [f"hotfix:approve:{stored.code}"]
     assert (await service.get(stored.code)).alert_message_id == post["ref"].message_id
     assert (await service.get(stored.code)).state is HotfixState.AWAITING_APPROVAL
+
+
+@dataclass
+class Wall:
+    now: float = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class DiscordDown(RecordingPoster):
+    """Answers 503 to everything while ``down`` (after discord.py's own retries, as the outbox sees it)."""
+
+    down: bool = True
+
+    def _check(self) -> None:
+        if self.down:
+            raise discord.DiscordServerError(SimpleNamespace(status=503, reason="down"), {"code": 0, "message": "down"})
+
+    async def send(self, *args, **kwargs):
+        self._check()
+        return await super().send(*args, **kwargs)
+
+    async def edit_post(self, *args, **kwargs):
+        self._check()
+        return await super().edit_post(*args, **kwargs)
+
+
+async def test_a_journal_replayed_while_discord_is_down_is_announced_once_discord_is_back(migrated_db, tmp_path):
+    wall, poster = Wall(), DiscordDown()
+    outbox = Outbox(SqliteOutbox(tmp_path / "outbox.sqlite3", clock=wall), poster, clock=wall)
+    service = make_service(migrated_db.url, tmp_path, poster, outbox=outbox)
+    real = service.store
+    service.store = PostgresHotfixStore("postgresql://postgres@127.0.0.1:1/postgres")
+    declared = await service.declare(DEV, "prod", "store and Discord both down", None)
+    assert declared.journaled and declared.posted  # queued, not yet sent
+    await outbox.drain()  # Discord answers 503: kept for a retry
+    service.store = real
+    assert (await service.tick()).replayed == 1  # stored now; its post is still waiting for Discord
+    wall.now += 30
+    await outbox.drain()
+    assert poster.sent == []  # nothing got through; the post and its edit to the code wait
+
+    poster.down = False
+    wall.now += 600
+    await outbox.drain()
+    [post] = [p for p in poster.posts_to("alerts") if p["embeds"][0].description == "store and Discord both down"]
+    assert post["content"].startswith(f"<@&{LEAD_ROLE}>: a prod hotfix (code pending) needs your approval")
+    [edit] = [e for e in poster.edits if e["ref"] == post["ref"]]
+    [stored] = [h for h in await service.list() if h.id == declared.declaration.id]
+    assert (
+        edit["ref"] == post["ref"] and edit["embeds"][0].title == f"🚨 Hotfix {stored.code} in prod: awaiting approval"
+    )
+    assert [b.custom_id for b in edit["buttons"]] == [f"hotfix:approve:{stored.code}"]
+    await service.tick()
+    await outbox.drain()
+    assert [p for p in poster.posts_to("alerts") if p["embeds"][0].description == post["embeds"][0].description] == [
+        post
+    ]
+    assert len([e for e in poster.edits if e["ref"] == post["ref"]]) == 1
