@@ -71,6 +71,7 @@ async def test_prod_declaration_escalates_on_the_virtual_clock_until_approved(mi
         await cog.run_follow_up()
         await settle(guild)
         assert len([t for t in thread_texts(guild) if "has waited" in t]) == 3
+        assert guild.env.errors == []
 
 
 async def test_a_prod_declaration_journaled_during_an_outage_pings_and_is_approvable_once_the_store_is_back(
@@ -103,3 +104,4 @@ async def test_a_prod_declaration_journaled_during_an_outage_pings_and_is_approv
         await cog.run_follow_up()  # the replay finds it stored already: no second post
         await settle(guild)
         assert len([m for m in guild.history("alerts") if m.embeds and m.embeds[0].description == summary]) == 1
+        assert guild.env.errors == []
