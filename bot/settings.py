@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     engineering_channel_id: int | None = Field(None, description="the #engineering channel id")
     hotfix_role_id: int | None = Field(None, description="the role allowed to declare hotfixes")
     devops_lead_role_id: int | None = Field(None, description="the DevOps-lead role that approves prod hotfixes")
+    devops_backup_role_id: int | None = Field(
+        None, description="pinged too when a prod hotfix has waited HOTFIX_APPROVAL_ESCALATE_MINUTES for approval"
+    )
     owner_ids: list[int] = Field(default_factory=list, description="Discord user ids allowed to re-sync commands")
 
     # Supabase, per environment (the protocol's SUPABASE_MODE picks the default)
@@ -96,6 +99,14 @@ class Settings(BaseSettings):
 
     # Hotfixes
     hotfix_reminder_hours: float = Field(4.0, gt=0, description="hours between reminders for an unsynced hotfix")
+    hotfix_approval_ping_minutes: float = Field(
+        15.0, gt=0, description="minutes between re-pings of the DevOps-lead role while a prod hotfix awaits approval"
+    )
+    hotfix_approval_escalate_minutes: float = Field(
+        60.0,
+        gt=0,
+        description="minutes of waiting for approval after which the re-pings also ping DEVOPS_BACKUP_ROLE_ID",
+    )
 
     # Process
     web_host: str = Field("0.0.0.0", description="address the web server (health, webhook) listens on")

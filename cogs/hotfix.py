@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 import logging
 import re
+from typing import Any
 
 import discord
 from discord import app_commands
@@ -54,14 +55,20 @@ def actor_for(user, settings) -> Actor:
     )
 
 
-class ApproveButton(discord.ui.DynamicItem[discord.ui.Button], template=r"hotfix:approve:(?P<code>HF-[0-9]+)"):
-    """Approve on a prod hotfix's #alerts post; any lead but the declarer may press it."""
+class ApproveButton(
+    discord.ui.DynamicItem[discord.ui.Button],
+    template=r"hotfix:approve:(?P<code>HF-[0-9]+|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})",
+):
+    """Approve on a prod hotfix's #alerts post; any lead but the declarer may press it.
+
+    The post is made by the outbox with a plain button of this custom id (``render_posts.approve_button``);
+    a press is routed here by the id, also after a restart. A declaration journaled while the store
+    was down carries its declaration id instead of a code: pressing it stores the declaration first."""
 
     def __init__(self, code: str):
+        label = f"Approve {code}" if code.startswith("HF-") else "Approve"
         super().__init__(
-            discord.ui.Button(
-                label=f"Approve {code}", style=discord.ButtonStyle.success, custom_id=f"hotfix:approve:{code}"
-            )
+            discord.ui.Button(label=label, style=discord.ButtonStyle.success, custom_id=f"hotfix:approve:{code}")
         )
         self.code = code
 
@@ -70,7 +77,9 @@ class ApproveButton(discord.ui.DynamicItem[discord.ui.Button], template=r"hotfix
         return self.item.label
 
     @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str]):
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str]
+    ) -> ApproveButton:
         return cls(match["code"])
 
     async def callback(self, interaction: discord.Interaction) -> None:
@@ -94,12 +103,6 @@ class ApproveButton(discord.ui.DynamicItem[discord.ui.Button], template=r"hotfix
         )
 
 
-def approval_view(hotfix) -> discord.ui.View:
-    view = discord.ui.View(timeout=None)
-    view.add_item(ApproveButton(hotfix.code))
-    return view
-
-
 class Hotfix(
     commands.GroupCog, group_name="hotfix", group_description="Emergency hotfixes (the protocol's If You Must Hotfix)"
 ):
@@ -118,6 +121,13 @@ class Hotfix(
                 self.unavailable = exc.message
                 log.warning("/hotfix has no store: %s", exc.message)
         self.bot.add_dynamic_items(ApproveButton)
+        if self.bot.outbox is not None:
+            self.bot.outbox.register_button(
+                ApproveButton.__discord_ui_compiled_template__, lambda match: ApproveButton(match["code"])
+            )
+        # Often enough that an approval re-ping is not late by more than its own interval.
+        ping_seconds = self.bot.settings.hotfix_approval_ping_minutes * 60
+        self.follow_up.change_interval(seconds=max(30.0, min(FOLLOW_UP_SECONDS, ping_seconds)))
         self.follow_up.start()
 
     def _build_service(self) -> HotfixService:
@@ -125,12 +135,14 @@ class Hotfix(
         return HotfixService(
             services.hotfix_store(),
             HotfixJournal(settings.data_dir),
-            self.bot.poster,
+            self.bot.outbox,  # every post goes through the bot's one outbox
             read_status=services.status.report,
             migration_files=services.status.files,
             reminder_hours=settings.hotfix_reminder_hours,
             lead_role_id=settings.devops_lead_role_id,
-            approval_view=approval_view,
+            backup_role_id=settings.devops_backup_role_id,
+            approval_ping_minutes=settings.hotfix_approval_ping_minutes,
+            approval_escalate_minutes=settings.hotfix_approval_escalate_minutes,
         )
 
     @property
@@ -154,6 +166,8 @@ class Hotfix(
         summary="one line: what broke and what the SQL fixes",
         sql="the SQL run in Supabase Studio",
         file="or attach the SQL as a .sql file",
+        rollback="optional: the SQL that undoes it",
+        impact="optional: who or what is affected",
     )
     @app_commands.choices(env=ENV_CHOICES)
     async def declare(
@@ -163,17 +177,21 @@ class Hotfix(
         summary: app_commands.Range[str, 1, SUMMARY_MAX],
         sql: str | None = None,
         file: discord.Attachment | None = None,
+        rollback: str | None = None,
+        impact: str | None = None,
     ) -> None:
         actor = self._actor(interaction)
         self._check_sql_options(sql, file)  # instant refusals before "thinking…"
         await interaction.response.defer(ephemeral=True, thinking=True)
         sql_text = sql if file is None else await self._read_sql_file(file)
-        outcome = await self.svc.declare(actor, env, summary, sql_text)
-        if outcome.journaled:
+        outcome = await self.svc.declare(actor, env, summary, sql_text, rollback=rollback, impact=impact)
+        if outcome.hotfix is None:
             text = (
                 "The hotfix store is unreachable: your declaration is saved in the bot's journal "
                 f"(id {outcome.declaration.id[:8]}) and will sync automatically; it gets its HF code then."
             )
+            if outcome.declaration.state == HotfixState.AWAITING_APPROVAL:
+                text += " The DevOps lead is pinged in #alerts; Approve works once the store is back."
         elif outcome.hotfix.state == HotfixState.AWAITING_APPROVAL:
             pinged = (
                 "the lead has been pinged"
@@ -217,7 +235,7 @@ class Hotfix(
         return await action(self._actor(interaction), *args)
 
     @staticmethod
-    async def _tell(interaction: discord.Interaction, text: str | None = None, **kwargs) -> None:
+    async def _tell(interaction: discord.Interaction, text: str = discord.utils.MISSING, **kwargs: Any) -> None:
         await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS, **kwargs)
 
     @app_commands.command(name="approve", description="Approve a prod hotfix (DevOps lead, not the declarer)")
@@ -263,6 +281,34 @@ class Hotfix(
     async def resolve(self, interaction: discord.Interaction, code: str, review: str) -> None:
         hotfix = await self._act(interaction, self.svc.resolve, code, review)
         await self._tell(interaction, f"{hotfix.code} is resolved. Thank you for the review.")
+
+    @app_commands.command(name="note", description="Add a note or status update to a hotfix's timeline")
+    @app_commands.describe(code="the hotfix code, e.g. HF-0007", text="what happened or what you found")
+    async def note(self, interaction: discord.Interaction, code: str, text: str) -> None:
+        hotfix = await self._act(interaction, self.svc.note, code, text)
+        await self._tell(interaction, f"Noted on {hotfix.code}'s timeline.")
+
+    @app_commands.command(name="ran", description="Record that you ran the hotfix's SQL in Supabase Studio")
+    @app_commands.describe(
+        code="the hotfix code, e.g. HF-0007", when="when (UTC): HH:MM today, `45m ago`, YYYY-MM-DD HH:MM; default now"
+    )
+    async def ran(self, interaction: discord.Interaction, code: str, when: str | None = None) -> None:
+        hotfix, at = await self._act(interaction, self.svc.ran, code, when)
+        await self._tell(interaction, f"Recorded: you ran {hotfix.code}'s SQL at {at:%Y-%m-%d %H:%M} UTC.")
+
+    @app_commands.command(name="followup", description="Add a follow-up with an owner and a due date")
+    @app_commands.describe(
+        code="the hotfix code, e.g. HF-0007",
+        text="what must be done",
+        owner="who does it",
+        due="due date, YYYY-MM-DD (reminded in the thread when overdue)",
+    )
+    async def followup(
+        self, interaction: discord.Interaction, code: str, text: str, owner: discord.Member, due: str
+    ) -> None:
+        name = owner.display_name or str(owner)
+        hotfix, item = await self._act(interaction, self.svc.followup, code, text, str(owner.id), name, due)
+        await self._tell(interaction, f"Follow-up added to {hotfix.code} for {name}, due {item.due.isoformat()}.")
 
     @app_commands.command(name="list", description="Hotfixes, newest first")
     @app_commands.describe(state="only this state", env="only this environment")

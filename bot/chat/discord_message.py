@@ -10,6 +10,8 @@ notify exactly the listed users and roles.
 from __future__ import annotations
 
 import io
+import re
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import discord
@@ -60,12 +62,25 @@ def to_button(spec: Button) -> discord.ui.Button:
     )
 
 
-def to_view(message: OutgoingMessage) -> discord.ui.View | None:
+# Makes a feature's own item (e.g. a DynamicItem) for a button whose custom_id matches its pattern.
+ButtonFactory = Callable[[re.Match[str]], discord.ui.Item[Any]]
+
+
+def to_view(
+    message: OutgoingMessage, factories: Sequence[tuple[re.Pattern[str], ButtonFactory]] = ()
+) -> discord.ui.View | None:
+    """The buttons as a persistent view; a button matching one of ``factories`` is that feature's item
+    (so pressing it works wherever the view object itself is used, e.g. the console)."""
     if not message.buttons:
         return None
     view = discord.ui.View(timeout=None)
     for spec in message.buttons:
-        view.add_item(to_button(spec))
+        item: discord.ui.Item[Any] = to_button(spec)
+        for pattern, make in factories:
+            if (match := re.fullmatch(pattern, spec.custom_id or "")) is not None:
+                item = make(match)
+                break
+        view.add_item(item)
     return view
 
 
@@ -74,8 +89,8 @@ def to_mentions(pings: Pings) -> discord.AllowedMentions:
         return discord.AllowedMentions.none()
     return discord.AllowedMentions(
         everyone=False,
-        users=[discord.Object(id=u) for u in pings.users],
-        roles=[discord.Object(id=r) for r in pings.roles],
+        users=[discord.Object(id=u) for u in pings.users] or False,
+        roles=[discord.Object(id=r) for r in pings.roles] or False,
         replied_user=False,
     )
 

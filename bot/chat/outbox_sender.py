@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, cast
@@ -40,7 +41,7 @@ from discord.ext import tasks
 
 from bot.adapters.state.outbox import IfGone, OutboxRow, OutboxStore
 from bot.chat.channels import ChannelKey, ChannelPoster, PostRef
-from bot.chat.discord_message import to_embeds, to_files, to_mentions, to_view
+from bot.chat.discord_message import ButtonFactory, to_embeds, to_files, to_mentions, to_view
 from bot.chat.limits import fit_embed
 from bot.chat.message import OutgoingMessage
 from bot.core.redact import redact
@@ -197,6 +198,7 @@ class Outbox:
         self.poll_seconds = poll_seconds
         self._clock = clock
         self.views: dict[str, ViewFactory] = dict(views or {})
+        self.buttons: list[tuple[re.Pattern[str], ButtonFactory]] = []
         # A pass every poll_seconds (retries, leases that ran out) and one right after each enqueue.
         self._periodic = tasks.loop(seconds=poll_seconds, name="outbox-sender")(self._pass)
         self._kick_task: asyncio.Task | None = None
@@ -240,8 +242,22 @@ class Outbox:
         row = await self.store.get(key)
         return row.ref if row is not None else None
 
+    async def adopt(self, key: str, channel: str, message: OutgoingMessage, ref: PostRef) -> bool:
+        """Take a message posted before its feature used the outbox as row ``key``, already sent
+        (so later edits and replies find it); False when ``key`` exists. The sender is not woken
+        in between, so the row is never sent."""
+        if not await self.store.enqueue(key, channel, outgoing_to_json(message)):
+            return False
+        await self.store.mark_sent(key, ref)
+        return True
+
     def register_view(self, kind: str, factory: ViewFactory) -> None:
         self.views[kind] = factory
+
+    def register_button(self, pattern: re.Pattern[str], factory: ButtonFactory) -> None:
+        """Buttons of OutgoingMessages whose custom_id fully matches ``pattern`` are made by ``factory``
+        (the feature's persistent item, so a press works wherever the view is used, the console too)."""
+        self.buttons.append((pattern, factory))
 
     # -- the sender -----------------------------------------------------------
 
@@ -347,7 +363,7 @@ class Outbox:
 
     def _view(self, message: Mapping[str, Any]) -> discord.ui.View | None:
         if OUTGOING in message:
-            return to_view(outgoing_from_json(message))
+            return to_view(outgoing_from_json(message), self.buttons)
         spec = message.get("view")
         if not spec:
             return None
@@ -366,12 +382,16 @@ class Outbox:
                 return None
         elif row.edit_of and target is not None and target.ref is not None:
             kwargs = self._kwargs(message)
-            # An edit that brings files replaces the post's attachments with them (a re-run's
-            # alert carries its own log excerpt); one without keeps what the post has.
-            files = to_files(outgoing_from_json(message)) if OUTGOING in message else files_of(message)
-            extra: dict[str, Any] = {"files": files} if files else {}
             try:
-                await self.poster.edit(target.ref, content=kwargs["content"], embeds=kwargs["embeds"], **extra)
+                # The whole message: text, cards and buttons (none: they go); an edit that brings
+                # files replaces the post's attachments (a re-run's alert carries its own log
+                # excerpt), one without keeps what the post has.
+                if OUTGOING in message:
+                    await self.poster.edit_post(target.ref, outgoing_from_json(message))
+                else:
+                    files = files_of(message)
+                    extra: dict[str, Any] = {"files": files} if files else {}
+                    await self.poster.edit(target.ref, content=kwargs["content"], embeds=kwargs["embeds"], **extra)
             except discord.NotFound:
                 if row.if_gone == "drop":
                     await self._drop(row, f"the message of {row.edit_of} was deleted")

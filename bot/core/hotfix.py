@@ -46,6 +46,18 @@ CHECKLIST = (
     "Commit and push so CI stays in sync",
     "Post-incident review: why did we need a hotfix? (`/hotfix resolve {code} review:...`)",
 )
+# Prod: the protocol's contact rule ("Notify DevOps lead before touching prod") replaces "dev only".
+PROD_CHECKLIST = (
+    "Document the emergency in Slack/Discord (this post)",
+    "**Notify the DevOps lead before touching prod**: wait for their approval here",
+    "Once approved, run the SQL in Supabase Studio and record it (`/hotfix ran {code}`)",
+    *CHECKLIST[2:],
+)
+
+
+def checklist_for(environment: str) -> tuple[str, ...]:
+    """The If You Must Hotfix steps as they apply in ``environment``."""
+    return PROD_CHECKLIST if environment == "prod" else CHECKLIST
 
 
 class HotfixState(StrEnum):

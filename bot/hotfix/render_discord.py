@@ -1,8 +1,9 @@
-"""Hotfixes as Discord embeds: the #alerts post, updates, list and timeline.
+"""Hotfixes for the cog's own answers: list pages and ``/hotfix show``, as embeds.
 
-User text (summary, SQL, review) only ever goes into embeds and is redacted
-and clipped to Discord's limits here; mentions inside it never ping (the
-senders pass ``AllowedMentions.none()`` or only the lead role).
+The cards are made by the neutral renderers (``bot.hotfix.render_posts`` for
+what goes to #alerts, ``show_card``/``list_cards`` here); this module only
+turns them into discord.py embeds at the edge, so each piece of text is
+written once. User text is redacted and clipped before it gets here.
 """
 
 from __future__ import annotations
@@ -12,181 +13,99 @@ from datetime import datetime
 
 import discord
 
-from bot.chat.limits import DESCRIPTION, FIELD_VALUE, clip, fit_embed, pack_lines
-from bot.core.hotfix import CHECKLIST, Hotfix, HotfixEvent, HotfixState, NewHotfix, format_duration
+from bot.chat.discord_message import to_embed
+from bot.chat.limits import DESCRIPTION, FIELD_VALUE, clip, pack_lines
+from bot.chat.message import BLUE, GREEN, GREY, ORANGE, Card, CardField
+from bot.core import hotfix_timeline as timeline
+from bot.core.hotfix import Hotfix, HotfixEvent, NewHotfix, format_duration
 from bot.core.redact import redact
-from bot.hotfix.render_text import STATE_LABELS, event_line, hotfix_line, one_line, when
+from bot.hotfix import render_posts
+from bot.hotfix.render_posts import findings_lines, sql_block
+from bot.hotfix.render_text import STATE_LABELS, event_line, followup_line, hotfix_line, sql_runs
 
-SQL_PREVIEW = 900  # characters of SQL shown in the alert (inside a 1,024 field)
-RED = discord.Colour.red()
-ORANGE = discord.Colour.orange()
-GREEN = discord.Colour.green()
-GREY = discord.Colour.light_grey()
-
-
-def sql_block(sql: str | None, limit: int = SQL_PREVIEW) -> str:
-    if not sql:
-        return "_no SQL given_"
-    text = redact(sql).replace("```", "'''")
-    if len(text) > limit:
-        text = text[:limit] + f"\n-- … {len(sql) - limit:,} more characters"
-    return f"```sql\n{text}\n```"
-
-
-def checklist(code: str) -> str:
-    return "\n".join(f"{i}. {step.format(code=code)}" for i, step in enumerate(CHECKLIST, 1))
-
-
-def _closed_field(embed: discord.Embed, hotfix: Hotfix) -> None:
-    """Who rejected or cancelled the hotfix, and why."""
-    if hotfix.closed_unsynced:
-        embed.add_field(
-            name=f"{hotfix.state.value.capitalize()} by {clip(hotfix.closed_by_name or '-', 100)}",
-            value=clip(redact(hotfix.closed_reason or "-"), FIELD_VALUE),
-            inline=False,
-        )
+__all__ = [
+    "alert_embed",
+    "findings_lines",
+    "linked_embed",
+    "list_embeds",
+    "pending_alert_embed",
+    "show_card",
+    "show_embed",
+    "sql_block",
+    "timeline_text",
+]
 
 
 def alert_embed(hotfix: Hotfix) -> discord.Embed:
-    """The #alerts post; edited as the hotfix moves on, so it always shows the current state."""
-    awaiting = hotfix.state == HotfixState.AWAITING_APPROVAL
-    title = f"🚨 Hotfix {hotfix.code} declared in {hotfix.environment}"
-    if not hotfix.unsynced:
-        title = f"Hotfix {hotfix.code} in {hotfix.environment}: {hotfix.state}"
-    colour = GREY if hotfix.closed_unsynced else ORANGE if awaiting else RED
-    embed = discord.Embed(title=title, description=clip(redact(hotfix.summary), 1000), colour=colour)
-    embed.add_field(name="Declared by", value=clip(hotfix.declared_by_name, 200), inline=True)
-    embed.add_field(name="State", value=STATE_LABELS[hotfix.state.value], inline=True)
-    if hotfix.approved_by_name:
-        embed.add_field(name="Approved by", value=clip(hotfix.approved_by_name, 200), inline=True)
-    if hotfix.linked_file:
-        embed.add_field(name="Migration", value=clip(f"`{hotfix.linked_file}`", 300), inline=True)
-    _closed_field(embed, hotfix)
-    if awaiting:
-        embed.add_field(
-            name="Prod: approval needed",
-            value="A DevOps lead (not the declarer) must press **Approve** before anyone touches prod.",
-            inline=False,
-        )
-    embed.add_field(name="SQL", value=clip(sql_block(hotfix.sql_text), FIELD_VALUE), inline=False)
-    embed.add_field(name="If You Must Hotfix", value=clip(checklist(hotfix.code), FIELD_VALUE), inline=False)
-    embed.set_footer(text=f"declared {when(hotfix.declared_at)}")
-    return fit_embed(embed)
+    return to_embed(render_posts.alert_card(hotfix))
 
 
 def pending_alert_embed(new: NewHotfix) -> discord.Embed:
-    """Posted when the store is down: the emergency is documented now, the code comes later."""
-    embed = discord.Embed(
-        title=f"🚨 Hotfix declared in {new.environment} (code pending)",
-        description=clip(redact(new.summary), 1000),
-        colour=RED,
-    )
-    embed.add_field(name="Declared by", value=clip(new.declared_by_name, 200), inline=True)
-    embed.add_field(
-        name="Store unreachable",
-        value=(
-            "Saved in the bot's local journal; it gets its HF code (and approval buttons for prod) "
-            "when the store is back."
-        ),
-        inline=False,
-    )
-    embed.add_field(name="SQL", value=clip(sql_block(new.sql_text), FIELD_VALUE), inline=False)
-    embed.set_footer(text=f"declaration {new.id[:8]}")
-    return fit_embed(embed)
-
-
-def findings_lines(hotfix: Hotfix) -> list[str]:
-    findings = hotfix.link_findings or {}
-    lines: list[str] = []
-    missing = findings.get("missing") or []
-    if missing:
-        lines.append(f"⚠️ The migration does not contain {len(missing)} statement(s) run in Studio:")
-        lines += [f"• `{one_line(m, 150)}`" for m in missing[:10]]
-    different = findings.get("different_values") or []
-    if different:
-        lines.append(
-            f"⚠️ {len(different)} statement(s) run in Studio are in the migration with the same shape but "
-            "different values:"
-        )
-        for pair in different[:10]:
-            theirs = (pair.get("migration") or ["?"])[0]
-            lines.append(f"• Studio `{one_line(pair.get('declared'), 120)}` · migration `{one_line(theirs, 120)}`")
-    if not findings.get("compared"):
-        lines.append("ℹ️ No SQL was declared, so the migration could not be compared.")
-    elif not (missing or different):
-        lines.append("✅ The migration contains every statement declared.")
-    issues = findings.get("not_idempotent") or []
-    if issues:
-        lines.append(f"⚠️ {len(issues)} statement(s) would fail where the hotfix already ran (not idempotent):")
-        lines += [f"• line {i['line']}: {i['message']}" for i in issues[:10]]
-    return lines
+    return to_embed(render_posts.pending_message(new, lead_role_id=None).cards[0])
 
 
 def linked_embed(hotfix: Hotfix, *, automatic: bool) -> discord.Embed:
-    how = "found automatically" if automatic else "linked"
-    embed = discord.Embed(
-        title=f"🔗 {hotfix.code}: migration {how}",
-        description=clip(f"`{hotfix.linked_file}`\n" + "\n".join(findings_lines(hotfix)), DESCRIPTION),
-        colour=ORANGE
-        if any(hotfix.link_findings.get(k) for k in ("missing", "different_values", "not_idempotent"))
-        else GREEN,
-    )
-    embed.set_footer(text=f"synced once {hotfix.linked_version} is applied in {hotfix.environment}")
-    return fit_embed(embed)
+    return to_embed(render_posts.linked_card(hotfix, automatic=automatic))
 
 
-def update_embed(title: str, text: str, colour: discord.Colour = GREEN) -> discord.Embed:
-    return fit_embed(discord.Embed(title=title, description=clip(text, DESCRIPTION), colour=colour))
-
-
-def synced_embed(hotfix: Hotfix) -> discord.Embed:
-    return update_embed(
-        f"🔄 {hotfix.code} synced",
-        f"`{hotfix.linked_file}` is applied in {hotfix.environment}, "
-        f"{format_duration(hotfix.time_to_sync())} after the hotfix was declared.\n"
-        f"Last step: the post-incident review, `/hotfix resolve {hotfix.code} review:...`",
-    )
+def list_cards(hotfixes: Sequence[Hotfix], title: str) -> list[Card]:
+    if not hotfixes:
+        return [render_posts.update_card(title, "No hotfixes match.", GREY)]
+    chunks = pack_lines((clip(hotfix_line(h), 300) for h in hotfixes), DESCRIPTION)
+    footer = (lambda i: f"page {i}/{len(chunks)}") if len(chunks) > 1 else (lambda i: None)
+    return [Card(title=title, description=chunk, colour=BLUE, footer=footer(i)) for i, chunk in enumerate(chunks, 1)]
 
 
 def list_embeds(hotfixes: Sequence[Hotfix], title: str) -> list[discord.Embed]:
-    if not hotfixes:
-        return [update_embed(title, "No hotfixes match.", discord.Colour.light_grey())]
-    chunks = pack_lines((clip(hotfix_line(h), 300) for h in hotfixes), DESCRIPTION)
-    pages = []
-    for i, chunk in enumerate(chunks, 1):
-        embed = discord.Embed(title=title, description=chunk, colour=discord.Colour.blurple())
-        if len(chunks) > 1:
-            embed.set_footer(text=f"page {i}/{len(chunks)}")
-        pages.append(fit_embed(embed))
-    return pages
+    return [to_embed(card) for card in list_cards(hotfixes, title)]
+
+
+def _field(name: str, value: str, inline: bool = False) -> CardField:
+    return CardField(clip(name, 256), clip(value or "-", FIELD_VALUE), inline)
+
+
+def show_card(hotfix: Hotfix, events: Sequence[HotfixEvent], now: datetime) -> Card:
+    fields = [_field("Declared by", clip(hotfix.declared_by_name, 200), True)]
+    if hotfix.linked_file:
+        fields.append(_field("Migration", f"`{hotfix.linked_file}`", True))
+    synced = hotfix.time_to_sync()
+    if synced is not None:
+        fields.append(_field("Time to sync", format_duration(synced), True))
+    elif hotfix.closed_unsynced and hotfix.closed_at:
+        fields.append(_field("Open for", format_duration(hotfix.closed_at - hotfix.declared_at), True))
+    else:
+        fields.append(_field("Unsynced for", format_duration(now - hotfix.declared_at), True))
+    if hotfix.closed_unsynced:
+        who = clip(hotfix.closed_by_name or "-", 100)
+        fields.append(_field(f"{hotfix.state.value.capitalize()} by {who}", redact(hotfix.closed_reason or "-")))
+    runs = sql_runs(events)
+    if runs:
+        fields.append(_field("SQL run in Studio", "\n".join(f"by {r}" for r in runs)))
+    if hotfix.linked_file:
+        fields.append(_field("Migration check", "\n".join(findings_lines(hotfix))))
+    fields.append(_field("SQL", sql_block(hotfix.sql_text, 600)))
+    details = timeline.details_of(events)
+    if details.get("impact"):
+        fields.append(_field("Impact", redact(details["impact"])))
+    if details.get("rollback"):
+        fields.append(_field("Rollback", sql_block(details["rollback"], 400)))
+    if hotfix.review:
+        fields.append(_field("Review", redact(hotfix.review)))
+    items = timeline.followups(events)
+    if items:
+        lines = [("⏰ " if f.overdue(now) else "• ") + followup_line(f) for f in items]
+        fields.append(_field("Follow-ups", "\n".join(lines)))
+    fields.append(_field("Timeline", timeline_text(events)))
+    return Card(
+        title=f"{hotfix.code} · {hotfix.environment} · {STATE_LABELS.get(hotfix.state.value, hotfix.state.value)}",
+        description=clip(redact(hotfix.summary), 1000),
+        colour=GREY if hotfix.closed_unsynced else GREEN if not hotfix.unsynced else ORANGE,
+        fields=tuple(fields),
+    )
 
 
 def show_embed(hotfix: Hotfix, events: Sequence[HotfixEvent], now: datetime) -> discord.Embed:
-    embed = discord.Embed(
-        title=f"{hotfix.code} · {hotfix.environment} · {STATE_LABELS[hotfix.state.value]}",
-        description=clip(redact(hotfix.summary), 1000),
-        colour=GREY if hotfix.closed_unsynced else GREEN if not hotfix.unsynced else ORANGE,
-    )
-    embed.add_field(name="Declared by", value=clip(hotfix.declared_by_name, 200), inline=True)
-    if hotfix.linked_file:
-        embed.add_field(name="Migration", value=clip(f"`{hotfix.linked_file}`", 300), inline=True)
-    synced = hotfix.time_to_sync()
-    if synced is not None:
-        embed.add_field(name="Time to sync", value=format_duration(synced), inline=True)
-    elif hotfix.closed_unsynced and hotfix.closed_at:
-        embed.add_field(name="Open for", value=format_duration(hotfix.closed_at - hotfix.declared_at), inline=True)
-    else:
-        embed.add_field(name="Unsynced for", value=format_duration(now - hotfix.declared_at), inline=True)
-    _closed_field(embed, hotfix)
-    if hotfix.linked_file:
-        embed.add_field(
-            name="Migration check", value=clip("\n".join(findings_lines(hotfix)), FIELD_VALUE), inline=False
-        )
-    embed.add_field(name="SQL", value=clip(sql_block(hotfix.sql_text, 600), FIELD_VALUE), inline=False)
-    if hotfix.review:
-        embed.add_field(name="Review", value=clip(redact(hotfix.review), FIELD_VALUE), inline=False)
-    embed.add_field(name="Timeline", value=timeline_text(events), inline=False)
-    return fit_embed(embed)
+    return to_embed(show_card(hotfix, events, now))
 
 
 def timeline_text(events: Sequence[HotfixEvent], limit: int = FIELD_VALUE) -> str:

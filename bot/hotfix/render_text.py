@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
+from bot.core import hotfix_timeline as timeline
 from bot.core.hotfix import Hotfix, HotfixEvent, format_duration
 from bot.core.redact import redact
 
@@ -31,6 +32,8 @@ CSV_COLUMNS = (
     "missing_statements",
     "not_idempotent_statements",
     "different_values_statements",
+    "followups",
+    "sql_run",
     "closed_by",
     "closed_at",
     "closed_reason",
@@ -77,6 +80,12 @@ def event_line(e: HotfixEvent) -> str:
         detail = f": {one_line(e.detail.get('review'), 200)}"
     elif e.kind in ("rejected", "cancelled"):
         detail = f": {one_line(e.detail.get('reason'), 200)}"
+    elif e.kind == timeline.FOLLOWUP:
+        owner, due = e.detail.get("owner_name"), e.detail.get("due")
+        detail = f": {one_line(e.detail.get('text'), 150)} (owner {owner}, due {due})"
+    elif e.kind == timeline.DETAILS:
+        given = [k for k in ("impact", "rollback") if e.detail.get(k)]
+        detail = f": {' and '.join(given)} given"
     elif e.detail.get("note"):
         detail = f": {one_line(e.detail.get('note'), 200)}"
     return f"{when(e.at)} {e.kind}{who}{detail}"
@@ -87,7 +96,21 @@ def _hours_to_sync(h: Hotfix) -> str:
     return f"{delta.total_seconds() / 3600:.1f}" if delta else ""
 
 
-def export_csv(hotfixes: Sequence[Hotfix]) -> str:
+def followup_line(item: timeline.Followup) -> str:
+    return f"{one_line(item.text, 200)} (owner {item.owner_name}, due {item.due.isoformat()})"
+
+
+def sql_runs(events: Sequence[HotfixEvent]) -> list[str]:
+    """``dana at 2026-11-25 09:14 UTC`` for each time the SQL was recorded as run."""
+    return [
+        f"{e.actor_name} at {when(datetime.fromisoformat(str(e.detail['ran_at'])))}"
+        for e in events
+        if e.kind == timeline.SQL_RAN and e.detail.get("ran_at")
+    ]
+
+
+def export_csv(hotfixes: Sequence[Hotfix], events: Mapping[str, Sequence[HotfixEvent]] | None = None) -> str:
+    events = events or {}
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
@@ -110,6 +133,8 @@ def export_csv(hotfixes: Sequence[Hotfix]) -> str:
                 len(h.link_findings.get("missing", [])),
                 len(h.link_findings.get("not_idempotent", [])),
                 len(h.link_findings.get("different_values", [])),
+                _csv_safe("; ".join(followup_line(f) for f in timeline.followups(events.get(h.id, ())))),
+                _csv_safe("; ".join(sql_runs(events.get(h.id, ())))),
                 _csv_safe(h.closed_by_name or ""),
                 h.closed_at.isoformat() if h.closed_at else "",
                 _csv_safe(redact(h.closed_reason or "")),
@@ -123,7 +148,10 @@ def _csv_safe(text: str) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@") else text
 
 
-def export_markdown(hotfixes: Sequence[Hotfix], generated_at: datetime) -> str:
+def export_markdown(
+    hotfixes: Sequence[Hotfix], generated_at: datetime, events: Mapping[str, Sequence[HotfixEvent]] | None = None
+) -> str:
+    events = events or {}
     lines = [
         "# Hotfix review",
         "",
@@ -169,8 +197,22 @@ def export_markdown(hotfixes: Sequence[Hotfix], generated_at: datetime) -> str:
             )
         for issue in h.link_findings.get("not_idempotent", []):
             lines.append(f"- ⚠️ Not idempotent (line {issue['line']}): {issue['message']}")
+        timeline_events = events.get(h.id, ())
+        for run in sql_runs(timeline_events):
+            lines.append(f"- SQL run in Studio by {run}")
+        details = timeline.details_of(timeline_events)
+        if details.get("impact"):
+            lines.append(f"- Impact: {one_line(details['impact'], 500)}")
         if h.review:
             lines += ["", f"**Why was a hotfix needed?** {redact(h.review)}"]
+        items = timeline.followups(timeline_events)
+        if items:
+            lines += ["", "**Follow-ups**", ""]
+            lines += [f"- [ ] {followup_line(f)}" for f in items]
+        if details.get("rollback"):
+            fence = "`" * 3
+            rollback = redact(details["rollback"]).replace(fence, "'" * 3)
+            lines += ["", "Rollback:", "", fence + "sql", rollback, fence]
         if h.sql_text:
             lines += ["", "```sql", redact(h.sql_text).replace("```", "'''"), "```"]
     return "\n".join(lines) + "\n"

@@ -1,12 +1,13 @@
 """Hotfix declarations, follow-through and review: the one service behind /hotfix.
 
-The cog and the console both call this; it checks the rules (bot.core.hotfix),
-writes through a ``HotfixStore``, and posts to #alerts through the
-``ChannelPoster`` (updates go to the hotfix's thread when it has one). The
-periodic ``tick`` replays journaled declarations, links migrations that name a
-hotfix, marks hotfixes synced when their migration is applied (announced by
-whoever wins the store's state change, so once), and sends due reminders
-(claimed in the store first, so never twice).
+The cog and the console both call this; it checks the rules (bot.core.hotfix,
+bot.core.hotfix_timeline), writes through a ``HotfixStore`` and returns
+outcomes. It never talks to Discord: every post (the declaration, its edits,
+thread updates, pings, reminders) is an outbox row enqueued by
+``bot.hotfix.posts``, keyed by the event, so each is posted exactly once. The
+periodic work (journal replay, auto-link, sync, reminders, approval re-pings,
+overdue follow-ups, re-publishing what a crash lost) is in
+``bot.hotfix.follow_through``.
 """
 
 from __future__ import annotations
@@ -14,108 +15,102 @@ from __future__ import annotations
 import asyncio
 import builtins
 import logging
-from collections.abc import Awaitable, Callable
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-
-import discord
+from typing import Any, TypeVar
 
 from bot.adapters.state.journal import HotfixJournal
 from bot.adapters.supabase.hotfix_store import HotfixStore, HotfixStoreDown, new_event_id
-from bot.chat.channels import ChannelPoster, PostRef
 from bot.core import hotfix as rules
+from bot.core import hotfix_timeline as timeline
 from bot.core.hotfix import SYSTEM, Actor, Hotfix, HotfixEvent, HotfixRefused, HotfixState, NewHotfix
 from bot.core.hotfix_sql import link_findings
-from bot.core.redact import redact
-from bot.core.status import LocalMigration, State, StatusReport
-from bot.errors import SourceUnavailable, UserFacingError
-from bot.hotfix import render_discord as render
+from bot.core.status import LocalMigration, StatusReport
+from bot.errors import UserFacingError
+from bot.hotfix import render_posts
+from bot.hotfix.follow_through import FollowThrough, TickReport
+from bot.hotfix.posts import HotfixPosts, PostQueue
 from bot.hotfix.render_text import export_csv, export_markdown
 from bot.status.service import MigrationFiles
 
 log = logging.getLogger(__name__)
 
-# States in which the migration is in the database, whatever the local file says.
-APPLIED_STATES = frozenset({State.APPLIED, State.UNVERIFIABLE, State.MODIFIED, State.MISSING_LOCAL})
-NO_MENTIONS = discord.AllowedMentions.none()
-
 StatusReader = Callable[[str], Awaitable[StatusReport]]
-ViewFactory = Callable[[Hotfix], "discord.ui.View | None"]
+T = TypeVar("T")
+
+__all__ = ["Declared", "HotfixService", "TickReport"]
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def refusal(check: Callable[..., T], *args: Any) -> T:
+    """Run a domain check; a refusal becomes the user's one-line error."""
+    try:
+        return check(*args)
+    except HotfixRefused as exc:
+        raise UserFacingError(exc.message) from None
+
+
 @dataclass(frozen=True)
 class Declared:
     declaration: NewHotfix
     hotfix: Hotfix | None  # None: the store was down, the declaration is journaled
-    posted: bool
+    posted: bool  # queued for #alerts (the outbox delivers it, also after a restart)
 
     @property
     def journaled(self) -> bool:
         return self.hotfix is None
 
 
-@dataclass(frozen=True)
-class TickReport:
-    replayed: int = 0
-    linked: int = 0
-    synced: int = 0
-    reminders: int = 0
-
-
-class HotfixService:
+class HotfixService(FollowThrough):
     def __init__(
         self,
         store: HotfixStore,
         journal: HotfixJournal,
-        poster: ChannelPoster | None,
+        outbox: PostQueue | None,
         *,
         read_status: StatusReader,
         migration_files: MigrationFiles,
         reminder_hours: float = 4.0,
         lead_role_id: int | None = None,
-        approval_view: ViewFactory | None = None,
+        backup_role_id: int | None = None,
+        approval_ping_minutes: float = 15.0,
+        approval_escalate_minutes: float = 60.0,
         now: Callable[[], datetime] = utcnow,
     ):
         self.store = store
         self.journal = journal
-        self.poster = poster
+        self.posts = HotfixPosts(outbox, store, lead_role_id=lead_role_id, backup_role_id=backup_role_id)
         self.read_status = read_status
         # The same files /migrations compares with: on the deployed bot, the
         # repository's branch (GitHub), so a pushed migration auto-links without a redeploy.
         self.migration_files = migration_files
         self.reminder_hours = reminder_hours
         self.lead_role_id = lead_role_id
-        self.approval_view = approval_view
+        self.approval_ping_minutes = approval_ping_minutes
+        self.approval_escalate_minutes = approval_escalate_minutes
         self.now = now
         self._skipped: dict[str, str] = {}  # step -> why it was skipped last time (said once, not every tick)
 
     # ------------------------------------------------------------------ lookups
 
     async def get(self, code: str) -> Hotfix:
-        normal = self._refusal(rules.normalize_code, code)
+        normal = refusal(rules.normalize_code, code)
         found = await self.store.get_by_code(normal)
         if found is None:
             raise UserFacingError(f"there is no hotfix {normal}; `/hotfix list` shows the known codes")
         return found
 
-    @staticmethod
-    def _refusal(check, *args):
-        """Run a domain check; a refusal becomes the user's one-line error."""
-        try:
-            return check(*args)
-        except HotfixRefused as exc:
-            raise UserFacingError(exc.message) from None
-
-    async def list(self, *, state: str | None = None, environment: str | None = None) -> list[Hotfix]:
+    async def list(self, *, state: str | None = None, environment: str | None = None) -> builtins.list[Hotfix]:
         if state is not None and state not in {s.value for s in HotfixState}:
             raise UserFacingError(f"unknown state `{state}`; one of: " + ", ".join(s.value for s in HotfixState))
         if environment is not None:
-            environment = self._refusal(rules.check_environment, environment)
+            environment = refusal(rules.check_environment, environment)
         return await self.store.list(state=state, environment=environment)
 
     async def show(self, code: str) -> tuple[Hotfix, builtins.list[HotfixEvent]]:
@@ -123,100 +118,61 @@ class HotfixService:
         return hotfix, await self.store.events(hotfix.id)
 
     async def export(self, fmt: str = "markdown") -> tuple[str, str]:
-        """(file name, text) of every hotfix, for the review meeting."""
+        """(file name, text) of every hotfix with its follow-ups, for the review meeting."""
+        if fmt not in ("csv", "markdown", "md"):
+            raise UserFacingError(f"unknown export format `{fmt}`; use markdown or csv")
         hotfixes = sorted(await self.store.list(), key=lambda h: h.code)
+        events = {h.id: await self.store.events(h.id) for h in hotfixes}
         stamp = self.now().strftime("%Y%m%d")
         if fmt == "csv":
-            return f"hotfixes-{stamp}.csv", export_csv(hotfixes)
-        if fmt in ("markdown", "md"):
-            return f"hotfixes-{stamp}.md", export_markdown(hotfixes, self.now())
-        raise UserFacingError(f"unknown export format `{fmt}`; use markdown or csv")
+            return f"hotfixes-{stamp}.csv", export_csv(hotfixes, events)
+        return f"hotfixes-{stamp}.md", export_markdown(hotfixes, self.now(), events)
 
     # ------------------------------------------------------------------ declare
 
-    async def declare(self, actor: Actor, env: str, summary: str, sql: str | None) -> Declared:
-        new = self._refusal(
+    async def declare(
+        self,
+        actor: Actor,
+        env: str,
+        summary: str,
+        sql: str | None,
+        *,
+        rollback: str | None = None,
+        impact: str | None = None,
+    ) -> Declared:
+        new = refusal(
             lambda: rules.declare(actor, env, summary, sql, now=self.now(), reminder_hours=self.reminder_hours)
         )
+        details = refusal(timeline.check_details, rollback, impact)
         try:
             stored = await self.store.declare(new)
         except HotfixStoreDown as exc:
             log.warning("hotfix store down (%s); journaling declaration %s", exc.message, new.id)
             await self.journal.record(new)
-            posted = await self._post_pending(new)
-            return Declared(new, None, posted)
-        posted = await self._announce(stored)
+            return Declared(new, None, await self._queued(self.posts.announce_pending(new)))
+        if details:
+            # Keyed by the declaration: a retried declare stores its details once.
+            event_id = str(uuid.uuid5(uuid.UUID(new.id), timeline.DETAILS))
+            await self.store.append_event(stored.id, timeline.DETAILS, actor, details, new.declared_at, event_id)
+        posted = await self._queued(self.posts.publish(stored, details=details))
+        await self.posts.record_post(stored)
         return Declared(new, stored, posted)
 
-    async def _post_pending(self, new: NewHotfix) -> bool:
-        if self.poster is None:
-            return False
+    async def _queued(self, enqueue: Awaitable[bool]) -> bool:
+        """Enqueue a post; an outbox that cannot be written is logged, the action itself stands."""
         try:
-            await self.poster.send("alerts", embeds=[render.pending_alert_embed(new)], allowed_mentions=NO_MENTIONS)
-            return True
+            return await enqueue
         except Exception:
-            log.exception("could not post the pending hotfix declaration")
+            log.exception("could not queue a hotfix post")
             return False
 
-    def _lead_ping(self) -> tuple[str | None, discord.AllowedMentions]:
-        if self.lead_role_id is None:
-            return None, NO_MENTIONS
-        allowed = discord.AllowedMentions(everyone=False, users=False, roles=[discord.Object(id=self.lead_role_id)])
-        return f"<@&{self.lead_role_id}>", allowed
+    async def _details(self, hotfix: Hotfix) -> dict[str, str]:
+        """Rollback and impact given at declaration (shown on the #alerts post)."""
+        return timeline.details_of(await self.store.events(hotfix.id))
 
-    async def _announce(self, hotfix: Hotfix) -> bool:
-        """The #alerts post for a stored declaration (with a thread, and Approve for prod)."""
-        if self.poster is None or hotfix.alert_message_id is not None:
-            return False
-        content, allowed = None, NO_MENTIONS
-        view: discord.ui.View | None = None
-        if hotfix.state == HotfixState.AWAITING_APPROVAL:
-            ping, allowed = self._lead_ping()
-            content = f"{ping or 'DevOps lead'}: prod hotfix {hotfix.code} needs your approval before prod is touched."
-            view = self.approval_view(hotfix) if self.approval_view else None
-        try:
-            ref = await self.poster.send(
-                "alerts",
-                content=content,
-                embeds=[render.alert_embed(hotfix)],
-                allowed_mentions=allowed,
-                thread_name=f"{hotfix.code} {redact(hotfix.summary)}"[:100],
-                view=view,
-            )
-        except Exception:
-            log.exception("could not post hotfix %s to #alerts", hotfix.code)
-            return False
-        try:
-            await self.store.set_post(hotfix.id, ref.channel_id, ref.message_id, ref.thread_id)
-        except SourceUnavailable as exc:
-            log.warning("could not record where %s was posted: %s", hotfix.code, exc.message)
-        return True
-
-    async def _update(
-        self,
-        hotfix: Hotfix,
-        embed: discord.Embed,
-        *,
-        content: str | None = None,
-        allowed: discord.AllowedMentions = NO_MENTIONS,
-        state_changed: bool = True,
-    ) -> None:
-        """A follow-up about a hotfix: in its thread, else as a new #alerts post.
-
-        When the state changed, the original #alerts post is edited to show it too.
-        """
-        if self.poster is None:
-            return
-        try:
-            if hotfix.alert_message_id is not None and hotfix.alert_channel_id is not None:
-                ref = PostRef("alerts", hotfix.alert_channel_id, hotfix.alert_message_id, hotfix.alert_thread_id)
-                if state_changed:
-                    await self.poster.edit(ref, embeds=[render.alert_embed(hotfix)])
-                await self.poster.reply(ref, content=content, embeds=[embed], allowed_mentions=allowed)
-            else:
-                await self.poster.send("alerts", content=content, embeds=[embed], allowed_mentions=allowed)
-        except Exception:
-            log.exception("could not post an update about %s", hotfix.code)
+    async def _publish(self, hotfix: Hotfix, *, automatic: bool = False) -> None:
+        read = lambda: self._details(hotfix)  # noqa: E731 - read only when something is queued
+        await self._queued(self.posts.publish(hotfix, details=read, automatic=automatic))
 
     # ------------------------------------------------------------------ transitions
 
@@ -224,20 +180,33 @@ class HotfixService:
         return UserFacingError(f"{hotfix.code} changed while you were acting on it; check `/hotfix show {hotfix.code}`")
 
     async def approve(self, actor: Actor, code: str) -> Hotfix:
-        hotfix = await self.get(code)
-        self._refusal(rules.check_approve, hotfix, actor)
+        """``code``: an HF code, or the declaration id on the Approve button of a journaled declaration."""
+        hotfix = await self._by_declaration(code) if _is_declaration_id(code) else await self.get(code)
+        refusal(rules.check_approve, hotfix, actor)
         approved = await self.store.approve(hotfix.id, [HotfixState.AWAITING_APPROVAL.value], actor, self.now())
         if approved is None:
             raise self._changed_meanwhile(hotfix)
-        await self._update(
-            approved,
-            render.update_embed(
-                f"✅ {approved.code} approved by {actor.name}",
-                "Prod may now be touched. Next: create the matching migration file "
-                f"(`-- hotfix: {approved.code}`) and push it.",
-            ),
-        )
+        await self._publish(approved)
         return approved
+
+    async def _by_declaration(self, declaration_id: str) -> Hotfix:
+        """The hotfix a journaled declaration became; stored now if the journal still holds it."""
+        for new in await self.journal.pending():
+            if new.id == declaration_id:
+                try:
+                    hotfix = await self.store.declare(new)
+                except HotfixStoreDown:
+                    raise UserFacingError(
+                        "the hotfix store is still unreachable, so this declaration has no code yet; "
+                        "press Approve again once the store is back"
+                    ) from None
+                await self.journal.mark_done(new.id)
+                await self._publish(hotfix)
+                return hotfix
+        found = [h for h in await self.store.list() if h.id == declaration_id]
+        if not found:
+            raise UserFacingError("this declaration is not in the store yet; try again in a few minutes")
+        return found[0]
 
     async def _read_migration(self, file_name: str) -> LocalMigration:
         """A file from the migration files, by name."""
@@ -253,7 +222,7 @@ class HotfixService:
 
     async def link(self, actor: Actor, code: str, file_name: str) -> Hotfix:
         hotfix = await self.get(code)
-        self._refusal(rules.check_link, hotfix, actor)
+        refusal(rules.check_link, hotfix, actor)
         migration = await self._read_migration(file_name)
         return await self._link(hotfix, actor, migration.version, migration.file, migration.sql)
 
@@ -263,177 +232,90 @@ class HotfixService:
         linked = await self.store.link(hotfix.id, expected, version, name, findings, actor, self.now())
         if linked is None:
             raise self._changed_meanwhile(hotfix)
-        await self._update(linked, render.linked_embed(linked, automatic=actor is SYSTEM))
+        await self._publish(linked, automatic=actor is SYSTEM)
         return linked
 
     async def resolve(self, actor: Actor, code: str, review: str) -> Hotfix:
         hotfix = await self.get(code)
-        text = self._refusal(rules.check_resolve, hotfix, actor, review)
+        text = refusal(rules.check_resolve, hotfix, actor, review)
         resolved = await self.store.resolve(hotfix.id, [HotfixState.SYNCED.value], text, actor, self.now())
         if resolved is None:
             raise self._changed_meanwhile(hotfix)
-        await self._update(
-            resolved, render.update_embed(f"🏁 {resolved.code} resolved by {actor.name}", "Review: " + redact(text))
-        )
+        await self._publish(resolved)
         return resolved
 
     async def reject(self, actor: Actor, code: str, reason: str) -> Hotfix:
         """A DevOps lead refuses a prod hotfix awaiting approval: prod must not be touched."""
         hotfix = await self.get(code)
-        text = self._refusal(rules.check_reject, hotfix, actor, reason)
+        text = refusal(rules.check_reject, hotfix, actor, reason)
         return await self._close(hotfix, actor, HotfixState.REJECTED, [HotfixState.AWAITING_APPROVAL], text)
 
     async def cancel(self, actor: Actor, code: str, reason: str) -> Hotfix:
         """The declarer or a lead abandons a hotfix that will never sync (e.g. the SQL was never run)."""
         hotfix = await self.get(code)
-        text = self._refusal(rules.check_cancel, hotfix, actor, reason)
+        text = refusal(rules.check_cancel, hotfix, actor, reason)
         return await self._close(hotfix, actor, HotfixState.CANCELLED, sorted(rules.UNSYNCED), text)
 
-    async def _close(self, hotfix: Hotfix, actor: Actor, state: HotfixState, expected, reason: str) -> Hotfix:
+    async def _close(
+        self, hotfix: Hotfix, actor: Actor, state: HotfixState, expected: Sequence[HotfixState], reason: str
+    ) -> Hotfix:
         closed = await self.store.close(
             hotfix.id, [s.value for s in expected], state.value, reason, actor, self.now(), new_event_id()
         )
         if closed is None:
             raise self._changed_meanwhile(hotfix)
-        icon = "⛔" if state == HotfixState.REJECTED else "🚫"
-        next_step = (
-            "Do not touch prod for this hotfix."
-            if state == HotfixState.REJECTED
-            else "No migration is expected for it any more."
-        )
-        await self._update(
-            closed,
-            render.update_embed(
-                f"{icon} {closed.code} {state.value} by {actor.name}",
-                f"Reason: {redact(reason)}\n{next_step} Reminders stopped.",
-                render.GREY,
-            ),
-        )
+        await self._publish(closed)
         return closed
 
-    # ------------------------------------------------------------------ the periodic work
+    # ------------------------------------------------------------------ the timeline
 
-    async def tick(self) -> TickReport:
-        """Replay the journal, auto-link, sync, remind. Each step fails alone."""
-        counts = {}
-        for name, step in (
-            ("replayed", self.replay_journal),
-            ("linked", self.auto_link),
-            ("synced", self.sync_check),
-            ("reminders", self.send_due_reminders),
-        ):
-            try:
-                counts[name] = await step()
-                self._skipped.pop(name, None)
-            except UserFacingError as exc:  # store down, or an environment not configured
-                repeated = self._skipped.get(name) == exc.message
-                log.log(logging.DEBUG if repeated else logging.WARNING, "hotfix %s step skipped: %s", name, exc.message)
-                self._skipped[name] = exc.message
-                counts[name] = 0
-            except Exception:
-                log.exception("hotfix %s step failed", name)
-                counts[name] = 0
-        return TickReport(**counts)
+    async def note(self, actor: Actor, code: str, text: str) -> Hotfix:
+        hotfix = await self.get(code)
+        refusal(_check_member, actor, "add notes")
+        note = refusal(timeline.check_note, text)
+        event_id = new_event_id()
+        await self.store.append_event(hotfix.id, timeline.NOTE, actor, {"note": note}, self.now(), event_id)
+        await self._queued(self.posts.note(hotfix, event_id, render_posts.note_message(hotfix, actor.name, note)))
+        return hotfix
 
-    async def replay_journal(self) -> int:
-        stored = 0
-        pending = await self.journal.pending()
-        for new in pending:
-            try:
-                hotfix = await self.store.declare(new)
-            except HotfixStoreDown:
-                return stored  # still down: try again next tick
-            except SourceUnavailable as exc:
-                log.error("journaled declaration %s refused by the store: %s", new.id, exc.message)
-                continue
-            await self.journal.mark_done(new.id)
-            stored += 1
-            await self._announce(hotfix)
-        if pending and stored == len(pending):
-            await self.journal.compact()
-        return stored
+    async def ran(self, actor: Actor, code: str, when: str | None = None) -> tuple[Hotfix, datetime]:
+        """Record that ``actor`` ran the SQL in Studio (at ``when``, default now)."""
+        hotfix = await self.get(code)
+        refusal(_check_member, actor, "record that the SQL was run")
+        if hotfix.state == HotfixState.AWAITING_APPROVAL:
+            raise UserFacingError(f"{hotfix.code} is not approved yet: prod must not be touched before a lead approves")
+        if hotfix.closed_unsynced:
+            raise UserFacingError(f"{hotfix.code} is {hotfix.state}: it is closed")
+        at = refusal(timeline.parse_ran_at, when, self.now())
+        event_id = new_event_id()
+        detail = {"ran_at": at.isoformat(), "note": f"SQL run in Studio at {at:%Y-%m-%d %H:%M} UTC"}
+        await self.store.append_event(hotfix.id, timeline.SQL_RAN, actor, detail, self.now(), event_id)
+        await self._queued(self.posts.note(hotfix, event_id, render_posts.ran_message(hotfix, actor.name, at)))
+        return hotfix, at
 
-    async def _scan_migrations(self) -> dict[str, LocalMigration]:
-        """code -> the migration naming that hotfix (first by version wins)."""
-        found: dict[str, LocalMigration] = {}
-        for migration in (await self.migration_files.read()).migrations:
-            try:
-                codes = rules.codes_in_migration(migration.file, migration.sql)
-            except HotfixRefused:
-                continue
-            for code in codes:
-                found.setdefault(code, migration)
-        return found
-
-    async def auto_link(self) -> int:
-        named = await self._scan_migrations()
-        linked = 0
-        for code, migration in named.items():
-            hotfix = await self.store.get_by_code(code)
-            if hotfix is None or hotfix.state not in (HotfixState.DECLARED, HotfixState.APPROVED):
-                continue  # unknown, not approved yet, or already linked (a person's link wins)
-            try:
-                await self._link(hotfix, SYSTEM, migration.version, migration.file, migration.sql)
-                linked += 1
-            except UserFacingError as exc:
-                log.info("auto-link of %s skipped: %s", code, exc.message)
-        return linked
-
-    async def sync_check(self) -> int:
-        waiting = await self.store.list(state=HotfixState.MIGRATION_LINKED.value)
-        synced = 0
-        for env in sorted({h.environment for h in waiting}):
-            try:
-                report = await self.read_status(env)
-            except UserFacingError as exc:  # one environment down or unconfigured must not hold up the other
-                log.warning("hotfix sync check for %s skipped: %s", env, exc.message)
-                continue
-            applied = {m.version for m in report.migrations if m.state in APPLIED_STATES}
-            for hotfix in (h for h in waiting if h.environment == env and h.linked_version in applied):
-                done = await self.store.mark_synced(hotfix.id, hotfix.linked_version, self.now())
-                if done is None:
-                    continue  # another bot (or an earlier tick) already announced it
-                synced += 1
-                await self._update(done, render.synced_embed(done))
-        return synced
-
-    async def send_due_reminders(self) -> int:
+    async def followup(
+        self, actor: Actor, code: str, text: str, owner_id: str | None, owner_name: str, due: str
+    ) -> tuple[Hotfix, timeline.Followup]:
+        hotfix = await self.get(code)
+        refusal(_check_member, actor, "add follow-ups")
         now = self.now()
-        sent = 0
-        for hotfix in await self.store.due_reminders(now):
-            reminder = rules.due_reminder(hotfix, now, self.reminder_hours)
-            if reminder is None:
-                continue
-            if not await self.store.claim_reminder(hotfix.id, reminder, now):
-                continue  # claimed before (another bot, or before a restart): never send twice
-            sent += 1
-            await self._remind(hotfix, reminder)
-        return sent
-
-    async def _remind(self, hotfix: Hotfix, reminder: rules.Reminder) -> None:
-        waited = rules.format_duration(self.now() - hotfix.declared_at)
-        user_mention = f"<@{hotfix.declared_by_id}>" if hotfix.declared_by_id.isdigit() else hotfix.declared_by_name
-        users = [discord.Object(id=int(hotfix.declared_by_id))] if hotfix.declared_by_id.isdigit() else []
-        if reminder.recipient == "lead":
-            ping, _ = self._lead_ping()
-            roles = [discord.Object(id=self.lead_role_id)] if self.lead_role_id else []
-            content = f"{ping or 'DevOps lead'} {user_mention}: {hotfix.code} has been unsynced for {waited}."
-            allowed = discord.AllowedMentions(everyone=False, users=users, roles=roles)
-        else:
-            content = f"{user_mention}: {hotfix.code} still has no applied migration ({waited})."
-            allowed = discord.AllowedMentions(everyone=False, users=users, roles=False)
-        next_step = {
-            HotfixState.AWAITING_APPROVAL: "it is still waiting for a DevOps lead's approval",
-            HotfixState.MIGRATION_LINKED: (
-                f"`{hotfix.linked_file}` is linked but not applied in {hotfix.environment} yet"
-            ),
-        }.get(hotfix.state, f"create the migration file with `-- hotfix: {hotfix.code}` and push it")
-        await self._update(
-            hotfix,
-            render.update_embed(
-                f"⏰ {hotfix.code} reminder #{reminder.number}", f"Next step: {next_step}.", render.ORANGE
-            ),
-            content=content,
-            allowed=allowed,
-            state_changed=False,
+        item = timeline.Followup.new(
+            refusal(timeline.check_followup, text),
+            owner_id,
+            owner_name,
+            refusal(timeline.parse_due, due, now.date()),
+            actor.name,
+            now,
         )
+        await self.store.append_event(hotfix.id, timeline.FOLLOWUP, actor, item.to_detail(), now, item.id)
+        await self._queued(self.posts.followup(hotfix, item))
+        return hotfix, item
+
+
+def _check_member(actor: Actor, what: str) -> None:
+    if not (actor.can_declare or actor.is_lead):
+        raise HotfixRefused(f"only holders of the hotfix role or DevOps leads can {what}")
+
+
+def _is_declaration_id(text: str) -> bool:
+    return len(text) == 36 and text.count("-") == 4 and not text.upper().startswith("HF")

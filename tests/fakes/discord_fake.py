@@ -80,6 +80,7 @@ class FakeDiscord:
             "mention_roles": [],
             "attachments": [],
             "embeds": body.get("embeds") or [],
+            "components": body.get("components") or [],
             "pinned": False,
             "type": 0,
             "flags": 0,
@@ -159,7 +160,7 @@ class FakeDiscord:
         body = await request.json()
         self.edits.append((message_id, body))
         data = self.messages[message_id]
-        data.update({k: body[k] for k in ("content", "embeds") if k in body})
+        data.update({k: body[k] for k in ("content", "embeds", "components") if k in body})
         return _json(data)
 
     async def history(self, request: web.Request) -> web.Response:

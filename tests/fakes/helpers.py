@@ -32,6 +32,8 @@ import discord
 
 from bot.adapters.localdb import PROJECT_ROOT
 from bot.chat.channels import ChannelKey, PostRef
+from bot.chat.discord_message import to_embeds
+from bot.chat.message import OutgoingMessage
 from bot.chat.poster import LegacyBridge
 
 _ids = itertools.count(100_000_000_000_000_001)
@@ -360,6 +362,12 @@ class RecordingPoster(LegacyBridge):
                 "embeds": None if embeds is None else list(embeds),
                 "files": None if files is None else list(files),  # None: the post keeps its attachments
             }
+        )
+
+    async def edit_post(self, ref: PostRef, message: OutgoingMessage) -> None:
+        """The whole message replaced, buttons included (none: they go), as Discord's edit does."""
+        self.edits.append(
+            {"ref": ref, "content": message.content, "embeds": to_embeds(message), "buttons": list(message.buttons)}
         )
 
     async def reply(

@@ -9,7 +9,9 @@ from pathlib import Path
 
 from bot.adapters.localdb import PROJECT_ROOT, ScratchDatabase, migration_up
 from bot.adapters.state.journal import HotfixJournal
+from bot.adapters.state.outbox import OUTBOX_FILE, SqliteOutbox
 from bot.adapters.supabase.hotfix_postgres import PostgresHotfixStore
+from bot.chat.outbox_sender import Outbox
 from bot.core.hotfix import Actor
 from bot.hotfix.service import HotfixService
 from bot.settings import Settings
@@ -36,6 +38,22 @@ def copy_migrations(target: Path) -> Path:
     return target
 
 
+class InlineOutbox(Outbox):
+    """The real outbox, delivering each post as soon as it is queued (no background sender):
+    a test's asserts right after an action see its posts."""
+
+    async def enqueue(self, *args, **kwargs) -> bool:
+        new = await super().enqueue(*args, **kwargs)
+        await self.drain()
+        return new
+
+
+def inline_outbox(poster, data_dir: Path) -> InlineOutbox:
+    """One per data folder, like the bot's: services made on the same folder share it (a restart)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    return InlineOutbox(SqliteOutbox(data_dir / OUTBOX_FILE), poster)
+
+
 @dataclass
 class Clock:
     now: datetime = T0
@@ -56,6 +74,8 @@ def make_service(
     migrations_dir: Path = REPO_MIGRATIONS,
     store=None,
     lead_role_id: int | None = 9000,
+    outbox=None,
+    **options,
 ) -> HotfixService:
     settings = Settings(_env_file=None)
 
@@ -66,10 +86,11 @@ def make_service(
     return HotfixService(
         store or PostgresHotfixStore(db_url, role="service_role"),
         HotfixJournal(data_dir),
-        poster,
+        outbox or inline_outbox(poster, data_dir),
         read_status=read_status,
         migration_files=FolderFiles(migrations_dir),
         reminder_hours=4,
         lead_role_id=lead_role_id,
         now=clock or Clock(),
+        **options,
     )

@@ -27,7 +27,7 @@ from tests.fakes.helpers import (
     sent_embeds,
     sent_files,
 )
-from tests.fakes.hotfix_support import copy_migrations, migrate
+from tests.fakes.hotfix_support import copy_migrations, inline_outbox, migrate
 
 HOTFIX_ROLE = 10
 LEAD_ROLE = 20
@@ -47,6 +47,7 @@ async def hotfix_bot(db, tmp_path):
     services = build_services(settings, db_url=db.url)
     bot = DragonflyBot(settings, services=services, poster=poster, serve_web=False, sync_commands=False)
     async with bot:  # initialised like the console does, without logging in
+        bot.outbox = inline_outbox(poster, tmp_path / "data")
         await bot.add_cog(Hotfix(bot))
         yield bot, bot.get_cog("Hotfix"), poster, db, migrations
         await bot.remove_cog("Hotfix")

@@ -238,7 +238,18 @@ async def test_declarations_while_the_store_is_down_arrive_exactly_once(migrated
     )
     [stored] = [h for h in await back.list(state="awaiting_approval") if h.id == second.declaration.id]
     assert stored.declared_at == second.declaration.declared_at  # the original time, not the replay's
-    assert sum(p["embeds"][0].title.startswith("🚨 Hotfix HF-") for p in poster.posts_to("alerts")) == 2
+    # Changed on purpose: one post per declaration. The "code pending" post is edited to show the
+    # code (it was a second post before); the prod one pinged the lead and carried Approve from the start.
+    pending = poster.posts_to("alerts")
+    assert len(pending) == 2 and all("code pending" in p["embeds"][0].title for p in pending)
+    assert pending[1]["content"].startswith("<@&9000>") and [r.id for r in pending[1]["allowed_mentions"].roles] == [
+        9000
+    ]
+    [approve] = pending[1]["view"].children
+    assert approve.custom_id == f"hotfix:approve:{second.declaration.id}"
+    shown = {e["ref"].message_id: e["embeds"][0].title for e in poster.edits}
+    assert set(shown) == {p["ref"].message_id for p in pending}
+    assert all(title.startswith("🚨 Hotfix HF-") for title in shown.values())
     assert not (tmp_path / "hotfix-journal.jsonl").read_text().strip()  # compacted once all done
 
 
