@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import shutil
 import tempfile
@@ -11,36 +12,13 @@ import discord
 import pytest
 from discord import app_commands
 
-from bot.chat.app import DragonflyBot
-from bot.compose import build_services
-from bot.console.session import (
-    Console,
-    ConsoleChannel,
-    ConsoleGuild,
-    ConsolePoster,
-    ConsoleRole,
-    ConsoleUser,
-    InputError,
-    Printer,
-    resolve,
-)
+from bot.console.parse import InputError, resolve
+from bot.console.render import Printer
+from bot.console.session import Console
 from bot.settings import Settings
 from tests.conftest import REPO_MIGRATIONS
 from tests.fakes.helpers import run_console
-
-
-def _console(out: io.StringIO, *, db_url: str, migrations_dir: Path, files_dir: Path) -> tuple[DragonflyBot, Console]:
-    printer = Printer(out, files_dir)
-    settings = Settings(_env_file=None, migrations_dir=migrations_dir, hotfix_role_id=5)
-    bot = DragonflyBot(
-        settings,
-        services=build_services(settings, db_url=db_url, note="console test", local_files=True),
-        poster=ConsolePoster(printer),
-        serve_web=False,
-        sync_commands=False,
-    )
-    user = ConsoleUser(1, "tester", [ConsoleRole(5)])
-    return bot, Console(bot, printer, user, ConsoleGuild(0), ConsoleChannel(0))
+from tests.fakes.team_guild import team_guild
 
 
 @pytest.fixture
@@ -90,9 +68,10 @@ async def test_paging_and_pressing_buttons(migrated_db, tmp_path):
     for i in range(150):
         (folder / f"2026020100{i:04d}_pending_number_{i}.sql").write_text("select 1;\n")
     out = io.StringIO()
-    bot, console = _console(out, db_url=migrated_db.url, migrations_dir=folder, files_dir=tmp_path / "files")
-    async with bot:
-        await bot.setup_hook()
+    async with team_guild(
+        tmp_path / "data", settings={"migrations_dir": folder}, status_db_url=migrated_db.url
+    ) as guild:
+        console = Console(guild, Printer(out, tmp_path / "files"))
         await console.handle_line("/migrations dev")
         first = out.getvalue()
         assert (
@@ -106,8 +85,11 @@ async def test_paging_and_pressing_buttons(migrated_db, tmp_path):
         await console.handle_line("/press next")
         second = out.getvalue()[len(first) :]
         assert "(edited)" in second and "Page 2/" in second
+        pages = int(second.split("Page 2/", 1)[1].split()[0].strip(".,·"))
         await console.handle_line("/press last")
-        assert f"Page {len(console.last_view[0].pages)}/" in out.getvalue().splitlines()[-3]
+        assert f"Page {pages}/{pages}" in out.getvalue().splitlines()[-3]
+        await console.handle_line("/press 1")  # by number: the newest message's first button
+        assert "Page 1/" in out.getvalue().rsplit("(edited)", 1)[1]
         await console.handle_line("/press sideways")
         assert "error: no button 'sideways'; buttons: ⏮ First, ◀ Previous, " in out.getvalue()
         assert await console.handle_line("/quit") is False
@@ -123,22 +105,25 @@ def test_an_unusable_files_dir_is_one_line_at_start(migrated_db, tmp_path, where
     assert result.stderr.startswith("error: --files-dir") and result.stderr.count("\n") == 1, result.stderr
 
 
-async def test_console_poster_labels_channels():
+async def test_posts_are_labelled_with_their_channel_and_thread(tmp_path):
     out = io.StringIO()
-    poster = ConsolePoster(Printer(out))
-    ref = await poster.send(
-        "alerts",
-        content="HF-0001 declared",
-        embeds=[discord.Embed(title="Hotfix", description="dev")],
-        thread_name="HF-0001",
-    )
-    await poster.reply(ref, content="approved")
-    await poster.send("engineering", content="hello")
+    async with team_guild(tmp_path / "data") as guild:
+        console = Console(guild, Printer(out))
+        await console.flush()
+        poster = guild.env.bot.poster
+        ref = await poster.send(
+            "alerts",
+            content="HF-0001 declared",
+            embeds=[discord.Embed(title="Hotfix", description="dev")],
+            thread_name="HF-0001",
+        )
+        await poster.reply(ref, content="approved")
+        await poster.send("engineering", content=f"hello {guild.you.mention}")
+        await console.flush()
     text = out.getvalue()
     assert "[#alerts]\nHF-0001 declared\n▌ Hotfix\ndev" in text
-    assert "[#alerts] (opened thread “HF-0001”)" in text
     assert "[#alerts › HF-0001]\napproved" in text
-    assert "[#engineering]\nhello" in text
+    assert f"[#engineering]\nhello @{guild.you_name}" in text
 
 
 def _tree_with_group() -> app_commands.CommandTree:
@@ -167,7 +152,7 @@ def test_resolve_groups_positional_and_named_options():
     assert values == {"env": "prod", "summary": "fix it", "count": 3}
     for tokens, message in [
         (["/hotfix"], "/hotfix needs a subcommand: /hotfix declare"),
-        (["/hotfix", "decalre"], "unknown subcommand /hotfix decalre; choose one of: /hotfix declare"),
+        (["/hotfix", "decalre"], "unknown subcommand /hotfix decalre; did you mean declare[?] choose one of: /hotfix"),
         (["/hotfix", "declare", "env:dev"], "missing summary"),
         (["/hotfix", "declare", "env:qa", "x"], "env must be one of: dev, prod"),
         (["/hotfix", "declare", "dev", "x", "many"], "count must be a integer"),
@@ -198,9 +183,9 @@ async def test_without_the_cli_migrations_are_applied_as_the_cli_would(scratch_d
     assert report.counts["applied"] == len(applied) and report.healthy
 
 
-def test_ctrl_c_at_the_prompt_leaves_the_console(migrated_db):
-    # Interactive (a terminal): Ctrl-C at `dragonfly>` must end the console, not leave it
-    # waiting for the line being read.
+def test_ctrl_c_returns_to_the_prompt_and_ctrl_d_leaves(migrated_db, tmp_path):
+    # Interactive (a terminal): Ctrl-C at `dragonfly>` leaves a clean new line and prompts
+    # again; a typed line is kept in the history file; Ctrl-D ends the console with 0.
     import os
     import pty
     import select
@@ -210,9 +195,12 @@ def test_ctrl_c_at_the_prompt_leaves_the_console(migrated_db):
 
     from bot.adapters.localdb import PROJECT_ROOT
 
+    state = tmp_path / "state"
     pid, fd = pty.fork()
     if pid == 0:  # pragma: no cover - the child
         os.chdir(PROJECT_ROOT)
+        os.environ["XDG_STATE_HOME"] = str(state)
+        os.environ["DATA_DIR"] = str(tmp_path / "data")
         os.execvp(sys.executable, [sys.executable, "-m", "bot.cli", "console", "--db-url", migrated_db.url])
     out = b""
     status = None
@@ -230,16 +218,51 @@ def test_ctrl_c_at_the_prompt_leaves_the_console(migrated_db):
     try:
         read_until(lambda: b"dragonfly> " in out, 60)
         assert b"dragonfly> " in out, out
+        os.write(fd, b"/migratons")  # half typed, then Ctrl-C: dropped, a fresh prompt below
+        read_until(lambda: b"/migratons" in out, 5)
         os.kill(pid, signal.SIGINT)
-        deadline = time.monotonic() + 15
+        read_until(lambda: out.count(b"dragonfly> ") >= 2, 15)
+        assert out.count(b"dragonfly> ") >= 2, out
+        assert out.rsplit(b"/migratons", 1)[1].startswith((b"\r\n", b"^C\r\n")), out
+        os.write(fd, b"/help migrations\r")
+        read_until(lambda: b"env (string, optional" in out and out.count(b"dragonfly> ") >= 3, 15)
+        assert b"dev, prod, or compare" in out, out
+        os.write(fd, b"\x04")  # Ctrl-D
+        deadline = time.monotonic() + 30
         while status is None and time.monotonic() < deadline:
             read_until(lambda: False, 0.2)
             finished, code = os.waitpid(pid, os.WNOHANG)
             status = code if finished else None
-        assert status is not None, "the console kept waiting after Ctrl-C"
-        assert os.waitstatus_to_exitcode(status) == 130 and b"Traceback" not in out, out
+        assert status is not None, "the console kept waiting after Ctrl-D"
+        assert os.waitstatus_to_exitcode(status) == 0 and b"Traceback" not in out, out
+        history = (state / "dragonfly-bot" / "console_history").read_text()
+        assert "/help migrations" in history and "/migratons" not in history
     finally:
         if status is None:
             os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
         os.close(fd)
+
+
+async def test_the_follow_up_loops_are_the_cogs_own_and_waiting_posts_are_printed(tmp_path):
+    from bot.console.session import started_loops, watching
+
+    out = io.StringIO()
+    async with team_guild(tmp_path / "data") as guild:
+        # Found by type among the cogs' attributes, started by the bot itself once the gateway was ready.
+        names = {loop.coro.__qualname__ for loop in started_loops(guild.env.bot)}
+        assert "Hotfix.follow_up" in names, names  # the relay starts its loop only with GitHub settings
+        console = Console(guild, Printer(out))
+        await console.flush()
+        shown = []
+        console.before_output = lambda: shown.append("clear")
+        console.after_output = lambda: shown.append("redraw")
+        async with watching(console):
+            # As a loop's timer (or a click on the --web page) would: a post nobody typed a line for.
+            await guild.env.bot.poster.send("alerts", content="posted while the prompt waits")
+            for _ in range(50):
+                if "posted while the prompt waits" in out.getvalue():
+                    break
+                await asyncio.sleep(0.1)
+    assert "[#alerts]\nposted while the prompt waits" in out.getvalue()
+    assert shown[:2] == ["clear", "redraw"]  # the prompt line is cleared, then drawn again below
