@@ -134,6 +134,14 @@ def convert(param: app_commands.Parameter, raw: str, person: Callable[[str], Any
     return value
 
 
+def subcommands(tree: app_commands.CommandTree, name: str) -> list[app_commands.Command] | None:
+    """The runnable commands under ``/name`` when it is a group (for ``/help GROUP``), else None."""
+    group = next((c for c in _slash_commands(tree) if c.name == name.lstrip("/").lower()), None)
+    if not isinstance(group, app_commands.Group):
+        return None
+    return [c for c in leaf_commands(tree) if c.qualified_name.startswith(group.name + " ")]
+
+
 def find_command(tree: app_commands.CommandTree, tokens: list[str]) -> tuple[app_commands.Command, list[str]]:
     """The command the first tokens name, and the tokens left for its options."""
     head = tokens[0]
@@ -159,10 +167,22 @@ def find_command(tree: app_commands.CommandTree, tokens: list[str]) -> tuple[app
     return cmd, rest
 
 
+def asked_suggestions(tokens: list[str]) -> int | None:
+    """The index of an ``option:typed?`` token (ask the bot's autocomplete), if the line has one."""
+    found = [i for i, t in enumerate(tokens) if i > 0 and ":" in t and t.endswith("?")]
+    return found[0] if found else None
+
+
 def resolve(
-    tree: app_commands.CommandTree, tokens: list[str], person: Callable[[str], Any] | None = None
+    tree: app_commands.CommandTree,
+    tokens: list[str],
+    person: Callable[[str], Any] | None = None,
+    *,
+    partial: bool = False,
 ) -> tuple[app_commands.Command, dict[str, Any]]:
-    """The command a typed line names and its converted options, keyed by option name."""
+    """The command a typed line names and its converted options, keyed by option name.
+
+    ``partial``: options may be missing (what is filled in so far, for autocomplete)."""
     cmd, rest = find_command(tree, tokens)
     params = {p.display_name: p for p in cmd.parameters}
     values: dict[str, Any] = {}
@@ -181,7 +201,7 @@ def resolve(
     for param, raw in zip(free, positional, strict=False):
         values[param.display_name] = convert(param, raw, person)
     missing = [p for p in cmd.parameters if p.required and p.display_name not in values]
-    if missing:
+    if missing and not partial:
         p = missing[0]
         raise InputError(f"missing {p.display_name} ({p.description}); usage: {usage(cmd)}")
     return cmd, values

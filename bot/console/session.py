@@ -30,7 +30,17 @@ import discord
 import simcord
 from discord.ext import tasks
 
-from bot.console.parse import InputError, command_paths, describe, did_you_mean, find_command, leaf_commands, resolve
+from bot.console.parse import (
+    InputError,
+    asked_suggestions,
+    command_paths,
+    describe,
+    did_you_mean,
+    find_command,
+    leaf_commands,
+    resolve,
+    subcommands,
+)
 from bot.console.render import Printer
 from bot.console.virtual_guild import Mark, VirtualGuild, buttons, match_button
 from bot.core.redact import redact
@@ -41,6 +51,7 @@ HELP = (
     "Type a slash command as in Discord, e.g. /migrations dev or /migrations env:prod; "
     "options by position or name:value (quote values with spaces). "
     "/press <label> (or /press <number>) presses a button of the newest message that has it; "
+    "option:? (or option:start?) lists the bot's suggestions for an option; "
     "/help lists commands, /help COMMAND describes one; /quit or Ctrl-D leaves."
 )
 LEAVE = ("/quit", "/exit", "quit", "exit")
@@ -135,6 +146,9 @@ class Console:
                     return True
                 if head in PRESS_WORDS:
                     await self.press(" ".join(tokens[1:]))
+                elif asked_suggestions(tokens) is not None:
+                    await self.suggest(tokens)
+                    return True
                 else:
                     cmd, values = resolve(self.tree, tokens, self._person)
                     await self.guild.slash(cmd.qualified_name, **values)
@@ -154,10 +168,32 @@ class Console:
             raise InputError(f"no member {name!r} in the console's guild; members: {known}")
         return member
 
+    async def suggest(self, tokens: list[str]) -> None:
+        """``/hotfix link HF-0001 file:2025?``: what the bot's autocomplete offers for that option."""
+        index = asked_suggestions(tokens)
+        assert index is not None
+        option, _, typed = tokens[index].partition(":")
+        cmd, filled = resolve(self.tree, tokens[:index] + tokens[index + 1 :], self._person, partial=True)
+        param = next((p for p in cmd.parameters if p.display_name == option), None)
+        if param is None or not param.autocomplete:
+            offered = ", ".join(p.display_name for p in cmd.parameters if p.autocomplete) or "none"
+            raise InputError(f"/{cmd.qualified_name} has no suggestions for {option}; options with them: {offered}")
+        filled.pop(option, None)
+        choices = await self.guild.autocomplete(cmd.qualified_name, option, typed[:-1], **filled)
+        if not choices:
+            self.printer.line(f"no suggestions for {option}:{typed[:-1]}")
+        for choice in choices:
+            self.printer.line(f"  {option}:{choice['value']}")
+
     def help(self, words: list[str]) -> None:
         if not words:
             self.printer.line(HELP)
             for cmd in leaf_commands(self.tree):
+                self.printer.line(f"  /{cmd.qualified_name}: {cmd.description}")
+            return
+        group = subcommands(self.tree, words[0]) if len(words) == 1 else None
+        if group:
+            for cmd in group:
                 self.printer.line(f"  /{cmd.qualified_name}: {cmd.description}")
             return
         tokens = ["/" + words[0].lstrip("/"), *words[1:]]

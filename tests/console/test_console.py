@@ -266,3 +266,25 @@ async def test_the_follow_up_loops_are_the_cogs_own_and_waiting_posts_are_printe
                 await asyncio.sleep(0.1)
     assert "[#alerts]\nposted while the prompt waits" in out.getvalue()
     assert shown[:2] == ["clear", "redraw"]  # the prompt line is cleared, then drawn again below
+
+
+async def test_help_reads_the_tree_and_suggestions_come_from_the_bots_autocomplete(tmp_path):
+    out = io.StringIO()
+    async with team_guild(tmp_path / "data") as guild:
+        console = Console(guild, Printer(out))
+        await console.handle_line("/help hotfix")
+        await console.handle_line("/help hotfix link")
+        await console.handle_line("/hotfix link HF-0001 file:20251210?")  # discord.py's autocomplete callback
+        await console.handle_line("/migrations env:?")
+        await console.handle_line("/migratons dev")
+        await console.handle_line("/press next")
+    text = out.getvalue()
+    assert "  /hotfix declare: Declare an emergency SQL change" in text and "  /migrations:" not in text
+    assert "/hotfix link code file\n" in text
+    assert "  file (string, autocomplete, required): the migration file in supabase/migrations" in text
+    suggested = [line.split("file:", 1)[1] for line in text.splitlines() if line.startswith("  file:")]
+    expected = sorted((p.name for p in REPO_MIGRATIONS.glob("20251210*.sql")), reverse=True)
+    assert suggested == expected and expected
+    assert "error: /migrations has no suggestions for env; options with them: none" in text
+    assert "error: unknown command /migratons; did you mean /migrations? available: " in text
+    assert "error: no message with buttons to press" in text
