@@ -288,3 +288,48 @@ async def test_help_reads_the_tree_and_suggestions_come_from_the_bots_autocomple
     assert "error: /migrations has no suggestions for env; options with them: none" in text
     assert "error: unknown command /migratons; did you mean /migrations? available: " in text
     assert "error: no message with buttons to press" in text
+
+
+def test_web_serves_the_channel_page_on_loopback_until_ctrl_c(migrated_db, tmp_path):
+    import os
+    import re
+    import signal
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from bot.adapters.localdb import PROJECT_ROOT
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SUPABASE_", "DISCORD_"))}
+    env["DATA_DIR"] = str(tmp_path / "data")
+    child = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "console", "--db-url", migrated_db.url, "--web"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=PROJECT_ROOT,
+        env=env,
+        text=True,
+    )
+    try:
+        child.stdin.write("/migrations dev\n")
+        child.stdin.close()  # end of the script: with --web it keeps serving until Ctrl-C
+        url = None
+        deadline = time.monotonic() + 60
+        while url is None and time.monotonic() < deadline:
+            line = child.stderr.readline()
+            found = re.search(r"(http://127\.0\.0\.1:\d+/)#\S+", line)
+            url = found.group(1) if found else None
+        assert url is not None, "no preview URL printed"
+        with urllib.request.urlopen(url, timeout=10) as page:
+            assert page.status == 200 and b"<html" in page.read(2000).lower()
+        stdout_line = ""
+        while "serving the preview until Ctrl-C" not in stdout_line and time.monotonic() < deadline:
+            stdout_line = child.stdout.readline()
+        child.send_signal(signal.SIGINT)
+        assert child.wait(timeout=30) == 0
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
