@@ -120,7 +120,10 @@ class Console:
                 await loop()
             except Exception:
                 log.exception("follow-up %s failed", getattr(loop.coro, "__qualname__", loop))
-        await self.guild.env.settle()
+        try:
+            await self.guild.env.settle()
+        except TimeoutError:
+            log.warning("the bot was still busy after its follow-up jobs; what it sends later is shown as it comes")
 
     # ------------------------------------------------------------------ running typed lines
 
@@ -157,6 +160,12 @@ class Console:
                 return True
             except simcord.SetupError as exc:  # what Discord itself would refuse (simcord says why)
                 self.printer.line(f"error: {str(exc).splitlines()[0]}")
+            except TimeoutError:
+                self.printer.line(
+                    f"error: the bot was still busy after {self.guild.env.settle_timeout:.0f} s; "
+                    "what it sent so far is below (-v logs what it was waiting for)"
+                )
+                log.debug("the bot did not settle", exc_info=True)
             await self.run_follow_ups()
             await self.flush()
             return True

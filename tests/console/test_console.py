@@ -333,3 +333,19 @@ def test_web_serves_the_channel_page_on_loopback_until_ctrl_c(migrated_db, tmp_p
         if child.poll() is None:
             child.kill()
             child.wait()
+
+
+async def test_a_bot_that_does_not_settle_is_one_line_and_the_console_goes_on(tmp_path, monkeypatch):
+    out = io.StringIO()
+    async with team_guild(tmp_path / "data") as guild:
+        console = Console(guild, Printer(out))
+
+        async def busy(*_args, **_options):
+            raise TimeoutError("bot did not settle (timeout=30s)")
+
+        monkeypatch.setattr(guild, "slash", busy)
+        assert await console.handle_line("/migrations dev") is True
+        monkeypatch.undo()
+        assert await console.handle_line("/help migrations") is True
+    text = out.getvalue()
+    assert "error: the bot was still busy after 30 s" in text and "/migrations [env:dev|prod|compare]" in text
