@@ -23,6 +23,7 @@ from typing import Any
 from bot.errors import EXIT_OUTPUT_CLOSED
 
 PROMPT = "dragonfly> "
+EXIT_INTERRUPTED = 130  # what a shell reports for a command stopped by Ctrl-C
 HISTORY_LENGTH = 1000
 
 try:  # not on every platform (Windows): the console then reads plain lines
@@ -191,6 +192,10 @@ def read_lines(bot: BotThread, *, interactive: bool, prompt: Prompt, keep_servin
             if line == "" and not interactive:
                 line = None
         except KeyboardInterrupt:
+            if not interactive:  # a piped script: Ctrl-C stops it, as it stops any other command
+                bot.inbox.send(None)
+                bot.finish()
+                return EXIT_INTERRUPTED
             print(flush=True)  # "^C" stays on its own line; the prompt comes back below it
             continue
         except EOFError:
