@@ -98,7 +98,7 @@ async def photograph(guild: VirtualGuild, channel: str, message, name: str, heig
             "--hide-scrollbars",
             f"--screenshot={target}",
             f"--window-size={WIDTH},{height}",
-            "--virtual-time-budget=5000",
+            "--virtual-time-budget=10000",
             preview.url,
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.DEVNULL,
