@@ -203,8 +203,8 @@ def read_lines(bot: BotThread, *, interactive: bool, prompt: Prompt, keep_servin
             print(flush=True)
         if line is None:
             if keep_serving:
-                print(keep_serving, flush=True)
-                with contextlib.suppress(KeyboardInterrupt):
+                with contextlib.suppress(KeyboardInterrupt):  # entered first: Ctrl-C may come right after the line
+                    print(keep_serving, flush=True)
                     threading.Event().wait()
             bot.inbox.send(None)
             break
