@@ -74,25 +74,28 @@ class CiAlerts(commands.GroupCog, group_name="ci", group_description="Migration 
             discord_users=s.github_discord_users,
             migrations_dir=s.migrations_dir.as_posix(),
         )
-        self._plug_webhook()
-        self._worker = asyncio.create_task(process_queue(self.queue, self.relay), name="ci-webhook-worker")
+        # A worker for webhook deliveries only when they can arrive: not in the console or the simcord
+        # tests (no web server), where a task forever waiting on the queue would be work that never settles.
+        if self._plug_webhook() and self.bot.serve_web:
+            self._worker = asyncio.create_task(process_queue(self.queue, self.relay), name="ci-webhook-worker")
         self.reconcile_loop.change_interval(seconds=s.reconcile_interval_seconds)
         self.reconcile_loop.start()
 
-    def _plug_webhook(self) -> None:
+    def _plug_webhook(self) -> bool:
+        """Serve the webhook route; True when it accepts deliveries (a secret is set)."""
         secret = self.bot.settings.github_webhook_secret
         app = self.bot.web_app
         slot = app.get(SLOT_KEY)
         if slot is None:
             if app.frozen:
                 log.warning("web server already started; %s not served until restart", PATH)
-                return
+                return False
             slot = _WebhookSlot()
             app[SLOT_KEY] = slot
             app.router.add_post(PATH, slot.handle)
         if secret is None or not secret.get_secret_value():
             log.info("GITHUB_WEBHOOK_SECRET not set: %s answers 503; the reconciliation loop finds runs", PATH)
-            return
+            return False
         s = self.bot.settings
         slot.webhook = self.webhook = GitHubWebhook(
             secret.get_secret_value(),
@@ -102,6 +105,7 @@ class CiAlerts(commands.GroupCog, group_name="ci", group_description="Migration 
             memory_bytes=s.webhook_memory_body_bytes,
             budget=UnauthenticatedBytes(s.webhook_unauthenticated_bytes),
         )
+        return True
 
     async def cog_unload(self) -> None:
         slot = self.bot.web_app.get(SLOT_KEY)

@@ -69,26 +69,32 @@ def describe_error(interaction: discord.Interaction, error: BaseException) -> tu
     return f"Something went wrong running {command} (incident `{incident}`); it has been logged.", incident
 
 
-async def _remove_public_placeholder(interaction: discord.Interaction) -> None:
-    """After a public ``defer(thinking=True)``, Discord makes the first follow-up replace the
-    "thinking…" message with the defer's visibility, whatever the follow-up asks: an
-    ephemeral error would be shown to the whole channel. Delete that placeholder first
-    (only while it is still one: an answer already sent stays)."""
+async def _complete_public_placeholder(interaction: discord.Interaction) -> None:
+    """After a public ``defer(thinking=True)``, Discord treats follow-ups as edits of the
+    "thinking…" message until it is completed, and that message keeps the defer's (public)
+    visibility; deleting it instead ends the interaction's follow-ups (10008 Unknown
+    Message), so the user would see nothing. So: complete the placeholder with one neutral
+    public line, then the reason goes in an ephemeral follow-up of its own (only while it
+    is still a placeholder: an answer already sent stays). simcord models this; the
+    console and tests/chat/test_errors_discord.py run it."""
     if getattr(interaction.response, "type", None) is not discord.InteractionResponseType.deferred_channel_message:
         return
     try:
         original = await interaction.original_response()
         if original.flags.loading and not original.flags.ephemeral:
-            await interaction.delete_original_response()
+            await interaction.edit_original_response(
+                content=f"{_command_name(interaction)} could not answer; the reason was shown to "
+                f"{getattr(interaction.user, 'mention', 'the caller')} only."
+            )
     except discord.HTTPException as exc:
-        log.info("could not remove the thinking message of %s: %s", _command_name(interaction), exc)
+        log.info("could not complete the thinking message of %s: %s", _command_name(interaction), exc)
 
 
 async def send_ephemeral(interaction: discord.Interaction, message: str) -> None:
     """Answer the interaction ephemerally, whatever state it is in; never raises."""
     try:
         if interaction.response.is_done():
-            await _remove_public_placeholder(interaction)
+            await _complete_public_placeholder(interaction)
             await interaction.followup.send(message, ephemeral=True)
         else:
             try:

@@ -60,7 +60,7 @@ def _ensure_database(server_url: str, name: str) -> None:
             conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
 
 
-def _create_platform(url: str, attempts: int = 5) -> None:
+def create_platform(url: str, attempts: int = 5) -> None:
     """Supabase's roles and schemas. Roles are cluster-wide: another process creating or
     granting them at the same moment makes PostgreSQL say "tuple concurrently updated"; try again."""
     for attempt in range(attempts):
@@ -130,7 +130,7 @@ def prepare_console_database(
     try:
         _ensure_database(server.url, CONSOLE_DATABASE)
         url = with_database(server.url, CONSOLE_DATABASE)
-        _create_platform(url)
+        create_platform(url)
         say(f"applying {migrations_dir} to {CONSOLE_DATABASE}")
         try:
             result = migration_up(url, migrations_dir)

@@ -85,12 +85,14 @@ class VirtualGuild:
         channels: dict[str, ChannelHandle],
         roles: dict[str, RoleHandle],
         members: dict[str, MemberActor],
+        you_name: str | None = None,
     ):
         self.env = env
         self.guild = guild
         self.channels = channels
         self.roles = roles
         self.members = members
+        self.you_name = you_name or next(iter(members))
 
     # ------------------------------------------------------------------ building and running
 
@@ -104,7 +106,12 @@ class VirtualGuild:
         you: str | None = None,
         settle_timeout: float = 30.0,
     ) -> AsyncIterator[VirtualGuild]:
-        """Start ``bot`` in a fresh guild; ``you`` renames the first teammate (the console user).
+        """Start ``bot`` in a fresh guild, acting as ``you`` (the console user).
+
+        ``you`` names a teammate to act as; another name takes the first teammate's
+        place. Teammates are created in the same order every time, so each keeps
+        the same id from one session to the next (the hotfix store remembers who
+        declared what by id).
 
         The bot must read channel, role and owner ids from ``bot.settings`` when it
         starts (``setup_hook``, ``cog_load``), not in its constructor: they are
@@ -116,21 +123,23 @@ class VirtualGuild:
         guild = env.create_guild("Dragonfly")
         channels = {name: guild.create_text_channel(name) for name in CHANNELS}
         roles = {name: guild.create_role(name, mentionable=True) for name in (HOTFIX_ROLE, LEAD_ROLE)}
+        names = [mate.name for mate in team]
+        if you and you not in names:
+            names[0] = you
         members: dict[str, MemberActor] = {}
-        for i, mate in enumerate(team):
-            name = you if (i == 0 and you) else mate.name
+        for name, mate in zip(names, team, strict=True):
             members[name] = guild.add_member(env.create_user(name), roles=[roles[r] for r in mate.roles])
-        first = next(iter(members.values()))
+        you = you or names[0]
         settings: Any = bot.settings  # type: ignore[attr-defined]
         settings.discord_guild_id = guild.id
         settings.alerts_channel_id = channels["alerts"].id
         settings.engineering_channel_id = channels["engineering"].id
         settings.hotfix_role_id = roles[HOTFIX_ROLE].id
         settings.devops_lead_role_id = roles[LEAD_ROLE].id
-        settings.owner_ids = [first.id]  # the console user may /admin sync
+        settings.owner_ids = [members[you].id]  # the console user may /admin sync
         await env.start()
         try:
-            yield cls(env, guild, channels, roles, members)
+            yield cls(env, guild, channels, roles, members, you)
         finally:
             await env.shutdown()
 
@@ -138,7 +147,7 @@ class VirtualGuild:
 
     @property
     def you(self) -> MemberActor:
-        return next(iter(self.members.values()))
+        return self.members[self.you_name]
 
     def member(self, name: str | None = None) -> MemberActor:
         return self.you if name is None else self.members[name]
@@ -162,7 +171,7 @@ class VirtualGuild:
         Without ``message``: on the newest message that has such a button enabled.
         Raises ``LookupError`` with the labels on offer when there is none.
         """
-        target = message or self.find(label)
+        target = message or self.find(label, self.member(by))
         if target is None:
             raise LookupError(f"no message has an enabled button {label!r}")
         button = match_button(buttons(target), label)
@@ -174,6 +183,7 @@ class VirtualGuild:
     # ------------------------------------------------------------------ what the bot sent
 
     def _channels_and_threads(self) -> list[tuple[str, ChannelHandle]]:
+        """Every channel and thread with its label; threads appear once the bot opens them."""
         found = []
         for name, handle in self.channels.items():
             found.append((f"#{name}", handle))
@@ -184,15 +194,17 @@ class VirtualGuild:
         """Every message in ``#channel`` (not its threads), oldest first."""
         return self.channels[channel].history()
 
-    def mark(self) -> Mark:
-        return Mark({m.id: _fingerprint(m) for _, h in self._channels_and_threads() for m in h.history()})
+    def mark(self, viewer: MemberActor | None = None) -> Mark:
+        return Mark({m.id: _fingerprint(m) for _, h in self._channels_and_threads() for m in h.history(viewer=viewer)})
 
-    def changes_since(self, mark: Mark) -> list[Sent]:
-        """The bot's messages posted or changed since ``mark``, in the order they were first posted."""
+    def changes_since(self, mark: Mark, viewer: MemberActor | None = None) -> list[Sent]:
+        """The bot's messages posted or changed since ``mark``, in the order they were first posted.
+
+        With ``viewer``, only what that member sees (others' ephemeral answers left out)."""
         bot_id = self.env.bot.user.id if self.env.bot.user else None
         changes = []
         for label, handle in self._channels_and_threads():
-            for message in handle.history():
+            for message in handle.history(viewer=viewer):
                 if message.author.id != bot_id:
                     continue
                 before = mark.seen.get(message.id)
@@ -202,10 +214,14 @@ class VirtualGuild:
                     changes.append(Sent(label, message, edited=True))
         return sorted(changes, key=lambda s: s.message.id)
 
-    def find(self, label: str) -> discord.Message | None:
+    def with_buttons(self, viewer: MemberActor | None = None) -> list[discord.Message]:
+        """Every message with buttons (that ``viewer`` sees), newest first."""
+        messages = [m for _, h in self._channels_and_threads() for m in h.history(viewer=viewer) if buttons(m)]
+        return sorted(messages, key=lambda m: m.id, reverse=True)
+
+    def find(self, label: str, viewer: MemberActor | None = None) -> discord.Message | None:
         """The newest message with an enabled button matching ``label`` (see ``press``)."""
-        messages = [m for _, h in self._channels_and_threads() for m in h.history()]
-        for message in sorted(messages, key=lambda m: m.id, reverse=True):
+        for message in self.with_buttons(viewer):
             if match_button([b for b in buttons(message) if not b.disabled], label) is not None:
                 return message
         return None

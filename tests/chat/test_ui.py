@@ -1,45 +1,32 @@
-"""Shared views: owner-only presses, time-outs that survive a deleted message."""
+"""Shared views on the real discord.py path (simcord): a time-out that survives a deleted message.
+
+Who may turn pages, and the buttons' state page by page: tests/status/test_migrations_discord.py;
+a single page has no buttons: tests/status/test_migrations_cog.py (the healthy answer).
+"""
 
 from __future__ import annotations
 
-from unittest.mock import AsyncMock
-
 import discord
 
-from bot.chat.ui import Page, Paginator
-from tests.fakes.helpers import make_interaction, make_member
+from bot.console.virtual_guild import buttons
+from tests.fakes.team_guild import team_guild
+from tests.status.test_migrations_cog import _copy_repo_migrations
 
 
-def _not_found() -> discord.NotFound:
-    class _Resp:
-        status = 404
-        reason = "Not Found"
-
-    return discord.NotFound(_Resp(), {"code": 10008, "message": "Unknown Message"})
-
-
-async def test_paginator_time_out_with_a_deleted_message():
-    view = Paginator([Page(content="one"), Page(content="two")], owner_id=1)
-    inter = make_interaction()
-    await inter.response.defer()
-    await view.send(inter)
-    view.message.edit = AsyncMock(side_effect=_not_found())
-    await view.on_timeout()  # must not raise
-    assert all(item.disabled for item in view.children)
-
-
-async def test_single_page_has_no_buttons():
-    view = Paginator([Page(embeds=[discord.Embed(title="only")])], owner_id=1)
-    inter = make_interaction()
-    await view.send(inter)
-    assert inter.sent[0]["view"] is discord.utils.MISSING and view.is_finished()
-
-
-async def test_only_the_owner_may_turn_the_pages():
-    owner = make_member(user_id=10)
-    view = Paginator([Page(content="one"), Page(content="two")], owner_id=10)
-    stranger = make_interaction()
-    assert await view.interaction_check(stranger) is False
-    assert "Only <@10>" in stranger.sent[-1]["content"]
-    assert stranger.sent[-1]["ephemeral"] is True
-    assert await view.interaction_check(make_interaction(user=owner)) is True
+async def test_paginator_time_out_with_a_deleted_message(migrated_db, tmp_path):
+    folder = _copy_repo_migrations(tmp_path / "migrations")
+    for i in range(150):
+        (folder / f"2026010100{i:04d}_pending_number_{i}.sql").write_text("select 1;\n")
+    async with team_guild(
+        tmp_path / "data", settings={"migrations_dir": folder}, status_db_url=migrated_db.url
+    ) as guild:
+        message = (await guild.slash("migrations", env="dev")).response.message
+        assert buttons(message)
+        moderators = guild.guild.create_role("moderator", permissions=discord.Permissions(manage_messages=True))
+        moderator = guild.guild.add_member(guild.env.create_user("mod"), roles=[moderators])
+        await moderator.delete(message)
+        assert guild.history("engineering") == []
+        await guild.env.advance_time(601)  # the paginator times out and edits a message that is gone
+        tried = [e for e in guild.env.http_requests if e.method == "PATCH" and str(message.id) in e.path]
+        assert tried, "the time-out never tried to disable the buttons"
+        assert guild.env.errors == []

@@ -24,12 +24,18 @@ from tests.conftest import REPO_MIGRATIONS
 
 
 def make_bot(
-    data_dir: Path, *, settings: dict[str, Any] | None = None, status_db_url: str | None = None, **bot_options: Any
+    data_dir: Path,
+    *,
+    settings: dict[str, Any] | None = None,
+    status_db_url: str | None = None,
+    local_files: bool = True,
+    **bot_options: Any,
 ) -> DragonflyBot:
     values = {"migrations_dir": REPO_MIGRATIONS, "data_dir": data_dir, **(settings or {})}
     made = Settings(_env_file=None, **values)
-    # As the console wires it: every environment reads status_db_url, files from the local folder.
-    services = build_services(made, db_url=status_db_url, local_files=True)
+    # As the console wires it: every environment reads status_db_url, files from the local folder
+    # (local_files=False: from GitHub when GitHub settings are given, as `dragonfly-bot run` does).
+    services = build_services(made, db_url=status_db_url, local_files=local_files)
     return DragonflyBot(made, services=services, **{"serve_web": False, **bot_options})
 
 

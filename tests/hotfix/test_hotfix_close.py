@@ -7,12 +7,9 @@ PostgREST-shaped fake backed by the same database.
 
 from __future__ import annotations
 
-import io
 import json
-import threading
 from datetime import timedelta
 from pathlib import Path
-from typing import ClassVar
 
 import httpx
 import psycopg
@@ -23,7 +20,6 @@ from bot.adapters.localdb import migration_up
 from bot.adapters.supabase.hotfix_postgres import PostgresHotfixStore
 from bot.adapters.supabase.hotfix_rest import RestHotfixStore
 from bot.adapters.supabase.hotfix_store import new_event_id
-from bot.console.session import Console, ConsoleChannel, ConsoleGuild, ConsoleUser, Printer
 from bot.core import hotfix as rules
 from bot.core.hotfix import HotfixRefused, HotfixState
 from bot.core.hotfix_sql import compare_statements, link_findings
@@ -396,29 +392,6 @@ async def test_console_runs_the_follow_up_itself(scratch_db, tmp_path):
     assert "Hotfix HF-0002 in prod: cancelled" in out  # the #alerts post, edited
     assert "HF-0002 · prod · 🚫 cancelled · dana" in out and "HF-0001 · dev · 🔄 synced · dana" in out
     assert "migration_linked by dragonfly-bot" in out.split("> /hotfix show HF-0001", 1)[1]
-
-
-async def test_interactive_console_runs_follow_ups_while_the_prompt_waits():
-    ran = threading.Event()
-
-    class Job:
-        calls = 0
-
-        async def run_follow_up(self):
-            Job.calls += 1
-            if Job.calls >= 3:  # the start, then two rounds while the prompt waits
-                ran.set()
-
-    class Bot:
-        cogs: ClassVar[dict[str, object]] = {"Job": Job(), "Other": object()}
-
-    def prompt(_):
-        assert ran.wait(30), "the follow-up never ran while the prompt waited"
-        raise EOFError
-
-    console = Console(Bot(), Printer(io.StringIO()), ConsoleUser(1, "dana"), ConsoleGuild(1), ConsoleChannel(1))
-    assert await console.run(io.StringIO(), interactive=True, prompt=prompt, follow_up_seconds=0.01) == 0
-    assert Job.calls >= 3
 
 
 async def test_a_store_that_stays_down_is_warned_about_once_not_every_tick(tmp_path, caplog):

@@ -566,11 +566,18 @@ async def test_startup_failure_without_jobs_is_alerted(fake_github, client, tmp_
 async def test_console_shows_the_same_alert(fake_github, client, real_failure, tmp_path):
     import io
 
-    from bot.console.session import ConsolePoster, Printer
+    from bot.console.render import Printer
+    from bot.console.session import Console
+    from tests.fakes.team_guild import team_guild
 
     out = io.StringIO()
-    relay = make_relay(client, tmp_path / "ledger.db", ConsolePoster(Printer(out, tmp_path / "files")))
-    await relay.handle(add_failed_run(fake_github, real_failure, 1401))
+    async with team_guild(tmp_path / "data") as guild:
+        console = Console(guild, Printer(out, tmp_path / "files"))
+        await console.flush()
+        # The relay posts through the real bot's poster into the virtual #alerts; the console prints it.
+        relay = make_relay(client, tmp_path / "ledger.db", guild.env.bot.poster)
+        await relay.handle(add_failed_run(fake_github, real_failure, 1401))
+        await console.flush()
     text = out.getvalue()
     assert "[#alerts]" in text and BAD_FILE in text and "42P07" in text and "relation_exists" in text
     assert DB_PASSWORD not in text and GH_TOKEN not in text

@@ -1,4 +1,5 @@
-"""/migrations against real databases: the cog callback with a spec'd interaction fake."""
+"""/migrations against real databases, on the real discord.py path (simcord's team guild):
+the command is typed by a member, the bot defers, reads the source and answers through Discord's HTTP layer."""
 
 from __future__ import annotations
 
@@ -10,33 +11,11 @@ import psycopg
 
 from bot.adapters.localdb import migration_up
 from bot.adapters.supabase.postgres import PostgresStatusSource
-from bot.chat.app import DragonflyBot
 from bot.chat.limits import message_problems
-from bot.chat.ui import Paginator
-from bot.compose import build_services
-from bot.settings import Settings
-from cogs.status import Migrations
+from bot.console.virtual_guild import buttons
 from tests.conftest import REPO_MIGRATIONS
-from tests.fakes.helpers import (
-    RecordingPoster,
-    embed_text,
-    file_text,
-    make_interaction,
-    sent_embeds,
-    sent_files,
-    sent_views,
-)
-
-
-def _bot(db_url: str | None = None, **values) -> DragonflyBot:
-    settings = Settings(_env_file=None, **values)
-    return DragonflyBot(
-        settings,
-        services=build_services(settings, db_url=db_url),
-        poster=RecordingPoster(),
-        serve_web=False,
-        sync_commands=False,
-    )
+from tests.fakes.helpers import embed_text
+from tests.fakes.team_guild import DEFER_PUBLIC, interaction_callbacks, team_guild
 
 
 def _copy_repo_migrations(target: Path) -> Path:
@@ -51,45 +30,47 @@ def _up(db_url: str, folder: Path) -> None:
     assert result.returncode == 0, result.stderr
 
 
-async def test_healthy_repository_answers_with_one_embed(migrated_db):
-    bot = _bot(db_url=migrated_db.url, migrations_dir=REPO_MIGRATIONS)
-    cog = Migrations(bot)
-    inter = make_interaction()
-    await cog.migrations.callback(cog, inter, env="dev")
-    assert inter.events[0] == "defer"
-    inter.response.defer.assert_awaited_once_with(thinking=True)
-    [embed] = sent_embeds(inter)
+async def _answer(tmp_path: Path, env: str | None, *, db_url: str | None = None, **settings) -> discord.Message:
+    """``/migrations [env]`` typed in #engineering; the bot's (public) answer."""
+    settings.setdefault("migrations_dir", REPO_MIGRATIONS)
+    async with team_guild(tmp_path / "data", settings=settings, status_db_url=db_url) as guild:
+        result = await (guild.slash("migrations", env=env) if env else guild.slash("migrations"))
+        assert interaction_callbacks(guild)[0] == DEFER_PUBLIC and not result.ephemeral
+        assert guild.env.errors == []
+        return result.response.message
+
+
+async def test_healthy_repository_answers_with_one_embed(migrated_db, tmp_path):
+    message = await _answer(tmp_path, "dev", db_url=migrated_db.url)
+    [embed] = message.embeds
     applied = len(list(REPO_MIGRATIONS.glob("*.sql")))
     assert embed.title == "✅ Migrations · DEV"
     assert "Nothing needs attention" in embed.description
     assert {f.name: f.value for f in embed.fields}["✅ applied"] == str(applied)
     assert discord.utils.escape_markdown(migrated_db.name) in embed.description  # the source line names the database
-    assert sent_files(inter) == [] and sent_views(inter) == []
+    assert message.attachments == [] and buttons(message) == []
     assert message_problems(None, [embed]) == []
 
 
-async def test_default_env_is_supabase_mode(migrated_db):
-    bot = _bot(db_url=migrated_db.url, migrations_dir=REPO_MIGRATIONS, supabase_mode="prod")
-    cog = Migrations(bot)
-    inter = make_interaction()
-    await cog.migrations.callback(cog, inter, env=None)
-    assert sent_embeds(inter)[0].title.endswith("PROD")
+async def test_default_env_is_supabase_mode(migrated_db, tmp_path):
+    message = await _answer(tmp_path, None, db_url=migrated_db.url, supabase_mode="prod")
+    assert message.embeds[0].title.endswith("PROD")
 
 
-async def test_defers_before_reading_the_source(migrated_db, monkeypatch):
-    seen = []
+async def test_defers_before_reading_the_source(migrated_db, tmp_path, monkeypatch):
+    deferred_before_reading = []
     original = PostgresStatusSource.fetch_rows
 
     async def watched(self):
-        seen.append(inter.response.is_done())
+        # What Discord had received when the bot started reading: the defer, already.
+        deferred_before_reading.append([e.path.rsplit("/", 1)[-1] for e in guild.env.http_requests])
         return await original(self)
 
     monkeypatch.setattr(PostgresStatusSource, "fetch_rows", watched)
-    bot = _bot(db_url=migrated_db.url, migrations_dir=REPO_MIGRATIONS)
-    cog = Migrations(bot)
-    inter = make_interaction()
-    await cog.migrations.callback(cog, inter, env="dev")
-    assert seen == [True]
+    async with team_guild(tmp_path / "data", status_db_url=migrated_db.url) as guild:
+        await guild.slash("migrations", env="dev")
+    [calls] = deferred_before_reading
+    assert "callback" in calls
 
 
 async def test_every_attention_state_is_listed(scratch_db, tmp_path):
@@ -110,11 +91,7 @@ async def test_every_attention_state_is_listed(scratch_db, tmp_path):
             " values ('dev', 'failed', '20980105000000', '20980105000000_broken.sql', '42P07',"
             " 'relation \"keep\" already exists')"
         )
-    bot = _bot(db_url=scratch_db.url, migrations_dir=folder)
-    cog = Migrations(bot)
-    inter = make_interaction()
-    await cog.migrations.callback(cog, inter, env="dev")
-    [embed] = sent_embeds(inter)
+    [embed] = (await _answer(tmp_path, "dev", db_url=scratch_db.url, migrations_dir=folder)).embeds
     text = embed_text(embed)
     assert embed.title.startswith("❌")
     assert embed.colour == discord.Colour.red()
@@ -133,36 +110,24 @@ async def test_every_attention_state_is_listed(scratch_db, tmp_path):
     assert fields["⛔ blocked"] == "1" and fields["⏳ pending"] == "0" and fields["❌ FAILED"] == "1"
 
 
-async def test_long_list_is_paged_with_the_report_attached(migrated_db, tmp_path):
+async def test_every_page_of_a_long_list_fits_discord(migrated_db, tmp_path):
+    # Paging, who may turn pages and the time-out: tests/status/test_migrations_discord.py.
     folder = _copy_repo_migrations(tmp_path / "migrations")
     for i in range(300):
         (folder / f"2026010100{i:04d}_pending_change_number_{i}.sql").write_text("select 1;\n")
-    bot = _bot(db_url=migrated_db.url, migrations_dir=folder)
-    cog = Migrations(bot)
-    owner = make_interaction()
-    await cog.migrations.callback(cog, owner, env="dev")
-    [view] = sent_views(owner)
-    assert isinstance(view, Paginator) and len(view.pages) > 1
-    [attached] = sent_files(owner)
-    assert attached.filename == "migrations-dev.txt"
-    report = file_text(attached)
-    assert "2026010100" + "0299_pending_change_number_299.sql" in report
-    for page in view.pages:
-        assert message_problems(page.content, page.embeds) == []
-    # Someone else presses Next: refused, ephemerally.
-    stranger = make_interaction()
-    assert await view.interaction_check(stranger) is False
-    assert stranger.sent[-1]["ephemeral"] is True
-    # The invoker presses Next: the message shows page 2.
-    presser = make_interaction(user=owner.user)
-    assert await view.interaction_check(presser) is True
-    await view.next_page.callback(presser)
-    assert presser.sent[-1]["via"] == "edit_message"
-    assert presser.sent[-1]["embeds"] == view.pages[1].embeds
-    assert view.position.label == f"2/{len(view.pages)}" and not view.previous_page.disabled
-    # Timing out disables the buttons and edits the message; a deleted message is fine.
-    await view.on_timeout()
-    assert all(item.disabled for item in view.children)
+    async with team_guild(
+        tmp_path / "data", settings={"migrations_dir": folder}, status_db_url=migrated_db.url
+    ) as guild:
+        message = (await guild.slash("migrations", env="dev")).response.message
+        pages = int(buttons(message)[2].label.split("/")[1])
+        seen = [message.embeds[0].to_dict()]
+        for _ in range(pages - 1):
+            await guild.press("Next", message=message)
+            message = guild.history("engineering")[0]
+            assert message_problems(message.content, message.embeds) == []
+            seen.append(message.embeds[0].to_dict())
+        assert buttons(message)[2].label == f"{pages}/{pages}" and len({repr(p) for p in seen}) == pages
+        assert guild.env.errors == []
 
 
 async def test_compare_shows_what_a_promotion_would_carry(scratch_databases, tmp_path):
@@ -174,11 +139,10 @@ async def test_compare_shows_what_a_promotion_would_carry(scratch_databases, tmp
     dev, prod = scratch_databases(), scratch_databases()
     _up(dev.url, dev_folder)
     _up(prod.url, prod_folder)
-    bot = _bot(migrations_dir=dev_folder, supabase_dev_db_url=dev.url, supabase_prod_db_url=prod.url)
-    cog = Migrations(bot)
-    inter = make_interaction()
-    await cog.migrations.callback(cog, inter, env="compare")
-    [embed] = sent_embeds(inter)
+    message = await _answer(
+        tmp_path, "compare", migrations_dir=dev_folder, supabase_dev_db_url=dev.url, supabase_prod_db_url=prod.url
+    )
+    [embed] = message.embeds
     text = embed.description
     assert "DEV → PROD" in embed.title
     promote = text.split("Applied in dev, not yet in prod (2)")[1].split("In prod, not in dev")[0]

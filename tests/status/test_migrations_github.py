@@ -18,16 +18,15 @@ import pytest
 from bot.adapters.github import ArchiveTooLarge, read_archive_folder
 from bot.adapters.localdb import migration_up
 from bot.chat.app import DragonflyBot
-from bot.chat.errors import handle_app_command_error
 from bot.compose import build_services
-from bot.errors import SourceUnavailable, UserFacingError
+from bot.errors import UserFacingError
 from bot.settings import Settings
 from bot.status.service import FolderFiles, GitHubFiles
 from cogs.status import Migrations
-from tests.chat.test_app import _invoke_error
 from tests.conftest import REPO_MIGRATIONS
 from tests.fakes.github_fake import REPO, TOKEN, FakeGitHub
-from tests.fakes.helpers import RecordingPoster, embed_text, last_ephemeral_text, make_interaction, sent_embeds
+from tests.fakes.helpers import RecordingPoster, embed_text, make_interaction, sent_embeds
+from tests.fakes.team_guild import team_guild
 
 NEW_FILE = "20260201000000_add_widgets.sql"
 NEW_SQL = "create table if not exists public.widgets (id bigint primary key);\n"
@@ -210,21 +209,26 @@ async def test_github_failing_after_a_good_snapshot_uses_it_and_says_so(fake_git
 async def test_github_failing_without_a_snapshot_is_one_clear_ephemeral_line(
     fake_github, migrated_db, tmp_path, settings, failure, expected
 ):
+    # On the real path (simcord): the public defer is completed neutrally, the reason is ephemeral.
     fake_github.fail_repo_with = failure
-    bot = _bot(fake_github, tmp_path, migrated_db.url, **settings)
-    try:
-        cog = Migrations(bot)
-        inter = make_interaction()
-        with pytest.raises(SourceUnavailable) as caught:
-            await cog.migrations.callback(cog, inter, env="dev")
-        await handle_app_command_error(inter, _invoke_error(caught.value, inter))
-        text = last_ephemeral_text(inter)
-        assert expected in text, text
+    values = {
+        "github_token": TOKEN,
+        "github_repository": REPO,
+        "github_api_url": fake_github.url,
+        "migrations_dir": _image_copy(tmp_path),
+        **settings,
+    }
+    async with team_guild(
+        tmp_path / "data", settings=values, status_db_url=migrated_db.url, local_files=False
+    ) as guild:
+        result = await guild.slash("migrations", env="dev")
+        assert not result.ephemeral and "could not answer" in result.response.content
+        [reason] = result.followups
+        text = reason.content
+        assert reason.ephemeral and expected in text, text
         assert text.startswith("could not read supabase/migrations of ") and "\n" not in text
-        assert TOKEN not in text
+        assert TOKEN not in text and TOKEN not in result.response.content
         assert fake_github.archive_auth_headers == []
-    finally:
-        await bot.close()
 
 
 def test_which_files_the_bot_reads(tmp_path):
