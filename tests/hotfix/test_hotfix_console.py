@@ -82,9 +82,9 @@ async def test_dev_and_prod_lifecycle_typed_in_the_console(scratch_db, tmp_path)
         name="lou",
     )
     # Each console session is a fresh virtual guild: the #alerts posts of the first session are
-    # gone, so the bot's updates to them fail as they would for deleted posts (one line, no traceback).
-    assert "You approved HF-0002" in second and "could not post an update about HF-0002" in second
-    assert "HF-0001 is resolved" in second and "could not post an update about HF-0001" in second
+    # gone. The updates to them stay in the outbox, to be retried (one line each, no traceback).
+    assert "You approved HF-0002" in second and "HF-0001 is resolved" in second
+    assert "not delivered (channel" in second and "Traceback" not in second
     timeline = second.split("/hotfix show HF-0001", 1)[1]
     for kind in ("declared by dana", "migration_linked by dana", "synced", "resolved by lou"):
         assert kind in timeline
