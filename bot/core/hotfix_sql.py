@@ -16,14 +16,26 @@ PostgreSQL's own parse tree (pglast):
   statement): ``update settings set flag = true`` run in Studio and ``...
   set flag = false`` in the migration are "same shape, different values",
   not a match.
+* ``undone``: declared statements the migration carries but then takes
+  back: a later statement setting the same thing to other values (the same
+  UPDATE target, column default, setting), or dropping what it created.
+* ``same_name``: a declared CREATE (index, table) that the migration creates
+  under the same name with another definition. With IF NOT EXISTS that
+  silently does nothing on the hotfixed database (the name is taken by
+  Studio's object); without it, it fails there.
 * ``not_idempotent``: statements that fail against a database where the
   hotfix already ran (the migration runs there after the hotfix), by the
   pre-flight lint's idempotency rules.
+
+The first four are differences (``differences``): a hotfix whose migration
+has any is ``applied_with_differences``, not ``synced``. Every statement
+text kept in the findings is redacted (they are stored and shown).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+from dataclasses import dataclass, field
 
 from pglast import ast, parse_sql
 from pglast import parser as pg
@@ -31,6 +43,7 @@ from pglast.stream import RawStream
 
 from bot.core.lint import MigrationSource, lint_text
 from bot.core.lint.parse import do_block_statements
+from bot.core.redact import redact
 from bot.core.sql import canonical_form, split_statements
 
 # Attributes whose only job is to make a statement safe to re-run.
@@ -57,6 +70,12 @@ def _neutralise(node) -> None:
         return
     if not isinstance(node, ast.Node):
         return
+    # Function names get the default schema too: Studio's `create function f()` is the
+    # migration's `create or replace function public.f()`.
+    for attr in _FUNCTION_NAME_FIELDS.get(type(node), ()):
+        names = getattr(node, attr, None)
+        if names and len(names) == 1:
+            setattr(node, attr, (ast.String(sval="public"), *names))
     for name in getattr(type(node), "__slots__", ()):
         if name in _GUARD_FLAGS and isinstance(getattr(node, name, None), bool):
             setattr(node, name, False)
@@ -68,6 +87,13 @@ def _neutralise(node) -> None:
             _neutralise(getattr(node, name, None))
 
 
+_FUNCTION_NAME_FIELDS = {
+    ast.CreateFunctionStmt: ("funcname",),
+    ast.ObjectWithArgs: ("objname",),
+    ast.CreateTrigStmt: ("funcname",),
+}
+
+
 @dataclass(frozen=True)
 class StatementKey:
     """How one statement compares: by shape (fingerprint, constants ignored) and exactly (constants kept)."""
@@ -76,21 +102,132 @@ class StatementKey:
     exact: str
 
 
+@dataclass(frozen=True)
+class Analysed:
+    """One statement as the comparison sees it: its keys, what it creates and drops, what it sets."""
+
+    text: str
+    key: StatementKey
+    creates: frozenset[tuple[str, str]] = field(default=frozenset())  # (kind, qualified name)
+    drops: frozenset[tuple[str, str]] = field(default=frozenset())
+    guarded_create: bool = False  # CREATE ... IF NOT EXISTS as written
+    sets: str | None = None  # what a statement that sets values sets (its values aside), else None
+
+
 def statement_key(statement: str) -> StatementKey:
     """Both keys of one statement, guard-neutral (the plain statement's if it cannot be rewritten)."""
+    return analyse(statement).key
+
+
+def analyse(statement: str) -> Analysed:
     try:
         nodes = parse_sql(statement)
     except pg.ParseError:
         unparsable = "unparsable:" + " ".join(statement.lower().split())
-        return StatementKey(unparsable, unparsable)
+        return Analysed(statement, StatementKey(unparsable, unparsable))
+    stmts = [raw.stmt for raw in nodes if raw.stmt is not None]
+    guarded = any(getattr(stmt, "if_not_exists", False) is True for stmt in stmts)
     try:
-        stmts = [raw.stmt for raw in nodes if raw.stmt is not None]
         for stmt in stmts:
             _neutralise(stmt)
         text = ";\n".join(RawStream()(stmt) for stmt in stmts)
     except Exception:
-        text = statement
-    return StatementKey(pg.fingerprint(text), canonical_form(text))
+        return Analysed(statement, StatementKey(pg.fingerprint(statement), canonical_form(statement)))
+    key = StatementKey(pg.fingerprint(text), canonical_form(text))
+    creates: set[tuple[str, str]] = set()
+    drops: set[tuple[str, str]] = set()
+    sets = None
+    for stmt in stmts:
+        creates |= _created(stmt)
+        drops |= _dropped(stmt)
+        sets = _set_target(stmt, key.shape) or sets
+    return Analysed(statement, key, frozenset(creates), frozenset(drops), guarded, sets)
+
+
+def _qualified(range_var) -> str:
+    return f"{range_var.schemaname or 'public'}.{range_var.relname}"
+
+
+def _names(parts) -> str:
+    values = [getattr(p, "sval", str(p)) for p in parts or ()]
+    return ".".join(["public", *values] if len(values) == 1 else values)
+
+
+_CREATED_KINDS = {
+    ast.CreateStmt: ("table", "relation"),
+    ast.ViewStmt: ("view", "view"),
+    ast.CreateSeqStmt: ("sequence", "sequence"),
+}
+_DROP_KINDS = {
+    "OBJECT_TABLE": "table",
+    "OBJECT_INDEX": "index",
+    "OBJECT_VIEW": "view",
+    "OBJECT_MATVIEW": "materialized view",
+    "OBJECT_SEQUENCE": "sequence",
+    "OBJECT_FUNCTION": "function",
+    "OBJECT_PROCEDURE": "function",
+    "OBJECT_ROUTINE": "function",
+    "OBJECT_TRIGGER": "trigger",
+}
+
+
+def _created(stmt) -> set[tuple[str, str]]:
+    kind = _CREATED_KINDS.get(type(stmt))
+    if kind:
+        return {(kind[0], _qualified(getattr(stmt, kind[1])))}
+    if isinstance(stmt, ast.IndexStmt) and stmt.idxname:
+        return {("index", f"{getattr(stmt.relation, 'schemaname', None) or 'public'}.{stmt.idxname}")}
+    if isinstance(stmt, ast.CreateFunctionStmt):
+        return {("function", _names(stmt.funcname))}
+    if isinstance(stmt, ast.CreateTableAsStmt) and stmt.into is not None:
+        kind_name = "materialized view" if getattr(stmt.objtype, "name", "") == "OBJECT_MATVIEW" else "table"
+        return {(kind_name, _qualified(stmt.into.rel))}
+    if isinstance(stmt, ast.CreateTrigStmt):
+        return {("trigger", f"{_qualified(stmt.relation)}.{stmt.trigname}")}
+    if isinstance(stmt, ast.AlterTableStmt):
+        return {
+            ("column", f"{_qualified(stmt.relation)}.{cmd.def_.colname}")
+            for cmd in stmt.cmds or ()
+            if getattr(cmd.subtype, "name", "") == "AT_AddColumn" and getattr(cmd, "def_", None) is not None
+        }
+    return set()
+
+
+def _dropped(stmt) -> set[tuple[str, str]]:
+    if isinstance(stmt, ast.AlterTableStmt):
+        return {
+            ("column", f"{_qualified(stmt.relation)}.{cmd.name}")
+            for cmd in stmt.cmds or ()
+            if getattr(cmd.subtype, "name", "") == "AT_DropColumn"
+        }
+    if not isinstance(stmt, ast.DropStmt):
+        return set()
+    kind = _DROP_KINDS.get(getattr(stmt.removeType, "name", ""))
+    if kind is None:
+        return set()
+    out = set()
+    for obj in stmt.objects or ():
+        parts = obj.objname if isinstance(obj, ast.ObjectWithArgs) else obj
+        if kind == "trigger":  # DROP TRIGGER name ON table: (table..., name)
+            values = [getattr(p, "sval", str(p)) for p in parts or ()]
+            out.add((kind, ".".join(["public", *values] if len(values) == 2 else values)))
+        else:
+            out.add((kind, _names(parts)))
+    return out
+
+
+# Statements that set something; a later one with the same target and other values takes it back.
+_SETTERS = (ast.AlterTableStmt, ast.AlterRoleSetStmt, ast.AlterDatabaseSetStmt, ast.AlterSystemStmt, ast.CommentStmt)
+
+
+def _set_target(stmt, shape: str) -> str | None:
+    if isinstance(stmt, ast.UpdateStmt):
+        # Same table, columns and WHERE: the same rows. (Another WHERE value is another row, not an undo.)
+        where = RawStream()(stmt.whereClause) if stmt.whereClause is not None else ""
+        return f"{shape}|{where}"
+    if isinstance(stmt, _SETTERS):
+        return shape
+    return None
 
 
 def fingerprint(statement: str) -> str:
@@ -137,26 +274,74 @@ def _strip_comments_only(text: str) -> bool:
 class Comparison:
     missing: list[str]  # declared statements with no statement of the same shape in the migration
     different_values: list[dict]  # {"declared": ..., "migration": [...]}: same shape, other literal values
+    undone: list[dict] = field(default_factory=list)  # {"declared", "migration", "why"}: carried, then taken back
+    same_name: list[dict] = field(default_factory=list)  # {"declared", "migration", "object", "if_not_exists"}
 
 
-def _keyed(sql: str) -> list[tuple[str, StatementKey]]:
-    return [(s.text, statement_key(s.text)) for s in leaf_statements(sql) if not _strip_comments_only(s.text)]
+def _analysed(sql: str) -> list[Analysed]:
+    return [analyse(s.text) for s in leaf_statements(sql) if not _strip_comments_only(s.text)]
 
 
 def compare_statements(declared_sql: str, migration_sql: str) -> Comparison:
-    """Each declared statement, in declared order: contained, missing, or only with other values."""
-    by_shape: dict[str, list[tuple[str, StatementKey]]] = {}
-    for text, key in _keyed(migration_sql):
-        by_shape.setdefault(key.shape, []).append((text, key))
-    missing: list[str] = []
-    different: list[dict] = []
-    for text, key in _keyed(declared_sql):
-        same_shape = by_shape.get(key.shape)
-        if not same_shape:
-            missing.append(text)
-        elif all(other.exact != key.exact for _, other in same_shape):
-            different.append({"declared": text, "migration": [t for t, _ in same_shape][:3]})
-    return Comparison(missing, different)
+    """Each declared statement, in declared order: contained, missing, only with other values, or undone."""
+    migration = _analysed(migration_sql)
+    by_shape: dict[str, list[int]] = {}
+    for position, statement in enumerate(migration):
+        by_shape.setdefault(statement.key.shape, []).append(position)
+    out = Comparison([], [], [], [])
+    for declared in _analysed(declared_sql):
+        positions = by_shape.get(declared.key.shape)
+        if not positions:
+            other = _same_name(declared, migration)
+            if other is None:
+                out.missing.append(declared.text)
+            else:
+                out.same_name.append(other)
+            continue
+        exact = [p for p in positions if migration[p].key.exact == declared.key.exact]
+        if not exact:
+            out.different_values.append(
+                {"declared": declared.text, "migration": [migration[p].text for p in positions][:3]}
+            )
+            continue
+        undo = _undoing(declared, migration[exact[-1] + 1 :])
+        if undo is not None:
+            out.undone.append({"declared": declared.text, "migration": undo[0].text, "why": undo[1]})
+    return out
+
+
+def _undoing(declared: Analysed, later: list[Analysed]) -> tuple[Analysed, str] | None:
+    """The first later statement that takes the declared one back, and how."""
+    for statement in later:
+        if declared.sets is not None and statement.sets == declared.sets and statement.key.exact != declared.key.exact:
+            return statement, "sets it back to other values"
+        dropped = declared.creates & statement.drops
+        if dropped:
+            kind, name = sorted(dropped)[0]
+            return statement, f"drops the {kind} {name} it creates"
+    return None
+
+
+_SAME_NAME_KINDS = ("index", "table")
+
+
+def _same_name(declared: Analysed, migration: list[Analysed]) -> dict | None:
+    """A migration CREATE of the declared object's name with another definition (not dropped before)."""
+    wanted = {obj for obj in declared.creates if obj[0] in _SAME_NAME_KINDS}
+    for position, statement in enumerate(migration):
+        taken = wanted & statement.creates
+        if not taken:
+            continue
+        if any(taken & earlier.drops for earlier in migration[:position]):
+            return None  # dropped first: the migration replaces Studio's object on purpose (a different one)
+        kind, name = sorted(taken)[0]
+        return {
+            "declared": declared.text,
+            "migration": statement.text,
+            "object": f"{kind} {name}",
+            "if_not_exists": statement.guarded_create,
+        }
+    return None
 
 
 def missing_statements(declared_sql: str, migration_sql: str) -> list[str]:
@@ -178,6 +363,7 @@ IDEMPOTENCY_RULES = frozenset(
         "add-column-without-if-not-exists",
         "unguarded-create",
         "insert-without-on-conflict",
+        "rename-without-guard",
         "parse-error",
     }
 )
@@ -191,12 +377,50 @@ def not_idempotent(migration_sql: str, file_name: str = "migration.sql") -> list
     ]
 
 
+# Findings that mean the migration does not carry the hotfix (not_idempotent is a warning only:
+# an applied migration did run).
+DIFFERENCES = ("missing", "different_values", "undone", "same_name")
+# Bumped when the comparison changes, so stored findings are computed again (content_hash).
+CHECK_VERSION = "2"
+
+
+def differences(findings: dict | None) -> int:
+    """How many differences between the migration and the declared SQL the findings list."""
+    return sum(len((findings or {}).get(key) or ()) for key in DIFFERENCES)
+
+
+def content_hash(files: list[tuple[str, str]]) -> str:
+    """What the findings were computed from: the (name, text) of the migrations, and the check's version."""
+    digest = hashlib.sha256(f"hotfix-check:{CHECK_VERSION}\n".encode())
+    for name, text in files:
+        for part in (name, text):
+            data = part.encode("utf-8", "surrogatepass")
+            digest.update(len(data).to_bytes(8, "big") + data)
+    return digest.hexdigest()
+
+
+def _redacted(value):
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, list):
+        return [_redacted(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _redacted(v) for k, v in value.items()}
+    return value
+
+
 def link_findings(declared_sql: str | None, migration_sql: str, file_name: str = "migration.sql") -> dict:
-    """What the hotfix record keeps about its linked migration (JSON-ready)."""
+    """What the hotfix record keeps about its linked migration (JSON-ready, statement texts redacted)."""
     compared = compare_statements(declared_sql, migration_sql) if declared_sql else Comparison([], [])
-    return {
-        "missing": compared.missing,
-        "different_values": compared.different_values,
-        "compared": bool(declared_sql),
-        "not_idempotent": [{"line": i.line, "message": i.message} for i in not_idempotent(migration_sql, file_name)],
-    }
+    return _redacted(
+        {
+            "missing": compared.missing,
+            "different_values": compared.different_values,
+            "undone": compared.undone,
+            "same_name": compared.same_name,
+            "compared": bool(declared_sql),
+            "not_idempotent": [
+                {"line": i.line, "message": i.message} for i in not_idempotent(migration_sql, file_name)
+            ],
+        }
+    )

@@ -14,6 +14,7 @@ import discord
 
 from bot.chat.limits import DESCRIPTION, FIELD_VALUE, clip, fit_embed, pack_lines
 from bot.core.hotfix import CHECKLIST, Hotfix, HotfixEvent, HotfixState, NewHotfix, format_duration
+from bot.core.hotfix_sql import differences
 from bot.core.redact import redact
 from bot.hotfix.render_text import STATE_LABELS, event_line, hotfix_line, one_line, when
 
@@ -111,9 +112,27 @@ def findings_lines(hotfix: Hotfix) -> list[str]:
         for pair in different[:10]:
             theirs = (pair.get("migration") or ["?"])[0]
             lines.append(f"• Studio `{one_line(pair.get('declared'), 120)}` · migration `{one_line(theirs, 120)}`")
+    undone = findings.get("undone") or []
+    if undone:
+        lines.append(f"⚠️ {len(undone)} statement(s) run in Studio are in the migration, then taken back:")
+        for item in undone[:10]:
+            lines.append(
+                f"• Studio `{one_line(item.get('declared'), 100)}` · migration `{one_line(item.get('migration'), 100)}`"
+                f" {one_line(item.get('why'), 80)}"
+            )
+    same_name = findings.get("same_name") or []
+    if same_name:
+        lines.append(f"⚠️ {len(same_name)} object(s) the migration creates under Studio's name with another definition:")
+        for item in same_name[:10]:
+            effect = (
+                "IF NOT EXISTS silently does nothing on the hotfixed database (the name is taken)"
+                if item.get("if_not_exists")
+                else "it fails on the hotfixed database (the name is taken)"
+            )
+            lines.append(f"• {one_line(item.get('object'), 80)}: `{one_line(item.get('migration'), 120)}`: {effect}")
     if not findings.get("compared"):
         lines.append("ℹ️ No SQL was declared, so the migration could not be compared.")
-    elif not (missing or different):
+    elif not differences(findings):
         lines.append("✅ The migration contains every statement declared.")
     issues = findings.get("not_idempotent") or []
     if issues:
@@ -127,9 +146,7 @@ def linked_embed(hotfix: Hotfix, *, automatic: bool) -> discord.Embed:
     embed = discord.Embed(
         title=f"🔗 {hotfix.code}: migration {how}",
         description=clip(f"`{hotfix.linked_file}`\n" + "\n".join(findings_lines(hotfix)), DESCRIPTION),
-        colour=ORANGE
-        if any(hotfix.link_findings.get(k) for k in ("missing", "different_values", "not_idempotent"))
-        else GREEN,
+        colour=ORANGE if differences(hotfix.link_findings) or hotfix.link_findings.get("not_idempotent") else GREEN,
     )
     embed.set_footer(text=f"synced once {hotfix.linked_version} is applied in {hotfix.environment}")
     return fit_embed(embed)
@@ -145,6 +162,27 @@ def synced_embed(hotfix: Hotfix) -> discord.Embed:
         f"`{hotfix.linked_file}` is applied in {hotfix.environment}, "
         f"{format_duration(hotfix.time_to_sync())} after the hotfix was declared.\n"
         f"Last step: the post-incident review, `/hotfix resolve {hotfix.code} review:...`",
+    )
+
+
+def differences_embed(hotfix: Hotfix) -> discord.Embed:
+    """Applied, but the migration does not carry what was run in Studio: not synced."""
+    return update_embed(
+        f"⚠️ {hotfix.code} applied with differences",
+        f"`{hotfix.linked_file}` is applied in {hotfix.environment}, but it does not carry the hotfix:\n"
+        + "\n".join(findings_lines(hotfix))
+        + f"\nNext: fix the file (or add one with `-- hotfix: {hotfix.code}`), or a DevOps lead accepts the "
+        f"differences with `/hotfix accept {hotfix.code} reason:...`. Reminders go on until then.",
+        ORANGE,
+    )
+
+
+def rechecked_embed(hotfix: Hotfix) -> discord.Embed:
+    """The linked migration changed: what the content check finds now."""
+    return update_embed(
+        f"🔍 {hotfix.code}: migration checked again",
+        f"`{hotfix.linked_file}` changed.\n" + "\n".join(findings_lines(hotfix)),
+        ORANGE if differences(hotfix.link_findings) else GREEN,
     )
 
 

@@ -15,7 +15,7 @@ import asyncio
 import builtins
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -26,7 +26,7 @@ from bot.adapters.supabase.hotfix_store import HotfixStore, HotfixStoreDown, new
 from bot.chat.channels import ChannelPoster, PostRef
 from bot.core import hotfix as rules
 from bot.core.hotfix import SYSTEM, Actor, Hotfix, HotfixEvent, HotfixRefused, HotfixState, NewHotfix
-from bot.core.hotfix_sql import link_findings
+from bot.core.hotfix_sql import content_hash, differences, link_findings
 from bot.core.redact import redact
 from bot.core.status import LocalMigration, State, StatusReport
 from bot.errors import SourceUnavailable, UserFacingError
@@ -119,12 +119,18 @@ class HotfixService:
         return await self.store.list(state=state, environment=environment)
 
     async def show(self, code: str) -> tuple[Hotfix, builtins.list[HotfixEvent]]:
-        hotfix = await self.get(code)
+        hotfix = await self._with_sql_copy(await self.get(code))
         return hotfix, await self.store.events(hotfix.id)
+
+    async def _with_sql_copy(self, hotfix: Hotfix) -> Hotfix:
+        """Rows stored before the SQL became secret have no redacted copy: make one from the private text."""
+        if hotfix.sql_text is not None or hotfix.sql_digest is None:
+            return hotfix
+        return replace(hotfix, sql_text=rules.redacted_copy(await self.store.declared_sql(hotfix.id)))
 
     async def export(self, fmt: str = "markdown") -> tuple[str, str]:
         """(file name, text) of every hotfix, for the review meeting."""
-        hotfixes = sorted(await self.store.list(), key=lambda h: h.code)
+        hotfixes = sorted([await self._with_sql_copy(h) for h in await self.store.list()], key=lambda h: h.code)
         stamp = self.now().strftime("%Y%m%d")
         if fmt == "csv":
             return f"hotfixes-{stamp}.csv", export_csv(hotfixes)
@@ -255,16 +261,41 @@ class HotfixService:
         hotfix = await self.get(code)
         self._refusal(rules.check_link, hotfix, actor)
         migration = await self._read_migration(file_name)
-        return await self._link(hotfix, actor, migration.version, migration.file, migration.sql)
+        return await self._link(hotfix, actor, migration)
 
-    async def _link(self, hotfix: Hotfix, actor: Actor, version: str, name: str, text: str) -> Hotfix:
-        findings = await asyncio.to_thread(link_findings, hotfix.sql_text, text, name)
+    async def _findings(self, hotfix: Hotfix, carrying: builtins.list[LocalMigration]) -> tuple[dict, str]:
+        """The content check of the migrations carrying a hotfix, and the hash of what it read."""
+        declared = await self.store.declared_sql(hotfix.id)
+        text = "\n".join(m.sql for m in carrying)
+        findings = await asyncio.to_thread(link_findings, declared, text, carrying[0].file)
+        return findings, content_hash([(m.file, m.sql) for m in carrying])
+
+    async def _link(self, hotfix: Hotfix, actor: Actor, migration: LocalMigration) -> Hotfix:
+        findings, digest = await self._findings(hotfix, [migration])
         expected = [s.value for s in rules.LINKABLE]
-        linked = await self.store.link(hotfix.id, expected, version, name, findings, actor, self.now())
+        linked = await self.store.link(
+            hotfix.id, expected, migration.version, migration.file, findings, actor, self.now(), digest
+        )
         if linked is None:
             raise self._changed_meanwhile(hotfix)
         await self._update(linked, render.linked_embed(linked, automatic=actor is SYSTEM))
         return linked
+
+    async def accept(self, actor: Actor, code: str, reason: str) -> Hotfix:
+        """A DevOps lead accepts the differences between the applied migration and the SQL run in Studio."""
+        hotfix = await self.get(code)
+        text = self._refusal(rules.check_accept, hotfix, actor, reason)
+        accepted = await self.store.accept(hotfix.id, text, actor, self.now(), new_event_id())
+        if accepted is None:
+            raise self._changed_meanwhile(hotfix)
+        await self._update(
+            accepted,
+            render.update_embed(
+                f"🔄 {accepted.code} synced: differences accepted by {actor.name}",
+                f"Reason: {text}\nLast step: the post-incident review, `/hotfix resolve {accepted.code} review:...`",
+            ),
+        )
+        return accepted
 
     async def resolve(self, actor: Actor, code: str, review: str) -> Hotfix:
         hotfix = await self.get(code)
@@ -349,7 +380,7 @@ class HotfixService:
             await self.journal.mark_done(new.id)
             stored += 1
             await self._announce(hotfix)
-        if pending and stored == len(pending):
+        if stored:  # the stored declarations' SQL leaves the journal now, not once every other one is stored
             await self.journal.compact()
         return stored
 
@@ -373,14 +404,23 @@ class HotfixService:
             if hotfix is None or hotfix.state not in (HotfixState.DECLARED, HotfixState.APPROVED):
                 continue  # unknown, not approved yet, or already linked (a person's link wins)
             try:
-                await self._link(hotfix, SYSTEM, migration.version, migration.file, migration.sql)
+                await self._link(hotfix, SYSTEM, migration)
                 linked += 1
             except UserFacingError as exc:
                 log.info("auto-link of %s skipped: %s", code, exc.message)
         return linked
 
     async def sync_check(self) -> int:
-        waiting = await self.store.list(state=HotfixState.MIGRATION_LINKED.value)
+        """Linked hotfixes: check the migration's content again when it changed, and settle applied ones.
+
+        Synced only when every migration carrying the hotfix (the linked file and later files naming its
+        code: a correction) is applied AND the content check finds no difference; applied with
+        differences otherwise, until the file is fixed or a lead accepts them.
+        """
+        waiting = [h for state in rules.CHECKED for h in await self.store.list(state=state.value)]
+        if not waiting:
+            return 0
+        migrations = (await self.migration_files.read()).migrations
         synced = 0
         for env in sorted({h.environment for h in waiting}):
             try:
@@ -389,13 +429,49 @@ class HotfixService:
                 log.warning("hotfix sync check for %s skipped: %s", env, exc.message)
                 continue
             applied = {m.version for m in report.migrations if m.state in APPLIED_STATES}
-            for hotfix in (h for h in waiting if h.environment == env and h.linked_version in applied):
-                done = await self.store.mark_synced(hotfix.id, hotfix.linked_version, self.now())
-                if done is None:
-                    continue  # another bot (or an earlier tick) already announced it
-                synced += 1
-                await self._update(done, render.synced_embed(done))
+            for hotfix in (h for h in waiting if h.environment == env):
+                try:
+                    synced += await self._check_one(hotfix, migrations, applied)
+                except UserFacingError as exc:
+                    log.warning("hotfix sync check of %s skipped: %s", hotfix.code, exc.message)
         return synced
+
+    async def _check_one(self, hotfix: Hotfix, migrations, applied: set[str]) -> int:
+        carrying = _carrying(hotfix, migrations)
+        versions = [m.version for m in carrying] or [hotfix.linked_version or ""]
+        if carrying and content_hash([(m.file, m.sql) for m in carrying]) != hotfix.linked_content_hash:
+            findings, digest = await self._findings(hotfix, carrying)
+            rechecked = await self.store.recheck(hotfix.id, [hotfix.state.value], findings, digest, self.now())
+            if rechecked is None:
+                return 0  # another bot stored this text's findings first, or the state moved on
+            if rechecked.link_findings != hotfix.link_findings:
+                await self._update(rechecked, render.rechecked_embed(rechecked), state_changed=False)
+            hotfix = rechecked
+        if not all(v in applied for v in versions):
+            return 0
+        if differences(hotfix.link_findings) == 0:
+            done = await self.store.settle(
+                hotfix.id,
+                [s.value for s in rules.CHECKED],
+                HotfixState.SYNCED.value,
+                hotfix.linked_content_hash,
+                self.now(),
+            )
+            if done is None:
+                return 0  # another bot (or an earlier tick) already announced it
+            await self._update(done, render.synced_embed(done))
+            return 1
+        if hotfix.state == HotfixState.MIGRATION_LINKED:
+            done = await self.store.settle(
+                hotfix.id,
+                [HotfixState.MIGRATION_LINKED.value],
+                HotfixState.APPLIED_WITH_DIFFERENCES.value,
+                hotfix.linked_content_hash,
+                self.now(),
+            )
+            if done is not None:
+                await self._update(done, render.differences_embed(done))
+        return 0
 
     async def send_due_reminders(self) -> int:
         now = self.now()
@@ -427,6 +503,11 @@ class HotfixService:
             HotfixState.MIGRATION_LINKED: (
                 f"`{hotfix.linked_file}` is linked but not applied in {hotfix.environment} yet"
             ),
+            HotfixState.APPLIED_WITH_DIFFERENCES: (
+                f"`{hotfix.linked_file}` is applied but does not carry what was run in Studio: fix the file "
+                f"(or add one with `-- hotfix: {hotfix.code}`), or a DevOps lead accepts with "
+                f"`/hotfix accept {hotfix.code} reason:...`"
+            ),
         }.get(hotfix.state, f"create the migration file with `-- hotfix: {hotfix.code}` and push it")
         await self._update(
             hotfix,
@@ -437,3 +518,22 @@ class HotfixService:
             allowed=allowed,
             state_changed=False,
         )
+
+
+def _carrying(hotfix: Hotfix, migrations) -> builtins.list[LocalMigration]:
+    """The linked migration and the later ones naming the hotfix (corrections), in version order.
+
+    Empty when the linked file is not among the migration files (then the stored findings stand).
+    """
+    linked = [m for m in migrations if m.file == hotfix.linked_file]
+    if not linked:
+        return []
+    later = []
+    for m in migrations:
+        if m.version > linked[0].version:
+            try:
+                if hotfix.code in rules.codes_in_migration(m.file, m.sql):
+                    later.append(m)
+            except HotfixRefused:
+                continue
+    return sorted([linked[0], *later], key=lambda m: m.version)

@@ -14,7 +14,7 @@ from bot.chat.app import DragonflyBot
 from bot.chat.errors import handle_app_command_error
 from bot.chat.limits import message_problems
 from bot.compose import build_services
-from bot.core.hotfix import SQL_FILE_MAX_BYTES, SUMMARY_MAX, HotfixState
+from bot.core.hotfix import SQL_MAX_BYTES, SUMMARY_MAX, HotfixState
 from bot.settings import Settings
 from cogs.hotfix import ApproveButton, Hotfix
 from tests.fakes.helpers import (
@@ -216,7 +216,7 @@ async def test_bad_input_gets_one_line(setup):
         (
             cog.declare,
             dana,
-            {"env": "dev", "summary": "x", "file": attachment("a.sql", b"-" * (SQL_FILE_MAX_BYTES + 1))},
+            {"env": "dev", "summary": "x", "file": attachment("a.sql", b"-" * (SQL_MAX_BYTES + 1))},
             "the limit is",
         ),
         (cog.declare, dana, {"env": "dev", "summary": "x", "file": attachment("a.sql", b"\xff\xfe")}, "not UTF-8"),
