@@ -29,7 +29,7 @@ from __future__ import annotations
 import math
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -55,6 +55,7 @@ from bot.core.hotfix_input import (  # noqa: F401
     redacted_copy,
     sql_digest,
 )
+from bot.core.status import LocalMigration
 from bot.core.times import parse_time
 
 LEAD_AFTER = timedelta(hours=24)
@@ -405,6 +406,24 @@ def codes_in_migration(file_name: str, text: str) -> set[str]:
     stem = file_name[:-4] if file_name.lower().endswith(".sql") else file_name
     codes |= {format_code(int(m.group(1))) for m in _FILE_CODE.finditer(stem) if int(m.group(1))}
     return codes
+
+
+def carrying_migrations(hotfix: Hotfix, migrations: Sequence[LocalMigration]) -> list[LocalMigration]:
+    """The migrations that carry a linked hotfix: the linked file, then later files naming its code
+    (corrections), in version order. Empty when the linked file is not among ``migrations``."""
+    linked = next((m for m in migrations if m.file == hotfix.linked_file), None)
+    if linked is None:
+        return []
+    later = []
+    for m in migrations:
+        if m.version <= linked.version:
+            continue
+        try:
+            if hotfix.code in codes_in_migration(m.file, m.sql):
+                later.append(m)
+        except HotfixRefused:  # a malformed code in a comment names no hotfix
+            continue
+    return sorted([linked, *later], key=lambda m: m.version)
 
 
 def format_duration(delta: timedelta | None) -> str:

@@ -119,7 +119,15 @@ class HotfixService:
         return await self.store.list(state=state, environment=environment)
 
     async def show(self, code: str) -> tuple[Hotfix, builtins.list[HotfixEvent]]:
-        hotfix = await self._with_sql_copy(await self.get(code))
+        """One hotfix and its timeline; a linked one's findings are those of its migration's current text."""
+        hotfix = await self.get(code)
+        if hotfix.state in rules.CHECKED:
+            try:
+                migrations = (await self.migration_files.read()).migrations
+                hotfix = await self._recheck(hotfix, migrations) or await self.get(code)  # None: changed meanwhile
+            except UserFacingError as exc:  # the files are unreadable now: the stored findings stand
+                log.warning("could not check %s's migration again: %s", hotfix.code, exc.message)
+        hotfix = await self._with_sql_copy(hotfix)
         return hotfix, await self.store.events(hotfix.id)
 
     async def _with_sql_copy(self, hotfix: Hotfix) -> Hotfix:
@@ -436,17 +444,26 @@ class HotfixService:
                     log.warning("hotfix sync check of %s skipped: %s", hotfix.code, exc.message)
         return synced
 
+    async def _recheck(self, hotfix: Hotfix, migrations) -> Hotfix | None:
+        """The hotfix with findings of its migrations' current text (checked again when the text changed).
+
+        None when another bot stored that text's findings first, or the state moved on meanwhile.
+        """
+        carrying = rules.carrying_migrations(hotfix, migrations)
+        if not carrying or content_hash([(m.file, m.sql) for m in carrying]) == hotfix.linked_content_hash:
+            return hotfix
+        findings, digest = await self._findings(hotfix, carrying)
+        rechecked = await self.store.recheck(hotfix.id, [hotfix.state.value], findings, digest, self.now())
+        if rechecked is not None and rechecked.link_findings != hotfix.link_findings:
+            await self._update(rechecked, render.rechecked_embed(rechecked), state_changed=False)
+        return rechecked
+
     async def _check_one(self, hotfix: Hotfix, migrations, applied: set[str]) -> int:
-        carrying = _carrying(hotfix, migrations)
-        versions = [m.version for m in carrying] or [hotfix.linked_version or ""]
-        if carrying and content_hash([(m.file, m.sql) for m in carrying]) != hotfix.linked_content_hash:
-            findings, digest = await self._findings(hotfix, carrying)
-            rechecked = await self.store.recheck(hotfix.id, [hotfix.state.value], findings, digest, self.now())
-            if rechecked is None:
-                return 0  # another bot stored this text's findings first, or the state moved on
-            if rechecked.link_findings != hotfix.link_findings:
-                await self._update(rechecked, render.rechecked_embed(rechecked), state_changed=False)
-            hotfix = rechecked
+        versions = [m.version for m in rules.carrying_migrations(hotfix, migrations)] or [hotfix.linked_version or ""]
+        current = await self._recheck(hotfix, migrations)
+        if current is None:
+            return 0
+        hotfix = current
         if not all(v in applied for v in versions):
             return 0
         if differences(hotfix.link_findings) == 0:
@@ -518,22 +535,3 @@ class HotfixService:
             allowed=allowed,
             state_changed=False,
         )
-
-
-def _carrying(hotfix: Hotfix, migrations) -> builtins.list[LocalMigration]:
-    """The linked migration and the later ones naming the hotfix (corrections), in version order.
-
-    Empty when the linked file is not among the migration files (then the stored findings stand).
-    """
-    linked = [m for m in migrations if m.file == hotfix.linked_file]
-    if not linked:
-        return []
-    later = []
-    for m in migrations:
-        if m.version > linked[0].version:
-            try:
-                if hotfix.code in rules.codes_in_migration(m.file, m.sql):
-                    later.append(m)
-            except HotfixRefused:
-                continue
-    return sorted([linked[0], *later], key=lambda m: m.version)

@@ -70,6 +70,9 @@ async def test_a_missing_statement_stays_applied_with_differences_until_the_file
 
     # Fixed in place (the applied file changes: the database keeps the old text, the findings follow the file).
     path.write_text(partial + "create index if not exists invoices_paid_idx on public.invoices (paid_at);\n")
+    shown_now, _ = await service.show(hotfix.code)  # before the loop runs: /hotfix show checks the file again
+    assert shown_now.link_findings["missing"] == [] and shown_now.state is AWD
+    assert "every statement declared" in embed_text(show_embed(shown_now, [], clock()))
     assert (await service.tick()).synced == 1
     synced = await service.get(hotfix.code)
     assert synced.state is HotfixState.SYNCED and synced.link_findings["missing"] == []
