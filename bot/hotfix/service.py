@@ -4,9 +4,10 @@ The cog and the console both call this; it checks the rules (bot.core.hotfix),
 writes through a ``HotfixStore``, and posts to #alerts through the
 ``ChannelPoster`` (updates go to the hotfix's thread when it has one). The
 periodic ``tick`` replays journaled declarations, links migrations that name a
-hotfix, marks hotfixes synced when their migration is applied (announced by
-whoever wins the store's state change, so once), and sends due reminders
-(claimed in the store first, so never twice).
+hotfix, checks linked migrations against the declared SQL again when their text
+changed, settles applied ones as synced (the migration carries the change) or
+applied_with_differences (announced by whoever wins the store's state change,
+so once), and sends due reminders (claimed in the store first, so never twice).
 """
 
 from __future__ import annotations

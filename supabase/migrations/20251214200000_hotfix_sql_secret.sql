@@ -22,6 +22,8 @@
 --
 -- Safe to apply twice: every statement is guarded or replaces in place.
 
+set lock_timeout = '5s';
+
 create schema if not exists dragonfly_private;
 revoke all on schema dragonfly_private from public, anon, authenticated;
 grant usage on schema dragonfly_private to service_role;
@@ -58,7 +60,8 @@ comment on column public.hotfixes.linked_content_hash is
     'Of the migration text link_findings were computed from: a changed file is checked again.';
 
 alter table public.hotfixes drop constraint if exists hotfixes_sql_text_check;
-alter table public.hotfixes add constraint hotfixes_sql_text_check check (octet_length(sql_text) <= 65536);
+alter table public.hotfixes add constraint hotfixes_sql_text_check check (octet_length(sql_text) <= 65536) not valid;
+alter table public.hotfixes validate constraint hotfixes_sql_text_check;
 
 alter table public.hotfixes drop constraint if exists hotfixes_state_check;
 alter table public.hotfixes add constraint hotfixes_state_check check (
@@ -66,7 +69,8 @@ alter table public.hotfixes add constraint hotfixes_state_check check (
         'declared', 'awaiting_approval', 'approved', 'migration_linked', 'applied_with_differences',
         'synced', 'resolved', 'rejected', 'cancelled'
     )
-);
+) not valid;
+alter table public.hotfixes validate constraint hotfixes_state_check;
 
 -- Least privilege: nothing for app users; service_role as before.
 revoke all on public.hotfixes, public.hotfix_events, public.hotfix_reminders from public, anon, authenticated;

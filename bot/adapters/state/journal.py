@@ -22,7 +22,9 @@ and the rest of the journal replays as usual. A journal that cannot be
 written raises ``JournalUnwritable``, whose message is the one line the
 user gets: nothing was saved anywhere, and what to do. ``compact``
 rewrites the file with only pending declarations, atomically (temp file,
-fsync, rename, fsync the folder), once everything is done.
+fsync, rename, fsync the folder), after each replay that stored something.
+The file is owner-only (0600, also when it was made looser before): a
+declaration holds the SQL run in Studio, which is secret, until it is stored.
 """
 
 from __future__ import annotations
