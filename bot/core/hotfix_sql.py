@@ -389,6 +389,12 @@ def differences(findings: dict | None) -> int:
     return sum(len((findings or {}).get(key) or ()) for key in DIFFERENCES)
 
 
+def same_findings(a: dict | None, b: dict | None) -> bool:
+    """The same findings, a key absent or empty alike (findings stored before a kind existed lack its key)."""
+    keys = (*DIFFERENCES, "not_idempotent", "compared")
+    return all(((a or {}).get(k) or None) == ((b or {}).get(k) or None) for k in keys)
+
+
 def content_hash(files: list[tuple[str, str]]) -> str:
     """What the findings were computed from: the (name, text) of the migrations, and the check's version."""
     digest = hashlib.sha256(f"hotfix-check:{CHECK_VERSION}\n".encode())

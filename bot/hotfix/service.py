@@ -27,7 +27,7 @@ from bot.adapters.supabase.hotfix_store import HotfixStore, HotfixStoreDown, new
 from bot.chat.channels import ChannelPoster, PostRef
 from bot.core import hotfix as rules
 from bot.core.hotfix import SYSTEM, Actor, Hotfix, HotfixEvent, HotfixRefused, HotfixState, NewHotfix
-from bot.core.hotfix_sql import content_hash, differences, link_findings
+from bot.core.hotfix_sql import content_hash, differences, link_findings, same_findings
 from bot.core.redact import redact
 from bot.core.status import LocalMigration, State, StatusReport
 from bot.errors import SourceUnavailable, UserFacingError
@@ -455,7 +455,7 @@ class HotfixService:
             return hotfix
         findings, digest = await self._findings(hotfix, carrying)
         rechecked = await self.store.recheck(hotfix.id, [hotfix.state.value], findings, digest, self.now())
-        if rechecked is not None and rechecked.link_findings != hotfix.link_findings:
+        if rechecked is not None and not same_findings(rechecked.link_findings, hotfix.link_findings):
             await self._update(rechecked, render.rechecked_embed(rechecked), state_changed=False)
         return rechecked
 

@@ -19,7 +19,14 @@ from bot.core.hotfix import (
     decode_sql_file,
     redacted_copy,
 )
-from bot.core.hotfix_sql import compare_statements, content_hash, differences, link_findings, not_idempotent
+from bot.core.hotfix_sql import (
+    compare_statements,
+    content_hash,
+    differences,
+    link_findings,
+    not_idempotent,
+    same_findings,
+)
 
 T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 DEV = Actor("1", "dana", can_declare=True)
@@ -187,3 +194,10 @@ def test_accept_rules():
     for state in (HotfixState.MIGRATION_LINKED, HotfixState.SYNCED):
         with pytest.raises(HotfixRefused, match="can have them accepted"):
             check_accept(replace(hotfix, state=state), LEAD2, "the app sets it anyway")
+
+
+def test_findings_stored_before_a_kind_existed_are_the_same_findings():
+    new = link_findings("select 1;", "select 1;")
+    old = {k: v for k, v in new.items() if k not in ("undone", "same_name")}
+    assert same_findings(old, new)
+    assert not same_findings(old, link_findings("select 1;", "select 2;"))

@@ -4,6 +4,8 @@ DevOps lead accepts; the findings follow the file."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from bot.adapters.localdb import migration_up
@@ -177,3 +179,28 @@ async def test_a_same_name_index_on_other_columns_is_reported_as_the_no_op_it_is
     assert same["object"] == "index public.orders_status_idx" and same["if_not_exists"] is True
     shown = embed_text(show_embed(held, [], held.declared_at))
     assert "silently does nothing on the hotfixed database" in shown
+
+
+async def test_two_bots_checking_at_once_settle_and_post_once(fresh_db, tmp_path):
+    migrations = copy_migrations(tmp_path / "migrations")
+    poster = RecordingPoster()
+    bots = [make_service(fresh_db.url, tmp_path / f"data{i}", poster, migrations_dir=migrations) for i in range(3)]
+    hotfix = (await bots[0].declare(DEV, "dev", "quota", "update public.quotas set n = 1 where id = 1;")).hotfix
+    path = migrations / "20251229100000_quotas.sql"
+    path.write_text(
+        f"-- hotfix: {hotfix.code}\ncreate table if not exists public.quotas (id int, n int);\n"
+        "update public.quotas set n = 2 where id = 1;\n"
+    )
+    assert migration_up(fresh_db.url, migrations).returncode == 0
+    await bots[0].auto_link()
+    await asyncio.gather(*(b.sync_check() for b in bots))
+    assert (await bots[0].get(hotfix.code)).state is AWD
+    path.write_text(path.read_text().replace("n = 2", "n = 1"))  # fixed in place, seen by three bots at once
+    results = await asyncio.gather(*(b.sync_check() for b in bots))
+    results += await asyncio.gather(*(b.sync_check() for b in bots))  # the losers of the re-check settle now
+    assert sum(results) == 1 and (await bots[0].get(hotfix.code)).state is HotfixState.SYNCED
+    assert sum("applied with differences" in t for t in titles(poster)) == 1
+    assert sum("checked again" in t for t in titles(poster)) == 1
+    assert sum(t.endswith(" synced") for t in titles(poster)) == 1
+    _, events = await bots[0].show(hotfix.code)
+    assert [e.kind for e in events].count("rechecked") == 1
