@@ -286,8 +286,14 @@ def compare_statements(declared_sql: str, migration_sql: str) -> Comparison:
     """Each declared statement, in declared order: contained, missing, only with other values, or undone."""
     migration = _analysed(migration_sql)
     by_shape: dict[str, list[int]] = {}
+    by_target: dict[str, list[int]] = {}  # what a statement sets -> where (for "set back")
+    by_drop: dict[tuple[str, str], list[int]] = {}  # what a statement drops -> where
     for position, statement in enumerate(migration):
         by_shape.setdefault(statement.key.shape, []).append(position)
+        if statement.sets is not None:
+            by_target.setdefault(statement.sets, []).append(position)
+        for obj in statement.drops:
+            by_drop.setdefault(obj, []).append(position)
     out = Comparison([], [], [], [])
     for declared in _analysed(declared_sql):
         positions = by_shape.get(declared.key.shape)
@@ -304,22 +310,34 @@ def compare_statements(declared_sql: str, migration_sql: str) -> Comparison:
                 {"declared": declared.text, "migration": [migration[p].text for p in positions][:3]}
             )
             continue
-        undo = _undoing(declared, migration[exact[-1] + 1 :])
+        undo = _undoing(declared, exact[-1], migration, by_target, by_drop)
         if undo is not None:
             out.undone.append({"declared": declared.text, "migration": undo[0].text, "why": undo[1]})
     return out
 
 
-def _undoing(declared: Analysed, later: list[Analysed]) -> tuple[Analysed, str] | None:
-    """The first later statement that takes the declared one back, and how."""
-    for statement in later:
-        if declared.sets is not None and statement.sets == declared.sets and statement.key.exact != declared.key.exact:
-            return statement, "sets it back to other values"
-        dropped = declared.creates & statement.drops
-        if dropped:
-            kind, name = sorted(dropped)[0]
-            return statement, f"drops the {kind} {name} it creates"
-    return None
+def _undoing(
+    declared: Analysed,
+    matched_at: int,
+    migration: list[Analysed],
+    by_target: dict[str, list[int]],
+    by_drop: dict[tuple[str, str], list[int]],
+) -> tuple[Analysed, str] | None:
+    """The first statement after the match that takes the declared one back, and how."""
+    found: list[tuple[int, str]] = []
+    if declared.sets is not None:
+        later = (p for p in by_target.get(declared.sets, ()) if p > matched_at)
+        first = next((p for p in later if migration[p].key.exact != declared.key.exact), None)
+        if first is not None:
+            found.append((first, "sets it back to other values"))
+    for kind, name in sorted(declared.creates):
+        first = next((p for p in by_drop.get((kind, name), ()) if p > matched_at), None)
+        if first is not None:
+            found.append((first, f"drops the {kind} {name} it creates"))
+    if not found:
+        return None
+    position, why = min(found)
+    return migration[position], why
 
 
 _SAME_NAME_KINDS = ("index", "table")
