@@ -18,6 +18,7 @@ COMMANDS = {
     "explain": "bot.relay.explain_command",
     "lint": "bot.preflight.lint_command",
     "guard": "bot.preflight.guard_command",
+    "schema-snapshot": "bot.preflight.snapshot_command",
     "record-run": "bot.relay.record_run_command",
     "init": "bot.adopt.command",
 }

@@ -20,7 +20,8 @@ def standalone_main(
 ) -> int:
     """``python -m bot.cli_base.<name>``: one subcommand without loading the others.
 
-    A ``UserFacingError`` is printed as one ``error:`` line and exits 2; output
+    A ``UserFacingError`` is printed as one ``error:`` line and exits with its code (2; 3 when a
+    source did not answer), as ``bot.cli`` does; output
     piped into a reader that went away (``| head``) ends quietly, as ``bot.cli`` does.
     """
     from bot.errors import UserFacingError, discard_output
@@ -32,6 +33,6 @@ def standalone_main(
         return run(args)
     except UserFacingError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
-        return 2
+        return exc.exit_code
     except BrokenPipeError:
         return discard_output(sys.stdout)

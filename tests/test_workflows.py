@@ -100,3 +100,46 @@ def test_out_of_order_hint_names_the_workflow_input():
 
     hint = hint_for(Failure(category="out_of_order", message="m", files=("20250101000000_a.sql",)))
     assert "include_all" in hint and "Supabase Migrations" in hint
+
+
+SUPABASE_POSTGRES = "supabase/postgres:15.8.1.085@sha256:"
+
+
+def test_preflight_replays_from_the_target_schema_on_the_supabase_image():
+    """The scratch server is Supabase's own image pinned by digest; the replay starts from the target database on
+    pushes and dispatches, else from the committed snapshot (pull requests), else from file 0001."""
+    wf = _load("supabase-migrate.yml")
+    preflight = wf["jobs"]["preflight"]
+    image = preflight["services"]["postgres"]["image"]
+    assert image.startswith(SUPABASE_POSTGRES) and len(image.partition("@sha256:")[2]) == 64
+    step = {s.get("id"): s for s in preflight["steps"]}["preflight"]
+    run = step["run"]
+    assert "docker run" not in run  # the service, not an unpinned postgres:15
+    assert 'replay+=(--base-db "$BASE_DB_URL")' in run
+    assert "replay+=(--base-schema supabase/schema.sql)" in run
+    assert run.index("--base-db") < run.index("--base-schema")
+    assert 'dragonfly-bot lint --github "${replay[@]}" --changed-since "$base"' in run
+    assert 'export DRAGONFLY_PG_DUMP="$RUNNER_TEMP/pg_dump"' in run  # the image's pg_dump: the target's major
+    # The same guarded choice of secret as the migrate job (never the dev URL for prod), and none for pull
+    # requests: the step runs the branch's own code.
+    assert step["env"]["BASE_DB_URL"] == (
+        "${{ github.event_name != 'pull_request' && ("
+        " (inputs.environment || 'dev') == 'prod' && secrets.SUPABASE_PROD_DB_URL"
+        " || (inputs.environment || 'dev') != 'prod' && secrets.SUPABASE_DEV_DB_URL) || '' }}"
+    )
+    assert "secrets" not in str(step["env"]["SCRATCH_URL"])
+
+
+def test_snapshot_is_refreshed_after_a_green_apply_to_dev_and_committed():
+    wf = _load("supabase-migrate.yml")
+    job = wf["jobs"]["snapshot"]
+    assert job["needs"] == "migrate" and job["environment"] == "dev"
+    assert "== 'dev'" in job["if"] and "github.event_name != 'pull_request'" in job["if"]
+    assert "refs/heads/main" in job["if"]
+    assert job["permissions"] == {"contents": "write"}  # only this job may push
+    assert wf["permissions"] == {"contents": "read"}
+    assert job["env"]["DB_URL"] == "${{ secrets.SUPABASE_DEV_DB_URL }}"
+    assert job["env"]["POSTGRES_IMAGE"] == wf["jobs"]["preflight"]["services"]["postgres"]["image"]
+    runs = "\n".join(s.get("run", "") for s in job["steps"])
+    assert 'dragonfly-bot schema-snapshot --db-url "$DB_URL" --out supabase/schema.sql' in runs
+    assert "git push -q origin HEAD:main" in runs and "git diff --cached --quiet" in runs

@@ -71,8 +71,13 @@ class ChannelPoster(Protocol):
         *,
         content: str | None = None,
         embeds: Sequence[discord.Embed] | None = None,
+        files: Sequence[discord.File] | None = None,
     ) -> None:
-        """Replace the content and/or embeds of an earlier post."""
+        """Replace the content and/or embeds of an earlier post.
+
+        ``files``: None keeps the post's attachments (Discord keeps what an edit does not
+        name); a list replaces them with these files.
+        """
 
     async def reply(
         self,

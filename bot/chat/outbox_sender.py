@@ -366,8 +366,12 @@ class Outbox:
                 return None
         elif row.edit_of and target is not None and target.ref is not None:
             kwargs = self._kwargs(message)
+            # An edit that brings files replaces the post's attachments with them (a re-run's
+            # alert carries its own log excerpt); one without keeps what the post has.
+            files = to_files(outgoing_from_json(message)) if OUTGOING in message else files_of(message)
+            extra: dict[str, Any] = {"files": files} if files else {}
             try:
-                await self.poster.edit(target.ref, content=kwargs["content"], embeds=kwargs["embeds"])
+                await self.poster.edit(target.ref, content=kwargs["content"], embeds=kwargs["embeds"], **extra)
             except discord.NotFound:
                 if row.if_gone == "drop":
                     await self._drop(row, f"the message of {row.edit_of} was deleted")

@@ -57,7 +57,8 @@ class LegacyBridge:
         )
 
     async def edit_post(self, ref: PostRef, message: OutgoingMessage) -> None:
-        await self.edit(ref, content=message.content, embeds=to_embeds(message))  # type: ignore[attr-defined]
+        files = {"files": to_files(message)} if message.attachments else {}
+        await self.edit(ref, content=message.content, embeds=to_embeds(message), **files)  # type: ignore[attr-defined]
 
     async def reply_to(self, ref: PostRef, message: OutgoingMessage) -> PostRef:
         return await self.reply(  # type: ignore[attr-defined]
@@ -157,6 +158,7 @@ class DiscordPoster:
         *,
         content: str | None = None,
         embeds: Sequence[discord.Embed] | None = None,
+        files: Sequence[discord.File] | None = None,
     ) -> None:
         target = await self._channel(ref.channel_id)
         kwargs: dict = {}
@@ -164,6 +166,9 @@ class DiscordPoster:
             kwargs["content"] = content
         if embeds is not None:
             kwargs["embeds"] = list(embeds)
+        if files is not None:
+            # discord.py uploads File objects given as attachments= and keeps only those listed.
+            kwargs["attachments"] = list(files)
         await target.get_partial_message(ref.message_id).edit(**kwargs)
 
     async def reply(

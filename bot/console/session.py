@@ -410,9 +410,19 @@ class ConsolePoster(LegacyBridge):
             self._printer.line(f"[#{channel}] (opened thread “{thread_name}”)")
         return PostRef(channel, self._channel_ids.get(channel) or 0, message_id, thread_id)
 
-    async def edit(self, ref: PostRef, *, content: str | None = None, embeds: Sequence[discord.Embed] | None = None):
+    async def edit(
+        self,
+        ref: PostRef,
+        *,
+        content: str | None = None,
+        embeds: Sequence[discord.Embed] | None = None,
+        files: Sequence[discord.File] | None = None,
+    ):
         self._printer.message(
-            label=f"[#{ref.channel}] (edited post {ref.message_id})", content=content, embeds=embeds or ()
+            label=f"[#{ref.channel}] (edited post {ref.message_id})",
+            content=content,
+            embeds=embeds or (),
+            files=files or (),
         )
 
     async def reply(

@@ -53,6 +53,10 @@ def _time(value: Any) -> datetime | None:
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
+def _count(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+
+
 def _login(user: Any) -> str:
     return _text(user.get("login")) if isinstance(user, Mapping) else ""
 
@@ -78,6 +82,8 @@ class RunInfo:
     html_url: str
     started_at: datetime | None
     updated_at: datetime | None
+    run_number: int = 0  # per workflow, increasing with each new run (re-runs keep theirs); 0: unknown
+    created_at: datetime | None = None  # when the run (its first attempt) was created
 
     @classmethod
     def from_api(cls, run: Any, repository: str | None = None) -> RunInfo:
@@ -116,11 +122,17 @@ class RunInfo:
             html_url=_text(run.get("html_url")),
             started_at=_time(run.get("run_started_at")) or _time(run.get("created_at")),
             updated_at=_time(run.get("updated_at")),
+            run_number=_count(run.get("run_number")),
+            created_at=_time(run.get("created_at")),
         )
 
     @property
     def key(self) -> tuple[str, int, int]:
         return (self.repository, self.run_id, self.attempt)
+
+    @property
+    def order(self) -> RunOrder:
+        return RunOrder(self.run_id, self.attempt, self.run_number, self.created_at)
 
     @property
     def failed(self) -> bool:
@@ -168,6 +180,30 @@ class RunInfo:
         return UNKNOWN_ENV
 
 
+@dataclass(frozen=True)
+class RunOrder:
+    """What places one attempt of a run among the others of its workflow (stored with open alerts)."""
+
+    run_id: int
+    attempt: int
+    run_number: int = 0
+    created_at: datetime | None = None
+
+    def newer_than(self, other: RunOrder) -> bool:
+        """A later run, or a later attempt of the same run.
+
+        The run number when both have one (GitHub counts a workflow's runs up), else
+        when each run was created, else the run id (GitHub hands them out increasing).
+        """
+        if self.run_id == other.run_id:
+            return self.attempt > other.attempt
+        if self.run_number and other.run_number and self.run_number != other.run_number:
+            return self.run_number > other.run_number
+        if self.created_at is not None and other.created_at is not None and self.created_at != other.created_at:
+            return self.created_at > other.created_at
+        return self.run_id > other.run_id
+
+
 def is_migrations_workflow(run: RunInfo, configured: str) -> bool:
     """Whether ``run`` belongs to the workflow MIGRATIONS_WORKFLOW names.
 
@@ -198,3 +234,6 @@ class CiAlert:
     log_tail: tuple[str, ...] = ()  # the end of the failed job's log, cleaned
     note: str = ""  # why the log could not be read, when it could not
     mention_user_id: int | None = None  # Discord id of the run's actor, when mapped
+    # A newer green run of the environment already seen when this failure came in: the
+    # alert is posted as already superseded by it (no ping, never an open alert).
+    superseded_by: RunInfo | None = None

@@ -2,8 +2,10 @@
 
 Static rules run on PostgreSQL's own parse tree (bot.core.lint); ``--replay``
 also applies the migrations on a scratch database and runs the new ones twice
-(bot.preflight.replay). Exit 1 when any error-severity finding remains, 0
-otherwise, 2 for usage errors.
+(bot.preflight.replay); with ``--base-db``/``--base-schema`` it starts from the target's
+schema and applies only the files the target lacks (bot.preflight.replay_base). Exit 1 when
+any error-severity finding remains, 0 otherwise, 2 for usage errors (a bad flag, an unreadable
+snapshot, an unreachable target, a missing pg_dump).
 
 ``python -m bot.preflight.lint_command`` runs the same command without loading the
 other subcommands (faster start for pre-commit hooks and benchmarks).
@@ -47,6 +49,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--db-url", metavar="URL", help="PostgreSQL server for --replay's scratch database (default: local or embedded)"
     )
+    base = parser.add_mutually_exclusive_group()
+    base.add_argument(
+        "--base-db",
+        metavar="URL",
+        help="--replay starts from this target database's schema and applied versions (read-only pg_dump), "
+        "and applies only the files it lacks",
+    )
+    base.add_argument(
+        "--base-schema",
+        metavar="FILE",
+        help="--replay starts from a snapshot written by `dragonfly-bot schema-snapshot` (no secrets needed)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -62,14 +76,22 @@ def run(args: argparse.Namespace) -> int:
         for rule, what in RULES.items():
             print(f"{rule:34} {what}")
         return 0
-    if args.db_url and not args.replay:
-        raise UserFacingError("--db-url is only used with --replay")
+    for flag, value in (("--db-url", args.db_url), ("--base-db", args.base_db), ("--base-schema", args.base_schema)):
+        if value and not args.replay:
+            raise UserFacingError(f"{flag} is only used with --replay")
+    base = None
+    if args.base_db or args.base_schema:
+        from bot.preflight.replay_base import Base
+
+        schema = Path(args.base_schema).resolve() if args.base_schema else None
+        base = Base(db_url=args.base_db, schema_file=schema, shown_as=args.base_schema)
     cwd = Path.cwd()
     request = LintRequest(
         paths=args.paths,
         changed_since=args.changed_since,
         replay=args.replay,
         db_url=args.db_url,
+        base=base,
         baseline=args.baseline,
         use_baseline=not args.no_baseline,
         write_baseline=args.write_baseline,

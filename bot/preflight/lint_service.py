@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.core.lint import ERROR, Finding, LintOptions, baseline, lint_migrations
 from bot.core.lint.model import RULES
@@ -16,6 +17,9 @@ from bot.errors import UserFacingError
 from bot.preflight import rule_settings
 from bot.preflight.files import MigrationSet, collect
 from bot.project_config import ProjectConfig
+
+if TYPE_CHECKING:  # psycopg and pg_dump only when --replay runs
+    from bot.preflight.replay_base import Base
 
 _ALL = frozenset(RULES)
 
@@ -35,6 +39,7 @@ class LintRequest:
     changed_since: str | None = None
     replay: bool = False
     db_url: str | None = None
+    base: Base | None = None  # --base-db / --base-schema: the replay starts from the target's schema
     baseline: str | None = None  # a path instead of the config's
     use_baseline: bool = True
     write_baseline: bool = False
@@ -54,7 +59,7 @@ def run_lint(request: LintRequest, config: ProjectConfig, cwd: Path) -> LintOutc
 
         for mset in sets:
             if mset.targets:
-                findings.extend(replay(mset, db_url=request.db_url))
+                findings.extend(replay(mset, db_url=request.db_url, base=request.base))
     findings = rule_settings.apply(findings, config.lint, config.root, cwd)
     # One redactor on every path out: a fix quoting CREATE ROLE ... PASSWORD '...' must not print it.
     findings = [replace(f, message=redact(f.message), fix=redact(f.fix)) for f in findings]

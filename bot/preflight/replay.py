@@ -42,6 +42,7 @@ from bot.core.sql import split_statements
 from bot.core.versions import version_of
 from bot.errors import UserFacingError
 from bot.preflight.files import MigrationSet
+from bot.preflight.replay_base import Base, load_snapshot, restore_base
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +61,9 @@ alter default privileges for role postgres in schema public grant all on sequenc
 """
 
 
-def replay(mset: MigrationSet, *, db_url: str | None = None) -> list[Finding]:
+def replay(mset: MigrationSet, *, db_url: str | None = None, base: Base | None = None) -> list[Finding]:
+    """``base``: start from the target's schema (``--base-db``/``--base-schema``) instead of an empty database."""
+    snapshot = load_snapshot(base) if base is not None else None  # before any scratch database: fail fast
     server = None
     try:
         if db_url:
@@ -71,7 +74,13 @@ def replay(mset: MigrationSet, *, db_url: str | None = None) -> list[Finding]:
         db = ScratchDatabase(server_url)
         _create(db)
         try:
-            return _replay_on(db.url, mset)
+            applied: set[str] = set()
+            if snapshot is not None and base is not None:
+                applied, warnings, go_on = restore_base(db.url, snapshot, base.label(mset))
+                if not go_on:
+                    return warnings
+                return warnings + _replay_on(db.url, mset, applied, from_base=True)
+            return _replay_on(db.url, mset, applied)
         finally:
             db.drop()
     except LocalDatabaseError as exc:
@@ -110,7 +119,13 @@ def _create(db: ScratchDatabase, attempts: int = 5) -> None:
             raise
 
 
-def _replay_on(url: str, mset: MigrationSet) -> list[Finding]:
+def _replay_on(url: str, mset: MigrationSet, applied: set[str], *, from_base: bool = False) -> list[Finding]:
+    """Apply what ``url`` lacks, then run the checked files it lacked a second time.
+
+    ``applied``: versions the target records (empty without a base). A file among them is never
+    reported: it ran on the target already, whatever it would do on a fresh database.
+    """
+    where = "on a copy of the target's schema" if from_base else "on a fresh database"
     try:
         done = migration_up(url, mset.folder, include_all=True)
     except subprocess.TimeoutExpired as exc:
@@ -120,22 +135,28 @@ def _replay_on(url: str, mset: MigrationSet) -> list[Finding]:
                 1,
                 APPLY_FAILED,
                 ERROR,
-                f"`supabase migration up` did not finish within {exc.timeout:.0f} s on a fresh database",
+                f"`supabase migration up` did not finish within {exc.timeout:.0f} s {where}",
                 "look for a statement that waits (a lock, a long backfill) in the newest migrations",
             )
         ]
     if done.returncode != 0:
-        return [_apply_failure(done.stdout + "\n" + done.stderr, mset)]
+        failure = _apply_failure(done.stdout + "\n" + done.stderr, mset, where)
+        return [] if _version_of_path(failure.file) in applied else [failure]
     findings: list[Finding] = []
-    for source in sorted(mset.targets, key=lambda s: s.name):
+    pending = [source for source in mset.targets if version_of(source.name) not in applied]
+    for source in sorted(pending, key=lambda s: s.name):
         with psycopg.connect(url, autocommit=True) as conn:
             finding = _run_again(conn, source)
         if finding is not None:
             findings.append(finding)
     with psycopg.connect(url) as conn:
-        for source in mset.targets:
+        for source in pending:
             findings.extend(_privileges(conn, source))
     return findings
+
+
+def _version_of_path(path: str) -> str | None:
+    return version_of(path.replace("\\", "/").rsplit("/", 1)[-1])
 
 
 def _path_of(mset: MigrationSet, name: str | None) -> str:
@@ -149,7 +170,7 @@ def _message(f: Failure) -> str:
     return f"[{f.category}] {f.headline}"
 
 
-def _apply_failure(output: str, mset: MigrationSet) -> Finding:
+def _apply_failure(output: str, mset: MigrationSet, where: str = "on a fresh database") -> Finding:
     failure = parse_log(output.splitlines())
     if failure is None:
         tail = " / ".join(line for line in output.strip().splitlines()[-3:])
@@ -158,7 +179,7 @@ def _apply_failure(output: str, mset: MigrationSet) -> Finding:
             1,
             APPLY_FAILED,
             ERROR,
-            f"`supabase migration up` failed on a fresh database: {tail}",
+            f"`supabase migration up` failed {where}: {tail}",
             "no known fix",
         )
     text = None
@@ -182,7 +203,12 @@ def _apply_failure(output: str, mset: MigrationSet) -> Finding:
         line,
         APPLY_FAILED,
         ERROR,
-        f"applying all migrations in order on a fresh database failed: {_message(failure)}",
+        (
+            "applying all migrations in order on a fresh database failed"
+            if where == "on a fresh database"
+            else f"applying the files the target lacks {where} failed"
+        )
+        + f": {_message(failure)}",
         failure.hint,
     )
 

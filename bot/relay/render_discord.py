@@ -25,6 +25,7 @@ from bot.core.redact import redact
 
 RED = discord.Colour(0xD73A49)
 GREEN = discord.Colour(0x28A745)
+GREY = discord.Colour(0x6A737D)
 AMBER = discord.Colour(0xDBAB09)
 NO_ERROR_FOUND = "failed, no error found in the log"
 EXCERPT_TAIL_LINES = 200
@@ -140,10 +141,12 @@ def render_alert(alert: CiAlert) -> RenderedAlert:
     verb = _CONCLUSION_WORDS.get(run.conclusion, run.conclusion or "failed")
     where = alert.environment
     subject = failure.file if failure is not None and failure.file else "Supabase Migrations"
+    later = alert.superseded_by
+    mark = "⏭️ Superseded:" if later is not None else "❌"
     embed = discord.Embed(
-        title=redact(clip(f"❌ {subject} {verb} on {where}", 256)),
+        title=redact(clip(f"{mark} {subject} {verb} on {where}", 256)),
         url=run.attempt_url or None,
-        colour=RED,
+        colour=GREY if later is not None else RED,
     )
     cut = False
     if failure is not None:
@@ -169,6 +172,10 @@ def render_alert(alert: CiAlert) -> RenderedAlert:
         if alert.note:
             embed.description += "\n" + redact(alert.note)
 
+    if later is not None:
+        # Delivered after a newer green run of the environment: nothing to fix any more.
+        green = f"`{later.short_sha}` {redact(clip(later.commit_title, 200))}".strip()
+        embed.add_field(name="Already green", value=f"{green}\n{_run_link(later)}", inline=False)
     embed.add_field(name="Environment", value=where, inline=True)
     if run.head_branch:
         embed.add_field(name="Branch", value=clip(redact(f"`{run.head_branch}`"), 200), inline=True)
@@ -208,7 +215,7 @@ def render_alert(alert: CiAlert) -> RenderedAlert:
 
     content = None
     mentions = discord.AllowedMentions.none()
-    if alert.mention_user_id is not None:
+    if alert.mention_user_id is not None and later is None:
         content = clip(f"<@{alert.mention_user_id}> your migration run {verb} on {where}.", CONTENT)
         mentions = discord.AllowedMentions(
             everyone=False, roles=False, users=[discord.Object(id=alert.mention_user_id)], replied_user=False
@@ -254,10 +261,13 @@ def render_fixed(original: dict, run: RunInfo) -> discord.Embed:
     return fit_embed(embed)
 
 
-def render_fixed_reply(environment: str, run: RunInfo) -> str:
+def render_fixed_reply(environment: str, run: RunInfo, alerts: int = 1) -> str:
     title = f" ({redact(clip(run.commit_title, 200))})" if run.commit_title else ""
     link = f" {run.attempt_url}" if run.attempt_url else ""
-    return clip(f"✅ {environment} migrations are green again: fixed by `{run.short_sha}`{title}.{link}", CONTENT)
+    which = f" ({alerts} failure alerts marked fixed)" if alerts > 1 else ""
+    return clip(
+        f"✅ {environment} migrations are green again: fixed by `{run.short_sha}`{title}.{which}{link}", CONTENT
+    )
 
 
 def render_burst_summary(alerts: Sequence[CiAlert]) -> discord.Embed:
@@ -268,7 +278,8 @@ def render_burst_summary(alerts: Sequence[CiAlert]) -> discord.Embed:
         what = failure.file if failure is not None and failure.file else "Supabase Migrations"
         why = f" · {failure.sqlstate or ''} {failure.category}".rstrip() if failure is not None else ""
         link = f" · [run {alert.run.run_id}]({alert.run.attempt_url})" if alert.run.attempt_url else ""
-        lines.append(redact(f"• {alert.environment} · `{what}`{why}{link}"))
+        later = f" · superseded by `{alert.superseded_by.short_sha}`" if alert.superseded_by is not None else ""
+        lines.append(redact(f"• {alert.environment} · `{what}`{why}{link}{later}"))
     chunks = pack_lines(lines, DESCRIPTION - 60)
     description = chunks[0] if chunks else ""
     if len(chunks) > 1:

@@ -5,8 +5,10 @@ reconciliation loop. For a failed run it claims the run attempt in the
 ledger, reads the failed job's log through the GitHub client, classifies it
 with the one parser (``bot.core.failures``), and enqueues the alert in the
 bot's outbox (or an edit of the alert of an earlier attempt of the same run).
-For a successful run it enqueues the "fixed by <sha>" edit of the
-environment's open alert and one reply. Nothing here talks to Discord: the
+For a successful run it enqueues the "fixed by <sha>" edit of every open
+alert of the environment from an older run, and one reply. A failure that
+arrives after a newer green run of its environment is posted as already
+superseded (no ping) and is never an open alert. Nothing here talks to Discord: the
 outbox sends, exactly once, across crashes (``bot.chat.outbox_sender``).
 
 Every outbox key names its event (``ci-alert:<repo>:<run>:<attempt>``,
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -124,6 +127,12 @@ class Relay:
 
     async def _relay_failure(self, run: RunInfo, environment: str, jobs) -> tuple[str, CiAlert | None, str | None]:
         alert = await self._build_alert(run, environment, jobs)
+        # A newer green run of the environment was seen first (a late delivery, an old run
+        # re-run): the failure is posted as already superseded by it, pings nobody, and is
+        # never an open alert for a green run to fix.
+        green = self.ledger.newest_green(run.repository, environment)
+        if green is not None and green.order.newer_than(run.order):
+            alert = dataclasses.replace(alert, superseded_by=green, mention_user_id=None)
         message = alert_message(alert)
         key = alert_key(run)
         earlier = self.ledger.post_for_run(run.repository, run.run_id, run.attempt)
@@ -141,10 +150,19 @@ class Relay:
                 self._schedule_flush()
                 return "summarised", alert, key
             outcome = "posted"
+        if alert.superseded_by is not None:
+            return f"{outcome} as superseded", alert, key
         self.ledger.set_open_alert(
             run.repository,
             environment,
-            OpenAlert(run_id=run.run_id, attempt=run.attempt, head_sha=run.head_sha, post_key=key),
+            OpenAlert(
+                run_id=run.run_id,
+                attempt=run.attempt,
+                head_sha=run.head_sha,
+                post_key=key,
+                run_number=run.run_number,
+                created_at=run.created_at,
+            ),
         )
         return outcome, alert, key
 
@@ -248,27 +266,39 @@ class Relay:
     # ------------------------------------------------------------------ successes
 
     async def _relay_success(self, run: RunInfo, environment: str) -> tuple[str, CiAlert | None, str | None]:
-        open_alert = self.ledger.open_alert(run.repository, environment)
-        if open_alert is None:
+        self.ledger.note_green(run.repository, environment, run)
+        open_alerts = self.ledger.open_alerts(run.repository, environment)
+        if not open_alerts:
             return "green", None, None
-        if (run.run_id, run.attempt) <= (open_alert.run_id, open_alert.attempt):
+        fixed_now = [a for a in open_alerts if run.order.newer_than(a.order)]
+        if not fixed_now:
             return "green (older than the open alert)", None, None
-        failed = self.ledger.alert_of((run.repository, open_alert.run_id, open_alert.attempt))
-        original: dict = {"title": "❌ migration run failed"}
-        if failed is not None:
-            original = dict(render_alert(failed).embed.to_dict())
-        # Keyed by the alert being fixed: two green runs racing fix it once. Enqueued before
-        # the open alert is closed, so a crash in between retries instead of losing the edit.
-        fixed = f"ci-fixed:{run.repository}:{environment}:{open_alert.run_id}:{open_alert.attempt}"
+        # Every open alert older than this run is fixed by it (red A, red B, green: both).
+        # Each edit is keyed by the alert it fixes: two green runs racing fix it once. All
+        # are enqueued before any alert is closed, so a crash in between retries instead of
+        # losing an edit; the newest is closed last, so the one reply's key stays the same.
+        fixed_keys = []
+        for open_alert in fixed_now:
+            failed = self.ledger.alert_of((run.repository, open_alert.run_id, open_alert.attempt))
+            original: dict = {"title": "❌ migration run failed"}
+            if failed is not None:
+                original = dict(render_alert(failed).embed.to_dict())
+            fixed = f"ci-fixed:{run.repository}:{environment}:{open_alert.run_id}:{open_alert.attempt}"
+            await self.outbox.enqueue(
+                fixed, "alerts", post(embeds=[render_fixed(original, run)]), edit_of=open_alert.post_key
+            )
+            fixed_keys.append(fixed)
+        newest = fixed_now[-1]
         await self.outbox.enqueue(
-            fixed, "alerts", post(embeds=[render_fixed(original, run)]), edit_of=open_alert.post_key
+            f"{fixed_keys[-1]}:reply",
+            "alerts",
+            post(content=render_fixed_reply(environment, run, len(fixed_now))),
+            reply_to=newest.post_key,
         )
-        await self.outbox.enqueue(
-            f"{fixed}:reply", "alerts", post(content=render_fixed_reply(environment, run)), reply_to=open_alert.post_key
-        )
-        if not self.ledger.close_open_alert(run.repository, environment, open_alert.run_id):
+        closed = [self.ledger.close_open_alert(run.repository, environment, a.run_id) for a in fixed_now]
+        if not any(closed):
             return "green", None, None
-        return "fixed", None, fixed
+        return "fixed", None, fixed_keys[-1]
 
 
 async def process_queue(queue: asyncio.Queue, relay: Relay) -> None:

@@ -151,3 +151,87 @@ def test_run_payloads_are_read_or_rejected_cleanly(payload, repository):
     assert isinstance(is_migrations_workflow(run, "supabase-migrate.yml"), bool)
     assert run.duration_seconds is None or run.duration_seconds >= 0
     assert isinstance(run.commit_title, str) and isinstance(run.attempt_url, str)
+
+
+def test_a_ledger_with_one_open_alert_per_environment_moves_it_to_open_alerts(tmp_path):
+    import sqlite3
+
+    old = sqlite3.connect(tmp_path / "l.db")
+    old.executescript(
+        "create table handled_runs (repository text not null, run_id integer not null, attempt integer not null,"
+        " environment text not null, conclusion text not null, state text not null, claimed_at real not null,"
+        " summary text, channel text, channel_id integer, message_id integer, thread_id integer,"
+        " alert text, post_key text, primary key (repository, run_id, attempt));"
+        "create table open_alert_posts (repository text not null, environment text not null,"
+        " run_id integer not null, attempt integer not null, head_sha text not null, post_key text not null,"
+        " primary key (repository, environment));"
+        "insert into handled_runs values ('o/r', 7, 2, 'dev', 'failure', 'done', 1, null, null, null, null, null,"
+        " null, 'ci-alert:o/r:7:2');"
+        "insert into open_alert_posts values ('o/r', 'dev', 7, 2, 'abc', 'ci-alert:o/r:7:2');"
+    )
+    old.commit()
+    old.close()
+    ledger = Ledger(tmp_path / "l.db")
+    assert ledger.open_alerts("o/r", "dev") == [OpenAlert(7, 2, "abc", "ci-alert:o/r:7:2")]
+    tables = {r[0] for r in ledger._db.execute("select name from sqlite_master where type = 'table'")}
+    assert "open_alert_posts" not in tables and "open_alerts" in tables
+    # A second alert of the same environment no longer replaces the first.
+    ledger.set_open_alert("o/r", "dev", OpenAlert(8, 1, "def", "ci-alert:o/r:8:1", run_number=8))
+    ledger.close()
+    again = Ledger(tmp_path / "l.db")  # opening the moved file again changes nothing
+    assert [a.run_id for a in again.open_alerts("o/r", "dev")] == [7, 8]
+    assert again.open_alert("o/r", "dev").run_id == 8
+
+
+def test_open_alerts_are_ordered_as_their_runs_are(tmp_path):
+    from datetime import UTC, datetime
+
+    ledger = Ledger(tmp_path / "l.db")
+    # Run ids out of step with the run numbers (a restored workflow): the run number decides.
+    ledger.set_open_alert("o/r", "dev", OpenAlert(90, 1, "a", "k90", run_number=12))
+    ledger.set_open_alert("o/r", "dev", OpenAlert(50, 1, "b", "k50", run_number=13))
+    when = datetime(2026, 12, 1, tzinfo=UTC)
+    ledger.set_open_alert("o/r", "prod", OpenAlert(70, 1, "c", "k70", created_at=when))
+    assert [a.run_id for a in ledger.open_alerts("o/r", "dev")] == [90, 50]
+    assert ledger.open_alerts("o/r", "prod")[0].created_at == when
+
+
+def test_the_newest_green_run_is_kept_per_environment(tmp_path):
+    from dataclasses import replace
+
+    ledger = Ledger(tmp_path / "l.db")
+    base = RunInfo.from_api(
+        {"id": 10, "run_number": 10, "repository": {"full_name": "o/r"}, "conclusion": "success"}, "o/r"
+    )
+    ledger.note_green("o/r", "dev", base)
+    ledger.note_green("o/r", "dev", replace(base, run_id=9, run_number=9))  # older: not newest
+    assert ledger.newest_green("o/r", "dev") == base and ledger.newest_green("o/r", "prod") is None
+    ledger.note_green("o/r", "dev", replace(base, attempt=2))
+    assert ledger.newest_green("o/r", "dev").attempt == 2
+
+
+def test_a_superseded_alert_reads_back_with_its_green_run(tmp_path):
+    from bot.adapters.state.ledger import alert_from_json, alert_to_json
+
+    run = RunInfo.from_api({"id": 7, "run_number": 7, "repository": {"full_name": "o/r"}}, "o/r")
+    green = RunInfo.from_api(
+        {"id": 8, "run_number": 8, "head_sha": "b" * 40, "created_at": "2026-12-01T10:00:00Z"}, "o/r"
+    )
+    alert = CiAlert(run=run, environment="dev", failure=None, superseded_by=green)
+    back = alert_from_json(alert_to_json(alert))
+    assert back == alert and back.superseded_by.created_at == green.created_at
+    older = alert_to_json(CiAlert(run=run, environment="dev", failure=None)).replace(',"superseded_by":null', "")
+    assert alert_from_json(older).superseded_by is None  # stored before the field existed
+
+
+def test_run_order_prefers_the_run_number_then_the_creation_time():
+    from datetime import UTC, datetime
+
+    from bot.core.ci_runs import RunOrder
+
+    early, late = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 2, tzinfo=UTC)
+    assert RunOrder(5, 1, run_number=20).newer_than(RunOrder(9, 1, run_number=19))
+    assert RunOrder(5, 1, created_at=late).newer_than(RunOrder(9, 1, created_at=early))
+    assert RunOrder(9, 1).newer_than(RunOrder(5, 1)) and not RunOrder(5, 1).newer_than(RunOrder(9, 1))
+    assert RunOrder(5, 2, run_number=5).newer_than(RunOrder(5, 1, run_number=5))
+    assert not RunOrder(5, 1).newer_than(RunOrder(5, 1))

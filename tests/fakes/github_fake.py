@@ -108,7 +108,7 @@ class FakeGitHub:
             "head_sha": sha,
             "path": WORKFLOW_PATH,
             "display_title": f"Supabase Migrations ({env})",
-            "run_number": run_id % 1000,
+            "run_number": run_id,  # increasing, as GitHub counts a workflow's runs
             "event": "push" if env == "dev" else "workflow_dispatch",
             "status": "completed",
             "conclusion": conclusion,

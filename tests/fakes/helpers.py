@@ -345,8 +345,22 @@ class RecordingPoster(LegacyBridge):
             self.by_nonce[nonce] = ref
         return ref
 
-    async def edit(self, ref: PostRef, *, content: str | None = None, embeds: Sequence[discord.Embed] | None = None):
-        self.edits.append({"ref": ref, "content": content, "embeds": None if embeds is None else list(embeds)})
+    async def edit(
+        self,
+        ref: PostRef,
+        *,
+        content: str | None = None,
+        embeds: Sequence[discord.Embed] | None = None,
+        files: Sequence[discord.File] | None = None,
+    ):
+        self.edits.append(
+            {
+                "ref": ref,
+                "content": content,
+                "embeds": None if embeds is None else list(embeds),
+                "files": None if files is None else list(files),  # None: the post keeps its attachments
+            }
+        )
 
     async def reply(
         self,

@@ -458,6 +458,9 @@ async def test_real_errors_of_each_kind_reach_the_alert(category, real_outputs, 
     assert f["File"] == f"`20991210000000_rr_case.sql:{line}"
     fix = next(value for name, value in f.items() if name.startswith("Fix") or name == "What to check")
     assert fix and "no known fix" not in fix.lower()
+    # The Fix is advice: the error message is in the description, not repeated before it.
+    message = embed.description.removeprefix("```\n").split(" (SQLSTATE")[0].removeprefix("ERROR: ")
+    assert " ".join(message.split()) not in " ".join(fix.split()) and "SQLSTATE" not in fix
     assert all(r.startswith("GET /api/v3/") for r in fake.requests)
     assert message_problems(post["content"], post["embeds"]) == []
 
@@ -591,3 +594,106 @@ async def test_github_errors_are_one_line_without_the_token(fake_github):
     finally:
         wrong.close()
         gone.close()
+
+
+# --------------------------------------------------------------------------- channel state you can trust
+
+
+async def test_red_red_green_marks_every_open_alert_fixed(fake_github, client, real_failure, tmp_path):
+    poster = RecordingPoster()
+    relay = make_relay(client, tmp_path / "ledger.db", poster)
+    assert await relay.handle(add_failed_run(fake_github, real_failure, 1501)) == "posted"
+    assert await relay.handle(add_failed_run(fake_github, real_failure, 1502)) == "posted"
+    prod_red = add_failed_run(fake_github, real_failure, 1503, env="prod")
+    assert await relay.handle(prod_red) == "posted"
+    green = RunInfo.from_api(
+        fake_github.add_run(1504, conclusion="success", sha="c0ffee" + "0" * 34, message="fix: idempotent tier table")
+    )
+    assert await relay.handle(green) == "fixed"
+    red_a, red_b, _prod = (p["ref"] for p in poster.sent)
+    assert sorted(e["ref"].message_id for e in poster.edits) == sorted([red_a.message_id, red_b.message_id])
+    for edit in poster.edits:
+        embed = edit["embeds"][0]
+        assert embed.title.startswith("✅ Fixed:") and BAD_FILE in embed.title
+        assert fields(embed)["Fixed by"].startswith("`c0ffee0` fix: idempotent tier table")
+        assert edit["files"] is None  # the fixed edit keeps the post's attachments
+    # One reply, to the newest alert, saying how many it closed; prod's alert stays open.
+    [reply] = poster.replies
+    assert reply["to"] == red_b and "2 failure alerts marked fixed" in reply["content"]
+    assert relay.ledger.open_alerts(REPO, "dev") == []
+    assert [a.run_id for a in relay.ledger.open_alerts(REPO, "prod")] == [1503]
+    assert await relay.handle(green) == "duplicate"
+    assert await relay.handle(RunInfo.from_api(fake_github.add_run(1505, conclusion="success"))) == "green"
+    assert len(poster.edits) == 2 and len(poster.replies) == 1
+
+
+async def test_a_green_run_fixes_only_the_alerts_older_than_itself(fake_github, client, real_failure, tmp_path):
+    poster = RecordingPoster()
+    relay = make_relay(client, tmp_path / "ledger.db", poster)
+    await relay.handle(add_failed_run(fake_github, real_failure, 1601))
+    await relay.handle(add_failed_run(fake_github, real_failure, 1603))
+    # Run 1602 went green between the two red runs, but was delivered after both.
+    between = RunInfo.from_api(fake_github.add_run(1602, conclusion="success"))
+    assert await relay.handle(between) == "fixed"
+    [edit] = poster.edits
+    assert edit["ref"] == poster.sent[0]["ref"]
+    assert [a.run_id for a in relay.ledger.open_alerts(REPO, "dev")] == [1603]
+
+
+async def test_a_failure_delivered_after_a_newer_green_run_is_posted_as_superseded(
+    fake_github, client, real_failure, tmp_path
+):
+    poster = RecordingPoster()
+    relay = make_relay(client, tmp_path / "ledger.db", poster)
+    green = RunInfo.from_api(
+        fake_github.add_run(1702, conclusion="success", sha="beef00" + "0" * 34, message="fix: the tier table")
+    )
+    assert await relay.handle(green) == "green"
+    late = add_failed_run(fake_github, real_failure, 1701)  # an older run, its webhook late
+    assert await relay.handle(late) == "posted as superseded"
+    [post] = poster.sent
+    embed = post["embeds"][0]
+    assert embed.title == f"⏭️ Superseded: {BAD_FILE} failed on dev"
+    assert embed.colour is not None and embed.colour.value == 0x6A737D
+    assert fields(embed)["Already green"].startswith("`beef000` fix: the tier table")
+    assert "run 1702" in fields(embed)["Already green"]
+    # Nobody is pinged about a failure that is already fixed, and it is never an open alert.
+    assert post["content"] is None and post["allowed_mentions"].users is False
+    assert relay.ledger.open_alerts(REPO, "dev") == []
+    assert await relay.handle(RunInfo.from_api(fake_github.add_run(1703, conclusion="success"))) == "green"
+    assert poster.edits == [] and poster.replies == []
+    # A failure newer than the green run is an ordinary alert again; a prod failure is not superseded by dev.
+    assert await relay.handle(add_failed_run(fake_github, real_failure, 1704)) == "posted"
+    assert await relay.handle(add_failed_run(fake_github, real_failure, 1700, env="prod")) == "posted"
+    assert [p["embeds"][0].title.startswith("❌") for p in poster.sent[1:]] == [True, True]
+    assert poster.sent[1]["content"].startswith(f"<@{DISCORD_ID}>")
+
+
+async def test_the_newest_green_run_is_remembered_across_a_restart(fake_github, client, real_failure, tmp_path):
+    poster = RecordingPoster()
+    path = tmp_path / "ledger.db"
+    relay = make_relay(client, path, poster)
+    await relay.handle(RunInfo.from_api(fake_github.add_run(1802, conclusion="success")))
+    await relay.handle(RunInfo.from_api(fake_github.add_run(1800, conclusion="success")))  # older, late: not newest
+    relay.ledger.close()
+    restarted = make_relay(client, path, poster)
+    assert restarted.ledger.newest_green(REPO, "dev").run_id == 1802
+    assert await restarted.handle(add_failed_run(fake_github, real_failure, 1801)) == "posted as superseded"
+
+
+async def test_a_rerun_edit_replaces_the_log_excerpt_and_the_fixed_edit_keeps_it(fake_github, client, tmp_path):
+    poster = RecordingPoster()
+    relay = make_relay(client, tmp_path / "ledger.db", poster)
+    no_error = github_log("npm warn deprecated\n" * 20 + "Killed\n")
+    assert await relay.handle(RunInfo.from_api(fake_github.add_run(1901, log=no_error))) == "posted"
+    [first] = poster.sent[0]["files"]
+    assert first.filename == "migration-run-1901-attempt-1.txt"
+    rerun = github_log("npm warn deprecated\n" * 20 + "Killed again on the re-run\n")
+    assert await relay.handle(RunInfo.from_api(fake_github.add_run(1901, 2, log=rerun))) == "edited"
+    [edit] = poster.edits
+    [excerpt] = edit["files"]
+    assert excerpt.filename == "migration-run-1901-attempt-2.txt"
+    assert "Killed again on the re-run" in excerpt.fp.getvalue().decode()
+    green = RunInfo.from_api(fake_github.add_run(1902, conclusion="success"))
+    assert await relay.handle(green) == "fixed"
+    assert poster.edits[1]["files"] is None  # keeps the excerpt the re-run attached

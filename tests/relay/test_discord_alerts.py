@@ -108,3 +108,36 @@ def test_unknown_error_shows_its_lines_and_no_known_fix():
     rendered = render_alert(CiAlert(run=_run(), environment="dev", failure=failure))
     assert "while doing the thing" in rendered.embed.description
     assert {f.name: f.value for f in rendered.embed.fields}["Fix"] == "no known fix"
+
+
+def test_a_superseded_alert_is_grey_names_the_green_run_and_pings_nobody():
+    failure = Failure(
+        category="relation_exists",
+        message='relation "foo" already exists',
+        sqlstate="42P07",
+        file="20991209000002_b.sql",
+        hint="Make it idempotent.",
+    )
+    green = _run(run_id=14, head_sha="beef00" + "0" * 34, commit_message="fix: idempotent")
+    alert = CiAlert(run=_run(), environment="dev", failure=failure, superseded_by=green, mention_user_id=None)
+    rendered = render_alert(alert)
+    embed = rendered.embed
+    assert embed.title == "⏭️ Superseded: 20991209000002_b.sql failed on dev"
+    assert embed.colour is not None and embed.colour.value == 0x6A737D
+    already = {f.name: f.value for f in embed.fields}["Already green"]
+    assert already.startswith("`beef000` fix: idempotent") and "run 14, attempt 3" in already
+    assert rendered.content is None and rendered.allowed_mentions.users is False
+    # Even with a mapped author, a superseded failure pings nobody.
+    mapped = render_alert(
+        CiAlert(run=_run(), environment="dev", failure=failure, superseded_by=green, mention_user_id=7)
+    )
+    assert mapped.content is None
+    assert message_problems(None, [embed]) == []
+    summary = render_burst_summary([alert])
+    assert "superseded by `beef000`" in summary.description
+
+
+def test_the_fixed_reply_says_how_many_alerts_it_closed():
+    fixer = _run(run_id=13, head_sha="c0ffee" + "0" * 34, commit_message="fix")
+    assert "marked fixed" not in render_fixed_reply("dev", fixer)
+    assert "(3 failure alerts marked fixed)" in render_fixed_reply("dev", fixer, 3)

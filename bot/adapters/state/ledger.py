@@ -12,16 +12,20 @@ reconciliation loop skips; a claimed but unfinished run is not done.
 What is stored is domain data: the ``CiAlert`` a failed run produced (as
 JSON), never a rendered embed; ``/ci last`` and the "fixed" edit render from
 it. Where the alert is lives in the outbox: the ledger keeps the outbox key of
-the post (``post_key``), and the environment's open alert is remembered by
-that key so the next green run can mark it fixed, exactly once.
+the post (``post_key``). Every unresolved alert of an environment (one per
+run) is an ``open_alerts`` row, so the next green run marks each of them
+fixed, exactly once; ``green_runs`` keeps each environment's newest green run,
+so a failure delivered after it is known to be superseded.
 
-Files written by the version before this one have no ``alert``/``post_key``:
-their runs stay done; their alerts are simply not edited any more.
+Files written by earlier versions still open: without ``alert``/``post_key``
+their runs stay done and their alerts are not edited any more; the one open
+alert per environment of ``open_alert_posts`` moves to ``open_alerts``.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import threading
 import time
@@ -34,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.adapters.state.files import STATE_PROBLEMS, StateProblems, open_sqlite
-from bot.core.ci_runs import CiAlert, RunInfo
+from bot.core.ci_runs import CiAlert, RunInfo, RunOrder
 from bot.core.diagnosis.model import Facts
 from bot.core.failures import Failure
 
@@ -57,13 +61,21 @@ create table if not exists handled_runs (
     thread_id integer,
     primary key (repository, run_id, attempt)
 );
-create table if not exists open_alert_posts (
+create table if not exists open_alerts (
     repository text not null,
     environment text not null,
     run_id integer not null,
     attempt integer not null,
+    run_number integer not null default 0,
+    created_at text,
     head_sha text not null,
     post_key text not null,
+    primary key (repository, environment, run_id)
+);
+create table if not exists green_runs (
+    repository text not null,
+    environment text not null,
+    run text not null,
     primary key (repository, environment)
 );
 """
@@ -71,14 +83,29 @@ create table if not exists open_alert_posts (
 _ADDED = {"alert": "text", "post_key": "text"}
 
 
+# Before open_alerts, one open alert per (repository, environment): a red run replaced the
+# previous one's, so a green run fixed only the newest alert. Its rows move to open_alerts.
+_OLD_OPEN_ALERTS = "open_alert_posts"
+
+
 @dataclass(frozen=True)
 class OpenAlert:
-    """The newest unresolved failure alert of one environment."""
+    """One unresolved failure alert of an environment (one per run; a re-run edits its run's)."""
 
     run_id: int
     attempt: int
     head_sha: str
     post_key: str  # the outbox row that posted (or last edited) it
+    run_number: int = 0  # 0 for alerts opened before run numbers were kept
+    created_at: datetime | None = None
+
+    @property
+    def order(self) -> RunOrder:
+        return RunOrder(self.run_id, self.attempt, self.run_number, self.created_at)
+
+
+def _by_run_order(a: OpenAlert, b: OpenAlert) -> int:
+    return 1 if a.order.newer_than(b.order) else -1 if b.order.newer_than(a.order) else 0
 
 
 # --------------------------------------------------------------------------- CiAlert <-> JSON
@@ -114,6 +141,13 @@ def _typed(cls: type, data: dict) -> Any:
     return cls(**values)
 
 
+def run_from_json(text: str) -> RunInfo | None:
+    try:
+        return _typed(RunInfo, json.loads(text))
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return None
+
+
 def alert_to_json(alert: CiAlert) -> str:
     return json.dumps(_plain(alert), separators=(",", ":"), sort_keys=True)
 
@@ -126,7 +160,8 @@ def alert_from_json(text: str) -> CiAlert | None:
         failure = _typed(Failure, data["failure"]) if data.get("failure") else None
         if failure is not None:  # alerts stored before catalog facts existed have none
             failure = dataclasses.replace(failure, facts=Facts.from_dict(data["failure"].get("facts")))
-        return _typed(CiAlert, {**data, "run": run, "failure": failure})
+        later = _typed(RunInfo, data["superseded_by"]) if data.get("superseded_by") else None
+        return _typed(CiAlert, {**data, "run": run, "failure": failure, "superseded_by": later})
     except (ValueError, TypeError, KeyError, AttributeError):
         return None
 
@@ -144,6 +179,27 @@ class Ledger:
         for column, kind in _ADDED.items():
             if column not in have:
                 self._db.execute(f"alter table handled_runs add column {column} {kind}")
+        self._move_old_open_alerts()
+
+    def _move_old_open_alerts(self) -> None:
+        """Carry a file's one-per-environment open alerts over to ``open_alerts`` (once; race-safe)."""
+        with self._lock:
+            self._db.execute("begin immediate")
+            try:
+                old = self._db.execute(
+                    "select 1 from sqlite_master where type = 'table' and name = ?", (_OLD_OPEN_ALERTS,)
+                ).fetchone()
+                if old is not None:
+                    self._db.execute(
+                        "insert or ignore into open_alerts"
+                        " (repository, environment, run_id, attempt, head_sha, post_key)"
+                        f" select repository, environment, run_id, attempt, head_sha, post_key from {_OLD_OPEN_ALERTS}"
+                    )
+                    self._db.execute(f"drop table {_OLD_OPEN_ALERTS}")
+                self._db.execute("commit")
+            except BaseException:
+                self._db.execute("rollback")
+                raise
 
     def close(self) -> None:
         with self._lock:
@@ -244,29 +300,78 @@ class Ledger:
     # -- open alerts per environment ---------------------------------------
 
     def set_open_alert(self, repository: str, environment: str, alert: OpenAlert) -> None:
+        """Open (or, for a re-run of the same run, move on) the alert of ``alert.run_id``."""
+        created = alert.created_at.isoformat() if alert.created_at is not None else None
         with self._lock:
             self._db.execute(
-                "insert into open_alert_posts (repository, environment, run_id, attempt, head_sha, post_key)"
-                " values (?, ?, ?, ?, ?, ?) on conflict (repository, environment) do update set"
-                " run_id = excluded.run_id, attempt = excluded.attempt, head_sha = excluded.head_sha,"
-                " post_key = excluded.post_key",
-                (repository, environment, alert.run_id, alert.attempt, alert.head_sha, alert.post_key),
+                "insert into open_alerts"
+                " (repository, environment, run_id, attempt, run_number, created_at, head_sha, post_key)"
+                " values (?, ?, ?, ?, ?, ?, ?, ?) on conflict (repository, environment, run_id) do update set"
+                " attempt = excluded.attempt, run_number = excluded.run_number, created_at = excluded.created_at,"
+                " head_sha = excluded.head_sha, post_key = excluded.post_key",
+                (
+                    repository,
+                    environment,
+                    alert.run_id,
+                    alert.attempt,
+                    alert.run_number,
+                    created,
+                    alert.head_sha,
+                    alert.post_key,
+                ),
             )
 
-    def open_alert(self, repository: str, environment: str) -> OpenAlert | None:
+    def open_alerts(self, repository: str, environment: str) -> list[OpenAlert]:
+        """Every unresolved alert of the environment, oldest run first."""
         with self._lock:
-            row = self._db.execute(
-                "select run_id, attempt, head_sha, post_key from open_alert_posts"
-                " where repository = ? and environment = ?",
+            rows = self._db.execute(
+                "select run_id, attempt, head_sha, post_key, run_number, created_at from open_alerts"
+                " where repository = ? and environment = ? order by run_id",
                 (repository, environment),
-            ).fetchone()
-        return OpenAlert(*row) if row else None
+            ).fetchall()
+        found = [OpenAlert(r[0], r[1], r[2], r[3], r[4], datetime.fromisoformat(r[5]) if r[5] else None) for r in rows]
+        # Ordered as the runs are (run number, creation), not by id alone.
+        return sorted(found, key=functools.cmp_to_key(_by_run_order))
+
+    def open_alert(self, repository: str, environment: str) -> OpenAlert | None:
+        """The newest unresolved alert of the environment."""
+        found = self.open_alerts(repository, environment)
+        return found[-1] if found else None
 
     def close_open_alert(self, repository: str, environment: str, run_id: int) -> bool:
-        """Remove the open alert if it is still ``run_id``'s; True only for the one who removed it."""
+        """Remove ``run_id``'s open alert; True only for the one who removed it."""
         with self._lock:
             cur = self._db.execute(
-                "delete from open_alert_posts where repository = ? and environment = ? and run_id = ?",
+                "delete from open_alerts where repository = ? and environment = ? and run_id = ?",
                 (repository, environment, run_id),
             )
             return cur.rowcount == 1
+
+    # -- the newest green run per environment -------------------------------
+
+    def note_green(self, repository: str, environment: str, run: RunInfo) -> None:
+        """Remember ``run`` as the environment's newest green run, unless a newer one is known."""
+        with self._lock:
+            self._db.execute("begin immediate")
+            try:
+                row = self._db.execute(
+                    "select run from green_runs where repository = ? and environment = ?", (repository, environment)
+                ).fetchone()
+                known = run_from_json(row[0]) if row else None
+                if known is None or run.order.newer_than(known.order):
+                    self._db.execute(
+                        "insert into green_runs (repository, environment, run) values (?, ?, ?)"
+                        " on conflict (repository, environment) do update set run = excluded.run",
+                        (repository, environment, json.dumps(_plain(run), separators=(",", ":"), sort_keys=True)),
+                    )
+                self._db.execute("commit")
+            except BaseException:
+                self._db.execute("rollback")
+                raise
+
+    def newest_green(self, repository: str, environment: str) -> RunInfo | None:
+        with self._lock:
+            row = self._db.execute(
+                "select run from green_runs where repository = ? and environment = ?", (repository, environment)
+            ).fetchone()
+        return run_from_json(row[0]) if row else None

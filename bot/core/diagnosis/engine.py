@@ -152,7 +152,8 @@ def enrich(
             statement_count=len(statements),
             line=statement.code_line,  # the CLI's text keeps the comments above it; point at the SQL
             error_line=error_line,
-            context=_context(file_text or "", error_line or statement.code_line),
+            # No error position: the statement's first line and what follows it, not the comments above.
+            context=_context(file_text or "", error_line or statement.code_line, above=error_line is not None),
             facts=facts,
         )
         ctx = Context(updated, file_text=file_text, statement_start=statement.start, migrations=migrations, facts=facts)
@@ -176,6 +177,8 @@ def _error_line(failure: Failure, statement) -> int | None:
 
 def _caret_offset(failure: Failure) -> int | None:
     """Which line of the statement (1-based) the CLI's caret points at, from the raw block."""
+    if failure.caret_line:
+        return failure.caret_line
     in_statement = False
     count = 0
     for line in failure.error_lines:
@@ -188,12 +191,13 @@ def _caret_offset(failure: Failure) -> int | None:
     return None
 
 
-def _context(file_text: str, line: int) -> tuple[tuple[int, str], ...]:
-    """The lines around ``line`` (1-based), redacted and cut to a readable width."""
+def _context(file_text: str, line: int, *, above: bool = True) -> tuple[tuple[int, str], ...]:
+    """The lines around ``line`` (1-based; ``above=False``: from it down), redacted and cut to a readable width."""
     lines = file_text.splitlines()
     if not 1 <= line <= len(lines):
         return ()
-    start, end = max(1, line - CONTEXT_LINES), min(len(lines), line + CONTEXT_LINES)
+    start = max(1, line - CONTEXT_LINES) if above else line
+    end = min(len(lines), line + (CONTEXT_LINES if above else 2 * CONTEXT_LINES))
     out = []
     for number in range(start, end + 1):
         text = redact(lines[number - 1].rstrip())

@@ -91,6 +91,7 @@ class _Block:
         self.statement_capped = False
         self.statement_index: int | None = None
         self.caret: tuple[int, int] | None = None  # (line within statement, column)
+        self.statement_lines_seen = 0  # kept or not: the caret's line counts them all
         # The out-of-order error lists every file; others end with a short suggestion.
         self.tail_left = MAX_LISTED + 4 if kind == "out_of_order" else _TAIL_LINES
         self.message = first
@@ -134,12 +135,14 @@ class _Block:
             return True
         caret = _CARET.match(line)
         if caret and self.statement and self.caret is None:
-            self.caret = (len(self.statement), len(caret.group(1)) + 1)
+            self.caret = (self.statement_lines_seen, len(caret.group(1)) + 1)
         elif len(self.statement) < MAX_STATEMENT_LINES and self.statement_chars < MAX_TEXT:
             self.statement.append(line)
             self.statement_chars += len(line) + 1
+            self.statement_lines_seen += 1
         else:
             self.statement_capped = True
+            self.statement_lines_seen += 1
         self.keep(line)
         return True
 
@@ -162,6 +165,7 @@ class _Block:
                 statement_complete=complete and redact(statement) == statement,
                 statement_index=self.statement_index,
                 caret_column=self.caret[1] if self.caret else None,
+                caret_line=self.caret[0] if self.caret else None,
                 db_user=db_user,
                 error_lines=error_lines,
             )

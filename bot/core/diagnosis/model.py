@@ -118,6 +118,9 @@ class Failure:
     line: int | None = None  # 1-based line of that statement in the file
     error_line: int | None = None  # 1-based line of the error position (caret / syntax error)
     caret_column: int | None = None  # 1-based column of the caret within its statement line
+    # 1-based line of the CLI's statement text the caret is under (a 70-line DO block's caret
+    # lies past the error lines kept in ``error_lines``)
+    caret_line: int | None = None
     hint: str = ""  # the advice, then the SQL to run (after a newline) when there is one
     confidence: Confidence | None = None
     fix_sql: str = ""  # complete and runnable, or empty
