@@ -204,3 +204,38 @@ async def test_two_bots_checking_at_once_settle_and_post_once(fresh_db, tmp_path
     assert sum(t.endswith(" synced") for t in titles(poster)) == 1
     _, events = await bots[0].show(hotfix.code)
     assert [e.kind for e in events].count("rechecked") == 1
+
+
+async def test_an_accept_whose_post_a_crash_lost_is_told_once_and_another_bots_reminder_lands_in_the_thread(
+    fresh_db, tmp_path
+):
+    migrations = copy_migrations(tmp_path / "migrations")
+    poster, clock = RecordingPoster(), Clock()
+    service = make_service(fresh_db.url, tmp_path / "data", poster, clock=clock, migrations_dir=migrations)
+    sql = "update public.limits set n = 5 where id = 1;"
+    hotfix = (await service.declare(DEV, "dev", "limits too low", sql)).hotfix
+    (migrations / "20251229200000_limits.sql").write_text(
+        f"-- hotfix: {hotfix.code}\ncreate table if not exists public.limits (id int, n int);\n"
+        "update public.limits set n = 9 where id = 1;\n"
+    )
+    assert migration_up(fresh_db.url, migrations).returncode == 0
+    await service.tick()
+    assert (await service.get(hotfix.code)).state is AWD
+
+    # A second bot (its own outbox) reminds: the reply goes in the thread of the first bot's post.
+    other = make_service(fresh_db.url, tmp_path / "other", poster, clock=clock, migrations_dir=migrations)
+    clock.advance(hours=4, minutes=1)
+    assert await other.send_due_reminders() == 1
+    assert len(poster.posts_to("alerts")) == 1
+    assert f"{hotfix.code} reminder #1" in titles(poster)[-1] and "fix the file" in embed_text(
+        poster.replies[-1]["embeds"][0]
+    )
+
+    crashed = make_service(fresh_db.url, tmp_path / "crashed", poster, clock=clock, migrations_dir=migrations)
+    crashed.posts.outbox = None  # stored, then killed before anything was queued
+    await crashed.accept(LEAD2, hotfix.code, "the app sets the limit at start anyway")
+    assert not any("differences accepted" in t for t in titles(poster))
+    await service.tick()
+    await service.tick()
+    assert sum("differences accepted" in t for t in titles(poster)) == 1
+    assert len(poster.posts_to("alerts")) == 1
