@@ -25,7 +25,7 @@ from bot.adapters.state.journal import HotfixJournal
 from bot.chat.app import DragonflyBot, bot_of
 from bot.chat.errors import send_ephemeral
 from bot.chat.ui import Page, Paginator
-from bot.core.hotfix import SUMMARY_MAX, Actor, HotfixRefused, HotfixState, check_sql_file
+from bot.core.hotfix import SUMMARY_MAX, Actor, HotfixRefused, HotfixState, check_sql_file, decode_sql_file
 from bot.errors import UserFacingError
 from bot.hotfix import render_discord as render
 from bot.hotfix.service import HotfixService
@@ -225,9 +225,9 @@ class Hotfix(
     @staticmethod
     async def _read_sql_file(file: discord.Attachment) -> str:
         try:
-            return (await file.read()).decode("utf-8")
-        except UnicodeDecodeError:
-            raise UserFacingError(f"`{file.filename[:60]}` is not UTF-8 text; attach the .sql file as saved") from None
+            return decode_sql_file(file.filename, await file.read())
+        except HotfixRefused as exc:
+            raise UserFacingError(exc.message) from None
 
     async def _act(self, interaction: discord.Interaction, action, *args):
         """Defer (the store may be slow), then run a service action as the interaction's user."""
@@ -257,6 +257,14 @@ class Hotfix(
     async def cancel(self, interaction: discord.Interaction, code: str, reason: str) -> None:
         hotfix = await self._act(interaction, self.svc.cancel, code, reason)
         await self._tell(interaction, f"{hotfix.code} is cancelled; its reminders have stopped.")
+
+    @app_commands.command(
+        name="accept", description="Accept a migration's differences from the SQL run (DevOps lead, not the declarer)"
+    )
+    @app_commands.describe(code="the hotfix code, e.g. HF-0007", reason="why the differences are acceptable")
+    async def accept(self, interaction: discord.Interaction, code: str, reason: str) -> None:
+        hotfix = await self._act(interaction, self.svc.accept, code, reason)
+        await self._tell(interaction, f"You accepted the differences of {hotfix.code}; it is synced.")
 
     @app_commands.command(name="link", description="Link the migration file that carries a hotfix")
     @app_commands.describe(code="the hotfix code, e.g. HF-0007", file="the migration file in supabase/migrations")

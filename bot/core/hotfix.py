@@ -7,35 +7,57 @@ saw. Life of a hotfix (the protocol's "If You Must Hotfix"):
 
     dev:   declared ------------------------------> migration_linked -> synced -> resolved
     prod:  awaiting_approval -> approved ---------> migration_linked -> synced -> resolved
+           migration_linked -> applied_with_differences -> synced (file fixed, or a lead accepts)
            awaiting_approval -> rejected            (a DevOps lead refused it)
            any state before synced -> cancelled     (abandoned, e.g. the SQL was never run)
 
-``synced`` means the linked migration is applied in the hotfix's environment;
-``resolved`` means the post-incident review ("why did we need a hotfix?") is
-written. ``rejected`` and ``cancelled`` close a hotfix that will never sync;
-both need a reason and stop the reminders.
+``synced`` means the change is in the migration: the linked migration is
+applied in the hotfix's environment AND carries what was run in Studio
+(bot.core.hotfix_sql: every declared statement with the same values, nothing
+undoing it). Applied but not carrying it is ``applied_with_differences``:
+reminders go on until the file is corrected or a DevOps lead accepts the
+differences (``check_accept``). ``resolved`` means the post-incident review
+("why did we need a hotfix?") is written. ``rejected`` and ``cancelled``
+close a hotfix that will never sync; both need a reason and stop the
+reminders. Free text (summary, review, reasons) is stored redacted; the
+declared SQL is stored twice: raw, readable by the service role only (the
+content check needs it), and a redacted copy for display and export.
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from bot.core.environments import ENVIRONMENTS
+# The input checks live in bot.core.hotfix_input; callers import them from here with the rules.
+from bot.core.hotfix_input import (  # noqa: F401
+    REVIEW_MAX,
+    REVIEW_MIN,
+    SQL_MAX_BYTES,
+    SUMMARY_MAX,
+    HotfixRefused,
+    _clip,
+    check_environment,
+    check_review,
+    check_sql,
+    check_sql_file,
+    check_sql_size,
+    check_summary,
+    decode_sql_file,
+    format_code,
+    normalize_code,
+    redacted_copy,
+    sql_digest,
+)
+from bot.core.status import LocalMigration
 from bot.core.times import parse_time
 
-SUMMARY_MAX = 200
-SQL_MAX_CHARS = 20_000
-SQL_FILE_MAX_BYTES = 64 * 1024
-REVIEW_MIN = 10
-REVIEW_MAX = 2_000
 LEAD_AFTER = timedelta(hours=24)
 
 # The protocol's "If You Must Hotfix (Emergency Only)", posted with every declaration.
@@ -65,6 +87,7 @@ class HotfixState(StrEnum):
     AWAITING_APPROVAL = "awaiting_approval"
     APPROVED = "approved"
     MIGRATION_LINKED = "migration_linked"
+    APPLIED_WITH_DIFFERENCES = "applied_with_differences"
     SYNCED = "synced"
     RESOLVED = "resolved"
     REJECTED = "rejected"
@@ -74,24 +97,25 @@ class HotfixState(StrEnum):
         return self.value
 
 
-LINKABLE = (HotfixState.DECLARED, HotfixState.APPROVED, HotfixState.MIGRATION_LINKED)
+# A person may (re)link while the migration is not known to carry the change: also a corrected file.
+LINKABLE = (
+    HotfixState.DECLARED,
+    HotfixState.APPROVED,
+    HotfixState.MIGRATION_LINKED,
+    HotfixState.APPLIED_WITH_DIFFERENCES,
+)
+# Linked: the sync check compares the migration with the declared SQL and waits for it to be applied.
+CHECKED = (HotfixState.MIGRATION_LINKED, HotfixState.APPLIED_WITH_DIFFERENCES)
 UNSYNCED = frozenset(
     {
         HotfixState.DECLARED,
         HotfixState.AWAITING_APPROVAL,
         HotfixState.APPROVED,
         HotfixState.MIGRATION_LINKED,
+        HotfixState.APPLIED_WITH_DIFFERENCES,
     }
 )
 CLOSED_UNSYNCED = frozenset({HotfixState.REJECTED, HotfixState.CANCELLED})
-
-
-class HotfixRefused(Exception):
-    """An operation the rules do not allow; the message is one line for the user."""
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -164,6 +188,8 @@ class NewHotfix(_Declaration):
 
 @dataclass(frozen=True)
 class Hotfix(_Declaration):
+    """A stored hotfix. Its ``sql_text`` is the redacted copy (the raw SQL is the store's ``declared_sql``)."""
+
     code: str
     approved_by_id: str | None = None
     approved_by_name: str | None = None
@@ -172,6 +198,7 @@ class Hotfix(_Declaration):
     linked_file: str | None = None
     linked_at: datetime | None = None
     link_findings: dict = field(default_factory=dict)
+    linked_content_hash: str | None = None  # of the migration text the findings were computed from
     synced_at: datetime | None = None
     review: str | None = None
     resolved_by_id: str | None = None
@@ -228,80 +255,6 @@ class HotfixEvent:
             actor_name=row.get("actor_name"),
             detail=dict(row.get("detail") or {}),
         )
-
-
-# --- Input -----------------------------------------------------------------
-
-_CODE = re.compile(r"^\s*(?:hf[-_ ]?)?0*(\d{1,9})\s*$", re.IGNORECASE)
-
-
-def format_code(number: int) -> str:
-    return f"HF-{number:04d}"
-
-
-def normalize_code(text: str) -> str:
-    """``hf-7``, ``HF-0007``, ``7`` -> ``HF-0007``; anything else is refused."""
-    match = _CODE.match(text or "")
-    if not match or int(match.group(1)) == 0:
-        raise HotfixRefused(f"`{_clip(text, 30)}` is not a hotfix code; codes look like HF-0007 (see `/hotfix list`)")
-    return format_code(int(match.group(1)))
-
-
-def check_environment(env: str) -> str:
-    value = (env or "").strip().lower()
-    if value not in ENVIRONMENTS:
-        raise HotfixRefused(f"environment must be dev or prod, not `{_clip(env, 20)}`")
-    return value
-
-
-def check_summary(summary: str) -> str:
-    text = " ".join((summary or "").split())
-    if not text:
-        raise HotfixRefused("the summary is empty: say in one line what broke and what the SQL fixes")
-    if len(text) > SUMMARY_MAX:
-        raise HotfixRefused(
-            f"the summary is {len(text)} characters; keep it to {SUMMARY_MAX} and put details in the thread"
-        )
-    return text
-
-
-def check_sql(sql: str | None) -> str | None:
-    if sql is None or not sql.strip():
-        return None
-    text = sql.replace("\r\n", "\n").strip()
-    if len(text) > SQL_MAX_CHARS:
-        raise HotfixRefused(
-            f"the SQL is {len(text):,} characters; the limit is {SQL_MAX_CHARS:,}: attach only what was run"
-        )
-    return text
-
-
-def check_sql_file(name: str, size: int) -> None:
-    if not name.lower().endswith(".sql"):
-        raise HotfixRefused(f"the attachment `{_clip(name, 60)}` is not a .sql file; attach the SQL you ran")
-    if size > SQL_FILE_MAX_BYTES:
-        raise HotfixRefused(
-            f"the attachment is {size:,} bytes; the limit is {SQL_FILE_MAX_BYTES:,}: attach only what was run"
-        )
-
-
-def check_review(review: str, what: str = "review", question: str = "why did we need a hotfix?") -> str:
-    """A required free text (the review, or the reason for rejecting or cancelling)."""
-    text = (review or "").strip()
-    if len(text) < REVIEW_MIN:
-        raise HotfixRefused(f"the {what} is required (at least {REVIEW_MIN} characters): {question}")
-    if len(text) > REVIEW_MAX:
-        raise HotfixRefused(f"the {what} is {len(text):,} characters; keep it to {REVIEW_MAX:,}")
-    return text
-
-
-def sql_digest(sql: str | None) -> str | None:
-    return hashlib.sha256(sql.encode("utf-8")).hexdigest() if sql else None
-
-
-def _clip(text: str, limit: int) -> str:
-    text = str(text or "")
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 # --- Transitions -----------------------------------------------------------
@@ -383,6 +336,24 @@ def check_resolve(hotfix: Hotfix, actor: Actor, review: str) -> str:
     return check_review(review)
 
 
+def check_accept(hotfix: Hotfix, actor: Actor, reason: str) -> str:
+    """A DevOps lead accepts the differences between the migration and what was run in Studio.
+
+    The second pair of eyes, like approving: a lead, and not the declarer.
+    """
+    _refuse_if_closed(hotfix)
+    if hotfix.state != HotfixState.APPLIED_WITH_DIFFERENCES:
+        raise HotfixRefused(
+            f"{hotfix.code} is {hotfix.state}: only a hotfix whose migration is applied with differences "
+            "(applied_with_differences) can have them accepted"
+        )
+    if not actor.is_lead:
+        raise HotfixRefused(f"only a DevOps lead can accept the differences of {hotfix.code}")
+    if actor.id == hotfix.declared_by_id:
+        raise HotfixRefused(f"you declared {hotfix.code}; another DevOps lead must accept its differences")
+    return check_review(reason, "reason", "why are the differences acceptable?")
+
+
 def check_reject(hotfix: Hotfix, actor: Actor, reason: str) -> str:
     """A DevOps lead refuses a prod hotfix that awaits approval.
 
@@ -447,6 +418,24 @@ def codes_in_migration(file_name: str, text: str) -> set[str]:
     stem = file_name[:-4] if file_name.lower().endswith(".sql") else file_name
     codes |= {format_code(int(m.group(1))) for m in _FILE_CODE.finditer(stem) if int(m.group(1))}
     return codes
+
+
+def carrying_migrations(hotfix: Hotfix, migrations: Sequence[LocalMigration]) -> list[LocalMigration]:
+    """The migrations that carry a linked hotfix: the linked file, then later files naming its code
+    (corrections), in version order. Empty when the linked file is not among ``migrations``."""
+    linked = next((m for m in migrations if m.file == hotfix.linked_file), None)
+    if linked is None:
+        return []
+    later = []
+    for m in migrations:
+        if m.version <= linked.version:
+            continue
+        try:
+            if hotfix.code in codes_in_migration(m.file, m.sql):
+                later.append(m)
+        except HotfixRefused:  # a malformed code in a comment names no hotfix
+            continue
+    return sorted([linked, *later], key=lambda m: m.version)
 
 
 def format_duration(delta: timedelta | None) -> str:

@@ -16,25 +16,36 @@ PostgreSQL's own parse tree (pglast):
   statement): ``update settings set flag = true`` run in Studio and ``...
   set flag = false`` in the migration are "same shape, different values",
   not a match.
+* ``undone``: declared statements the migration carries but then takes
+  back: a later statement setting the same thing to other values (the same
+  UPDATE target, column default, setting), or dropping what it created.
+* ``same_name``: a declared CREATE (index, table) that the migration creates
+  under the same name with another definition. With IF NOT EXISTS that
+  silently does nothing on the hotfixed database (the name is taken by
+  Studio's object); without it, it fails there.
 * ``not_idempotent``: statements that fail against a database where the
   hotfix already ran (the migration runs there after the hotfix), by the
   pre-flight lint's idempotency rules.
+
+The first four are differences (``differences``): a hotfix whose migration
+has any is ``applied_with_differences``, not ``synced``. Every statement
+text kept in the findings is redacted (they are stored and shown). One
+statement's keys and objects come from bot.core.hotfix_statements.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+from dataclasses import dataclass, field
 
 from pglast import ast, parse_sql
 from pglast import parser as pg
-from pglast.stream import RawStream
 
+from bot.core.hotfix_statements import Analysed, analyse
 from bot.core.lint import MigrationSource, lint_text
 from bot.core.lint.parse import do_block_statements
-from bot.core.sql import canonical_form, split_statements
-
-# Attributes whose only job is to make a statement safe to re-run.
-_GUARD_FLAGS = ("if_not_exists", "missing_ok", "replace")
+from bot.core.redact import redact
+from bot.core.sql import split_statements
 
 
 @dataclass(frozen=True)
@@ -47,55 +58,6 @@ class LeafStatement:
 class IdempotencyIssue:
     line: int
     message: str
-
-
-def _neutralise(node) -> None:
-    """Strip idempotency guards and fill in the default schema, in place."""
-    if isinstance(node, (list, tuple)):
-        for item in node:
-            _neutralise(item)
-        return
-    if not isinstance(node, ast.Node):
-        return
-    for name in getattr(type(node), "__slots__", ()):
-        if name in _GUARD_FLAGS and isinstance(getattr(node, name, None), bool):
-            setattr(node, name, False)
-        elif name == "onConflictClause":
-            setattr(node, name, None)
-        elif name == "schemaname" and isinstance(node, ast.RangeVar) and node.schemaname is None:
-            node.schemaname = "public"
-        else:
-            _neutralise(getattr(node, name, None))
-
-
-@dataclass(frozen=True)
-class StatementKey:
-    """How one statement compares: by shape (fingerprint, constants ignored) and exactly (constants kept)."""
-
-    shape: str
-    exact: str
-
-
-def statement_key(statement: str) -> StatementKey:
-    """Both keys of one statement, guard-neutral (the plain statement's if it cannot be rewritten)."""
-    try:
-        nodes = parse_sql(statement)
-    except pg.ParseError:
-        unparsable = "unparsable:" + " ".join(statement.lower().split())
-        return StatementKey(unparsable, unparsable)
-    try:
-        stmts = [raw.stmt for raw in nodes if raw.stmt is not None]
-        for stmt in stmts:
-            _neutralise(stmt)
-        text = ";\n".join(RawStream()(stmt) for stmt in stmts)
-    except Exception:
-        text = statement
-    return StatementKey(pg.fingerprint(text), canonical_form(text))
-
-
-def fingerprint(statement: str) -> str:
-    """The guard-neutral fingerprint of one statement (constants ignored)."""
-    return statement_key(statement).shape
 
 
 def _do_body_statements(text: str) -> list[str] | None:
@@ -137,26 +99,92 @@ def _strip_comments_only(text: str) -> bool:
 class Comparison:
     missing: list[str]  # declared statements with no statement of the same shape in the migration
     different_values: list[dict]  # {"declared": ..., "migration": [...]}: same shape, other literal values
+    undone: list[dict] = field(default_factory=list)  # {"declared", "migration", "why"}: carried, then taken back
+    same_name: list[dict] = field(default_factory=list)  # {"declared", "migration", "object", "if_not_exists"}
 
 
-def _keyed(sql: str) -> list[tuple[str, StatementKey]]:
-    return [(s.text, statement_key(s.text)) for s in leaf_statements(sql) if not _strip_comments_only(s.text)]
+def _analysed(sql: str) -> list[Analysed]:
+    return [analyse(s.text) for s in leaf_statements(sql) if not _strip_comments_only(s.text)]
 
 
 def compare_statements(declared_sql: str, migration_sql: str) -> Comparison:
-    """Each declared statement, in declared order: contained, missing, or only with other values."""
-    by_shape: dict[str, list[tuple[str, StatementKey]]] = {}
-    for text, key in _keyed(migration_sql):
-        by_shape.setdefault(key.shape, []).append((text, key))
-    missing: list[str] = []
-    different: list[dict] = []
-    for text, key in _keyed(declared_sql):
-        same_shape = by_shape.get(key.shape)
-        if not same_shape:
-            missing.append(text)
-        elif all(other.exact != key.exact for _, other in same_shape):
-            different.append({"declared": text, "migration": [t for t, _ in same_shape][:3]})
-    return Comparison(missing, different)
+    """Each declared statement, in declared order: contained, missing, only with other values, or undone."""
+    migration = _analysed(migration_sql)
+    by_shape: dict[str, list[int]] = {}
+    by_target: dict[str, list[int]] = {}  # what a statement sets -> where (for "set back")
+    by_drop: dict[tuple[str, str], list[int]] = {}  # what a statement drops -> where
+    for position, statement in enumerate(migration):
+        by_shape.setdefault(statement.key.shape, []).append(position)
+        if statement.sets is not None:
+            by_target.setdefault(statement.sets, []).append(position)
+        for obj in statement.drops:
+            by_drop.setdefault(obj, []).append(position)
+    out = Comparison([], [], [], [])
+    for declared in _analysed(declared_sql):
+        positions = by_shape.get(declared.key.shape)
+        if not positions:
+            other = _same_name(declared, migration)
+            if other is None:
+                out.missing.append(declared.text)
+            else:
+                out.same_name.append(other)
+            continue
+        exact = [p for p in positions if migration[p].key.exact == declared.key.exact]
+        if not exact:
+            out.different_values.append(
+                {"declared": declared.text, "migration": [migration[p].text for p in positions][:3]}
+            )
+            continue
+        undo = _undoing(declared, exact[-1], migration, by_target, by_drop)
+        if undo is not None:
+            out.undone.append({"declared": declared.text, "migration": undo[0].text, "why": undo[1]})
+    return out
+
+
+def _undoing(
+    declared: Analysed,
+    matched_at: int,
+    migration: list[Analysed],
+    by_target: dict[str, list[int]],
+    by_drop: dict[tuple[str, str], list[int]],
+) -> tuple[Analysed, str] | None:
+    """The first statement after the match that takes the declared one back, and how."""
+    found: list[tuple[int, str]] = []
+    if declared.sets is not None:
+        later = (p for p in by_target.get(declared.sets, ()) if p > matched_at)
+        first = next((p for p in later if migration[p].key.exact != declared.key.exact), None)
+        if first is not None:
+            found.append((first, "sets it back to other values"))
+    for kind, name in sorted(declared.creates):
+        first = next((p for p in by_drop.get((kind, name), ()) if p > matched_at), None)
+        if first is not None:
+            found.append((first, f"drops the {kind} {name} it creates"))
+    if not found:
+        return None
+    position, why = min(found)
+    return migration[position], why
+
+
+_SAME_NAME_KINDS = ("index", "table")
+
+
+def _same_name(declared: Analysed, migration: list[Analysed]) -> dict | None:
+    """A migration CREATE of the declared object's name with another definition (not dropped before)."""
+    wanted = {obj for obj in declared.creates if obj[0] in _SAME_NAME_KINDS}
+    for position, statement in enumerate(migration):
+        taken = wanted & statement.creates
+        if not taken:
+            continue
+        if any(taken & earlier.drops for earlier in migration[:position]):
+            return None  # dropped first: the migration replaces Studio's object on purpose (a different one)
+        kind, name = sorted(taken)[0]
+        return {
+            "declared": declared.text,
+            "migration": statement.text,
+            "object": f"{kind} {name}",
+            "if_not_exists": statement.guarded_create,
+        }
+    return None
 
 
 def missing_statements(declared_sql: str, migration_sql: str) -> list[str]:
@@ -178,6 +206,7 @@ IDEMPOTENCY_RULES = frozenset(
         "add-column-without-if-not-exists",
         "unguarded-create",
         "insert-without-on-conflict",
+        "rename-without-guard",
         "parse-error",
     }
 )
@@ -191,12 +220,56 @@ def not_idempotent(migration_sql: str, file_name: str = "migration.sql") -> list
     ]
 
 
+# Findings that mean the migration does not carry the hotfix (not_idempotent is a warning only:
+# an applied migration did run).
+DIFFERENCES = ("missing", "different_values", "undone", "same_name")
+# Bumped when the comparison changes, so stored findings are computed again (content_hash).
+CHECK_VERSION = "2"
+
+
+def differences(findings: dict | None) -> int:
+    """How many differences between the migration and the declared SQL the findings list."""
+    return sum(len((findings or {}).get(key) or ()) for key in DIFFERENCES)
+
+
+def same_findings(a: dict | None, b: dict | None) -> bool:
+    """The same findings, a key absent or empty alike (findings stored before a kind existed lack its key)."""
+    keys = (*DIFFERENCES, "not_idempotent", "compared")
+    return all(((a or {}).get(k) or None) == ((b or {}).get(k) or None) for k in keys)
+
+
+def content_hash(files: list[tuple[str, str]]) -> str:
+    """What the findings were computed from: the (name, text) of the migrations, and the check's version."""
+    digest = hashlib.sha256(f"hotfix-check:{CHECK_VERSION}\n".encode())
+    for name, text in files:
+        for part in (name, text):
+            data = part.encode("utf-8", "surrogatepass")
+            digest.update(len(data).to_bytes(8, "big") + data)
+    return digest.hexdigest()
+
+
+def _redacted(value):
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, list):
+        return [_redacted(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _redacted(v) for k, v in value.items()}
+    return value
+
+
 def link_findings(declared_sql: str | None, migration_sql: str, file_name: str = "migration.sql") -> dict:
-    """What the hotfix record keeps about its linked migration (JSON-ready)."""
+    """What the hotfix record keeps about its linked migration (JSON-ready, statement texts redacted)."""
     compared = compare_statements(declared_sql, migration_sql) if declared_sql else Comparison([], [])
-    return {
-        "missing": compared.missing,
-        "different_values": compared.different_values,
-        "compared": bool(declared_sql),
-        "not_idempotent": [{"line": i.line, "message": i.message} for i in not_idempotent(migration_sql, file_name)],
-    }
+    return _redacted(
+        {
+            "missing": compared.missing,
+            "different_values": compared.different_values,
+            "undone": compared.undone,
+            "same_name": compared.same_name,
+            "compared": bool(declared_sql),
+            "not_idempotent": [
+                {"line": i.line, "message": i.message} for i in not_idempotent(migration_sql, file_name)
+            ],
+        }
+    )

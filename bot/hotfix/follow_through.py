@@ -21,6 +21,7 @@ from bot.core import hotfix_timeline as timeline
 from bot.core.hotfix import SYSTEM, Actor, Hotfix, HotfixRefused, HotfixState
 from bot.core.status import LocalMigration, State, StatusReport
 from bot.errors import SourceUnavailable, UserFacingError
+from bot.hotfix.content_sync import ContentSync
 
 if TYPE_CHECKING:
     from bot.adapters.state.journal import HotfixJournal
@@ -46,7 +47,7 @@ class TickReport:
     published: int = 0
 
 
-class FollowThrough:
+class FollowThrough(ContentSync):
     """Mixed into ``HotfixService``, which sets these attributes."""
 
     store: HotfixStore
@@ -62,13 +63,10 @@ class FollowThrough:
 
     _followups_checked: datetime | None = None
 
-    async def _publish(self, hotfix: Hotfix, *, automatic: bool = False) -> None:
-        raise NotImplementedError
-
     async def _details(self, hotfix: Hotfix) -> dict[str, str]:
         raise NotImplementedError
 
-    async def _link(self, hotfix: Hotfix, actor: Actor, version: str, name: str, text: str) -> Hotfix:
+    async def _link(self, hotfix: Hotfix, actor: Actor, migration: LocalMigration) -> Hotfix:
         raise NotImplementedError
 
     async def tick(self) -> TickReport:
@@ -114,7 +112,7 @@ class FollowThrough:
             stored += 1
             await self._publish(hotfix)
             await self.posts.record_post(hotfix)
-        if pending and stored == len(pending):
+        if stored:  # the stored declarations' SQL leaves the journal now, not once every other one is stored
             await self.journal.compact()
         return stored
 
@@ -138,14 +136,22 @@ class FollowThrough:
             if hotfix is None or hotfix.state not in (HotfixState.DECLARED, HotfixState.APPROVED):
                 continue  # unknown, not approved yet, or already linked (a person's link wins)
             try:
-                await self._link(hotfix, SYSTEM, migration.version, migration.file, migration.sql)
+                await self._link(hotfix, SYSTEM, migration)
                 linked += 1
             except UserFacingError as exc:
                 log.info("auto-link of %s skipped: %s", code, exc.message)
         return linked
 
     async def sync_check(self) -> int:
-        waiting = await self.store.list(state=HotfixState.MIGRATION_LINKED.value)
+        """Linked hotfixes: check the migration's content again when it changed, and settle applied ones.
+
+        Synced only when every migration carrying the hotfix is applied AND carries what was run in
+        Studio; applied with differences otherwise (``bot.hotfix.content_sync``).
+        """
+        waiting = [h for state in rules.CHECKED for h in await self.store.list(state=state.value)]
+        if not waiting:
+            return 0
+        migrations = (await self.migration_files.read()).migrations
         synced = 0
         for env in sorted({h.environment for h in waiting}):
             try:
@@ -154,13 +160,11 @@ class FollowThrough:
                 log.warning("hotfix sync check for %s skipped: %s", env, exc.message)
                 continue
             applied = {m.version for m in report.migrations if m.state in APPLIED_STATES}
-            for hotfix in (h for h in waiting if h.environment == env and h.linked_version in applied):
-                assert hotfix.linked_version is not None
-                done = await self.store.mark_synced(hotfix.id, hotfix.linked_version, self.now())
-                if done is None:
-                    continue  # another bot (or an earlier tick) already moved it; republish covers its post
-                synced += 1
-                await self._publish(done)
+            for hotfix in (h for h in waiting if h.environment == env):
+                try:
+                    synced += await self._settle(hotfix, migrations, applied)
+                except UserFacingError as exc:
+                    log.warning("hotfix sync check of %s skipped: %s", hotfix.code, exc.message)
         return synced
 
     async def send_due_reminders(self) -> int:

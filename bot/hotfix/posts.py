@@ -11,7 +11,9 @@ nothing new, and the outbox delivers each row exactly once:
   state (title, state, who, buttons), ordered by the outbox after earlier edits;
 * ``hotfix:<id>:update:<state>:<stamp>``: what just happened, in the thread;
 * ``hotfix:<id>:approval-ping:<n>``, ``hotfix:<id>:reminder:<n>``,
-  ``hotfix:<id>:note:<event id>``, ``hotfix:<id>:followup[-overdue]:<id>``.
+  ``hotfix:<id>:note:<event id>``, ``hotfix:<id>:followup[-overdue]:<id>``;
+* ``hotfix:<id>:rechecked:<content hash>``: the content check of a linked
+  migration's changed text (the hash names the text checked).
 
 ``<stamp>`` is the hotfix's latest transition time, so a state reached again
 (a migration linked anew) is a new event. ``publish`` derives the post and
@@ -97,9 +99,12 @@ class HotfixPosts:
         self._queued.add(key)
         return new
 
-    async def _reply(self, hotfix_id: str, key: str, message: OutgoingMessage) -> bool:
+    async def _reply(self, hotfix: Hotfix, key: str, message: OutgoingMessage) -> bool:
         # In the post's thread; if the post itself could never be made, a post of its own beats silence.
-        return await self._enqueue(key, message, reply_to=post_key(hotfix_id), if_gone="send")
+        # A post made by another bot (or before the outbox) is adopted first, so the reply finds its thread.
+        if key not in self._queued:
+            await self._adopt_earlier_post(hotfix)
+        return await self._enqueue(key, message, reply_to=post_key(hotfix.id), if_gone="send")
 
     # ------------------------------------------------------------------ the #alerts post
 
@@ -117,10 +122,15 @@ class HotfixPosts:
         *,
         details: dict[str, str] | Callable[[], Awaitable[dict[str, str]]] | None = None,
         automatic: bool = False,
+        update: OutgoingMessage | None = None,
+        reconciling: bool = False,
     ) -> bool:
         """Make the #alerts post show ``hotfix`` as stored now, and say in its thread what changed.
 
         ``details``: rollback and impact, or how to read them (only when something is to be queued).
+        ``update``: the thread message when the action knows more than the stored row (who accepted
+        the differences, and why); otherwise ``render_posts.state_update``.
+        ``reconciling``: a re-publish, not a change this process just made (see ``reconcile``).
         False when there is no outbox (nothing can be posted)."""
         if self.outbox is None:
             return False
@@ -140,9 +150,11 @@ class HotfixPosts:
             self._queued.add(edit)  # the new post shows this state already
         else:
             await self._enqueue(edit, message, edit_of=key)
-        update = render.state_update(hotfix, automatic=automatic)
-        if update is not None and not adopted:  # an adopted post's news was told when it happened
-            await self._reply(hotfix.id, news, update)
+        update = update or render.state_update(hotfix, automatic=automatic)
+        # A re-publish that adopts an earlier post: its news was told when it happened. A change just
+        # won in the store (by this bot, maybe not the one that made the post) is told now.
+        if update is not None and not (adopted and reconciling):
+            await self._reply(hotfix, news, update)
         self._queued.add(news)
         return True
 
@@ -156,7 +168,9 @@ class HotfixPosts:
             return False
         ref = PostRef("alerts", hotfix.alert_channel_id, hotfix.alert_message_id, hotfix.alert_thread_id)
         message = render.alert_message(hotfix, lead_role_id=self.lead_role_id)
-        if not await self.outbox.adopt(key, ALERTS, message, ref):
+        adopted = await self.outbox.adopt(key, ALERTS, message, ref)
+        self._queued.add(key)  # the row exists now either way: edits and replies find it
+        if not adopted:
             return False
         log.info("hotfix %s: its earlier #alerts post is now the outbox's row", hotfix.code)
         return True
@@ -185,7 +199,7 @@ class HotfixPosts:
             if not hotfix.unsynced and now - datetime.fromisoformat(stamp(hotfix)) > RECENT:
                 continue
             read = (lambda h=hotfix: details_for(h)) if details_for is not None else None
-            await self.publish(hotfix, details=read)
+            await self.publish(hotfix, details=read, reconciling=True)
             await self.record_post(hotfix)
             count += 1
         return count
@@ -194,16 +208,21 @@ class HotfixPosts:
 
     async def approval_ping(self, hotfix: Hotfix, ping: ApprovalPing) -> bool:
         message = render.approval_ping(hotfix, ping, lead_role_id=self.lead_role_id, backup_role_id=self.backup_role_id)
-        return await self._reply(hotfix.id, f"hotfix:{hotfix.id}:approval-ping:{ping.number}", message)
+        return await self._reply(hotfix, f"hotfix:{hotfix.id}:approval-ping:{ping.number}", message)
 
     async def reminder(self, hotfix: Hotfix, item: Reminder, now: datetime) -> bool:
         message = render.reminder(hotfix, item, now, lead_role_id=self.lead_role_id)
-        return await self._reply(hotfix.id, f"hotfix:{hotfix.id}:reminder:{item.number}", message)
+        return await self._reply(hotfix, f"hotfix:{hotfix.id}:reminder:{item.number}", message)
+
+    async def rechecked(self, hotfix: Hotfix) -> bool:
+        """The findings of the linked migration's changed text, once per text (its content hash)."""
+        key = f"hotfix:{hotfix.id}:rechecked:{hotfix.linked_content_hash}"
+        return await self._reply(hotfix, key, render.rechecked_message(hotfix))
 
     async def note(self, hotfix: Hotfix, event_id: str, message: OutgoingMessage) -> bool:
-        return await self._reply(hotfix.id, f"hotfix:{hotfix.id}:note:{event_id}", message)
+        return await self._reply(hotfix, f"hotfix:{hotfix.id}:note:{event_id}", message)
 
     async def followup(self, hotfix: Hotfix, item: Followup, *, overdue: bool = False) -> bool:
         kind = "followup-overdue" if overdue else "followup"
         message = render.followup_message(hotfix, item, overdue=overdue)
-        return await self._reply(hotfix.id, f"hotfix:{hotfix.id}:{kind}:{item.id}", message)
+        return await self._reply(hotfix, f"hotfix:{hotfix.id}:{kind}:{item.id}", message)

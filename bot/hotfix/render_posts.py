@@ -15,6 +15,7 @@ from datetime import datetime
 from bot.chat.limits import DESCRIPTION, FIELD_VALUE, clip
 from bot.chat.message import GREEN, GREY, ORANGE, RED, Button, Card, CardField, OutgoingMessage, Pings
 from bot.core.hotfix import Hotfix, HotfixState, NewHotfix, Reminder, checklist_for, format_duration
+from bot.core.hotfix_sql import differences
 from bot.core.hotfix_timeline import ApprovalPing, Followup
 from bot.core.redact import redact
 from bot.hotfix.render_text import STATE_LABELS, one_line, when
@@ -184,9 +185,27 @@ def findings_lines(hotfix: Hotfix) -> list[str]:
         for pair in different[:10]:
             theirs = (pair.get("migration") or ["?"])[0]
             lines.append(f"• Studio `{one_line(pair.get('declared'), 120)}` · migration `{one_line(theirs, 120)}`")
+    undone = findings.get("undone") or []
+    if undone:
+        lines.append(f"⚠️ {len(undone)} statement(s) run in Studio are in the migration, then taken back:")
+        for item in undone[:10]:
+            lines.append(
+                f"• Studio `{one_line(item.get('declared'), 100)}` · migration `{one_line(item.get('migration'), 100)}`"
+                f" {one_line(item.get('why'), 80)}"
+            )
+    same_name = findings.get("same_name") or []
+    if same_name:
+        lines.append(f"⚠️ {len(same_name)} object(s) the migration creates under Studio's name with another definition:")
+        for item in same_name[:10]:
+            effect = (
+                "IF NOT EXISTS silently does nothing on the hotfixed database (the name is taken)"
+                if item.get("if_not_exists")
+                else "it fails on the hotfixed database (the name is taken)"
+            )
+            lines.append(f"• {one_line(item.get('object'), 80)}: `{one_line(item.get('migration'), 120)}`: {effect}")
     if not findings.get("compared"):
         lines.append("ℹ️ No SQL was declared, so the migration could not be compared.")
-    elif not (missing or different):
+    elif not differences(findings):
         lines.append("✅ The migration contains every statement declared.")
     issues = findings.get("not_idempotent") or []
     if issues:
@@ -197,7 +216,7 @@ def findings_lines(hotfix: Hotfix) -> list[str]:
 
 def linked_card(hotfix: Hotfix, *, automatic: bool) -> Card:
     how = "found automatically" if automatic else "linked"
-    worrying = any(hotfix.link_findings.get(k) for k in ("missing", "different_values", "not_idempotent"))
+    worrying = bool(differences(hotfix.link_findings) or hotfix.link_findings.get("not_idempotent"))
     return Card(
         title=f"🔗 {hotfix.code}: migration {how}",
         description=clip(f"`{hotfix.linked_file}`\n" + "\n".join(findings_lines(hotfix)), DESCRIPTION),
@@ -206,9 +225,44 @@ def linked_card(hotfix: Hotfix, *, automatic: bool) -> Card:
     )
 
 
+def differences_card(hotfix: Hotfix) -> Card:
+    """Applied, but the migration does not carry what was run in Studio: not synced."""
+    return update_card(
+        f"⚠️ {hotfix.code} applied with differences",
+        f"`{hotfix.linked_file}` is applied in {hotfix.environment}, but it does not carry the hotfix:\n"
+        + "\n".join(findings_lines(hotfix))
+        + f"\nNext: fix the file (or add one with `-- hotfix: {hotfix.code}`), or a DevOps lead accepts the "
+        f"differences with `/hotfix accept {hotfix.code} reason:...`. Reminders go on until then.",
+        ORANGE,
+    )
+
+
+def rechecked_message(hotfix: Hotfix) -> OutgoingMessage:
+    """The linked migration changed: what the content check finds now."""
+    card = update_card(
+        f"🔍 {hotfix.code}: migration checked again",
+        f"`{hotfix.linked_file}` changed.\n" + "\n".join(findings_lines(hotfix)),
+        ORANGE if differences(hotfix.link_findings) else GREEN,
+    )
+    return OutgoingMessage(cards=(card,))
+
+
+def accepted_message(hotfix: Hotfix, who: str | None = None, reason: str | None = None) -> OutgoingMessage:
+    """Synced by a lead accepting the differences (who and why: known to the action, not to a re-publish)."""
+    by = f" by {who}" if who else ""
+    why = f"Reason: {redact(reason)}\n" if reason else ""
+    card = update_card(
+        f"🔄 {hotfix.code} synced: differences accepted{by}",
+        f"{why}Last step: the post-incident review, `/hotfix resolve {hotfix.code} review:...`",
+    )
+    return OutgoingMessage(cards=(card,))
+
+
 def state_update(hotfix: Hotfix, *, automatic: bool = False) -> OutgoingMessage | None:
     """The thread message that says what just happened (None: the state needs none)."""
     state = hotfix.state
+    if state == HotfixState.SYNCED and differences(hotfix.link_findings):
+        return accepted_message(hotfix)  # synced with differences: only a lead's accept does that
     if state == HotfixState.APPROVED:
         card = update_card(
             f"✅ {hotfix.code} approved by {hotfix.approved_by_name}",
@@ -217,6 +271,8 @@ def state_update(hotfix: Hotfix, *, automatic: bool = False) -> OutgoingMessage 
         )
     elif state == HotfixState.MIGRATION_LINKED:
         card = linked_card(hotfix, automatic=automatic)
+    elif state == HotfixState.APPLIED_WITH_DIFFERENCES:
+        card = differences_card(hotfix)
     elif state == HotfixState.SYNCED:
         card = update_card(
             f"🔄 {hotfix.code} synced",
@@ -272,11 +328,21 @@ def reminder(hotfix: Hotfix, item: Reminder, now: datetime, *, lead_role_id: int
         content = f"{mention} {user}: {hotfix.code} has been unsynced for {waited}."
         pings = Pings(users=users, roles=lead.roles)
     else:
-        content = f"{user}: {hotfix.code} still has no applied migration ({waited})."
+        lacks = (
+            "its applied migration does not carry the hotfix yet"
+            if hotfix.state == HotfixState.APPLIED_WITH_DIFFERENCES
+            else "still has no applied migration"
+        )
+        content = f"{user}: {hotfix.code} {lacks} ({waited})."
         pings = Pings(users=users)
     next_step = {
         HotfixState.AWAITING_APPROVAL: "it is still waiting for a DevOps lead's approval",
         HotfixState.MIGRATION_LINKED: f"`{hotfix.linked_file}` is linked but not applied in {hotfix.environment} yet",
+        HotfixState.APPLIED_WITH_DIFFERENCES: (
+            f"`{hotfix.linked_file}` is applied but does not carry what was run in Studio: fix the file "
+            f"(or add one with `-- hotfix: {hotfix.code}`), or a DevOps lead accepts with "
+            f"`/hotfix accept {hotfix.code} reason:...`"
+        ),
     }.get(hotfix.state, f"create the migration file with `-- hotfix: {hotfix.code}` and push it")
     card = update_card(f"⏰ {hotfix.code} reminder #{item.number}", f"Next step: {next_step}.", ORANGE)
     return OutgoingMessage(content=content, cards=(card,), pings=pings)

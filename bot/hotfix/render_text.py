@@ -13,6 +13,7 @@ from datetime import datetime
 
 from bot.core import hotfix_timeline as timeline
 from bot.core.hotfix import Hotfix, HotfixEvent, format_duration
+from bot.core.hotfix_sql import differences
 from bot.core.redact import redact
 
 CSV_COLUMNS = (
@@ -44,6 +45,7 @@ STATE_LABELS = {
     "awaiting_approval": "⏸️ awaiting approval",
     "approved": "✅ approved",
     "migration_linked": "🔗 migration linked",
+    "applied_with_differences": "⚠️ applied with differences",
     "synced": "🔄 synced",
     "resolved": "🏁 resolved",
     "rejected": "⛔ rejected",
@@ -74,6 +76,11 @@ def event_line(e: HotfixEvent) -> str:
         detail = f": {e.detail.get('file')}"
     elif e.kind == "synced":
         detail = f": {e.detail.get('version')} applied"
+    elif e.kind in ("applied_with_differences", "rechecked"):
+        found = differences(e.detail.get("findings"))
+        detail = f": {found} difference(s) from the SQL run in Studio" if found else ": no difference"
+    elif e.kind == "accepted":
+        detail = f": differences accepted: {one_line(e.detail.get('reason'), 200)}"
     elif e.kind == "reminder":
         detail = f" #{e.detail.get('number')} to the {e.detail.get('recipient')}"
     elif e.kind == "resolved":
@@ -194,6 +201,16 @@ def export_markdown(
             lines.append(
                 f"- ⚠️ Same shape, different values: Studio `{one_line(pair.get('declared'), 200)}`, "
                 f"migration `{one_line((pair.get('migration') or [''])[0], 200)}`"
+            )
+        for item in h.link_findings.get("undone", []):
+            lines.append(
+                f"- ⚠️ Taken back by the migration: Studio `{one_line(item.get('declared'), 200)}`, "
+                f"migration `{one_line(item.get('migration'), 200)}` ({one_line(item.get('why'), 100)})"
+            )
+        for item in h.link_findings.get("same_name", []):
+            lines.append(
+                f"- ⚠️ Same name, other definition ({one_line(item.get('object'), 100)}): "
+                f"migration `{one_line(item.get('migration'), 200)}`"
             )
         for issue in h.link_findings.get("not_idempotent", []):
             lines.append(f"- ⚠️ Not idempotent (line {issue['line']}): {issue['message']}")

@@ -7,12 +7,13 @@ thread updates, pings, reminders) is an outbox row enqueued by
 ``bot.hotfix.posts``, keyed by the event, so each is posted exactly once. The
 periodic work (journal replay, auto-link, sync, reminders, approval re-pings,
 overdue follow-ups, re-publishing what a crash lost) is in
-``bot.hotfix.follow_through``.
+``bot.hotfix.follow_through``; whether the linked migration carries what was
+run in Studio (the content check, its re-check when the file changes, synced or
+applied_with_differences) is in ``bot.hotfix.content_sync``.
 """
 
 from __future__ import annotations
 
-import asyncio
 import builtins
 import logging
 import uuid
@@ -27,7 +28,6 @@ from bot.adapters.supabase.hotfix_store import HotfixStore, HotfixStoreDown, new
 from bot.core import hotfix as rules
 from bot.core import hotfix_timeline as timeline
 from bot.core.hotfix import SYSTEM, Actor, Hotfix, HotfixEvent, HotfixRefused, HotfixState, NewHotfix
-from bot.core.hotfix_sql import link_findings
 from bot.core.status import LocalMigration, StatusReport
 from bot.errors import UserFacingError
 from bot.hotfix import render_posts
@@ -114,14 +114,22 @@ class HotfixService(FollowThrough):
         return await self.store.list(state=state, environment=environment)
 
     async def show(self, code: str) -> tuple[Hotfix, builtins.list[HotfixEvent]]:
+        """One hotfix and its timeline; a linked one's findings are those of its migration's current text."""
         hotfix = await self.get(code)
+        if hotfix.state in rules.CHECKED:
+            try:
+                migrations = (await self.migration_files.read()).migrations
+                hotfix = await self._recheck(hotfix, migrations) or await self.get(code)  # None: changed meanwhile
+            except UserFacingError as exc:  # the files are unreadable now: the stored findings stand
+                log.warning("could not check %s's migration again: %s", hotfix.code, exc.message)
+        hotfix = await self._with_sql_copy(hotfix)
         return hotfix, await self.store.events(hotfix.id)
 
     async def export(self, fmt: str = "markdown") -> tuple[str, str]:
         """(file name, text) of every hotfix with its follow-ups, for the review meeting."""
         if fmt not in ("csv", "markdown", "md"):
             raise UserFacingError(f"unknown export format `{fmt}`; use markdown or csv")
-        hotfixes = sorted(await self.store.list(), key=lambda h: h.code)
+        hotfixes = sorted([await self._with_sql_copy(h) for h in await self.store.list()], key=lambda h: h.code)
         events = {h.id: await self.store.events(h.id) for h in hotfixes}
         stamp = self.now().strftime("%Y%m%d")
         if fmt == "csv":
@@ -224,16 +232,31 @@ class HotfixService(FollowThrough):
         hotfix = await self.get(code)
         refusal(rules.check_link, hotfix, actor)
         migration = await self._read_migration(file_name)
-        return await self._link(hotfix, actor, migration.version, migration.file, migration.sql)
+        return await self._link(hotfix, actor, migration)
 
-    async def _link(self, hotfix: Hotfix, actor: Actor, version: str, name: str, text: str) -> Hotfix:
-        findings = await asyncio.to_thread(link_findings, hotfix.sql_text, text, name)
+    async def _link(self, hotfix: Hotfix, actor: Actor, migration: LocalMigration) -> Hotfix:
+        """Link one file; its content check (and the hash of the text checked) is stored with the link."""
+        findings, digest = await self._findings(hotfix, [migration])
         expected = [s.value for s in rules.LINKABLE]
-        linked = await self.store.link(hotfix.id, expected, version, name, findings, actor, self.now())
+        linked = await self.store.link(
+            hotfix.id, expected, migration.version, migration.file, findings, actor, self.now(), digest
+        )
         if linked is None:
             raise self._changed_meanwhile(hotfix)
         await self._publish(linked, automatic=actor is SYSTEM)
         return linked
+
+    async def accept(self, actor: Actor, code: str, reason: str) -> Hotfix:
+        """A DevOps lead (not the declarer) accepts the differences between the applied migration and
+        the SQL run in Studio: applied_with_differences -> synced, with an ``accepted`` event."""
+        hotfix = await self.get(code)
+        text = refusal(rules.check_accept, hotfix, actor, reason)
+        accepted = await self.store.accept(hotfix.id, text, actor, self.now(), new_event_id())
+        if accepted is None:
+            raise self._changed_meanwhile(hotfix)
+        update = render_posts.accepted_message(accepted, actor.name, text)
+        await self._queued(self.posts.publish(accepted, details=lambda: self._details(accepted), update=update))
+        return accepted
 
     async def resolve(self, actor: Actor, code: str, review: str) -> Hotfix:
         hotfix = await self.get(code)

@@ -60,7 +60,7 @@ def stored(new, number: int) -> Hotfix:
 
 
 def test_embeds_stay_within_discords_limits_with_huge_input():
-    sql = "select '" + "x" * (rules.SQL_MAX_CHARS - 20) + "';"
+    sql = "select '" + "x" * (rules.SQL_MAX_BYTES - 20) + "';"
     big = stored(declaration("@everyone " + "s" * (rules.SUMMARY_MAX - 10), sql), 7)
     assert message_problems(None, [alert_embed(big)]) == []
     many = [stored(declaration(f"summary {i} " + "y" * 150), i) for i in range(1, 400)]

@@ -8,13 +8,14 @@ import httpx
 import pytest
 import respx
 
+from bot.adapters.localdb import migration_up
 from bot.adapters.supabase.hotfix_rest import RestHotfixStore
 from bot.adapters.supabase.hotfix_store import HotfixStoreDown
 from bot.core import hotfix as rules
 from bot.core.hotfix import HotfixState
 from bot.errors import SourceUnavailable
 from tests.fakes.helpers import RecordingPoster
-from tests.fakes.hotfix_support import DEV, LEAD, LEAD2, Clock, make_service
+from tests.fakes.hotfix_support import DEV, LEAD, LEAD2, Clock, copy_migrations, make_service, migrate
 from tests.fakes.postgrest_sql_fake import PostgrestOverPostgres, postgrest_error
 
 URL = "https://abcd.supabase.co"
@@ -149,3 +150,45 @@ async def test_malformed_json_is_reported():
         async with httpx.AsyncClient() as client:
             with pytest.raises(SourceUnavailable, match="malformed JSON"):
                 await rest_store(client).list()
+
+
+async def test_secret_sql_recheck_settle_and_accept_over_rest(scratch_db, tmp_path):
+    migrate(scratch_db)
+    migrations = copy_migrations(tmp_path / "migrations")
+    fake = PostgrestOverPostgres(scratch_db.url, KEY)
+    with respx.mock(assert_all_called=False) as mock:
+        mock.route(host="abcd.supabase.co").mock(side_effect=fake)
+        async with httpx.AsyncClient() as client:
+            store = rest_store(client)
+            service = make_service(
+                scratch_db.url, tmp_path / "data", RecordingPoster(), store=store, migrations_dir=migrations
+            )
+            sql = "alter role app password 'hunter2';\nupdate public.limits set n = 5 where id = 1;"
+            hotfix = (await service.declare(DEV, "dev", "limits", sql)).hotfix
+            assert "hunter2" not in hotfix.sql_text and await store.declared_sql(hotfix.id) == sql
+            path = migrations / "20251231000000_limits.sql"
+            path.write_text(
+                f"-- hotfix: {hotfix.code}\ncreate table if not exists public.limits (id int, n int);\n"
+                "update public.limits set n = 5 where id = 1;\n"
+            )
+            assert migration_up(scratch_db.url, migrations).returncode == 0
+            await service.tick()
+            held = await service.get(hotfix.code)
+            assert held.state is HotfixState.APPLIED_WITH_DIFFERENCES
+            assert held.link_findings["missing"] == ["alter role app password [REDACTED]"]
+            path.write_text(path.read_text() + "update public.limits set n = 6 where id = 1;\n")
+            await service.tick()  # re-checked: now also undone (set back to other values)
+            rechecked = await service.get(hotfix.code)
+            assert rechecked.link_findings["undone"] and rechecked.state is HotfixState.APPLIED_WITH_DIFFERENCES
+            accepted = await service.accept(LEAD2, hotfix.code, "the role is rotated again by the vault job")
+            _, events = await service.show(hotfix.code)
+    assert accepted.state is HotfixState.SYNCED
+    assert [e.kind for e in events] == [
+        "declared",
+        "migration_linked",
+        "applied_with_differences",
+        "rechecked",
+        "accepted",
+    ]
+    called = {r.url.path.rsplit("/", 1)[-1] for r in fake.requests if "/rpc/" in r.url.path}
+    assert {"hotfix_declared_sql", "link_hotfix", "settle_hotfix", "recheck_hotfix", "accept_hotfix"} <= called

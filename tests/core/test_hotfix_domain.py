@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.core.hotfix import (
-    SQL_MAX_CHARS,
+    SQL_MAX_BYTES,
     SUMMARY_MAX,
     Actor,
     Hotfix,
@@ -52,7 +52,7 @@ def test_dev_declaration_is_declared_and_prod_awaits_approval():
         (DEV, "staging", "x", None, "dev or prod"),
         (DEV, "dev", "   ", None, "summary is empty"),
         (DEV, "dev", "x" * (SUMMARY_MAX + 1), None, f"keep it to {SUMMARY_MAX}"),
-        (DEV, "dev", "x", "s" * (SQL_MAX_CHARS + 1), "the limit is"),
+        (DEV, "dev", "x", "s" * (SQL_MAX_BYTES + 1), "the limit is"),
     ],
 )
 def test_declaration_refusals_are_one_line(actor, env, summary, sql, expected):

@@ -14,7 +14,7 @@ from bot.chat.app import DragonflyBot
 from bot.chat.errors import handle_app_command_error
 from bot.chat.limits import message_problems
 from bot.compose import build_services
-from bot.core.hotfix import SQL_FILE_MAX_BYTES, SUMMARY_MAX, HotfixState
+from bot.core.hotfix import SQL_MAX_BYTES, SUMMARY_MAX, HotfixState
 from bot.settings import Settings
 from cogs.hotfix import ApproveButton, Hotfix
 from tests.fakes.helpers import (
@@ -217,10 +217,23 @@ async def test_bad_input_gets_one_line(setup):
         (
             cog.declare,
             dana,
-            {"env": "dev", "summary": "x", "file": attachment("a.sql", b"-" * (SQL_FILE_MAX_BYTES + 1))},
+            {"env": "dev", "summary": "x", "file": attachment("a.sql", b"-" * (SQL_MAX_BYTES + 1))},
             "the limit is",
         ),
         (cog.declare, dana, {"env": "dev", "summary": "x", "file": attachment("a.sql", b"\xff\xfe")}, "not UTF-8"),
+        (
+            cog.declare,
+            dana,
+            {"env": "dev", "summary": "x", "file": attachment("a.sql", b"select 1;\x00\x00")},
+            "contains a control character (byte 0x00",
+        ),
+        (cog.declare, dana, {"env": "dev", "summary": "x", "sql": "select 1;\x00"}, "so it is not text"),
+        (
+            cog.accept,
+            make_member(name="lee", roles=[LEAD_ROLE]),
+            {"code": "HF-9999", "reason": "the differences are fine"},
+            "there is no hotfix HF-9999",
+        ),
         (cog.show, dana, {"code": "HF-9999"}, "there is no hotfix HF-9999"),
         (cog.show, dana, {"code": "drop table x"}, "is not a hotfix code"),
         (cog.approve, make_member(name="lee", roles=[LEAD_ROLE]), {"code": "nope"}, "is not a hotfix code"),
@@ -258,3 +271,32 @@ async def test_store_down_declaration_is_journaled_and_the_user_told(setup, tmp_
     assert (await cog.service.tick()).replayed == 1
     assert (await cog.service.tick()).replayed == 0
     assert len([h for h in await real.list() if h.summary == "declared during an outage"]) == 1
+
+
+async def test_applied_with_differences_then_accepted_through_the_cog(fresh_setup):
+    bot, cog, poster, db, migrations = fresh_setup
+    dana, lee = make_member(name="dana", roles=[HOTFIX_ROLE]), make_member(name="lee", roles=[LEAD_ROLE])
+    inter = make_interaction(user=dana, client=bot)
+    sql = "update public.plans set trial_days = 14 where id = 1;\ncreate index if not exists plans_idx on plans (id);"
+    await run(cog.declare, cog, inter, env="dev", summary="trials too short", sql=sql)
+    code = code_in(ephemeral(inter))
+    (migrations / "20251230000000_plans.sql").write_text(
+        f"-- hotfix: {code}\ncreate table if not exists public.plans (id int primary key, trial_days int);\n"
+        "update public.plans set trial_days = 14 where id = 1;\n"
+    )
+    assert migration_up(db.url, migrations).returncode == 0
+    assert (await cog.service.tick()).synced == 0
+
+    inter = make_interaction(user=dana, client=bot)
+    await run(cog.show, cog, inter, code=code)
+    shown = embed_text(sent_embeds(inter)[0])
+    assert "applied with differences" in shown and "plans_idx" in shown
+
+    inter = make_interaction(user=dana, client=bot)
+    await run(cog.accept, cog, inter, code=code, reason="the index is not needed in dev")
+    assert ephemeral(inter) == f"only a DevOps lead can accept the differences of {code}"
+    inter = make_interaction(user=lee, client=bot)
+    await run(cog.accept, cog, inter, code=code, reason="the index is not needed in dev")
+    assert ephemeral(inter) == f"You accepted the differences of {code}; it is synced."
+    assert (await cog.service.get(code)).state is HotfixState.SYNCED
+    assert any("differences accepted by lee" in (r["embeds"][0].title or "") for r in poster.replies)

@@ -35,7 +35,13 @@ def count(db_url: str, sql: str, *params) -> int:
 
 async def test_migration_applies_twice_and_locks_down_roles(migrated_db, tmp_path):
     with psycopg.connect(migrated_db.url, autocommit=True) as conn:
-        conn.execute(Path("supabase/migrations/20251210000000_hotfix_incidents.sql").read_text())
+        # Every hotfix migration again, in order (the later ones take back what the first one granted).
+        for name in (
+            "20251210000000_hotfix_incidents.sql",
+            "20251210120000_hotfix_cancel.sql",
+            "20251214200000_hotfix_sql_secret.sql",
+        ):
+            conn.execute(Path("supabase/migrations", name).read_text())
         privs = dict(
             conn.execute(
                 "select r, has_table_privilege(r, 'public.hotfixes', 'insert') from "
@@ -43,7 +49,12 @@ async def test_migration_applies_twice_and_locks_down_roles(migrated_db, tmp_pat
             ).fetchall()
         )
         assert privs == {"anon": False, "authenticated": False, "service_role": True}
-        assert conn.execute("select has_table_privilege('authenticated', 'public.hotfixes', 'select')").fetchone()[0]
+        # Least privilege (issue 14): app users read nothing of the hotfix records; the bot is service_role.
+        readers = conn.execute(
+            "select r from unnest(array['anon','authenticated','service_role']) r "
+            "where has_table_privilege(r, 'public.hotfixes', 'select')"
+        ).fetchall()
+        assert readers == [("service_role",)]
         assert not conn.execute("select has_table_privilege('anon', 'public.hotfixes', 'select')").fetchone()[0]
         assert not conn.execute(
             "select has_function_privilege('authenticated', "

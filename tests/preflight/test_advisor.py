@@ -9,12 +9,9 @@ from bot.core.lint.advisor import advise
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "supabase" / "migrations"
 
-# Findings still open on main, each removed by a migration being landed (issue 14 part 1): the hotfix
-# tables' trigger function (the hotfix migration). The status view's were fixed by 20251211000000.
-# The test fails on any finding NOT listed here; shrink the list as those land.
-KNOWN_OPEN = {
-    ("20251210000000_hotfix_incidents.sql", "function-search-path", "public.hotfix_history_append_only()"),
-}
+# Findings still open: none. The status view's were fixed by 20251211000000, the hotfix tables'
+# trigger function by 20251214200000 (it pins search_path). The test fails on any finding not listed.
+KNOWN_OPEN: set[tuple[str, str, str]] = set()
 
 
 def _key(finding) -> tuple[str, str, str]:

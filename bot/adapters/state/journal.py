@@ -22,7 +22,9 @@ and the rest of the journal replays as usual. A journal that cannot be
 written raises ``JournalUnwritable``, whose message is the one line the
 user gets: nothing was saved anywhere, and what to do. ``compact``
 rewrites the file with only pending declarations, atomically (temp file,
-fsync, rename, fsync the folder), once everything is done.
+fsync, rename, fsync the folder), after each replay that stored something.
+The file is owner-only (0600, also when it was made looser before): a
+declaration holds the SQL run in Studio, which is secret, until it is stored.
 """
 
 from __future__ import annotations
@@ -96,7 +98,10 @@ class HotfixJournal:
         with self._lock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             created = not self.path.exists()
-            with open(self.path, "a+b") as fh:
+            # Owner-only: a declaration holds the SQL run in Studio (secret) until the store has it.
+            with os.fdopen(os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600), "a+b") as fh:
+                if os.fstat(fh.fileno()).st_mode & 0o077:
+                    os.fchmod(fh.fileno(), 0o600)  # a journal made before this was world-readable
                 # A crash mid-write leaves a torn last line without its newline; start
                 # a fresh line so this record is not glued onto it (and lost with it).
                 if fh.tell() > 0:
@@ -185,14 +190,7 @@ class HotfixJournal:
             keep = [r for r in records if r.get("op") == "declare" and r.get("id") not in done]
             if len(keep) == len(records):
                 return
-            temp = self.path.with_suffix(".tmp")
-            with open(temp, "w", encoding="utf-8") as fh:
-                for record in keep:
-                    fh.write(json.dumps(record, separators=(",", ":"), sort_keys=True) + "\n")
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(temp, self.path)
-            _fsync_dir(self.path.parent)
+            self._rewrite(keep)  # owner-only, atomic: the stored declarations' SQL leaves the disk
 
     # --- async API ---
 

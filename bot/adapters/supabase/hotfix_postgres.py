@@ -28,7 +28,7 @@ from bot.adapters.supabase.hotfix_store import (
     new_event_id,
 )
 from bot.adapters.supabase.postgres import connect
-from bot.core.hotfix import Actor, Hotfix, HotfixEvent, NewHotfix, Reminder
+from bot.core.hotfix import Actor, Hotfix, HotfixEvent, NewHotfix, Reminder, redacted_copy
 from bot.errors import SourceUnavailable
 
 
@@ -74,7 +74,7 @@ class PostgresHotfixStore:
 
     async def declare(self, new: NewHotfix) -> Hotfix:
         found = await self._hotfix(
-            "select * from public.declare_hotfix(%s::uuid, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            "select * from public.declare_hotfix(%s::uuid, %s, %s, %s, %s, %s, %s, %s, %s, %s, p_sql_redacted => %s)",
             (
                 new.id,
                 new.environment,
@@ -86,6 +86,7 @@ class PostgresHotfixStore:
                 new.declared_at,
                 new.state.value,
                 new.next_reminder_at,
+                redacted_copy(new.sql_text),
             ),
         )
         if found is None:  # pragma: no cover - the function always returns the row
@@ -98,14 +99,35 @@ class PostgresHotfixStore:
             (hotfix_id, list(expected), *actor_args(actor), at),
         )
 
-    async def link(self, hotfix_id, expected, version, file, findings, actor: Actor, at) -> Hotfix | None:
+    async def declared_sql(self, hotfix_id) -> str | None:
+        rows = await self._rows("select public.hotfix_declared_sql(%s::uuid) as sql_text", (hotfix_id,))
+        return rows[0]["sql_text"] if rows else None
+
+    async def link(
+        self, hotfix_id, expected, version, file, findings, actor: Actor, at, content_hash=None
+    ) -> Hotfix | None:
         return await self._hotfix(
-            "select * from public.link_hotfix(%s::uuid, %s, %s, %s, %s, %s, %s, %s)",
-            (hotfix_id, list(expected), version, file, Jsonb(findings), *actor_args(actor), at),
+            "select * from public.link_hotfix(%s::uuid, %s, %s, %s, %s, %s, %s, %s, %s)",
+            (hotfix_id, list(expected), version, file, Jsonb(findings), *actor_args(actor), at, content_hash),
         )
 
-    async def mark_synced(self, hotfix_id, version, at) -> Hotfix | None:
-        return await self._hotfix("select * from public.mark_hotfix_synced(%s::uuid, %s, %s)", (hotfix_id, version, at))
+    async def recheck(self, hotfix_id, expected, findings, content_hash, at) -> Hotfix | None:
+        return await self._hotfix(
+            "select * from public.recheck_hotfix(%s::uuid, %s, %s, %s, %s)",
+            (hotfix_id, list(expected), Jsonb(findings), content_hash, at),
+        )
+
+    async def settle(self, hotfix_id, expected, state, content_hash, at) -> Hotfix | None:
+        return await self._hotfix(
+            "select * from public.settle_hotfix(%s::uuid, %s, %s, %s, %s)",
+            (hotfix_id, list(expected), state, content_hash, at),
+        )
+
+    async def accept(self, hotfix_id, reason, actor: Actor, at, event_id) -> Hotfix | None:
+        return await self._hotfix(
+            "select * from public.accept_hotfix(%s::uuid, %s, %s, %s, %s, %s::uuid)",
+            (hotfix_id, reason, *actor_args(actor), at, event_id),
+        )
 
     async def resolve(self, hotfix_id, expected, review, actor: Actor, at) -> Hotfix | None:
         return await self._hotfix(

@@ -27,7 +27,7 @@ from bot.adapters.supabase.hotfix_store import (
     new_event_id,
 )
 from bot.adapters.supabase.rest import RETRY_STATUSES, PostgrestClient, _postgrest_error, json_body, json_rows
-from bot.core.hotfix import Actor, Hotfix, HotfixEvent, NewHotfix, Reminder
+from bot.core.hotfix import Actor, Hotfix, HotfixEvent, NewHotfix, Reminder, redacted_copy
 from bot.core.redact import redact
 from bot.errors import SourceUnavailable
 
@@ -71,6 +71,7 @@ class RestHotfixStore(PostgrestClient):
                 "p_declared_at": _iso(new.declared_at),
                 "p_state": new.state.value,
                 "p_next_reminder_at": _iso(new.next_reminder_at),
+                "p_sql_redacted": redacted_copy(new.sql_text),
             },
         )
         if found is None:
@@ -90,7 +91,13 @@ class RestHotfixStore(PostgrestClient):
             },
         )
 
-    async def link(self, hotfix_id, expected, version, file, findings, actor: Actor, at) -> Hotfix | None:
+    async def declared_sql(self, hotfix_id) -> str | None:
+        found = await self._rpc("hotfix_declared_sql", {"p_id": hotfix_id})
+        return found if isinstance(found, str) else None
+
+    async def link(
+        self, hotfix_id, expected, version, file, findings, actor: Actor, at, content_hash=None
+    ) -> Hotfix | None:
         actor_id, actor_name = actor_args(actor)
         return await self._hotfix(
             "link_hotfix",
@@ -103,11 +110,47 @@ class RestHotfixStore(PostgrestClient):
                 "p_actor_id": actor_id,
                 "p_actor_name": actor_name,
                 "p_at": _iso(at),
+                "p_content_hash": content_hash,
             },
         )
 
-    async def mark_synced(self, hotfix_id, version, at) -> Hotfix | None:
-        return await self._hotfix("mark_hotfix_synced", {"p_id": hotfix_id, "p_version": version, "p_at": _iso(at)})
+    async def recheck(self, hotfix_id, expected, findings, content_hash, at) -> Hotfix | None:
+        return await self._hotfix(
+            "recheck_hotfix",
+            {
+                "p_id": hotfix_id,
+                "p_expected": list(expected),
+                "p_findings": findings,
+                "p_content_hash": content_hash,
+                "p_at": _iso(at),
+            },
+        )
+
+    async def settle(self, hotfix_id, expected, state, content_hash, at) -> Hotfix | None:
+        return await self._hotfix(
+            "settle_hotfix",
+            {
+                "p_id": hotfix_id,
+                "p_expected": list(expected),
+                "p_state": state,
+                "p_content_hash": content_hash,
+                "p_at": _iso(at),
+            },
+        )
+
+    async def accept(self, hotfix_id, reason, actor: Actor, at, event_id) -> Hotfix | None:
+        actor_id, actor_name = actor_args(actor)
+        return await self._hotfix(
+            "accept_hotfix",
+            {
+                "p_id": hotfix_id,
+                "p_reason": reason,
+                "p_actor_id": actor_id,
+                "p_actor_name": actor_name,
+                "p_at": _iso(at),
+                "p_event_id": event_id,
+            },
+        )
 
     async def resolve(self, hotfix_id, expected, review, actor: Actor, at) -> Hotfix | None:
         actor_id, actor_name = actor_args(actor)

@@ -1,14 +1,16 @@
 """The hotfix store interface, shared by the PostgREST and Postgres adapters.
 
 Both adapters write only through the SQL functions of
-supabase/migrations/20251210000000_hotfix_incidents.sql and
-20251210120000_hotfix_cancel.sql (the REST one as ``/rest/v1/rpc/<name>``),
+supabase/migrations/20251210000000_hotfix_incidents.sql,
+20251210120000_hotfix_cancel.sql and 20251214200000_hotfix_sql_secret.sql
+(the REST one as ``/rest/v1/rpc/<name>``),
 so they behave the same: ``declare`` is idempotent by the client-generated
 id, every transition changes the row only from the states the caller checked
 the rules against (``None`` back means someone changed it first), a reminder
 is claimed at most once, and ``append_event`` and ``close`` carry a
 client-generated event id, so a request retried after its answer was lost
-stores its event once.
+stores its event once. The declared SQL is stored raw where only the service
+role reads it (``declared_sql``); rows carry its redacted copy.
 """
 
 from __future__ import annotations
@@ -19,13 +21,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
-from bot.core.hotfix import Actor, Hotfix, HotfixEvent, NewHotfix, Reminder
+from bot.core.hotfix import UNSYNCED, Actor, Hotfix, HotfixEvent, NewHotfix, Reminder
 from bot.errors import SourceUnavailable
 
 HOTFIX_MIGRATION = "20251210000000_hotfix_incidents.sql"
 HOTFIX_CLOSE_MIGRATION = "20251210120000_hotfix_cancel.sql"  # close_hotfix, event ids
-HOTFIX_MIGRATIONS = f"supabase/migrations/{HOTFIX_MIGRATION} and {HOTFIX_CLOSE_MIGRATION}"
-UNSYNCED_STATES = ("declared", "awaiting_approval", "approved", "migration_linked")
+HOTFIX_SECRET_MIGRATION = "20251214200000_hotfix_sql_secret.sql"  # private SQL, settle/recheck/accept
+HOTFIX_MIGRATIONS = f"supabase/migrations/{HOTFIX_MIGRATION}, {HOTFIX_CLOSE_MIGRATION} and {HOTFIX_SECRET_MIGRATION}"
+UNSYNCED_STATES = tuple(sorted(s.value for s in UNSYNCED))
 LIST_LIMIT = 500
 
 
@@ -47,6 +50,9 @@ class HotfixStore(Protocol):
 
     async def approve(self, hotfix_id: str, expected: Sequence[str], actor: Actor, at: datetime) -> Hotfix | None: ...
 
+    async def declared_sql(self, hotfix_id: str) -> str | None:
+        """The raw declared SQL (service role only), for the content check; None when none was declared."""
+
     async def link(
         self,
         hotfix_id: str,
@@ -56,10 +62,21 @@ class HotfixStore(Protocol):
         findings: dict,
         actor: Actor,
         at: datetime,
+        content_hash: str | None = None,
     ) -> Hotfix | None: ...
 
-    async def mark_synced(self, hotfix_id: str, version: str, at: datetime) -> Hotfix | None:
-        """``migration_linked`` -> ``synced`` for exactly one caller."""
+    async def recheck(
+        self, hotfix_id: str, expected: Sequence[str], findings: dict, content_hash: str, at: datetime
+    ) -> Hotfix | None:
+        """Store findings computed from another migration text; None when that text is stored already."""
+
+    async def settle(
+        self, hotfix_id: str, expected: Sequence[str], state: str, content_hash: str | None, at: datetime
+    ) -> Hotfix | None:
+        """Applied: ``synced`` or ``applied_with_differences``, for exactly one caller, if the hash still holds."""
+
+    async def accept(self, hotfix_id: str, reason: str, actor: Actor, at: datetime, event_id: str) -> Hotfix | None:
+        """``applied_with_differences`` -> ``synced`` by a lead; the same ``event_id`` again returns the row."""
 
     async def resolve(
         self, hotfix_id: str, expected: Sequence[str], review: str, actor: Actor, at: datetime
