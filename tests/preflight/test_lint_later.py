@@ -123,6 +123,22 @@ def test_the_newest_word_counts_across_files():
     assert (FIRST, "security-definer-view") not in security({FIRST: VIEW, SECOND: off, THIRD: on})
 
 
+def test_a_later_grant_that_reaches_app_users_again_is_seen_in_the_earlier_file():
+    """The history as one (what the advisor reads): a view kept from app users, granted to them later."""
+    kept = VIEW.replace(
+        "grant select on public.v_secrets to authenticated, service_role;\n",
+        "revoke all on public.v_secrets from anon, authenticated;\ngrant select on public.v_secrets to service_role;\n",
+    )
+    assert security({FIRST: kept}) == []
+    granted = {FIRST: kept, SECOND: "grant select on public.v_secrets to authenticated;\n"}
+    assert security(granted) == [(FIRST, "security-definer-view")]
+    table = TABLE + "revoke all on public.notes from anon, authenticated;\n"
+    assert security({FIRST: table}) == []
+    assert security({FIRST: table, SECOND: "grant select on public.notes to authenticated;\n"}) == [
+        (FIRST, "rls-disabled")
+    ]
+
+
 def test_rls_enabled_later_without_a_policy_is_the_policy_finding():
     files = {FIRST: TABLE, SECOND: "alter table public.notes enable row level security;\n"}
     assert security(files) == [(FIRST, "rls-without-policy")]

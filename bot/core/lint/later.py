@@ -197,7 +197,7 @@ class Folder:
     def final_roles(self, family: str, schema: str, name: str) -> tuple[list[str], set[str]]:
         """(app roles that can use it once the later files' GRANT/REVOKE ran, roles a later GRANT names)."""
         found = self.coverage.get((family, schema, name))
-        words = self.after("privileges", family, schema, name) if found is not None and found.granted else {}
+        words = self.after("privileges", family, schema, name) if found is not None else {}
         if not words or found is None:
             return self.roles(family, schema, name), set()
         from bot.core.lint.grants import APP_ROLES, reaching

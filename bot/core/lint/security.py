@@ -102,9 +102,6 @@ def _table(occ: Occurrence, report, folder: Folder) -> None:
     table = range_var(rel)
     if rel.get("relpersistence") == "t" or occ.node.get("partbound") or table[0] not in folder.exposed:
         return
-    roles = folder.roles("relation", *table)
-    if not roles:
-        return
     name = display(*table)
     if not folder.rls_on(table):
         rule = "rls-disabled"
@@ -112,8 +109,11 @@ def _table(occ: Occurrence, report, folder: Folder) -> None:
         rule = "rls-without-policy"
     else:
         return
-    if folder.after("replaced", "relation", *table, "") or not folder.final_roles("relation", *table)[0]:
-        return  # dropped later, or a later REVOKE leaves app users nothing
+    if folder.after("replaced", "relation", *table, ""):
+        return  # dropped later: a table made again is judged where it is made
+    roles = folder.final_roles("relation", *table)[0]
+    if not roles:
+        return  # no app role reaches it, after the later files' GRANT/REVOKE too
     if rule == "rls-disabled":
         report(
             occ,
@@ -221,8 +221,6 @@ def _function(occ: Occurrence, report, folder: Folder, explicit) -> None:
     if not definer or node.get("is_procedure") or returns_trigger(node) or schema not in folder.exposed:
         return
     # A GRANT naming the function and the role is a decision; access left over from the defaults is the gap.
-    if not [r for r in folder.roles("function", schema, name) if r not in explicit.get((schema, name), ())]:
-        return
     if folder.after(*replaced):
         return
     reached, named = folder.final_roles("function", schema, name)
@@ -278,9 +276,6 @@ def _view(occ: Occurrence, report, folder: Folder) -> None:
     invoker = _option(node.get("options"), "security_invoker")
     if folder.own.invoker.get(view) or (invoker is not None and truthy(invoker)):
         return
-    roles = folder.roles("relation", *view)
-    if not roles:
-        return
     if folder.after("replaced", "relation", *view, "") or folder.after("invoker", *view):
         return  # created again or dropped later (judged there), or set to run as its caller
     name = display(*view)
@@ -297,8 +292,9 @@ def _view(occ: Occurrence, report, folder: Folder) -> None:
         if not hidden:
             return
         rule = "security-definer-view"
-    if not folder.final_roles("relation", *view)[0]:
-        return  # a later REVOKE leaves app users nothing
+    roles = folder.final_roles("relation", *view)[0]
+    if not roles:
+        return  # no app role reads it, after the later files' GRANT/REVOKE too
     if rule == "auth-users-exposed":
         report(
             occ,
