@@ -147,13 +147,10 @@ class Settles:
             {(family, schema, name, signature) for family, schema, name, signature in data["touched"]},
         )
 
-    def empty(self) -> bool:
-        return not (self.rls or self.policies or self.invoker or self.search_path or self.privileges or self.touched)
-
 
 class Folder:
     """What the rules know about the file's objects: this file's statements, the earlier files' decisions
-    (``prior``) and, through ``later(question)``, the files after it (bot.core.lint.later). The later files
+    (``prior``) and, through ``later(question)``, the files after it (the questions above). The later files
     are asked only about a finding that this file alone would report, each question once."""
 
     def __init__(self, occurrences: list[Occurrence], prior: Prior, options: LintOptions, later: Later | None):
