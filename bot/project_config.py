@@ -11,7 +11,7 @@ plain tables (``ProjectConfig.sections``) until their owner (``init``) adds a pa
 ``_SECTION_PARSERS``.
 
     [lint]
-    select = ["all"]                 # rule ids, or "all" (default); "lock" / "security" name groups
+    select = ["all"]                 # rule ids, or "all" (default); "lock" / "security" / "replay" name groups
     ignore = ["missing-grant"]
     severity = { lock-timeout = "error", file-name = "off" }
     private_schemas = ["private"]    # kept for service_role: no anon/authenticated grant expected

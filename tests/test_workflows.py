@@ -81,6 +81,29 @@ def test_tests_workflow_runs_ci_script():
     assert "bash .ci/run" in runs
 
 
+def _images(workflow: dict) -> list[str]:
+    """Every container image a workflow runs: job containers and services."""
+    images = []
+    for job in workflow["jobs"].values():
+        container = job.get("container")
+        if container is not None:
+            images.append(container if isinstance(container, str) else container["image"])
+        images += [service["image"] for service in (job.get("services") or {}).values()]
+    return images
+
+
+def test_every_container_image_is_pinned_by_digest():
+    """A tag can be pushed again with another image; a digest cannot (zizmor's unpinned-images)."""
+    seen = []
+    for path in sorted(WORKFLOWS.glob("*.yml")):
+        for image in _images(_load(path.name)):
+            name, _, digest = image.partition("@sha256:")
+            assert len(digest) == 64 and all(c in "0123456789abcdef" for c in digest), (path.name, image)
+            assert ":" in name, (path.name, image)  # the tag stays beside it, for the reader
+            seen.append(name)
+    assert "postgres:15.17-bookworm" in seen  # the test suite's server: the targets' major (15)
+
+
 def test_manual_dispatch_can_include_out_of_order_files():
     """The out-of-order hint (and /migrations compare) point at `--include-all` on a manual dispatch: the workflow,
     CI being the only writer, must offer it, off by default and never on push."""

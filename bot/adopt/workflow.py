@@ -54,15 +54,72 @@ def patch_workflow(text: str, env: str, secret: str, bot_requirement: str) -> st
     return "\n".join([*out, *lines[end:]]) + "\n"
 
 
+# What this repository's own workflow (.github/workflows/supabase-migrate.yml) pins; tests/adopt checks they match.
+ACTIONS = {
+    "checkout": "actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1 # v7.0.1",
+    "setup-node": "actions/setup-node@820762786026740c76f36085b0efc47a31fe5020 # v7.0.0",
+    "setup-python": "actions/setup-python@5fda3b95a4ea91299a34e894583c3862153e4b97 # v7.0.0",
+}
+# The replay's scratch server: Supabase's own image (every extension a project can enable), pinned by digest.
+SUPABASE_POSTGRES = (
+    "supabase/postgres:15.8.1.085@sha256:af083ef64d0408c8f098ee6f5c364a59b26f36fbc0f3a334a62c5c1d57362e9b"
+)
+# The pre-flight step's script, word for word this repository's: static checks of the changed files, then the
+# replay on the service's scratch database, from the target (pushes, dispatches), else the committed snapshot
+# supabase/schema.sql (pull requests: no secrets), else file 0001.
+PREFLIGHT_SCRIPT = """dragonfly-bot guard --github
+# pg_dump of the target's major version: the service image's own (the runner's is another major).
+printf '#!/bin/sh\\nexec docker exec -i -e PGPASSWORD -e PGCONNECT_TIMEOUT "%s" pg_dump "$@"\\n' \\
+  "$PG_CONTAINER" > "$RUNNER_TEMP/pg_dump"
+chmod +x "$RUNNER_TEMP/pg_dump"
+export DRAGONFLY_PG_DUMP="$RUNNER_TEMP/pg_dump"
+replay=(--replay --db-url "$SCRATCH_URL")
+if [ -n "$BASE_DB_URL" ]; then
+  replay+=(--base-db "$BASE_DB_URL")
+elif [ -f supabase/schema.sql ]; then
+  replay+=(--base-schema supabase/schema.sql)
+fi
+base=""
+if [ "$EVENT" = "pull_request" ]; then base="origin/$BASE_REF"; fi
+if [ "$EVENT" = "push" ]; then base="$BEFORE"; fi
+if [ -n "$base" ] && git rev-parse --verify --quiet "$base^{commit}" >/dev/null; then
+  dragonfly-bot lint --github "${replay[@]}" --changed-since "$base"
+else
+  dragonfly-bot lint --github "${replay[@]}"
+fi
+"""
+
+
+# How the relay tells the environment from the run's name (bot/core/ci_runs.py): "pre-flight" for a pull request.
+RUN_ENVIRONMENT = "github.event_name == 'pull_request' && 'pre-flight' || inputs.environment || 'dev'"
+
+
+def _secret_choice(prod: str, dev: str, indent: str) -> str:
+    """prod's secret for prod, dev's otherwise, each behind its own condition: a missing prod secret gives an
+    empty URL (the job stops), never the dev one."""
+    return (
+        f"{indent}${{{{ (inputs.environment || 'dev') == 'prod' && secrets.{prod}\n"
+        f"{indent}|| (inputs.environment || 'dev') != 'prod' && secrets.{dev} || '' }}}}"
+    )
+
+
+def _indented(text: str, indent: str) -> str:
+    return "\n".join(indent + line if line else line for line in text.splitlines())
+
+
 def new_workflow(secrets: dict[str, str], bot_requirement: str) -> str:
-    """A complete supabase-migrate.yml: push to main applies dev; a manual dispatch applies dev or prod."""
+    """A complete supabase-migrate.yml: the pre-flight (static checks and the replay from the target's schema)
+    on every pull request and before every apply; push to main applies dev; a manual dispatch dev or prod."""
     dev, prod = secrets.get("dev", "SUPABASE_DEV_DB_URL"), secrets.get("prod", "SUPABASE_PROD_DB_URL")
+    checkout, node, python = ACTIONS["checkout"], ACTIONS["setup-node"], ACTIONS["setup-python"]
     return f"""{MARK}: the protocol's workflow (CI is the only writer).
 name: Supabase Migrations
-run-name: "Supabase Migrations (${{{{ inputs.environment || 'dev' }}}})"
+run-name: "Supabase Migrations (${{{{ {RUN_ENVIRONMENT} }}}})"
 on:
   push:
     branches: [main]
+    paths: ["supabase/migrations/**"]
+  pull_request:
     paths: ["supabase/migrations/**"]
   workflow_dispatch:
     inputs:
@@ -73,26 +130,93 @@ on:
 permissions:
   contents: read
 jobs:
-  migrate:
+  preflight:
+    name: pre-flight
     runs-on: ubuntu-latest
+    timeout-minutes: 20
+    services:
+      # The replay's scratch server: Supabase's own Postgres image (vector, pg_jsonschema, http, pgmq...),
+      # pinned by digest; keep its major version the target's (its pg_dump reads the target).
+      postgres:
+        image: {SUPABASE_POSTGRES}
+        env:
+          POSTGRES_PASSWORD: postgres # a throw-away container on the runner, reached on loopback only
+        ports:
+          - 5432:5432
+        options: >-
+          --health-cmd "pg_isready -h 127.0.0.1 -U postgres"
+          --health-interval 5s --health-timeout 5s --health-retries 30
+    steps:
+      - uses: {checkout}
+        with:
+          fetch-depth: 0 # lint --changed-since needs the history
+          persist-credentials: false
+      - uses: {node}
+        with:
+          node-version: "24"
+      - uses: {python}
+        with:
+          python-version: "3.11"
+      # The replay runs `supabase` from PATH: the pinned CLI, as the migrate job runs it (no package.json needed).
+      - name: Install dragonfly-bot and put the pinned Supabase CLI on PATH  {MARK}
+        run: |
+          pip install "{bot_requirement}"
+          mkdir -p "$RUNNER_TEMP/bin"
+          printf '#!/bin/sh\\nexec {CLI} "$@"\\n' > "$RUNNER_TEMP/bin/supabase"
+          chmod +x "$RUNNER_TEMP/bin/supabase"
+          echo "$RUNNER_TEMP/bin" >> "$GITHUB_PATH"
+      # Pull requests never get the URL: this step runs the branch's files. Refs and URLs come in
+      # through env, never spliced into the script.
+      - name: Pre-flight checks
+        id: preflight
+        env:
+          EVENT: ${{{{ github.event_name }}}}
+          BASE_REF: ${{{{ github.base_ref }}}}
+          BEFORE: ${{{{ github.event.before }}}}
+          BASE_DB_URL: >-
+            ${{{{ github.event_name != 'pull_request' && (
+            (inputs.environment || 'dev') == 'prod' && secrets.{prod}
+            || (inputs.environment || 'dev') != 'prod' && secrets.{dev}) || '' }}}}
+          SCRATCH_URL: postgresql://supabase_admin:postgres@127.0.0.1:5432/postgres
+          PG_CONTAINER: ${{{{ job.services.postgres.id }}}}
+        run: |
+{_indented(PREFLIGHT_SCRIPT, "          ")}
+  migrate:
+    name: "migrate (${{{{ inputs.environment || 'dev' }}}})"
+    needs: preflight
+    if: github.event_name != 'pull_request'
+    runs-on: ubuntu-latest
+    timeout-minutes: 30
     environment: ${{{{ inputs.environment || 'dev' }}}}
     concurrency:
       group: supabase-migrate-${{{{ inputs.environment || 'dev' }}}}
       cancel-in-progress: false
     env:
-      DB_URL: ${{{{ (inputs.environment || 'dev') == 'prod' && secrets.{prod} || secrets.{dev} }}}}
+      TARGET_ENV: ${{{{ inputs.environment || 'dev' }}}}
+      DB_URL: >-
+{_secret_choice(prod, dev, "        ")}
     steps:
-      - uses: actions/checkout@v4
-      - uses: actions/setup-python@v5
+      - uses: {checkout}
+        with:
+          persist-credentials: false
+      - uses: {node}
+        with:
+          node-version: "24"
+      - uses: {python}
         with:
           python-version: "3.11"
-      - uses: actions/setup-node@v4
-        with:
-          node-version: "20"
-{chr(10).join(install_step("      ", bot_requirement))}
+      - name: Install dragonfly-bot  {MARK}
+        run: pip install "{bot_requirement}"
+      - name: Check the database URL is configured
+        run: |
+          if [ -z "$DB_URL" ]; then
+            echo "::error::the database URL secret for $TARGET_ENV is not set"
+            exit 1
+          fi
       - name: Apply migrations
+        id: migrate
         run: set -o pipefail; {CLI} migration up --db-url "$DB_URL" --yes 2>&1 | tee migrate.log
       - name: Record the run for dragonfly-bot  {MARK}
-        if: always()
-        run: dragonfly-bot record-run migrate.log --env ${{{{ inputs.environment || 'dev' }}}}
+        if: always() && steps.migrate.outcome != 'skipped'
+        run: dragonfly-bot record-run migrate.log --env "$TARGET_ENV" --outcome "${{{{ steps.migrate.outcome }}}}"
 """

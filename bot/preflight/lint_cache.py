@@ -20,7 +20,7 @@ import shutil
 from importlib.util import find_spec
 from pathlib import Path
 
-CACHE_FORMAT = "1"
+CACHE_FORMAT = "2"  # 2: summaries carry what a file settles for earlier ones (bot.core.lint.later)
 ENV_DIR = "DRAGONFLY_CACHE_DIR"
 
 

@@ -264,7 +264,7 @@ def _privileges(conn: psycopg.Connection, source: MigrationSource) -> list[Findi
         return []
     suppressions = read_comments(text, source.path).ignores
     findings = []
-    for obj, _granted, revoked in coverage(parsed.occurrences):
+    for obj, _granted, revoked, _state in coverage(parsed.occurrences):
         if _suppressed(suppressions, obj.occ.line, obj.occ.span, parsed.spans):
             continue
         roles = [role for role in API_ROLES if role not in revoked]  # a REVOKE in the file is deliberate

@@ -5,7 +5,9 @@ target files' text; ``others`` are the names of the rest of the folder,
 needed by the cross-file rules (duplicate and out-of-order versions). One
 rule reads earlier files, and only when it has to: a ``CREATE OR REPLACE``
 view or function without grants is fine when an earlier migration created it
-(its privileges stay); ``read_other(name)`` gives such a file's text.
+(its privileges stay); the security rules read later files, and only about a
+finding they would report (a later file that settles it: bot.core.lint.later);
+``read_other(name)`` gives such a file's text.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from bot.core.lint.model import ERROR, RULES, WARNING, Finding, LintOptions, Mig
 
 if TYPE_CHECKING:
     from bot.core.lint.grants import Prior
+    from bot.core.lint.later import Later
     from bot.core.lint.parse import ParsedFile
 
 __all__ = [
@@ -52,11 +55,12 @@ def lint_text(
     created_earlier: Callable | None = None,
     prior: Prior | None = None,
     options: LintOptions = DEFAULT_OPTIONS,
-    policy_later: Callable[[str], bool] | None = None,
+    later: Later | None = None,
     parsed: ParsedFile | None = None,
 ) -> list[Finding]:
     """All per-file rules on one file; ``whole_file`` findings (names, versions) join the suppression pass;
     ``created_earlier(obj)`` says whether earlier migrations created an object (see ``grants.check``);
+    ``later(question)`` what the files after it settle (see ``bot.core.lint.later``);
     ``parsed``: the file already parsed (by the run's ``History``), else it is parsed here."""
     # The Supabase CLI applies files saved with a UTF-8 byte-order mark (Windows
     # editors write one); PostgreSQL itself would choke on it, so drop it first.
@@ -65,13 +69,13 @@ def lint_text(
     if depth > MAX_COMMENT_DEPTH:
         return [*whole_file, _too_deep(source.path, f"block comments nested {depth} deep")]
     try:
-        return _lint_text(source, text, whole_file, created_earlier, prior, options, policy_later, parsed)
+        return _lint_text(source, text, whole_file, created_earlier, prior, options, later, parsed)
     except RecursionError:
         # json.loads of a parse tree 3,000 sub-selects or PL/pgSQL IFs deep: report it, never a traceback
         return [*whole_file, _too_deep(source.path, "statements nested too deeply to read their parse tree")]
 
 
-def _lint_text(source, text, whole_file, created_earlier, prior, options, policy_later, parsed) -> list[Finding]:
+def _lint_text(source, text, whole_file, created_earlier, prior, options, later, parsed) -> list[Finding]:
     from bot.core.lint import (
         destructive,
         down_sections,
@@ -124,7 +128,7 @@ def _lint_text(source, text, whole_file, created_earlier, prior, options, policy
                 raw.extend(
                     grants.check(parsed.occurrences, source.path, created_earlier, prior, options.private_schemas)
                 )
-                raw.extend(security.check(parsed.occurrences, source.path, prior, options, policy_later))
+                raw.extend(security.check(parsed.occurrences, source.path, prior, options, later))
             else:
                 raw.extend(rule(parsed.occurrences, source.path))
     if options.off:

@@ -1,43 +1,30 @@
-"""The advisor: the security rules over a whole migration history read as one, so what a later file fixes
-(``ALTER VIEW ... SET (security_invoker = on)``, a REVOKE, RLS turned on) counts, as Supabase's advisor
-sees the resulting database. The same rule code as the per-file pre-flight (bot.core.lint.security).
+"""The advisor: the security rules over a whole migration history, as Supabase's advisor sees the database
+it leaves. What a later file fixes (``ALTER VIEW ... SET (security_invoker = on)``, a REVOKE, RLS turned on,
+``ALTER FUNCTION ... SET search_path``, a redefinition) counts.
+
+It is the pre-flight lint itself, run over every file of the history with every security rule on (the
+default-off search_path check too) and only the security findings kept: the same rules and the same
+cross-file answers (bot.core.lint.later), so the advisor and ``dragonfly-bot lint`` cannot disagree.
 
 Used on the bot's own supabase/migrations (tests/preflight/test_advisor.py), where it must find nothing.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from dataclasses import replace
 
-from bot.core.lint import security
-from bot.core.lint.model import SECURITY_RULES, Finding, LintOptions
-from bot.core.lint.parse import parse_file
+from bot.core.lint import lint_migrations
+from bot.core.lint.model import SECURITY_RULES, Finding, LintOptions, MigrationSource
 
 
 def advise(files: list[tuple[str, str]], options: LintOptions | None = None) -> list[Finding]:
-    """Security findings of the history ``files`` ((name, text), in order), each pointed at its own file.
-    Every security rule is on (also the default-off ones: the advisor's search_path check)."""
-    options = options or LintOptions()
-    starts, chunks, line = [], [], 1
-    for name, text in files:
-        text = text.removeprefix("\ufeff")
-        if not text.endswith("\n"):
-            text += "\n"
-        starts.append((line, name))
-        chunks.append(text)
-        line += text.count("\n")
-    parsed = parse_file("".join(chunks))
-    if parsed.error is not None:
-        at = bisect_right([s for s, _ in starts], parsed.error.line) - 1
-        raise ValueError(f"{starts[at][1]} does not parse: {parsed.error.message}")
-    found = security.check(parsed.occurrences, "", None, options)
-    result = []
-    for finding in found:
-        if finding.rule not in SECURITY_RULES:
-            continue
-        at = bisect_right([s for s, _ in starts], finding.line) - 1
-        first, name = starts[at]
-        result.append(
-            Finding(name, finding.line - first + 1, finding.rule, finding.severity, finding.message, finding.fix)
-        )
-    return result
+    """Security findings of the history ``files`` ((name, text); names sort in the order they apply), each
+    pointed at its own file. A file that does not parse is a ValueError (its state cannot be read)."""
+    options = replace(options or LintOptions(), off=frozenset())
+    texts = dict(files)
+    sources = [MigrationSource(name, name, text, is_new=False) for name, text in files]
+    findings = lint_migrations(sources, [], texts.get, options)
+    for finding in findings:
+        if finding.rule == "parse-error":
+            raise ValueError(f"{finding.file} does not parse: {finding.message}")
+    return [f for f in findings if f.rule in SECURITY_RULES]

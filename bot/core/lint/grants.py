@@ -15,9 +15,11 @@ file redefines it rather than creates it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import NamedTuple
 
+from bot.core.lint.later import GRANTED, REVOKED
 from bot.core.lint.model import ERROR, Finding, Prior
 from bot.core.lint.names import (
     display,
@@ -159,9 +161,6 @@ def prior_of(occurrences: list[Occurrence]) -> Prior:
     return prior
 
 
-GRANTED, REVOKED = "granted", "revoked"
-
-
 def _apply(state: dict[str, str], marks: frozenset[str]) -> None:
     for mark in marks:
         if mark.startswith("-"):
@@ -176,9 +175,9 @@ _last_coverage: tuple | None = None
 
 def coverage(
     occurrences: list[Occurrence], prior: Prior | None = None, private_schemas: frozenset[str] = frozenset()
-) -> list[tuple[_Created, set[str], set[str]]]:
-    """(created object, roles that can use it, roles decided against) for each object the file creates
-    (see ``_coverage``); asked again for the same statements and prior, the same answer is given."""
+) -> list[Coverage]:
+    """(created object, roles that can use it, roles decided against, final state) for each object the file
+    creates (see ``_coverage``); asked again for the same statements and prior, the same answer is given."""
     global _last_coverage
     last = _last_coverage
     if last is not None and last[0] is occurrences and last[1] is prior and last[2] == private_schemas:
@@ -188,10 +187,65 @@ def coverage(
     return result
 
 
-def _coverage(
-    occurrences: list[Occurrence], prior: Prior | None, private_schemas: frozenset[str]
-) -> list[tuple[_Created, set[str], set[str]]]:
-    """(created object, roles that can use it, roles decided against) for each object the file creates.
+class Coverage(NamedTuple):
+    obj: _Created
+    granted: set[str]  # roles that can use it at the end of the file
+    decided: set[str]  # roles decided against
+    state: dict[str, str]  # role (PUBLIC included) -> GRANTED / REVOKED: the last word on the object
+
+
+def reaching(state: dict[str, str]) -> set[str]:
+    """The API roles a final privilege state lets use the object: privileges add up, so a role revoked by
+    name still has what PUBLIC has."""
+    return {role for role in (*APP_ROLES, "service_role") if GRANTED in (state.get(role), state.get(PUBLIC))}
+
+
+def _grant_events(occurrences: list[Occurrence]) -> Iterator[tuple[int, str, str, tuple, frozenset[str]]]:
+    """(order, how, family, target, marks) of the file's GRANT/REVOKE statements: ``named`` (target (schema,
+    name)), ``all`` (ALL ... IN SCHEMA: (schema,)), ``schema`` (REVOKE ... ON SCHEMA: target the schemas, marks
+    the roles), ``default`` (ALTER DEFAULT PRIVILEGES: (schema or None,))."""
+    for order, occ in enumerate(occurrences):
+        if occ.context == FUNCTION_BODY:
+            continue
+        if occ.kind == "GrantStmt":
+            grant = occ.node
+            revoke = _schema_revoke(grant)
+            if revoke is not None:
+                yield order, "schema", "", tuple(revoke[0]), frozenset(revoke[1])
+                continue
+            family = _family(grant.get("objtype", ""))
+            if family is None:
+                continue
+            marks = _marked(grant)
+            if grant.get("targtype") == "ACL_TARGET_ALL_IN_SCHEMA":
+                for schema in strings(grant.get("objects")):
+                    yield order, "all", family, (schema,), marks
+                continue
+            for obj in grant.get("objects", []):
+                if "RangeVar" in obj:
+                    target = range_var(obj["RangeVar"])
+                elif "ObjectWithArgs" in obj:
+                    target = qualified(strings(obj["ObjectWithArgs"].get("objname")))
+                else:
+                    continue
+                yield order, "named", family, target, marks
+        elif occ.kind == "AlterDefaultPrivilegesStmt":
+            for default_family, scope, marks in _default_event(occ.node):
+                yield order, "default", default_family, (scope,), marks
+
+
+def privilege_events(occurrences: list[Occurrence]) -> list[tuple[str, str, str, tuple[str, ...]]]:
+    """(family, schema, name or "" for ALL ... IN SCHEMA, marks) of the file's GRANT/REVOKE on objects, in order:
+    what the file decides about objects that may come from earlier files (``later.Settles``)."""
+    return [
+        (family, target[0], target[1] if how == "named" else "", tuple(sorted(marks)))
+        for _order, how, family, target, marks in _grant_events(occurrences)
+        if how in ("named", "all")
+    ]
+
+
+def _coverage(occurrences: list[Occurrence], prior: Prior | None, private_schemas: frozenset[str]) -> list[Coverage]:
+    """(created object, roles that can use it, roles decided against, final state) for each object the file creates.
 
     Starts from PostgreSQL's and Supabase's defaults, then the default privileges of earlier files and of
     this file before the CREATE, then grants and revokes naming the object (or ALL ... IN SCHEMA) after it.
@@ -204,35 +258,12 @@ def _coverage(
     prior = prior or Prior()
     events: list[tuple[int, str, str, tuple, frozenset[str]]] = []  # (order, how, family, target, marks)
     schema_revoked = {schema: set(roles) for schema, roles in prior.schema_revoked.items()}
-    for order, occ in enumerate(occurrences):
-        if occ.context == FUNCTION_BODY:
-            continue
-        if occ.kind == "GrantStmt":
-            grant = occ.node
-            revoke = _schema_revoke(grant)
-            if revoke is not None:  # REVOKE USAGE ON SCHEMA s FROM role: nothing in s is meant for that role
-                for schema in revoke[0]:
-                    schema_revoked.setdefault(schema, set()).update(revoke[1])
-                continue
-            family = _family(grant.get("objtype", ""))
-            if family is None:
-                continue
-            marks = _marked(grant)
-            if grant.get("targtype") == "ACL_TARGET_ALL_IN_SCHEMA":
-                for schema in strings(grant.get("objects")):
-                    events.append((order, "all", family, (schema,), marks))
-                continue
-            for obj in grant.get("objects", []):
-                if "RangeVar" in obj:
-                    target = range_var(obj["RangeVar"])
-                elif "ObjectWithArgs" in obj:
-                    target = qualified(strings(obj["ObjectWithArgs"].get("objname")))
-                else:
-                    continue
-                events.append((order, "named", family, target, marks))
-        elif occ.kind == "AlterDefaultPrivilegesStmt":
-            for default_family, scope, marks in _default_event(occ.node):
-                events.append((order, "default", default_family, (scope,), marks))
+    for event in _grant_events(occurrences):
+        if event[1] == "schema":  # REVOKE USAGE ON SCHEMA s FROM role: nothing in s is meant for that role
+            for schema in event[3]:
+                schema_revoked.setdefault(schema, set()).update(event[4])
+        else:
+            events.append(event)
 
     result = []
     for obj in created:
@@ -259,12 +290,12 @@ def _coverage(
                 continue
             if (how == "named" and target == (obj.schema, obj.name)) or (how == "all" and target[0] == obj.schema):
                 _apply(state, marks)  # on the object itself: exact
-        granted, decided = set(), set()
+        granted, decided = reaching(state), set()
         for role in (*APP_ROLES, "service_role"):
             own, everyone = state.get(role), state.get(PUBLIC)
-            if GRANTED in (own, everyone):  # privileges add up: a role revoked by name still has what PUBLIC has
-                granted.add(role)
-            elif (
+            if role in granted:
+                continue
+            if (
                 own == REVOKED
                 # revoked from PUBLIC: app users are meant not to have it; the service role still is expected to
                 or (own is None and everyone == REVOKED and role in APP_ROLES)
@@ -272,7 +303,7 @@ def _coverage(
                 or (role in APP_ROLES and obj.schema in private_schemas)
             ):
                 decided.add(role)
-        result.append((obj, granted, decided))
+        result.append(Coverage(obj, granted, decided, state))
     return result
 
 
@@ -315,7 +346,7 @@ def check(
     """``created_earlier(obj)``: whether the migrations before this file leave ``obj`` existing;
     ``prior``: the privilege decisions of the files before this one."""
     findings = []
-    for obj, granted, decided in coverage(occurrences, prior, private_schemas):
+    for obj, granted, decided, _state in coverage(occurrences, prior, private_schemas):
         missing = [role for role in API_ROLES if role not in granted and role not in decided]
         if not missing or _redefined(obj, occurrences, created_earlier):
             continue

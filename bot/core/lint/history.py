@@ -9,10 +9,11 @@ Each file is parsed at most once per run, and not at all when the cache has it:
   its name and display path, whether it is new, the whole-file findings (versions), the
   options, and the privileges decided by the files before it (a digest of them). The
   questions it asked the other files while it was linted (was this view created earlier?
-  does a later file create a policy on this table?) are stored with their answers, and
-  a cached result counts only when every answer is still the same. So editing one file
-  changes its entry only, and an earlier file that changes a default privilege still
-  reaches every later file.
+  what do the files after it settle: a policy on this table, RLS, ``security_invoker``, a
+  REVOKE? see ``bot.core.lint.later``) are stored with their answers, and a cached result
+  counts only when every answer is still the same. So editing one file changes its entry
+  only, an earlier file that changes a default privilege still reaches every later file,
+  and a later file that fixes (or stops fixing) an earlier one's finding is seen on a warm run.
 
 The cache itself is given by the caller (``FileCache``: ``get``/``put`` of JSON-able
 dicts by file name); this module does no I/O, and the caller keys the store by the
@@ -29,6 +30,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
+from bot.core.lint.later import Settles, answer
 from bot.core.lint.model import Finding, LintOptions, MigrationSource, Prior
 
 if TYPE_CHECKING:
@@ -39,13 +41,12 @@ _COMMENT_MARKS = re.compile(r"/\*|\*/")
 # Words without which a file cannot leave privileges decided for later ones (default privileges, a schema
 # REVOKE, row level security, a policy): only files holding one are read for it. A cheap superset test.
 _DECIDING_WORDS = ("privileges", "revoke", "security", "policy")
-_CREATES_POLICY = re.compile(r"create\s+policy")
 
 
 def _flags(text: str) -> list[bool]:
-    """[may decide privileges, creates a policy]: the text tests the cross-file questions start with."""
+    """[may decide privileges]: the text test the earlier files' privileges start with."""
     lowered = text.lower()
-    return [any(word in lowered for word in _DECIDING_WORDS), bool(_CREATES_POLICY.search(lowered))]
+    return [any(word in lowered for word in _DECIDING_WORDS)]
 
 
 _EMPTY_SHA = hashlib.sha256(b"").hexdigest()
@@ -86,6 +87,7 @@ class Summary:
     # ("create" | "drop", family, schema, name, signature) for each top-level CREATE/DROP, in order
     events: list[tuple[str, str, str, str, str]] = field(default_factory=list)
     digest: str = ""  # of ``prior``: what later files' results are keyed by
+    settles: Settles = field(default_factory=Settles)  # what it decides about earlier files' objects
 
     def __post_init__(self) -> None:
         if not self.digest:
@@ -106,7 +108,7 @@ class Summary:
             elif occ.kind in ("ViewStmt", "CreateFunctionStmt", "CreateStmt", "CreateTableAsStmt"):
                 for made in grants.created_objects([occ]):
                     events.append(("create", made.family, made.schema, made.name, made.signature))
-        return cls(grants.prior_of(parsed.occurrences), events)
+        return cls(grants.prior_of(parsed.occurrences), events, settles=Settles.of(parsed.occurrences))
 
     def history(self, obj: Any) -> bool | None:
         """True when the file's last word on ``obj`` is its creation, False a DROP, None when it does not touch it
@@ -121,12 +123,17 @@ class Summary:
         return None
 
     def to_json(self) -> dict:
-        return {"prior": prior_to_json(self.prior), "events": [list(e) for e in self.events], "digest": self.digest}
+        return {
+            "prior": prior_to_json(self.prior),
+            "events": [list(e) for e in self.events],
+            "digest": self.digest,
+            "settles": self.settles.to_json(),
+        }
 
     @classmethod
     def from_json(cls, data: dict) -> Summary:
         events = [tuple(e) for e in data["events"]]
-        return cls(prior_from_json(data["prior"]), events, data.get("digest", ""))
+        return cls(prior_from_json(data["prior"]), events, data.get("digest", ""), Settles.from_json(data["settles"]))
 
 
 def prior_to_json(prior: Prior) -> dict:
@@ -297,7 +304,7 @@ class History:
         if name not in self._flag_memo:
             entry = self._entry(name)
             flags = entry.get("flags") if entry is not None else None
-            if not (isinstance(flags, list) and len(flags) == 2):
+            if not (isinstance(flags, list) and len(flags) == 1):
                 flags = _flags(self.text(name) or "")
                 self._store(name, flags=flags)
             self._flag_memo[name] = flags
@@ -343,18 +350,17 @@ class History:
                 return state
         return False
 
-    def policy_later(self, name: str, table: str) -> bool:
-        """Whether a later file creates a policy on ``table`` (RLS on in one file, policies in the next)."""
-        for other in self._names[bisect_right(self._names, name) :]:
-            text = self.text(other)
-            if text and table in text and self.flags(other)[1]:
-                return True
-        return False
+    def later(self, name: str, question: tuple[str, ...]) -> Any:
+        """What the files after ``name`` settle about ``question`` (``bot.core.lint.later``), the newest word
+        counting: RLS or a policy on a table in the next file, ``security_invoker``, a REVOKE, a redefinition."""
+        later_files = self._names[bisect_right(self._names, name) :]
+        summaries = (self.summary(other) for other in later_files if self._has_text(other))
+        return answer(question, (summary.settles for summary in summaries if summary is not None))
 
-    def _answer(self, name: str, question: list) -> bool:
+    def _answer(self, name: str, question: list) -> Any:
         if question[0] == "created":
             return self.created_earlier(name, ObjectKey(*question[1]))
-        return self.policy_later(name, question[1])
+        return self.later(name, tuple(question[1]))
 
     # ---------------------------------------------------------------- one target, from the cache or linted
 
@@ -390,13 +396,13 @@ class History:
             asked.append([["created", [obj.family, obj.schema, obj.name, obj.signature]], answer])
             return answer
 
-        def policy_later(table: str) -> bool:
-            answer = self.policy_later(name, table)
-            asked.append([["policy", table], answer])
-            return answer
+        def later(question: tuple[str, ...]) -> Any:
+            settled = self.later(name, question)
+            asked.append([["later", list(question)], settled])
+            return settled
 
         findings = lint_text(
-            source, whole_file, created_earlier, self.prior(name), options, policy_later, parsed=self.parsed(name)
+            source, whole_file, created_earlier, self.prior(name), options, later, parsed=self.parsed(name)
         )
         if key is not None:
             self.summary(name)  # stored beside the result: later runs with --changed-since read it

@@ -32,6 +32,18 @@ LOCK_RULES = {
     "missing-lock-timeout": "a locking statement on an existing table with no lock_timeout set before it",
 }
 
+# Reported by ``--replay`` (bot.preflight.replay, replay_base) from a scratch database, not by a static rule.
+REPLAY_RULES = {
+    "replay-apply-failed": "--replay: applying the migrations in order on the scratch database failed (with the "
+    "relay's category and hint)",
+    "replay-not-idempotent": "--replay: running a new migration a second time fails, as a re-run in CI would",
+    "replay-missing-privilege": "--replay: after all migrations ran, the catalog shows authenticated or service_role "
+    "lacks SELECT/EXECUTE on an object a new file creates",
+    "replay-skipped": "--replay stopped: the scratch PostgreSQL lacks an extension Supabase provides (a warning)",
+    "replay-base-incomplete": "--replay --base-db/--base-schema: part of the target's schema could not be restored "
+    "on the scratch PostgreSQL (a warning)",
+}
+
 # rule id -> one-line description (``dragonfly-bot lint --help`` and the docs list these).
 RULES: dict[str, str] = {
     "file-name": "file name is not YYYYMMDDHHMMSS_short_description.sql (4-digit legacy files are accepted)",
@@ -58,23 +70,26 @@ RULES: dict[str, str] = {
     "invalid-suppression": "a lint-ignore comment without a known rule id or without a reason",
     **SECURITY_RULES,
     **LOCK_RULES,
+    **REPLAY_RULES,
 }
 
 # Names for sets of rules in the config's select / ignore / severity (``"lock"``, ``"security"``).
 RULE_GROUPS: dict[str, frozenset[str]] = {
     "security": frozenset(SECURITY_RULES),
     "lock": frozenset(LOCK_RULES),
+    "replay": frozenset(REPLAY_RULES),
 }
 
 # Off unless the config turns them on (select, or a severity): useful, but too noisy for every history.
 DEFAULT_OFF = frozenset({"function-search-path"})
 
 # Reported by the run around the rules (bot.preflight.lint_service), or about input too big or deep to read,
-# rather than by a rule on the statements (so the rule corpus has no folder for them).
-RUN_RULES = frozenset({"stale-baseline", "file-too-large", "too-deeply-nested"})
+# rather than by a rule on the statements (so the rule corpus has no folder for them); the replay's too.
+RUN_RULES = frozenset({"stale-baseline", "file-too-large", "too-deeply-nested", *REPLAY_RULES})
 
 # Rules a ``-- lint-ignore:`` comment may not silence: they are about the comments themselves,
-# or about text the parser could not read at all.
+# or about text the parser could not read at all, or they come from the replay (what the database did;
+# the config's ignore / severity / per_path settle those).
 UNSUPPRESSIBLE = frozenset(
     {
         "parse-error",
@@ -83,6 +98,7 @@ UNSUPPRESSIBLE = frozenset(
         "stale-baseline",
         "file-too-large",
         "too-deeply-nested",
+        *REPLAY_RULES,
     }
 )
 

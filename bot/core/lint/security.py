@@ -15,9 +15,10 @@ anon on a table (``anon-table-grant``); an extension created in public (``extens
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
-from bot.core.lint.grants import APP_ROLES, PUBLIC, Prior, coverage
+from bot.core.lint.grants import APP_ROLES, PUBLIC, Prior
+from bot.core.lint.later import REVOKED, Folder, Later, sets_search_path, truthy
 from bot.core.lint.model import ERROR, WARNING, Finding, LintOptions
 from bot.core.lint.names import display, function_signature, qualified, range_var, returns_trigger, strings
 from bot.core.lint.parse import FUNCTION_BODY, Occurrence
@@ -64,75 +65,74 @@ def check(
     file: str,
     prior: Prior | None,
     options: LintOptions,
-    policy_later: Callable[[str], bool] | None = None,
+    later: Later | None = None,
 ) -> list[Finding]:
-    """``policy_later(table)``: whether a later migration of the folder creates a policy on the table."""
-    prior = prior or Prior()
+    """``later(question)``: the answer of the folder's files after this one (``bot.core.lint.later``)."""
     found: list[Finding] = []
 
     def report(occ: Occurrence, rule: str, message: str, fix: str, at: dict | None = None) -> None:
         found.append(Finding(file, occ.line_of(at), rule, SEVERITY[rule], message, fix, occ.span))
 
-    enabled, with_policy = rls_decisions(occurrences)
-    rls_tables = enabled | prior.rls_tables
-    policies = with_policy | prior.policy_tables
-    exposed = options.exposed_schemas
-    reach = {
-        (o.family, o.schema, o.name): granted for o, granted, _ in coverage(occurrences, prior, options.private_schemas)
-    }
-    search_path_set = _search_path_set_later(occurrences)
+    folder = Folder(occurrences, prior or Prior(), options, later)
     explicit = explicit_function_grants(occurrences)
     last = _last_definitions(occurrences)
-    invoker_views = _views_set_invoker(occurrences)
-
-    def app_roles(family: str, schema: str, name: str) -> list[str]:
-        return [r for r in APP_ROLES if r in reach.get((family, schema, name), ())]
-
     for order, occ in enumerate(occurrences):
         if occ.context == FUNCTION_BODY:
             continue
-        kind, node = occ.kind, occ.node
+        kind = occ.kind
         if kind in ("ViewStmt", "CreateFunctionStmt") and last.get(_definition_key(occ)) != order:
             continue  # redefined further on: the last definition is what stays
         if kind == "CreateStmt":
-            rel = node.get("relation", {})
-            table = range_var(rel)
-            if rel.get("relpersistence") == "t" or node.get("partbound") or table[0] not in exposed:
-                continue
-            roles = app_roles("relation", *table)
-            if not roles:
-                continue
-            name = display(*table)
-            if table not in rls_tables:
-                report(
-                    occ,
-                    "rls-disabled",
-                    f"table {name} is in the exposed schema {table[0]} and {' and '.join(roles)} can reach it "
-                    "(Supabase's default privileges), but ROW LEVEL SECURITY is off: every row is readable and "
-                    "writable through the API with the public key",
-                    f"ALTER TABLE {name} ENABLE ROW LEVEL SECURITY; then CREATE POLICY ... for who may see what "
-                    f"(or, if only the service role uses it: REVOKE ALL ON {name} FROM anon, authenticated;)",
-                )
-            elif table not in policies and not (policy_later and policy_later(table[1])):
-                report(
-                    occ,
-                    "rls-without-policy",
-                    f"table {name} has RLS enabled but no policy, while {' and '.join(roles)} still hold "
-                    "privileges on it: the API shows them nothing (deny-all), which is rarely what a grant means",
-                    f"CREATE POLICY ... ON {name} FOR SELECT TO authenticated USING (...); or, if only the service "
-                    f"role uses it, make that explicit: REVOKE ALL ON {name} FROM anon, authenticated;",
-                )
+            _table(occ, report, folder)
         elif kind == "CreatePolicyStmt":
             _policy(occ, report)
         elif kind == "CreateFunctionStmt":
-            _function(occ, report, search_path_set, exposed, app_roles, explicit)
+            _function(occ, report, folder, explicit)
         elif kind == "ViewStmt":
-            _view(occ, report, rls_tables, exposed, app_roles, invoker_views)
+            _view(occ, report, folder)
         elif kind == "GrantStmt":
-            _anon_grant(occ, report, rls_tables)
+            _anon_grant(occ, report, folder)
         elif kind == "CreateExtensionStmt":
             _extension(occ, report)
     return found
+
+
+def _table(occ: Occurrence, report, folder: Folder) -> None:
+    rel = occ.node.get("relation", {})
+    table = range_var(rel)
+    if rel.get("relpersistence") == "t" or occ.node.get("partbound") or table[0] not in folder.exposed:
+        return
+    name = display(*table)
+    if not folder.rls_on(table):
+        rule = "rls-disabled"
+    elif table not in folder.policies and not folder.after("policy", *table):
+        rule = "rls-without-policy"
+    else:
+        return
+    if folder.after("replaced", "relation", *table, ""):
+        return  # dropped later: a table made again is judged where it is made
+    roles = folder.final_roles("relation", *table)[0]
+    if not roles:
+        return  # no app role reaches it, after the later files' GRANT/REVOKE too
+    if rule == "rls-disabled":
+        report(
+            occ,
+            rule,
+            f"table {name} is in the exposed schema {table[0]} and {' and '.join(roles)} can reach it "
+            "(Supabase's default privileges), but ROW LEVEL SECURITY is off: every row is readable and "
+            "writable through the API with the public key",
+            f"ALTER TABLE {name} ENABLE ROW LEVEL SECURITY; then CREATE POLICY ... for who may see what "
+            f"(or, if only the service role uses it: REVOKE ALL ON {name} FROM anon, authenticated;)",
+        )
+    else:
+        report(
+            occ,
+            rule,
+            f"table {name} has RLS enabled but no policy, while {' and '.join(roles)} still hold "
+            "privileges on it: the API shows them nothing (deny-all), which is rarely what a grant means",
+            f"CREATE POLICY ... ON {name} FOR SELECT TO authenticated USING (...); or, if only the service "
+            f"role uses it, make that explicit: REVOKE ALL ON {name} FROM anon, authenticated;",
+        )
 
 
 def _is_true(expr: dict | None) -> bool:
@@ -173,23 +173,6 @@ def _option(options, name: str):
     return None
 
 
-def _sets_search_path(options) -> bool:
-    for item in options or ():
-        elem = item.get("DefElem", {})
-        if elem.get("defname") == "set" and elem.get("arg", {}).get("VariableSetStmt", {}).get("name") == "search_path":
-            return True
-    return False
-
-
-def _search_path_set_later(occurrences: list[Occurrence]) -> set[tuple[str, str]]:
-    """Functions given ``ALTER FUNCTION f(...) SET search_path`` in the file."""
-    names = set()
-    for occ in occurrences:
-        if occ.kind == "AlterFunctionStmt" and _sets_search_path(occ.node.get("actions")):
-            names.add(qualified(strings(occ.node.get("func", {}).get("objname"))))
-    return names
-
-
 def explicit_function_grants(occurrences: list[Occurrence]) -> dict[tuple[str, str], set[str]]:
     """(schema, function) -> roles a GRANT EXECUTE of the file names."""
     granted: dict[tuple[str, str], set[str]] = {}
@@ -206,14 +189,18 @@ def explicit_function_grants(occurrences: list[Occurrence]) -> dict[tuple[str, s
     return granted
 
 
-def _function(occ: Occurrence, report, search_path_set, exposed, app_roles, explicit) -> None:
+def _function(occ: Occurrence, report, folder: Folder, explicit) -> None:
     node = occ.node
     security = _option(node.get("options"), "security")
     schema, name = qualified(strings(node.get("funcname")))
     signature = function_signature(node)
-    pinned = _sets_search_path(node.get("options")) or (schema, name) in search_path_set
-    if not security or security.get("arg", {}).get("Boolean", {}).get("boolval") is not True:
-        if not pinned and schema in exposed:
+    definer = bool(security) and security.get("arg", {}).get("Boolean", {}).get("boolval") is True
+    if not definer and ("function-search-path" in folder.off or schema not in folder.exposed):
+        return
+    replaced = ("replaced", "function", schema, name, signature)
+    pinned = sets_search_path(node.get("options")) or folder.settled("search_path", schema, name)
+    if not pinned and not folder.after(*replaced):
+        if not definer:
             report(
                 occ,
                 "function-search-path",
@@ -222,8 +209,7 @@ def _function(occ: Occurrence, report, search_path_set, exposed, app_roles, expl
                 f"add SET search_path = '' and qualify the names in the body, or ALTER FUNCTION {signature} "
                 "SET search_path = '';",
             )
-        return
-    if not pinned:
+            return
         report(
             occ,
             "definer-search-path",
@@ -232,10 +218,13 @@ def _function(occ: Occurrence, report, search_path_set, exposed, app_roles, expl
             f"add SET search_path = '' to the definition and qualify every name in the body (public.t, "
             f"auth.uid()), or ALTER FUNCTION {signature} SET search_path = '';",
         )
-    if node.get("is_procedure") or returns_trigger(node) or schema not in exposed:
+    if not definer or node.get("is_procedure") or returns_trigger(node) or schema not in folder.exposed:
         return
     # A GRANT naming the function and the role is a decision; access left over from the defaults is the gap.
-    roles = [r for r in app_roles("function", schema, name) if r not in explicit.get((schema, name), ())]
+    if folder.after(*replaced):
+        return
+    reached, named = folder.final_roles("function", schema, name)
+    roles = [r for r in reached if r not in explicit.get((schema, name), ()) and r not in named]
     if roles:
         report(
             occ,
@@ -279,69 +268,54 @@ def _last_definitions(occurrences: list[Occurrence]) -> dict[tuple, int]:
     return last
 
 
-def _views_set_invoker(occurrences: list[Occurrence]) -> set[tuple[str, str]]:
-    """Views given ``ALTER VIEW v SET (security_invoker = on)``."""
-    views = set()
-    for occ in occurrences:
-        if occ.kind != "AlterTableStmt" or occ.node.get("objtype") != "OBJECT_VIEW":
-            continue
-        for item in occ.node.get("cmds", []):
-            cmd = item.get("AlterTableCmd", {})
-            if cmd.get("subtype") == "AT_SetRelOptions":
-                for elem in cmd.get("def", {}).get("List", {}).get("items", []):
-                    if elem.get("DefElem", {}).get("defname") == "security_invoker" and _truthy(elem["DefElem"]):
-                        views.add(range_var(occ.node.get("relation")))
-    return views
-
-
-def _view(occ: Occurrence, report, rls_tables, exposed, app_roles, invoker_views) -> None:
+def _view(occ: Occurrence, report, folder: Folder) -> None:
     node = occ.node
     view = range_var(node.get("view"))
-    if view[0] not in exposed or node.get("view", {}).get("relpersistence") == "t" or view in invoker_views:
-        return
-    roles = app_roles("relation", *view)
-    if not roles:
+    if view[0] not in folder.exposed or node.get("view", {}).get("relpersistence") == "t":
         return
     invoker = _option(node.get("options"), "security_invoker")
-    if invoker is not None and _truthy(invoker):
+    if folder.own.invoker.get(view) or (invoker is not None and truthy(invoker)):
         return
+    if folder.after("replaced", "relation", *view, "") or folder.after("invoker", *view):
+        return  # created again or dropped later (judged there), or set to run as its caller
     name = display(*view)
     read = set(relations_read(node.get("query")))
+    exposed = folder.exposed
     if ("auth", "users") in read:
+        rule = "auth-users-exposed"
+    else:
+        hidden = sorted(
+            f"{s}.{t}"
+            for s, t in read
+            if (s not in exposed and s not in _CATALOG_SCHEMAS) or (s in exposed and folder.rls_on((s, t)))
+        )
+        if not hidden:
+            return
+        rule = "security-definer-view"
+    roles = folder.final_roles("relation", *view)[0]
+    if not roles:
+        return  # no app role reads it, after the later files' GRANT/REVOKE too
+    if rule == "auth-users-exposed":
         report(
             occ,
-            "auth-users-exposed",
+            rule,
             f"view {name} in the exposed schema {view[0]} shows auth.users to {' and '.join(roles)}: it runs with its "
             "owner's rights, so e-mails and metadata of every user are readable through the API",
             f"select only what is needed from a table you own (e.g. public.profiles), or: ALTER VIEW {name} SET "
             f"(security_invoker = true); REVOKE ALL ON {name} FROM anon, authenticated;",
         )
         return
-    hidden = sorted(
-        f"{s}.{t}" for s, t in read if (s, t) in rls_tables or (s not in exposed and s not in _CATALOG_SCHEMAS)
+    report(
+        occ,
+        rule,
+        f"view {name} runs with its owner's rights (no security_invoker) and reads {', '.join(hidden)}: "
+        f"{' and '.join(roles)} see through it what RLS or schema privileges keep from them",
+        f"CREATE OR REPLACE VIEW {name} WITH (security_invoker = true) AS ...; "
+        f"(or, if only the service role reads it: REVOKE ALL ON {name} FROM anon, authenticated;)",
     )
-    if hidden:
-        report(
-            occ,
-            "security-definer-view",
-            f"view {name} runs with its owner's rights (no security_invoker) and reads {', '.join(hidden)}: "
-            f"{' and '.join(roles)} see through it what RLS or schema privileges keep from them",
-            f"CREATE OR REPLACE VIEW {name} WITH (security_invoker = true) AS ...; "
-            f"(or, if only the service role reads it: REVOKE ALL ON {name} FROM anon, authenticated;)",
-        )
 
 
-def _truthy(elem: dict) -> bool:
-    arg = elem.get("arg")
-    if arg is None:
-        return True  # WITH (security_invoker)
-    if "Boolean" in arg:
-        return arg["Boolean"].get("boolval") is True
-    value = arg.get("String", {}).get("sval") or arg.get("Integer", {}).get("ival")
-    return str(value).lower() in ("true", "on", "1", "yes")
-
-
-def _anon_grant(occ: Occurrence, report, rls_tables) -> None:
+def _anon_grant(occ: Occurrence, report, folder: Folder) -> None:
     node = occ.node
     if not node.get("is_grant") or node.get("objtype") != "OBJECT_TABLE":
         return
@@ -360,8 +334,12 @@ def _anon_grant(occ: Occurrence, report, rls_tables) -> None:
         what = "every table in schema " + ", ".join(strings(node.get("objects")))
     else:
         tables = [range_var(o.get("RangeVar")) for o in node.get("objects", []) if "RangeVar" in o]
-        if names and set(names) <= {"select"} and all(t in rls_tables for t in tables):
+        if names and set(names) <= {"select"} and all(folder.rls_on(t) for t in tables):
             return  # public reads behind RLS (a price list, a public profile): the policies decide
+        if tables and all(
+            folder.after("privileges", "relation", *t).get(who) == REVOKED for t in tables for who in to_anon
+        ):
+            return  # a later file takes it back
         what = ", ".join(display(*t) for t in tables)
     report(
         occ,
