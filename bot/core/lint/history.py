@@ -30,7 +30,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
-from bot.core.lint.later import Settles, answer
+from bot.core.lint.later import Settles, answer, topics
 from bot.core.lint.model import Finding, LintOptions, MigrationSource, Prior
 
 if TYPE_CHECKING:
@@ -198,6 +198,7 @@ class History:
         self._chain: list[str] = []  # [i]: a digest of what decided them (the files' own decisions, in order)
         self._flag_memo: dict[str, list[bool]] = {}
         self._dirty: set[str] = set()
+        self._topics: dict[tuple[str, ...], list[int]] | None = None  # topic -> positions of the files speaking to it
         self.parsed_count = 0  # files parsed this run (tests check a warm run parses none)
 
     # ---------------------------------------------------------------- texts, parse trees, summaries
@@ -353,9 +354,23 @@ class History:
     def later(self, name: str, question: tuple[str, ...]) -> Any:
         """What the files after ``name`` settle about ``question`` (``bot.core.lint.later``), the newest word
         counting: RLS or a policy on a table in the next file, ``security_invoker``, a REVOKE, a redefinition."""
-        later_files = self._names[bisect_right(self._names, name) :]
-        summaries = (self.summary(other) for other in later_files if self._has_text(other))
+        index = self._topic_index()
+        positions = sorted({p for spoken in topics(question) for p in index.get(spoken, ())})
+        later_files = positions[bisect_right(positions, bisect_right(self._names, name) - 1) :]
+        summaries = (self.summary(self._names[position]) for position in later_files)
         return answer(question, (summary.settles for summary in summaries if summary is not None))
+
+    def _topic_index(self) -> dict[tuple[str, ...], list[int]]:
+        # Built once, on the first question: asking every later file each question is quadratic in a
+        # 300-file history (a warm run re-asks every cached question to check its answer).
+        if self._topics is None:
+            self._topics = {}
+            for position, other in enumerate(self._names):
+                summary = self.summary(other) if self._has_text(other) else None
+                if summary is not None:
+                    for spoken in summary.settles.topics():
+                        self._topics.setdefault(spoken, []).append(position)
+        return self._topics
 
     def _answer(self, name: str, question: list) -> Any:
         if question[0] == "created":

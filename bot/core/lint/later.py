@@ -126,6 +126,16 @@ class Settles:
             return state
         raise ValueError(f"unknown question {question!r}")
 
+    def topics(self) -> set[tuple[str, ...]]:
+        """The ``topic`` of every question this file has a word on (an index: the others need not be asked)."""
+        found: set[tuple[str, ...]] = {("rls", *key) for key in self.rls}
+        found.update(("policy", *key) for key in self.policies)
+        found.update(("invoker", *key) for key in self.invoker)
+        found.update(("search_path", *key) for key in self.search_path)
+        found.update(("replaced", family, schema, name) for family, schema, name, _ in self.touched)
+        found.update(("privileges", family, schema, name) for family, schema, name, _ in self.privileges)
+        return found
+
     def to_json(self) -> dict:
         return {
             "rls": sorted([*key, value] for key, value in self.rls.items()),
@@ -216,6 +226,17 @@ def combine(question: tuple[str, ...], earlier: Any, later: Any) -> Any:
 def empty_answer(question: tuple[str, ...]) -> Any:
     kind = question[0]
     return None if kind in _LAST_WORD else False if kind in _ANY else {}
+
+
+def topics(question: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
+    """What a file must speak about to have a word on ``question`` (see ``Settles.topics``): a replaced
+    object under any signature; a GRANT/REVOKE on the object itself or on ALL ... IN its schema ("")."""
+    kind = question[0]
+    if kind == "replaced":
+        return (question[:4],)
+    if kind == "privileges":
+        return (question, (*question[:3], ""))
+    return (question,)
 
 
 def answer(question: tuple[str, ...], settles: Iterable[Settles]) -> Any:
