@@ -29,7 +29,8 @@ from bot.adapters.state.files import STATE_PROBLEMS, StateProblem
 from bot.adapters.state.outbox import make_outbox_store
 from bot.chat.channels import ChannelPoster
 from bot.chat.errors import DragonflyTree
-from bot.chat.outbox_sender import Outbox, card, post
+from bot.chat.outbox_message import card, post
+from bot.chat.outbox_sender import Outbox
 from bot.chat.poster import DiscordPoster
 from bot.chat.web import WebServer, connection_limits, create_web_app
 from bot.compose import Services, build_services

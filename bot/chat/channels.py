@@ -42,8 +42,10 @@ class ChannelPoster(Protocol):
     async def reply_to(self, ref: PostRef, message: OutgoingMessage) -> PostRef:
         """Answer an earlier post (in its thread when it has one)."""
 
-    # Legacy, discord-typed: the relay and the hotfix service still call these until they
-    # post OutgoingMessages; then they go, and this protocol names no discord type.
+    # Discord-typed: only the outbox sender (bot.chat.outbox_sender) calls these, for every
+    # row: they carry its nonce and history lookup, and the neutral-dict rows the relay and
+    # the state-problem notice still enqueue (bot.chat.outbox_message.post). They go once
+    # those post OutgoingMessages and the sender sends through the methods above.
 
     async def send(
         self,

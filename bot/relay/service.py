@@ -37,7 +37,8 @@ from pathlib import PurePosixPath
 from bot.adapters.github import GitHubUnavailable
 from bot.adapters.state.ledger import Ledger, OpenAlert
 from bot.adapters.state.outbox import OutboxRow
-from bot.chat.outbox_sender import Outbox, post
+from bot.chat.outbox_message import post
+from bot.chat.outbox_sender import Outbox
 from bot.core.ci_runs import ALERTED_ENVIRONMENTS, UNKNOWN_ENV, CiAlert, RunInfo, is_migrations_workflow
 from bot.core.failures import enrich
 from bot.core.redact import redact

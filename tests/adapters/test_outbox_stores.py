@@ -18,7 +18,8 @@ from bot.adapters.state.files import StateProblems
 from bot.adapters.state.outbox import SqliteOutbox
 from bot.adapters.state.outbox_db import PostgresOutbox, RestOutbox
 from bot.chat.channels import PostRef
-from bot.chat.outbox_sender import Outbox, post
+from bot.chat.outbox_message import post
+from bot.chat.outbox_sender import Outbox
 from tests.fakes.helpers import RecordingPoster
 from tests.fakes.postgrest_sql_fake import PostgrestOverPostgres
 

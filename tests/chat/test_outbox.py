@@ -11,7 +11,8 @@ import pytest
 
 from bot.adapters.state.files import StateProblems
 from bot.adapters.state.outbox import SqliteOutbox, nonce_for
-from bot.chat.outbox_sender import Outbox, card, post
+from bot.chat.outbox_message import card, post
+from bot.chat.outbox_sender import Outbox
 from bot.chat.poster import fingerprint
 from tests.fakes.helpers import RecordingPoster
 

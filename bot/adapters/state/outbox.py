@@ -50,6 +50,12 @@ def nonce_for(key: str) -> str:
     return "ob" + hashlib.sha256(key.encode()).hexdigest()[:23]
 
 
+def check_target(edit_of: str | None, reply_to: str | None) -> None:
+    """Every store's rule for a new row: it edits a message or replies to one, not both."""
+    if edit_of and reply_to:
+        raise ValueError("an outbox row edits a message or replies to one, not both")
+
+
 @dataclass(frozen=True)
 class OutboxRow:
     key: str
@@ -217,8 +223,7 @@ class SqliteOutbox:
         tag: str | None = None,
         held: bool = False,
     ) -> bool:
-        if edit_of and reply_to:
-            raise ValueError("an outbox row edits a message or replies to one, not both")
+        check_target(edit_of, reply_to)
         now = self._clock()
         body = json.dumps(message, separators=(",", ":"), sort_keys=True)
         state = "held" if held else "pending"

@@ -16,14 +16,13 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-import psycopg
 from psycopg import errors as pg_errors
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from bot.adapters.state.outbox import IfGone, OutboxRow
+from bot.adapters.state.outbox import IfGone, OutboxRow, check_target
 from bot.adapters.supabase.base import safe_url
-from bot.adapters.supabase.postgres import connect
+from bot.adapters.supabase.postgres import call_as_role
 from bot.adapters.supabase.rest import PostgrestClient, _postgrest_error, json_body
 from bot.chat.channels import PostRef
 from bot.errors import SourceUnavailable
@@ -93,8 +92,7 @@ class _Calls:
         tag: str | None = None,
         held: bool = False,
     ) -> bool:
-        if edit_of and reply_to:
-            raise ValueError("an outbox row edits a message or replies to one, not both")
+        check_target(edit_of, reply_to)
         args: dict[str, Any] = {"p_key": key, "p_channel": channel, "p_message": message, "p_edit_of": edit_of}
         args |= {"p_reply_to": reply_to, "p_if_gone": if_gone, "p_tag": tag, "p_held": held}
         return bool(await self._value("outbox_enqueue", args))
@@ -162,29 +160,21 @@ class PostgresOutbox(_Calls):
         params = {k: Jsonb(v) if k == "p_message" else v for k, v in args.items()}
         named = sql.SQL(", ").join(sql.SQL("{} => {}").format(sql.Identifier(k), sql.Placeholder(k)) for k in params)
         query = sql.SQL("select * from public.{}({})").format(sql.Identifier(function), named)
-        conn = await connect(
+        return await call_as_role(
             self._url,
-            lambda reason: OutboxStoreDown(f"cannot connect to the outbox at {self.description}: {reason}"),
+            query,
+            params,
+            role=self._role,
             connect_timeout=self._connect_timeout,
-            autocommit=True,
-        )
-        try:
-            async with conn:
-                if self._role:
-                    await conn.execute(sql.SQL("set role {}").format(sql.Identifier(self._role)))
-                cursor = await conn.execute(query, params)
-                return list(await cursor.fetchall()) if cursor.description else []
-        except (pg_errors.UndefinedTable, pg_errors.UndefinedFunction, pg_errors.InvalidSchemaName):
-            raise SourceUnavailable(
+            store="the outbox",
+            down=OutboxStoreDown,
+            missing=(
                 f"the outbox functions are missing in {self.description}; {OUTBOX_MIGRATION} creates them: "
                 "apply the migrations first"
-            ) from None
-        except pg_errors.InsufficientPrivilege as exc:
-            raise SourceUnavailable(
-                f"permission denied in the outbox: {exc.diag.message_primary}; connect as the service role"
-            ) from None
-        except psycopg.OperationalError as exc:
-            raise OutboxStoreDown(f"the connection to the outbox at {self.description} failed: {exc}") from None
+            ),
+            denied_advice="connect as the service role",
+            missing_errors=(pg_errors.UndefinedTable, pg_errors.UndefinedFunction, pg_errors.InvalidSchemaName),
+        )
 
 
 class RestOutbox(PostgrestClient, _Calls):

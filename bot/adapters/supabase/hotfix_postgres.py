@@ -12,9 +12,6 @@ import builtins
 from collections.abc import Sequence
 from datetime import datetime
 
-import psycopg
-from psycopg import errors as pg_errors
-from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from bot.adapters.supabase.base import safe_url
@@ -27,7 +24,7 @@ from bot.adapters.supabase.hotfix_store import (
     actor_args,
     new_event_id,
 )
-from bot.adapters.supabase.postgres import connect
+from bot.adapters.supabase.postgres import call_as_role
 from bot.core.hotfix import Actor, Hotfix, HotfixEvent, NewHotfix, Reminder, redacted_copy
 from bot.errors import SourceUnavailable
 
@@ -43,30 +40,20 @@ class PostgresHotfixStore:
         return safe_url(self._url)
 
     async def _rows(self, query: str, params: Sequence = ()) -> list[dict]:
-        conn = await connect(
+        return await call_as_role(
             self._url,
-            lambda reason: HotfixStoreDown(f"cannot connect to the hotfix store at {self.description}: {reason}"),
+            query,
+            params,
+            role=self._role,
             connect_timeout=self._connect_timeout,
-            autocommit=True,
-        )
-        try:
-            async with conn:
-                if self._role:
-                    await conn.execute(sql.SQL("set role {}").format(sql.Identifier(self._role)))
-                cursor = await conn.execute(query, params)
-                return await cursor.fetchall() if cursor.description else []
-        except (pg_errors.UndefinedTable, pg_errors.UndefinedFunction):
-            raise SourceUnavailable(
+            store="the hotfix store",
+            down=HotfixStoreDown,
+            missing=(
                 f"the hotfix tables or functions are missing in {self.description}; they are created by "
                 f"{HOTFIX_MIGRATIONS}: apply the migrations first"
-            ) from None
-        except pg_errors.InsufficientPrivilege as exc:
-            raise SourceUnavailable(
-                f"permission denied in the hotfix store: {exc.diag.message_primary}; "
-                "connect as the service role (see the GRANTs in " + HOTFIX_MIGRATION + ")"
-            ) from None
-        except psycopg.OperationalError as exc:
-            raise HotfixStoreDown(f"the connection to the hotfix store at {self.description} failed: {exc}") from None
+            ),
+            denied_advice=f"connect as the service role (see the GRANTs in {HOTFIX_MIGRATION})",
+        )
 
     async def _hotfix(self, query: str, params: Sequence) -> Hotfix | None:
         rows = await self._rows(query, params)

@@ -8,6 +8,7 @@ URL's role could.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import psycopg
 from psycopg import errors as pg_errors
@@ -43,6 +44,46 @@ async def connect(
     except psycopg.ProgrammingError as exc:
         reason = hide_password(_first_line(exc), url)
         raise UserFacingError(f"the database URL is not valid ({reason}); expected postgresql://...") from None
+
+
+async def call_as_role(
+    url: str,
+    query: str | pg_sql.Composed,
+    params: Any,
+    *,
+    role: str | None,
+    connect_timeout: int,
+    store: str,
+    down: Callable[[str], SourceUnavailable],
+    missing: str,
+    denied_advice: str,
+    missing_errors: tuple[type[psycopg.Error], ...] = (pg_errors.UndefinedTable, pg_errors.UndefinedFunction),
+) -> list[dict]:
+    """One autocommit call on a short connection of its own, as ``role`` when given (how the tests
+    prove a migration's GRANTs are enough); shared by the outbox and the hotfix store.
+
+    Each failure is one line: ``down(...)`` when ``store`` cannot be reached or the connection
+    breaks, ``SourceUnavailable(missing)`` when the migration's objects are not there, and a
+    permission-denied line ending in ``denied_advice``."""
+    where = safe_url(url)
+    conn = await connect(
+        url,
+        lambda reason: down(f"cannot connect to {store} at {where}: {reason}"),
+        connect_timeout=connect_timeout,
+        autocommit=True,
+    )
+    try:
+        async with conn:
+            if role:
+                await conn.execute(pg_sql.SQL("set role {}").format(pg_sql.Identifier(role)))
+            cursor = await conn.execute(query, params)
+            return list(await cursor.fetchall()) if cursor.description else []
+    except missing_errors:
+        raise SourceUnavailable(missing) from None
+    except pg_errors.InsufficientPrivilege as exc:
+        raise SourceUnavailable(f"permission denied in {store}: {exc.diag.message_primary}; {denied_advice}") from None
+    except psycopg.OperationalError as exc:
+        raise down(f"the connection to {store} at {where} failed: {exc}") from None
 
 
 def _first_line(exc: Exception) -> str:
