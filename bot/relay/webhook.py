@@ -56,6 +56,9 @@ BODY_TIMEOUT_SECONDS = 30.0  # a sender that stalls mid-body must not hold a han
 READ_QUIET = 0.02
 READ_DELAY_MAX = 1.0
 READ_SLICE = 16  # deliveries read at a time (~2 ms), then the loop serves connections again
+# A burst that never pauses must not pile up unread deliveries (they take the queue's room, and past
+# it deliveries get 503): past READ_BACKLOG unread, each new one has a slice read at once.
+READ_BACKLOG = 128
 
 
 @dataclass
@@ -229,6 +232,8 @@ class GitHubWebhook:
         if not self._unread:
             self._first_unread_at = self._last_arrival_at
         self._unread.append(delivery)
+        if len(self._unread) > READ_BACKLOG:
+            self.read_unread(READ_SLICE)
         if self._read_timer is None:
             self._read_timer = loop.call_later(READ_QUIET, self._read_when_quiet)
 

@@ -13,7 +13,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.adapters.localdb import PROJECT_ROOT
 from bot.core.ci_runs import RunInfo
-from bot.relay.webhook import MAX_BODY_BYTES, PATH, READ_DELAY_MAX, GitHubWebhook
+from bot.relay.webhook import MAX_BODY_BYTES, PATH, READ_BACKLOG, READ_DELAY_MAX, GitHubWebhook
 from tests.fakes.github_fake import FakeGitHub, signed_headers
 
 SECRET = "It's a Secret to Everybody"
@@ -163,6 +163,36 @@ async def test_ping_unknown_events_and_other_workflows():
         hook.read_unread()
         assert hook.queue.empty() and hook.stats.ignored == 3 and hook.stats.rejected == 0
     finally:
+        await client.close()
+
+
+async def test_a_burst_that_never_pauses_is_read_as_it_comes_and_none_is_refused():
+    # More deliveries than the queue holds, with no quiet moment between them: reading waits for a
+    # pause, but the unread ones take the queue's room, so they must not pile up meanwhile.
+    queue_size = 3 * READ_BACKLOG
+    client, hook = await _client(queue_size=queue_size)
+    drained: list[RunInfo] = []
+
+    async def worker() -> None:
+        while True:
+            drained.append(await hook.queue.get())
+            hook.queue.task_done()
+
+    task = asyncio.create_task(worker())
+    try:
+        payload = json.dumps(_failed_run_payload()).encode()
+        statuses = []
+        most_unread = 0
+        for n in range(2 * queue_size):
+            resp = await _post(client, None, body=payload, delivery=f"burst-{n}")
+            statuses.append(resp.status)
+            most_unread = max(most_unread, len(hook._unread))
+        await asyncio.wait_for(hook.until_read(), READ_DELAY_MAX + 1)
+        await asyncio.wait_for(hook.queue.join(), 5)
+        assert set(statuses) == {202} and len(drained) == 2 * queue_size
+        assert most_unread <= READ_BACKLOG
+    finally:
+        task.cancel()
         await client.close()
 
 
