@@ -57,8 +57,8 @@ READ_QUIET = 0.02
 READ_DELAY_MAX = 1.0
 READ_SLICE = 16  # deliveries read at a time (~2 ms), then the loop serves connections again
 # A burst that never pauses must not pile up unread deliveries (they take the queue's room, and past
-# it deliveries get 503): past READ_BACKLOG unread, each new one has a slice read at once.
-READ_BACKLOG = 128
+# it deliveries get 503): past READ_BACKLOG unread (under half the queue), each new one has a slice read at once.
+READ_BACKLOG = 384
 
 
 @dataclass
