@@ -22,6 +22,7 @@ import itertools
 import json
 import os
 import signal
+import sys
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -209,3 +210,20 @@ class FakeDiscord:
                 parts += [f"{f.get('name')}: {f.get('value')}" for f in embed.get("fields") or []]
             out.append("\n".join(parts))
         return out
+
+
+async def run_killable(module: str, discord: FakeDiscord, *args: str, timeout: float) -> int:
+    """Run a kill driver (``python -m module args``) that ``discord`` may kill -9 mid-request; its exit
+    code (0, or -9 when killed), or its output's tail as the failure when it ended any other way."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", module, *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+    )
+    discord.kill_pid = process.pid
+    try:
+        output, _ = await asyncio.wait_for(process.communicate(), timeout)
+    except TimeoutError:
+        process.kill()
+        raise
+    if process.returncode not in (0, -9):
+        raise AssertionError(output.decode(errors="replace")[-3000:])
+    return process.returncode

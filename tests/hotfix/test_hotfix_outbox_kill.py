@@ -11,13 +11,11 @@ one "approved" update.
 
 from __future__ import annotations
 
-import asyncio
-import sys
 import uuid
 
 import pytest
 
-from tests.fakes.discord_fake import FakeDiscord
+from tests.fakes.discord_fake import FakeDiscord, run_killable
 from tests.fakes.hotfix_kill_driver import LEAD_ROLE
 
 PROCESS_TIMEOUT = 90
@@ -35,28 +33,17 @@ SCENARIOS = {
 
 
 async def run_driver(data_dir, discord: FakeDiscord, db_url: str, summary: str, *extra: str) -> int:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
+    return await run_killable(
         "tests.fakes.hotfix_kill_driver",
+        discord,
         str(data_dir),
         discord.url,
         db_url,
         "--summary",
         summary,
         *extra,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
+        timeout=PROCESS_TIMEOUT,
     )
-    discord.kill_pid = process.pid
-    try:
-        output, _ = await asyncio.wait_for(process.communicate(), PROCESS_TIMEOUT)
-    except TimeoutError:
-        process.kill()
-        raise
-    if process.returncode not in (0, -9):
-        raise AssertionError(output.decode(errors="replace")[-3000:])
-    return process.returncode
 
 
 @pytest.mark.parametrize("scenario", list(SCENARIOS))

@@ -13,13 +13,12 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import sys
 from collections import Counter
 
 import pytest
 from aiohttp import ClientSession
 
-from tests.fakes.discord_fake import FakeDiscord
+from tests.fakes.discord_fake import FakeDiscord, run_killable
 from tests.fakes.github_fake import FakeGitHub, github_log, signed_headers
 from tests.fakes.outbox_kill_driver import WEBHOOK_SECRET
 
@@ -35,28 +34,17 @@ PROCESS_TIMEOUT = 120
 
 
 async def run_driver(data_dir, discord: FakeDiscord, github: FakeGitHub, *extra: str) -> int:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
+    return await run_killable(
         "tests.fakes.outbox_kill_driver",
+        discord,
         str(data_dir),
         discord.url,
         github.url,
         "--runs",
         ",".join(map(str, RUNS)),
         *extra,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
+        timeout=PROCESS_TIMEOUT,
     )
-    discord.kill_pid = process.pid
-    try:
-        output, _ = await asyncio.wait_for(process.communicate(), PROCESS_TIMEOUT)
-    except TimeoutError:
-        process.kill()
-        raise
-    if process.returncode not in (0, -9):
-        raise AssertionError(output.decode(errors="replace")[-3000:])
-    return process.returncode
 
 
 @pytest.fixture
