@@ -36,11 +36,11 @@ class ContentSync:
     posts: HotfixPosts
     now: Callable[[], datetime]
 
-    async def _publish(self, hotfix: Hotfix, *, automatic: bool = False) -> None:
-        raise NotImplementedError
+    if TYPE_CHECKING:  # HotfixService's own methods, declared here for the type checker only
 
-    async def _queued(self, enqueue: Awaitable[bool]) -> bool:
-        raise NotImplementedError
+        async def _publish(self, hotfix: Hotfix, *, automatic: bool = False) -> None: ...
+
+        async def _queued(self, enqueue: Awaitable[bool]) -> bool: ...
 
     async def _findings(self, hotfix: Hotfix, carrying: Sequence[LocalMigration]) -> tuple[dict, str]:
         """The content check of the migrations carrying a hotfix, and the hash of what it read.

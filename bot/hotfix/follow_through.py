@@ -63,11 +63,11 @@ class FollowThrough(ContentSync):
 
     _followups_checked: datetime | None = None
 
-    async def _details(self, hotfix: Hotfix) -> dict[str, str]:
-        raise NotImplementedError
+    if TYPE_CHECKING:  # HotfixService's own methods, declared here for the type checker only
 
-    async def _link(self, hotfix: Hotfix, actor: Actor, migration: LocalMigration) -> Hotfix:
-        raise NotImplementedError
+        async def _details(self, hotfix: Hotfix) -> dict[str, str]: ...
+
+        async def _link(self, hotfix: Hotfix, actor: Actor, migration: LocalMigration) -> Hotfix: ...
 
     async def tick(self) -> TickReport:
         """Replay the journal, auto-link, sync, remind, re-ping, re-publish. Each step fails alone."""
