@@ -14,6 +14,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import os
+import signal
 import sys
 import threading
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
@@ -84,6 +85,11 @@ class BotThread:
         self._thread = threading.Thread(target=self._run, name="console-bot", daemon=True)
 
     def _run(self) -> None:
+        # The kernel hands a process's SIGINT to any thread that does not block it. Taken by this one,
+        # Python would still run the handler in the main thread, but only once it wakes: readline's
+        # select() there is never interrupted, and the Ctrl-C is lost until the next key. Threads and
+        # subprocesses started from here inherit the mask.
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         asyncio.set_event_loop(self.loop)
         try:
             self._task = self.loop.create_task(self._main(self.inbox, self._set_ready))
