@@ -27,14 +27,14 @@ from urllib.parse import urlsplit
 from bot.adapters.supabase.factory import SupabaseBackend, backend_for
 from bot.core.environments import ENVIRONMENTS, Environment
 from bot.errors import UserFacingError
-from bot.settings import Settings
 from bot.status.service import FolderFiles, GitHubFiles, MigrationFiles, StatusService
 
-if TYPE_CHECKING:  # PyGithub and httpx are imported only when used, not by `dragonfly-bot status --db-url`
+if TYPE_CHECKING:  # PyGithub, httpx and pydantic are imported only when used, not by `dragonfly-bot status --db-url`
     import httpx
 
     from bot.adapters.github import GitHubClient
     from bot.adapters.supabase.hotfix_store import HotfixStore
+    from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +82,7 @@ class Services:
 
     def __init__(
         self,
-        settings: Settings,
+        settings: Settings | None,
         *,
         db_url: str | None = None,
         note: str | None = None,
@@ -90,18 +90,26 @@ class Services:
         migrations_dir: Path | None = None,
         http: httpx.AsyncClient | None = None,
     ):
-        self.settings = settings
+        if settings is not None:
+            self.__dict__["settings"] = settings
         self.db_url = db_url
         if http is not None:
             self.__dict__["http"] = http
-        backends = {env: backend_for(settings, env, db_url=db_url) for env in ENVIRONMENTS}
+        backends = {env: backend_for(None if db_url else self.settings, env, db_url=db_url) for env in ENVIRONMENTS}
         # The HTTP client (and its TLS context) is made only when some environment is read over REST.
         self.backends: dict[Environment, SupabaseBackend] = {
             env: replace(b, client=self.http) if b.kind == "rest" else b for env, b in backends.items()
         }
         self._local_files = local_files
-        self._migrations_dir = migrations_dir or settings.migrations_dir
+        self._migrations_dir = migrations_dir
         self.status = StatusService(self.backends, lambda: self.migration_files, note=note)
+
+    @cached_property
+    def settings(self) -> Settings:
+        """The settings given, else loaded on first use: a ``status --db-url`` run never needs them."""
+        from bot.settings import load_settings
+
+        return load_settings()
 
     @cached_property
     def http(self) -> httpx.AsyncClient:
@@ -135,7 +143,7 @@ class Services:
                 branch=self.settings.migrations_branch or None,
                 web_host=github_web_host(self.settings.github_api_url),
             )
-        return FolderFiles(self._migrations_dir)
+        return FolderFiles(self._migrations_dir or self.settings.migrations_dir)
 
     def hotfix_store(self) -> HotfixStore:
         """The hotfix log's store: it lives in the SUPABASE_MODE environment's project."""
@@ -157,7 +165,7 @@ class Services:
 
 
 def build_services(
-    settings: Settings,
+    settings: Settings | None,
     *,
     db_url: str | None = None,
     note: str | None = None,

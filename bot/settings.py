@@ -18,11 +18,12 @@ from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from bot.core.environments import Environment
 from bot.core.webhook_secret import secret_problem
+from bot.early_settings import DEFAULT_ENVIRONMENT, DEFAULT_MIGRATIONS_DIR, ENV_FILE, ENV_FILE_ENCODING
 from bot.errors import UserFacingError
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8-sig", extra="ignore")
+    model_config = SettingsConfigDict(env_file=ENV_FILE, env_file_encoding=ENV_FILE_ENCODING, extra="ignore")
 
     # Discord
     discord_token: SecretStr | None = Field(None, description="the bot token from the Discord developer portal")
@@ -39,7 +40,7 @@ class Settings(BaseSettings):
     owner_ids: list[int] = Field(default_factory=list, description="Discord user ids allowed to re-sync commands")
 
     # Supabase, per environment (the protocol's SUPABASE_MODE picks the default)
-    supabase_mode: Environment = Field("dev", description="the default environment: dev or prod")
+    supabase_mode: Environment = Field(DEFAULT_ENVIRONMENT, description="the default environment: dev or prod")
     supabase_url: str | None = Field(None, description="fallback project URL for the SUPABASE_MODE environment")
     supabase_service_role_key: SecretStr | None = Field(
         None, description="fallback service-role key for the SUPABASE_MODE environment"
@@ -50,7 +51,7 @@ class Settings(BaseSettings):
     supabase_prod_url: str | None = Field(None, description="the prod project URL, https://<ref>.supabase.co")
     supabase_prod_service_role_key: SecretStr | None = Field(None, description="the prod service-role key")
     supabase_prod_db_url: SecretStr | None = Field(None, description="a direct Postgres URL for prod")
-    migrations_dir: Path = Field(Path("supabase/migrations"), description="the folder of migration files")
+    migrations_dir: Path = Field(DEFAULT_MIGRATIONS_DIR, description="the folder of migration files")
     migrations_source: Literal["auto", "local", "github"] = Field(
         "auto",
         description="where the running bot reads migration files: github (the branch CI applies), local "

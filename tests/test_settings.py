@@ -100,3 +100,39 @@ def test_run_refuses_a_weak_webhook_secret_at_start_up_with_one_line(tmp_path):
     lines = done.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: setting GITHUB_WEBHOOK_SECRET"), done.stderr
     assert "tiny-secret" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    "environment, env_file",
+    [
+        ({}, ""),
+        ({"SUPABASE_MODE": "prod"}, ""),
+        ({}, "SUPABASE_MODE=prod\nMIGRATIONS_DIR=db/migrations\n"),
+        ({"SUPABASE_MODE": "dev"}, "SUPABASE_MODE=prod\n"),  # the environment wins over .env
+        ({"supabase_mode": "prod", "migrations_dir": "x"}, ""),  # names in any case
+        ({}, "export SUPABASE_MODE='prod'  # quoted, exported, commented\nMIGRATIONS_DIR=\"a b\"\n"),
+        ({}, "\ufeffSUPABASE_MODE=prod\r\n"),
+    ],
+)
+def test_the_early_reader_agrees_with_settings(monkeypatch, tmp_path, environment, env_file):
+    from bot import early_settings
+
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    if env_file:
+        (tmp_path / ".env").write_text(env_file, encoding="utf-8")
+    settings = load_settings()
+    assert early_settings.default_environment() == settings.supabase_mode
+    assert early_settings.migrations_dir() == settings.migrations_dir
+
+
+def test_the_early_reader_refuses_what_settings_refuses(monkeypatch):
+    from bot import early_settings
+
+    monkeypatch.setenv("SUPABASE_MODE", "staging")
+    with pytest.raises(UserFacingError) as early:
+        early_settings.default_environment()
+    with pytest.raises(UserFacingError) as full:
+        load_settings()
+    named = "setting SUPABASE_MODE (the default environment: dev or prod) is invalid"
+    assert early.value.message.startswith(named) and full.value.message.startswith(named)

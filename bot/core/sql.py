@@ -177,6 +177,7 @@ def statements_digest(statements: list[str]) -> str:
     return hashlib.md5(DIGEST_SEPARATOR.join(statements).encode("utf-8")).hexdigest()
 
 
+@lru_cache(maxsize=1)
 def _position_fields() -> frozenset[str]:
     """Every parse-node field that holds a source position (ParseLoc), from pglast's own AST.
 
@@ -193,24 +194,25 @@ def _position_fields() -> frozenset[str]:
     return frozenset(names)
 
 
-_POSITION_FIELDS = _position_fields()
-
-
 def _normalize_tree(node):
     """The parse tree without source positions, and with function and DO
     bodies (kept by the parser as string constants) compared token by token,
     so re-indenting or converting a body to CRLF is no change either."""
+    return _without_positions(node, _position_fields())
+
+
+def _without_positions(node, positions: frozenset[str]):
     if isinstance(node, dict):
         out = {}
         for key, value in node.items():
-            if key in _POSITION_FIELDS and isinstance(value, int):
+            if key in positions and isinstance(value, int):
                 continue
-            out[key] = _normalize_tree(value)
+            out[key] = _without_positions(value, positions)
         if node.get("defname") == "as":
             out["arg"] = _normalize_body(out.get("arg"))
         return out
     if isinstance(node, list):
-        return [_normalize_tree(v) for v in node]
+        return [_without_positions(v, positions) for v in node]
     return node
 
 

@@ -13,10 +13,14 @@ import json
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.core.environments import ENVIRONMENTS, Environment
 from bot.core.status import StatusReport
 from bot.errors import SourceUnavailable, UserFacingError
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 NAME = "status"
 HELP = "Show applied, pending, failed and drifted migrations for dev or prod (read-only)."
@@ -62,12 +66,22 @@ def _fail(args: argparse.Namespace, kind: str, message: str, code: int) -> int:
 def _run(args: argparse.Namespace) -> int:
     import asyncio
 
-    from bot.settings import load_settings
     from bot.status.render_text import render_json, render_text
 
-    settings = load_settings()
-    env = args.env or settings.supabase_mode
-    where, report = asyncio.run(_read(settings, env, args))
+    if args.db_url:
+        # Over an explicit URL the run needs two settings, read without loading all of them (pydantic).
+        from bot import early_settings
+
+        settings = None
+        env = args.env or early_settings.default_environment()
+        migrations_dir = args.migrations_dir or early_settings.migrations_dir()
+    else:
+        from bot.settings import load_settings
+
+        settings = load_settings()
+        env = args.env or settings.supabase_mode
+        migrations_dir = args.migrations_dir
+    where, report = asyncio.run(_read(settings, env, args.db_url, migrations_dir))
     if args.json:
         print(json.dumps(render_json(env, where, report), indent=2))
     else:
@@ -75,11 +89,13 @@ def _run(args: argparse.Namespace) -> int:
     return report.exit_code
 
 
-async def _read(settings, env: Environment, args: argparse.Namespace) -> tuple[str, StatusReport]:
+async def _read(
+    settings: Settings | None, env: Environment, db_url: str | None, migrations_dir: Path | None
+) -> tuple[str, StatusReport]:
     from bot.compose import build_services
 
     # The checkout's own files, whatever MIGRATIONS_SOURCE says: that is what CI will apply.
-    parts = build_services(settings, db_url=args.db_url, local_files=True, migrations_dir=args.migrations_dir)
+    parts = build_services(settings, db_url=db_url, local_files=True, migrations_dir=migrations_dir)
     async with parts:
         return await parts.status.read(env)
 

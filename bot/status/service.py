@@ -24,12 +24,12 @@ from bot.core.environments import Environment, is_environment
 from bot.core.status import LocalMigration, StatusReport, compute_status, versions_to_verify
 from bot.core.versions import parse_file_name
 from bot.errors import SourceUnavailable, UserFacingError
-from bot.settings import Settings
 
 if TYPE_CHECKING:  # PyGithub and httpx are imported only where used, not by `dragonfly-bot status --db-url`
     import httpx
 
     from bot.adapters.github import GitHubClient, GitHubUnavailable
+    from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 

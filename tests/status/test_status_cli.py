@@ -120,6 +120,28 @@ def test_configuration_and_source_errors_are_one_line(tmp_path, capsys, monkeypa
     assert "is a file, not a folder" in capsys.readouterr().err
 
 
+def test_a_db_url_run_reads_its_settings_without_loading_pydantic(applied_db, tmp_path):
+    # SUPABASE_MODE and MIGRATIONS_DIR come from .env as Settings would read them; the other settings
+    # (an invalid one included) are not loaded, which keeps pydantic's ~70 ms out of a CI status run.
+    shutil.copytree(REPO_MIGRATIONS, tmp_path / "db" / "m")
+    (tmp_path / ".env").write_text("SUPABASE_MODE=prod\nMIGRATIONS_DIR=db/m\nWEB_PORT=eighty\n")
+    probe = (
+        "import json, sys\n"
+        "from bot.cli import main\n"
+        f"code = main(['status', '--db-url', {applied_db.url!r}, '--json'])\n"
+        "print(json.dumps({'code': code, 'pydantic': 'pydantic' in sys.modules}), file=sys.stderr)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env=CLEAN_ENV, capture_output=True, text=True)
+    outcome = json.loads(done.stderr.strip().splitlines()[-1])
+    data = json.loads(done.stdout)
+    assert outcome == {"code": 0, "pydantic": False}
+    assert data["environment"] == "prod" and data["summary"]["applied"] == len(list(REPO_MIGRATIONS.glob("*.sql")))
+    (tmp_path / ".env").write_text("SUPABASE_MODE=staging\n")
+    done = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env=CLEAN_ENV, capture_output=True, text=True)
+    assert json.loads(done.stdout)["error"]["kind"] == "configuration"
+    assert done.stderr.startswith("error: setting SUPABASE_MODE") and '"code": 2' in done.stderr
+
+
 @pytest.mark.parametrize(
     ("url", "exit_code"),
     [

@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING, Literal
 from bot.adapters.supabase.base import StatusSource, check_db_url
 from bot.core.environments import Environment
 from bot.errors import UserFacingError
-from bot.settings import Settings
 
 if TYPE_CHECKING:  # each adapter (psycopg, httpx) is imported when a backend of its kind is used
     import httpx
 
     from bot.adapters.supabase.hotfix_store import HotfixStore
     from bot.adapters.supabase.rest import RestStatusSource
+    from bot.settings import Settings
 
 Kind = Literal["postgres", "rest"]
 
@@ -113,18 +113,23 @@ class SupabaseBackend:
 
 
 def backend_for(
-    settings: Settings,
+    settings: Settings | None,
     env: Environment,
     *,
     db_url: str | None = None,
     client: httpx.AsyncClient | None = None,
 ) -> SupabaseBackend:
-    """The one decision: explicit ``db_url``, else REST, else the environment's DB URL."""
+    """The one decision: explicit ``db_url``, else REST, else the environment's DB URL.
+
+    With ``db_url`` the settings are not read (``None`` is accepted then).
+    """
+    if db_url:
+        return SupabaseBackend(env, "postgres", db_url=db_url, client=client)
+    if settings is None:
+        raise TypeError("backend_for needs settings when no db_url is given")
     none = SupabaseBackend(
         env, None, client=client, timeout=settings.rest_timeout_seconds, page_size=settings.rest_page_size
     )
-    if db_url:
-        return replace(none, kind="postgres", db_url=db_url)
     url, key = settings.project_url(env), settings.service_role_key(env)
     if url and key:
         return replace(none, kind="rest", project_url=url, service_role_key=key.get_secret_value())
