@@ -5,8 +5,9 @@ comes first and costs little more than the HMAC: the signature is checked
 while the body arrives (bot/relay/webhook_body.py: bounded memory, one
 process-wide budget for unchecked bytes), the nesting of the JSON is checked
 without recursion, and the delivery is answered. Its JSON is read after the
-burst it came in (bot/relay/webhook_payload.py), at most ``READ_DELAY_MAX``
-later: a run for the relay goes on ``queue``, where the relay's worker does
+burst it came in, in the web server's lulls (bot/relay/webhook_payload.py,
+bot/core/activity.py), at most ``READ_DELAY_MAX`` later even while the
+server stays busy: a run for the relay goes on ``queue``, where the relay's worker does
 the slow part (jobs, logs, Discord). Redeliveries are dropped by
 ``X-GitHub-Delivery``; the ledger is what makes "one alert per run attempt"
 hold across restarts.
@@ -27,11 +28,12 @@ import asyncio
 import hashlib
 import hmac
 import logging
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from dataclasses import dataclass
 
 from aiohttp import web
 
+from bot.core.activity import Activity
 from bot.core.ci_runs import RunInfo
 from bot.core.json_depth import MAX_JSON_DEPTH, nests_deeper_than
 from bot.core.webhook_secret import secret_problem
@@ -51,11 +53,14 @@ log = logging.getLogger(__name__)
 PATH = "/github/webhook"
 SEEN_DELIVERIES = 10_000
 BODY_TIMEOUT_SECONDS = 30.0  # a sender that stalls mid-body must not hold a handler forever
-# Accepted deliveries are read once none has arrived for READ_QUIET seconds (a burst is
-# answered first), and never later than READ_DELAY_MAX after the first one waited.
-READ_QUIET = 0.02
+# Accepted deliveries are read in the server's lulls (bot/core/activity.py: no connection opened and no
+# byte arrived for a moment), so a burst is answered first; a delivery waits READ_DELAY_MAX at most,
+# then is read even while the server stays busy (a flood of unsigned bodies must not hold it back).
 READ_DELAY_MAX = 1.0
-READ_SLICE = 16  # deliveries read at a time (~2 ms), then the loop serves connections again
+# Without the server's Activity (a bare aiohttp app) the webhook knows only its own arrivals,
+# which a burst spaces further apart than bytes arrive: a longer lull.
+READ_QUIET = 0.02
+READ_SLICE = 8  # deliveries read at a time (~0.5 ms), then the loop serves connections again
 # A burst that never pauses must not pile up unread deliveries (they take the queue's room, and past
 # it deliveries get 503): past READ_BACKLOG unread (under half the queue), each new one has a slice read at once.
 READ_BACKLOG = 384
@@ -115,6 +120,7 @@ class GitHubWebhook:
         budget: UnauthenticatedBytes | None = None,
         body_timeout: float = BODY_TIMEOUT_SECONDS,
         max_depth: int = MAX_JSON_DEPTH,
+        activity: Activity | None = None,
     ):
         problem = secret_problem(secret)
         if problem:
@@ -130,9 +136,10 @@ class GitHubWebhook:
         self._max_depth = max_depth
         self._seen: OrderedDict[str, None] = OrderedDict()
         self.stats = WebhookStats()
-        self._unread: list[Delivery] = []
+        # The server's (bot.chat.web_guard.ACTIVITY_KEY), else one this webhook touches itself.
+        self._activity = activity or Activity(READ_QUIET)
+        self._unread: deque[Delivery] = deque()
         self._read_timer: asyncio.Handle | None = None
-        self._first_unread_at = self._last_arrival_at = 0.0
 
     def _duplicate(self, delivery: str) -> bool:
         """Remember the delivery id; True when it was seen before."""
@@ -221,44 +228,42 @@ class GitHubWebhook:
             self.stats.busy += 1
             log.warning("webhook queue full; delivery %s left to the reconciliation loop", delivery or "(no id)")
             return _reply(503, error="busy; try again later")
-        self._hold(Delivery(event, delivery, body))
+        self._hold(Delivery(event, delivery, body, asyncio.get_running_loop().time()))
         return _reply(202, result="accepted")
 
     # ------------------------------------------------------------------ reading, after the answer
 
     def _hold(self, delivery: Delivery) -> None:
-        loop = asyncio.get_running_loop()
-        self._last_arrival_at = loop.time()
-        if not self._unread:
-            self._first_unread_at = self._last_arrival_at
+        self._activity.touch(delivery.received_at)
         self._unread.append(delivery)
         if len(self._unread) > READ_BACKLOG:
             self.read_unread(READ_SLICE)
         if self._read_timer is None:
-            self._read_timer = loop.call_later(READ_QUIET, self._read_when_quiet)
+            self._read_timer = asyncio.get_running_loop().call_at(self._activity.lull_at(), self._read_in_lull)
 
-    def _read_when_quiet(self) -> None:
+    def _read_in_lull(self) -> None:
         self._read_timer = None
         if not self._unread:
             return
         loop = asyncio.get_running_loop()
         now = loop.time()
-        if now - self._last_arrival_at < READ_QUIET and now - self._first_unread_at < READ_DELAY_MAX:
-            # Still in a burst: its answers come first.
-            self._read_timer = loop.call_at(self._last_arrival_at + READ_QUIET, self._read_when_quiet)
+        overdue_at = self._unread[0].received_at + READ_DELAY_MAX
+        lull_at = self._activity.lull_at()
+        if now < lull_at and now < overdue_at:
+            # Still busy: whoever is connected is answered first.
+            self._read_timer = loop.call_at(min(lull_at, overdue_at), self._read_in_lull)
             return
         self.read_unread(READ_SLICE)
         if self._unread:
-            # The rest a little later: connections that came in meanwhile are answered first.
-            self._first_unread_at = now
-            self._read_timer = loop.call_later(READ_QUIET, self._read_when_quiet)
+            # A timer due now, not call_soon: it runs after the next poll's I/O callbacks, which touch
+            # the activity when a connection came in meanwhile, so the next slice waits for it.
+            self._read_timer = loop.call_at(now, self._read_in_lull)
 
     def read_unread(self, limit: int | None = None) -> None:
         """Read accepted deliveries now (``limit`` of them, or all) and queue their runs."""
         count = len(self._unread) if limit is None else min(limit, len(self._unread))
-        batch, self._unread = self._unread[:count], self._unread[count:]
-        for delivery in batch:
-            self._read(delivery)
+        for _ in range(count):
+            self._read(self._unread.popleft())
 
     def _read(self, delivery: Delivery) -> None:
         found = read_run(delivery.body, self._workflow)

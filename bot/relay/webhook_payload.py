@@ -20,6 +20,7 @@ class Delivery:
     event: str
     delivery_id: str
     body: bytes
+    received_at: float  # the event loop's clock
 
 
 @dataclass(frozen=True)

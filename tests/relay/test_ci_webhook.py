@@ -12,6 +12,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.adapters.localdb import PROJECT_ROOT
+from bot.core.activity import Activity
 from bot.core.ci_runs import RunInfo
 from bot.relay.webhook import MAX_BODY_BYTES, PATH, READ_BACKLOG, READ_DELAY_MAX, GitHubWebhook
 from tests.fakes.github_fake import FakeGitHub, signed_headers
@@ -193,6 +194,40 @@ async def test_a_burst_that_never_pauses_is_read_as_it_comes_and_none_is_refused
         assert most_unread <= READ_BACKLOG
     finally:
         task.cancel()
+        await client.close()
+
+
+async def test_while_the_server_is_busy_an_accepted_delivery_waits_for_its_lull():
+    # The server's Activity (bot/chat/web_guard.py touches it per connection and per chunk of bytes).
+    activity = Activity(lull=0.2)
+    client, hook = await _client(activity=activity)
+    loop = asyncio.get_running_loop()
+    try:
+        assert (await _post(client, _failed_run_payload())).status == 202
+        for _ in range(30):  # 0.3 s of traffic, well under READ_DELAY_MAX
+            activity.touch(loop.time())
+            await asyncio.sleep(0.01)
+        assert hook.queue.empty()
+        await asyncio.wait_for(hook.until_read(), READ_DELAY_MAX + 1)  # the lull came
+        assert hook.queue.get_nowait().run_id == 501
+    finally:
+        await client.close()
+
+
+async def test_a_server_that_never_falls_quiet_still_has_every_delivery_read():
+    # A flood (of unsigned bodies, say) must not hold accepted deliveries back past READ_DELAY_MAX.
+    activity = Activity(lull=0.2)
+    client, hook = await _client(activity=activity)
+    loop = asyncio.get_running_loop()
+    try:
+        for n in range(3 * 8):
+            assert (await _post(client, _failed_run_payload(600 + n), delivery=f"busy-{n}")).status == 202
+        give_up = loop.time() + READ_DELAY_MAX + 5
+        while hook.queue.qsize() < 3 * 8 and loop.time() < give_up:
+            activity.touch(loop.time())
+            await asyncio.sleep(0.01)
+        assert hook.queue.qsize() == 3 * 8 and activity.lull_at() > loop.time()  # read while still busy
+    finally:
         await client.close()
 
 
