@@ -320,6 +320,39 @@ async def test_mutated_payloads_never_cause_a_server_error():
         await client.close()
 
 
+def test_the_quick_reading_of_a_payload_gives_what_json_loads_gives(monkeypatch):
+    """bot/relay/webhook_payload.py parses a GitHub-shaped body for the relay's fields only: same runs, same skips."""
+    import random
+
+    from bot.relay import webhook_payload
+
+    rng = random.Random(20261203)
+    bases = [p for _, p in _examples("workflow_run", "workflow_job")] + [_failed_run_payload()]
+    payloads = bases + [_mutations(rng.choice(bases), rng) for _ in range(300)]
+    run = _failed_run_payload()
+    odd = [
+        json.dumps(run).encode().replace(b'"action": "completed"', b'"action": "queued", "action": "completed"'),
+        json.dumps(run).encode().replace(b'"name": "', b'"name": "\\ud800', 1),  # a lone surrogate
+        b"\xef\xbb\xbf" + json.dumps(run).encode(),  # a byte-order mark
+        json.dumps(run).encode("utf-16"),
+        json.dumps({**run, "workflow_run": {**run["workflow_run"], "repository": "octo/repo"}}).encode(),
+        json.dumps({**run, "repository": ["octo/repo"]}).encode(),
+        json.dumps({**run, "workflow_run": "x"}).encode(),
+        b'{"action": "completed", "workflow_run": ' + b"[" * 5000 + b"]" * 5000 + b"}",
+        b"[" * 100_000 + b"]" * 100_000,
+    ]
+    bodies = [json.dumps(p).encode() for p in payloads] + odd
+    for workflow in ("supabase-migrate.yml", ".github/workflows/test.yml"):
+        quick = [webhook_payload.read_run(body, workflow) for body in bodies]
+        with monkeypatch.context() as patched:
+            patched.setattr(webhook_payload, "quick_fields", lambda body: None)
+            lenient = [webhook_payload.read_run(body, workflow) for body in bodies]
+        assert quick == lenient
+        assert any(isinstance(found, RunInfo) for found in quick)
+    # The quick way read most of them (the rest were read the lenient way).
+    assert sum(webhook_payload.quick_fields(body) is not None for body in bodies) > len(bodies) // 2
+
+
 async def test_body_cut_short_by_the_sender_is_400_not_500():
     # Served like the bot serves it (bot/web.py's AppRunner: handlers are not cancelled on
     # disconnect, so the handler itself must cope with the body ending early).
