@@ -3,8 +3,7 @@
 GitHub waits 10 s for an answer and never retries on its own, so the answer
 comes first and costs little more than the HMAC: the signature is checked
 while the body arrives (bot/relay/webhook_body.py: bounded memory, one
-process-wide budget for unchecked bytes), the nesting of the JSON is checked
-without recursion, and the delivery is answered. Its JSON is read after the
+process-wide budget for unchecked bytes) and the delivery is answered. Its JSON is read after the
 burst it came in, in the web server's lulls (bot/relay/webhook_payload.py,
 bot/core/activity.py), at most ``READ_DELAY_MAX`` later even while the
 server stays busy: a run for the relay goes on ``queue``, where the relay's worker does
@@ -14,12 +13,13 @@ hold across restarts.
 
 Answers: 401 bad/missing signature (a missing or malformed header before a
 byte of the body is read), 413 body over the cap, 408 body stalled, 400
-malformed (no event header, nested too deep), 200 ``ping`` and duplicate
+no event header, 200 ``ping`` and duplicate
 deliveries, 202 everything else (``accepted`` for a workflow_run, read
 later; ``ignored`` for other events), 503 if the queue is full or too many
 unchecked bytes are in flight (the reconciliation loop will find the run
-anyway). A signed body that turns out not to be a usable run is counted as
-rejected and logged in one line.
+anyway). A signed body that turns out not to be a usable run (not JSON,
+nested deeper than ``max_depth``, a field missing) is counted as rejected
+and logged in one line when it is read.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from aiohttp import web
 
 from bot.core.activity import Activity
 from bot.core.ci_runs import RunInfo
-from bot.core.json_depth import MAX_JSON_DEPTH, nests_deeper_than
+from bot.core.json_depth import MAX_JSON_DEPTH
 from bot.core.webhook_secret import secret_problem
 from bot.relay.webhook_body import (
     MAX_BODY_BYTES,
@@ -209,9 +209,6 @@ class GitHubWebhook:
         if not event:
             self.stats.rejected += 1
             return _reply(400, error="missing X-GitHub-Event header")
-        if nests_deeper_than(body, self._max_depth):
-            self.stats.rejected += 1
-            return _reply(400, error=f"body nests deeper than {self._max_depth} levels")
         if event == "ping":
             return _reply(200, msg="pong")
         delivery = request.headers.get("X-GitHub-Delivery", "")
@@ -266,7 +263,7 @@ class GitHubWebhook:
             self._read(self._unread.popleft())
 
     def _read(self, delivery: Delivery) -> None:
-        found = read_run(delivery.body, self._workflow)
+        found = read_run(delivery.body, self._workflow, max_depth=self._max_depth)
         if isinstance(found, Skipped):
             if found.rejected:
                 self.stats.rejected += 1

@@ -9,7 +9,10 @@ body is parsed for those alone (pydantic's JSON parser skips the rest, ~3x
 cheaper than ``json.loads``). A body that does not fit that shape (not an
 object, a field of an unexpected type, invalid UTF-8, nested too deep...)
 is read the lenient way, with ``json.loads``, which decides what it means;
-both ways give the same answer.
+both ways give the same answer. ``json.loads`` recurses once per level, so
+the lenient way first refuses a body nested deeper than ``max_depth``
+(bot/core/json_depth.py, no recursion); the quick parser bounds its own
+depth (pydantic-core, 200 levels).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from bot.core.ci_runs import (
     RunInfo,
     is_migrations_workflow,
 )
+from bot.core.json_depth import MAX_JSON_DEPTH, nests_deeper_than
 
 
 @dataclass(frozen=True)
@@ -92,8 +96,10 @@ def quick_fields(body: bytes) -> Fields | None:
     return Fields(payload.action, workflow_run, full_name)
 
 
-def lenient_fields(body: bytes) -> Fields | Skipped:
+def lenient_fields(body: bytes, max_depth: int = MAX_JSON_DEPTH) -> Fields | Skipped:
     """The same fields, from ``json.loads`` of the whole body (any shape), or why there are none."""
+    if nests_deeper_than(body, max_depth):
+        return Skipped(f"body nests deeper than {max_depth} levels", rejected=True)
     try:
         payload = json.loads(body)
     except (UnicodeDecodeError, ValueError, RecursionError):
@@ -105,9 +111,9 @@ def lenient_fields(body: bytes) -> Fields | Skipped:
     return Fields(payload.get("action"), payload.get("workflow_run"), full_name)
 
 
-def read_run(body: bytes, workflow: str) -> RunInfo | Skipped:
+def read_run(body: bytes, workflow: str, *, max_depth: int = MAX_JSON_DEPTH) -> RunInfo | Skipped:
     """The completed migrations run a ``workflow_run`` body describes, or why there is none."""
-    fields = quick_fields(body) or lenient_fields(body)
+    fields = quick_fields(body) or lenient_fields(body, max_depth)
     if isinstance(fields, Skipped):
         return fields
     if fields.action != "completed":
