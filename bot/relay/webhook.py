@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import json
 import logging
 from collections import OrderedDict, deque
 from dataclasses import dataclass
@@ -79,6 +80,10 @@ class WebhookStats:
 def signature_for(secret: bytes, body: bytes) -> str:
     """The ``X-Hub-Signature-256`` value GitHub sends for ``body``."""
     return "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
+
+
+# The answer to almost every delivery, encoded once (json_response would encode it per request).
+_ACCEPTED = json.dumps({"result": "accepted"}).encode()
 
 
 def _reply(status: int, **body) -> web.Response:
@@ -226,7 +231,7 @@ class GitHubWebhook:
             log.warning("webhook queue full; delivery %s left to the reconciliation loop", delivery or "(no id)")
             return _reply(503, error="busy; try again later")
         self._hold(Delivery(event, delivery, body, asyncio.get_running_loop().time()))
-        return _reply(202, result="accepted")
+        return web.Response(body=_ACCEPTED, status=202, content_type="application/json")
 
     # ------------------------------------------------------------------ reading, after the answer
 
