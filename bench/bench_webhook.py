@@ -89,6 +89,7 @@ async def serve(port_file: Path, gc_freeze: bool) -> None:
 
     import bot.chat.app
     from bot.chat.web import WebServer, create_web_app
+    from bot.chat.web_guard import ACTIVITY_KEY
     from bot.relay.service import process_queue
     from cogs.relay import QUEUE_SIZE, SLOT_KEY, _WebhookSlot
 
@@ -99,8 +100,9 @@ async def serve(port_file: Path, gc_freeze: bool) -> None:
     if gc_freeze:
         gc.freeze()
 
+    app = create_web_app(_Bot())
     queue: asyncio.Queue = asyncio.Queue(maxsize=QUEUE_SIZE)
-    hook = GitHubWebhook(SECRET, "supabase-migrate.yml", queue)
+    hook = GitHubWebhook(SECRET, "supabase-migrate.yml", queue, activity=app[ACTIVITY_KEY])  # as cogs/relay.py
     relay = _NoRelay()
     handler_ms: list[float] = []
     slot = _WebhookSlot()
@@ -150,7 +152,6 @@ async def serve(port_file: Path, gc_freeze: bool) -> None:
             }
         )
 
-    app = create_web_app(_Bot())
     app[SLOT_KEY] = slot
     app.router.add_post(PATH, timed_webhook)
     app.router.add_post(FLOOR_PATH, floor)

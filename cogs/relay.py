@@ -19,6 +19,7 @@ from discord.ext import commands, tasks
 from bot.adapters.github import GitHubClient, GitHubUnavailable
 from bot.adapters.state.ledger import LEDGER_FILE, Ledger
 from bot.chat.app import DragonflyBot
+from bot.chat.web_guard import ACTIVITY_KEY
 from bot.relay.render_discord import render_alert
 from bot.relay.service import Relay, process_queue, reconcile
 from bot.relay.webhook import PATH, GitHubWebhook
@@ -104,6 +105,7 @@ class CiAlerts(commands.GroupCog, group_name="ci", group_description="Migration 
             max_body=s.webhook_max_body_bytes,
             memory_bytes=s.webhook_memory_body_bytes,
             budget=UnauthenticatedBytes(s.webhook_unauthenticated_bytes),
+            activity=app.get(ACTIVITY_KEY),  # deliveries are read in the web server's lulls
         )
         return True
 

@@ -17,7 +17,8 @@ from typing import Protocol
 from aiohttp import web
 
 from bot.adapters.state.files import STATE_PROBLEMS, StateProblems
-from bot.chat.web_guard import ConnectionLimits, GuardedAppRunner
+from bot.chat.web_guard import ACTIVITY_KEY, ConnectionLimits, GuardedAppRunner
+from bot.core.activity import Activity
 from bot.errors import UserFacingError
 from bot.settings import Settings
 
@@ -121,6 +122,7 @@ def create_web_app(bot: ObservedBot) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY_BYTES)
     app[BOT_KEY] = bot
     app[READINESS_KEY] = Readiness(bot)
+    app[ACTIVITY_KEY] = Activity()  # touched by the server's connections, read by the webhook
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     return app

@@ -14,6 +14,10 @@ limits, 400 trickling and 50 idle connections used up the file limit
   ``accept()``;
 - ``lingering``: after refusing a body the server stops reading it soon.
 
+The guard also keeps the server's :class:`~bot.core.activity.Activity` (a
+connection opened, bytes arrived): the webhook reads what it accepted in the
+lulls (``ACTIVITY_KEY`` on the app shares it with the routes).
+
 Each open connection may hold up to ~0.3 MB of unread data (one 256 KB read
 of asyncio's transport over aiohttp's 128 KB pause mark) outside the
 webhook's budget, so ``total`` also bounds that memory (384 x 0.3 MB).
@@ -37,10 +41,14 @@ from typing import Any
 from aiohttp import web
 from aiohttp.web_protocol import RequestHandler
 
+from bot.core.activity import Activity
+
 log = logging.getLogger(__name__)
 
 REFUSED_LOG_INTERVAL = 60.0
 _RESET_ON_CLOSE = struct.pack("ii", 1, 0)  # SO_LINGER on, 0 s: close() sends RST
+# The app's Activity, set by bot.chat.web.create_web_app; the runner's guard touches it.
+ACTIVITY_KEY = web.AppKey("server_activity", Activity)
 
 
 @dataclass(frozen=True)
@@ -56,8 +64,9 @@ class ConnectionLimits:
 class ConnectionGuard:
     """Counts open connections by peer address; refuses those over the caps."""
 
-    def __init__(self, limits: ConnectionLimits, clock=time.monotonic):
+    def __init__(self, limits: ConnectionLimits, clock=time.monotonic, activity: Activity | None = None):
         self.limits = limits
+        self.activity = activity or Activity()
         self.by_ip: Counter[str] = Counter()
         self.open = 0
         self.refused = 0
@@ -120,7 +129,12 @@ class _GuardedHandler(RequestHandler):
             abort()
             return
         self._guarded_ip = ip
+        self._connection_guard.activity.touch(self._loop.time())
         super().connection_made(transport)
+
+    def data_received(self, data: bytes) -> None:
+        self._connection_guard.activity.touch(self._loop.time())
+        super().data_received(data)
 
     def connection_lost(self, exc: BaseException | None) -> None:
         if self._guarded_ip is None:
@@ -146,7 +160,7 @@ class GuardedAppRunner(web.AppRunner):
         kwargs.setdefault("keepalive_timeout", limits.header_timeout)
         kwargs.setdefault("lingering_time", limits.lingering)
         super().__init__(app, **kwargs)
-        self.guard = ConnectionGuard(limits)
+        self.guard = ConnectionGuard(limits, activity=app.get(ACTIVITY_KEY))
 
     async def _make_server(self) -> web.Server:
         plain = await super()._make_server()  # starts the app, freezes its router

@@ -34,6 +34,33 @@ ALERTED_ENVIRONMENTS = frozenset({*ENVIRONMENTS, UNKNOWN_ENV})
 _ENV_IN_TITLE = re.compile(r"\((dev|prod|pre-flight)\)\s*$", re.IGNORECASE)
 
 
+# Every key of a ``workflow_run`` object that RunInfo.from_api reads (of its ``repository``, only
+# ``full_name``): a webhook body is parsed for these alone (bot/relay/webhook_payload.py).
+WORKFLOW_RUN_FIELDS = frozenset(
+    {
+        "id",
+        "repository",
+        "run_attempt",
+        "head_commit",
+        "name",
+        "path",
+        "status",
+        "conclusion",
+        "event",
+        "display_title",
+        "head_sha",
+        "head_branch",
+        "actor",
+        "triggering_actor",
+        "html_url",
+        "run_started_at",
+        "created_at",
+        "updated_at",
+        "run_number",
+    }
+)
+
+
 class BadRunPayload(ValueError):
     """The workflow_run object lacks a field we need; the text names it."""
 

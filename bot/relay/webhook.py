@@ -3,22 +3,23 @@
 GitHub waits 10 s for an answer and never retries on its own, so the answer
 comes first and costs little more than the HMAC: the signature is checked
 while the body arrives (bot/relay/webhook_body.py: bounded memory, one
-process-wide budget for unchecked bytes), the nesting of the JSON is checked
-without recursion, and the delivery is answered. Its JSON is read after the
-burst it came in (bot/relay/webhook_payload.py), at most ``READ_DELAY_MAX``
-later: a run for the relay goes on ``queue``, where the relay's worker does
+process-wide budget for unchecked bytes) and the delivery is answered. Its JSON is read after the
+burst it came in, in the web server's lulls (bot/relay/webhook_payload.py,
+bot/core/activity.py), at most ``READ_DELAY_MAX`` later even while the
+server stays busy: a run for the relay goes on ``queue``, where the relay's worker does
 the slow part (jobs, logs, Discord). Redeliveries are dropped by
 ``X-GitHub-Delivery``; the ledger is what makes "one alert per run attempt"
 hold across restarts.
 
 Answers: 401 bad/missing signature (a missing or malformed header before a
 byte of the body is read), 413 body over the cap, 408 body stalled, 400
-malformed (no event header, nested too deep), 200 ``ping`` and duplicate
+no event header, 200 ``ping`` and duplicate
 deliveries, 202 everything else (``accepted`` for a workflow_run, read
 later; ``ignored`` for other events), 503 if the queue is full or too many
 unchecked bytes are in flight (the reconciliation loop will find the run
-anyway). A signed body that turns out not to be a usable run is counted as
-rejected and logged in one line.
+anyway). A signed body that turns out not to be a usable run (not JSON,
+nested deeper than ``max_depth``, a field missing) is counted as rejected
+and logged in one line when it is read.
 """
 
 from __future__ import annotations
@@ -26,14 +27,16 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import json
 import logging
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from dataclasses import dataclass
 
 from aiohttp import web
 
+from bot.core.activity import Activity
 from bot.core.ci_runs import RunInfo
-from bot.core.json_depth import MAX_JSON_DEPTH, nests_deeper_than
+from bot.core.json_depth import MAX_JSON_DEPTH
 from bot.core.webhook_secret import secret_problem
 from bot.relay.webhook_body import (
     MAX_BODY_BYTES,
@@ -51,11 +54,14 @@ log = logging.getLogger(__name__)
 PATH = "/github/webhook"
 SEEN_DELIVERIES = 10_000
 BODY_TIMEOUT_SECONDS = 30.0  # a sender that stalls mid-body must not hold a handler forever
-# Accepted deliveries are read once none has arrived for READ_QUIET seconds (a burst is
-# answered first), and never later than READ_DELAY_MAX after the first one waited.
-READ_QUIET = 0.02
+# Accepted deliveries are read in the server's lulls (bot/core/activity.py: no connection opened and no
+# byte arrived for a moment), so a burst is answered first; a delivery waits READ_DELAY_MAX at most,
+# then is read even while the server stays busy (a flood of unsigned bodies must not hold it back).
 READ_DELAY_MAX = 1.0
-READ_SLICE = 16  # deliveries read at a time (~2 ms), then the loop serves connections again
+# Without the server's Activity (a bare aiohttp app) the webhook knows only its own arrivals,
+# which a burst spaces further apart than bytes arrive: a longer lull.
+READ_QUIET = 0.02
+READ_SLICE = 8  # deliveries read at a time (~0.5 ms), then the loop serves connections again
 # A burst that never pauses must not pile up unread deliveries (they take the queue's room, and past
 # it deliveries get 503): past READ_BACKLOG unread (under half the queue), each new one has a slice read at once.
 READ_BACKLOG = 384
@@ -74,6 +80,10 @@ class WebhookStats:
 def signature_for(secret: bytes, body: bytes) -> str:
     """The ``X-Hub-Signature-256`` value GitHub sends for ``body``."""
     return "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
+
+
+# The answer to almost every delivery, encoded once (json_response would encode it per request).
+_ACCEPTED = json.dumps({"result": "accepted"}).encode()
 
 
 def _reply(status: int, **body) -> web.Response:
@@ -115,6 +125,7 @@ class GitHubWebhook:
         budget: UnauthenticatedBytes | None = None,
         body_timeout: float = BODY_TIMEOUT_SECONDS,
         max_depth: int = MAX_JSON_DEPTH,
+        activity: Activity | None = None,
     ):
         problem = secret_problem(secret)
         if problem:
@@ -130,9 +141,10 @@ class GitHubWebhook:
         self._max_depth = max_depth
         self._seen: OrderedDict[str, None] = OrderedDict()
         self.stats = WebhookStats()
-        self._unread: list[Delivery] = []
+        # The server's (bot.chat.web_guard.ACTIVITY_KEY), else one this webhook touches itself.
+        self._activity = activity or Activity(READ_QUIET)
+        self._unread: deque[Delivery] = deque()
         self._read_timer: asyncio.Handle | None = None
-        self._first_unread_at = self._last_arrival_at = 0.0
 
     def _duplicate(self, delivery: str) -> bool:
         """Remember the delivery id; True when it was seen before."""
@@ -202,9 +214,6 @@ class GitHubWebhook:
         if not event:
             self.stats.rejected += 1
             return _reply(400, error="missing X-GitHub-Event header")
-        if nests_deeper_than(body, self._max_depth):
-            self.stats.rejected += 1
-            return _reply(400, error=f"body nests deeper than {self._max_depth} levels")
         if event == "ping":
             return _reply(200, msg="pong")
         delivery = request.headers.get("X-GitHub-Delivery", "")
@@ -221,47 +230,45 @@ class GitHubWebhook:
             self.stats.busy += 1
             log.warning("webhook queue full; delivery %s left to the reconciliation loop", delivery or "(no id)")
             return _reply(503, error="busy; try again later")
-        self._hold(Delivery(event, delivery, body))
-        return _reply(202, result="accepted")
+        self._hold(Delivery(event, delivery, body, asyncio.get_running_loop().time()))
+        return web.Response(body=_ACCEPTED, status=202, content_type="application/json")
 
     # ------------------------------------------------------------------ reading, after the answer
 
     def _hold(self, delivery: Delivery) -> None:
-        loop = asyncio.get_running_loop()
-        self._last_arrival_at = loop.time()
-        if not self._unread:
-            self._first_unread_at = self._last_arrival_at
+        self._activity.touch(delivery.received_at)
         self._unread.append(delivery)
         if len(self._unread) > READ_BACKLOG:
             self.read_unread(READ_SLICE)
         if self._read_timer is None:
-            self._read_timer = loop.call_later(READ_QUIET, self._read_when_quiet)
+            self._read_timer = asyncio.get_running_loop().call_at(self._activity.lull_at(), self._read_in_lull)
 
-    def _read_when_quiet(self) -> None:
+    def _read_in_lull(self) -> None:
         self._read_timer = None
         if not self._unread:
             return
         loop = asyncio.get_running_loop()
         now = loop.time()
-        if now - self._last_arrival_at < READ_QUIET and now - self._first_unread_at < READ_DELAY_MAX:
-            # Still in a burst: its answers come first.
-            self._read_timer = loop.call_at(self._last_arrival_at + READ_QUIET, self._read_when_quiet)
+        overdue_at = self._unread[0].received_at + READ_DELAY_MAX
+        lull_at = self._activity.lull_at()
+        if now < lull_at and now < overdue_at:
+            # Still busy: whoever is connected is answered first.
+            self._read_timer = loop.call_at(min(lull_at, overdue_at), self._read_in_lull)
             return
         self.read_unread(READ_SLICE)
         if self._unread:
-            # The rest a little later: connections that came in meanwhile are answered first.
-            self._first_unread_at = now
-            self._read_timer = loop.call_later(READ_QUIET, self._read_when_quiet)
+            # A timer due now, not call_soon: it runs after the next poll's I/O callbacks, which touch
+            # the activity when a connection came in meanwhile, so the next slice waits for it.
+            self._read_timer = loop.call_at(now, self._read_in_lull)
 
     def read_unread(self, limit: int | None = None) -> None:
         """Read accepted deliveries now (``limit`` of them, or all) and queue their runs."""
         count = len(self._unread) if limit is None else min(limit, len(self._unread))
-        batch, self._unread = self._unread[:count], self._unread[count:]
-        for delivery in batch:
-            self._read(delivery)
+        for _ in range(count):
+            self._read(self._unread.popleft())
 
     def _read(self, delivery: Delivery) -> None:
-        found = read_run(delivery.body, self._workflow)
+        found = read_run(delivery.body, self._workflow, max_depth=self._max_depth)
         if isinstance(found, Skipped):
             if found.rejected:
                 self.stats.rejected += 1

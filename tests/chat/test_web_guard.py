@@ -17,7 +17,7 @@ import pytest
 from aiohttp import ClientSession, TCPConnector
 
 from bot.chat.web import WebServer, create_web_app
-from bot.chat.web_guard import ConnectionGuard, ConnectionLimits
+from bot.chat.web_guard import ACTIVITY_KEY, ConnectionGuard, ConnectionLimits
 from bot.relay.webhook import PATH, GitHubWebhook
 from tests.chat.test_web import FakeBot
 from tests.fakes.github_fake import FakeGitHub, signed_headers
@@ -138,3 +138,18 @@ def test_the_refusal_summary_is_logged_once_a_minute(caplog):
     assert len(lines) == 2 and "1000 connection(s)" in lines[1] and guard.refused == 1001
     guard.leave("203.0.113.9")
     assert guard.admit("203.0.113.9") and guard.admit("198.51.100.1")
+
+
+async def test_the_servers_connections_touch_the_apps_activity():
+    # What the webhook waits on before reading what it accepted (bot/relay/webhook.py).
+    app = create_web_app(FakeBot())
+    activity = app[ACTIVITY_KEY]
+    web_server = WebServer(app, LIMITS)
+    await web_server.start(VISITOR, 0)
+    try:
+        assert web_server.runner.guard.activity is activity and activity.last == float("-inf")
+        async with ClientSession() as session, session.get(f"http://{VISITOR}:{web_server.port}/healthz") as resp:
+            assert resp.status == 200
+        assert activity.last > float("-inf")
+    finally:
+        await web_server.stop()

@@ -12,6 +12,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.adapters.localdb import PROJECT_ROOT
+from bot.core.activity import Activity
 from bot.core.ci_runs import RunInfo
 from bot.relay.webhook import MAX_BODY_BYTES, PATH, READ_BACKLOG, READ_DELAY_MAX, GitHubWebhook
 from tests.fakes.github_fake import FakeGitHub, signed_headers
@@ -196,6 +197,40 @@ async def test_a_burst_that_never_pauses_is_read_as_it_comes_and_none_is_refused
         await client.close()
 
 
+async def test_while_the_server_is_busy_an_accepted_delivery_waits_for_its_lull():
+    # The server's Activity (bot/chat/web_guard.py touches it per connection and per chunk of bytes).
+    activity = Activity(lull=0.2)
+    client, hook = await _client(activity=activity)
+    loop = asyncio.get_running_loop()
+    try:
+        assert (await _post(client, _failed_run_payload())).status == 202
+        for _ in range(30):  # 0.3 s of traffic, well under READ_DELAY_MAX
+            activity.touch(loop.time())
+            await asyncio.sleep(0.01)
+        assert hook.queue.empty()
+        await asyncio.wait_for(hook.until_read(), READ_DELAY_MAX + 1)  # the lull came
+        assert hook.queue.get_nowait().run_id == 501
+    finally:
+        await client.close()
+
+
+async def test_a_server_that_never_falls_quiet_still_has_every_delivery_read():
+    # A flood (of unsigned bodies, say) must not hold accepted deliveries back past READ_DELAY_MAX.
+    activity = Activity(lull=0.2)
+    client, hook = await _client(activity=activity)
+    loop = asyncio.get_running_loop()
+    try:
+        for n in range(3 * 8):
+            assert (await _post(client, _failed_run_payload(600 + n), delivery=f"busy-{n}")).status == 202
+        give_up = loop.time() + READ_DELAY_MAX + 5
+        while hook.queue.qsize() < 3 * 8 and loop.time() < give_up:
+            activity.touch(loop.time())
+            await asyncio.sleep(0.01)
+        assert hook.queue.qsize() == 3 * 8 and activity.lull_at() > loop.time()  # read while still busy
+    finally:
+        await client.close()
+
+
 async def test_redelivery_is_dropped_by_delivery_id():
     client, hook = await _client()
     try:
@@ -283,6 +318,39 @@ async def test_mutated_payloads_never_cause_a_server_error():
             assert isinstance(hook.queue.get_nowait(), RunInfo)
     finally:
         await client.close()
+
+
+def test_the_quick_reading_of_a_payload_gives_what_json_loads_gives(monkeypatch):
+    """bot/relay/webhook_payload.py parses a GitHub-shaped body for the relay's fields only: same runs, same skips."""
+    import random
+
+    from bot.relay import webhook_payload
+
+    rng = random.Random(20261203)
+    bases = [p for _, p in _examples("workflow_run", "workflow_job")] + [_failed_run_payload()]
+    payloads = bases + [_mutations(rng.choice(bases), rng) for _ in range(300)]
+    run = _failed_run_payload()
+    odd = [
+        json.dumps(run).encode().replace(b'"action": "completed"', b'"action": "queued", "action": "completed"'),
+        json.dumps(run).encode().replace(b'"name": "', b'"name": "\\ud800', 1),  # a lone surrogate
+        b"\xef\xbb\xbf" + json.dumps(run).encode(),  # a byte-order mark
+        json.dumps(run).encode("utf-16"),
+        json.dumps({**run, "workflow_run": {**run["workflow_run"], "repository": "octo/repo"}}).encode(),
+        json.dumps({**run, "repository": ["octo/repo"]}).encode(),
+        json.dumps({**run, "workflow_run": "x"}).encode(),
+        b'{"action": "completed", "workflow_run": ' + b"[" * 5000 + b"]" * 5000 + b"}",
+        b"[" * 100_000 + b"]" * 100_000,
+    ]
+    bodies = [json.dumps(p).encode() for p in payloads] + odd
+    for workflow in ("supabase-migrate.yml", ".github/workflows/test.yml"):
+        quick = [webhook_payload.read_run(body, workflow) for body in bodies]
+        with monkeypatch.context() as patched:
+            patched.setattr(webhook_payload, "quick_fields", lambda body: None)
+            lenient = [webhook_payload.read_run(body, workflow) for body in bodies]
+        assert quick == lenient
+        assert any(isinstance(found, RunInfo) for found in quick)
+    # The quick way read most of them (the rest were read the lenient way).
+    assert sum(webhook_payload.quick_fields(body) is not None for body in bodies) > len(bodies) // 2
 
 
 async def test_body_cut_short_by_the_sender_is_400_not_500():
