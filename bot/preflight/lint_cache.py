@@ -20,7 +20,7 @@ import shutil
 from importlib.util import find_spec
 from pathlib import Path
 
-CACHE_FORMAT = "2"  # 2: summaries carry what a file settles for earlier ones (bot.core.lint.later)
+CACHE_FORMAT = "3"  # 2: summaries carry what a file settles for earlier ones (bot.core.lint.later); 3: policy calls
 ENV_DIR = "DRAGONFLY_CACHE_DIR"
 
 

@@ -126,7 +126,9 @@ def _lint_text(source, text, whole_file, created_earlier, prior, options, later,
                 continue  # cheap: almost no file mentions the history schema
             if rule is grants.check:
                 raw.extend(
-                    grants.check(parsed.occurrences, source.path, created_earlier, prior, options.private_schemas)
+                    grants.check(
+                        parsed.occurrences, source.path, created_earlier, prior, options.private_schemas, later
+                    )
                 )
                 raw.extend(security.check(parsed.occurrences, source.path, prior, options, later))
             else:

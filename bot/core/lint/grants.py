@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from bot.core.lint.later import GRANTED, REVOKED
+from bot.core.lint.later import GRANTED, REVOKED, Later, called_functions
 from bot.core.lint.model import ERROR, Finding, Prior
 from bot.core.lint.names import (
     display,
@@ -342,14 +342,27 @@ def check(
     created_earlier: Callable[[_Created], bool] | None = None,
     prior: Prior | None = None,
     private_schemas: frozenset[str] = frozenset(),
+    later: Later | None = None,
 ) -> list[Finding]:
     """``created_earlier(obj)``: whether the migrations before this file leave ``obj`` existing;
-    ``prior``: the privilege decisions of the files before this one."""
+    ``prior``: the privilege decisions of the files before this one; ``later(question)``: the files after it."""
     findings = []
+    policy_calls: set[tuple[str, str]] | None = None
     for obj, granted, decided, _state in coverage(occurrences, prior, private_schemas):
         missing = [role for role in API_ROLES if role not in granted and role not in decided]
         if not missing or _redefined(obj, occurrences, created_earlier):
             continue
+        if obj.family == "function" and "service_role" in missing:
+            # service_role bypasses row level security, so a function the policies call is never run for it.
+            if policy_calls is None:
+                policy_calls = set().union(
+                    *(called_functions(o.node) for o in occurrences if o.kind == "CreatePolicyStmt")
+                )
+            key = (obj.schema, obj.name)
+            if key in policy_calls or (later is not None and later(("policy_call", *key))):
+                missing.remove("service_role")
+                if not missing:
+                    continue
         label = obj.signature if obj.family == "function" else display(obj.schema, obj.name)
         # Only what the protocol asks for (read access for the roles missing), never more.
         if obj.family == "function":

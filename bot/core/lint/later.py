@@ -22,7 +22,8 @@ Questions and their answers:
 * ``("privileges", family, schema, name)``: role -> ``granted`` / ``revoked`` / ``named`` (a GRANT naming
   the object: a decision), the last word per role of GRANT/REVOKE on the object or ALL ... IN SCHEMA;
 * ``("replaced", family, schema, name, signature)``: whether it is created again (views, functions) or
-  dropped: the finding then belongs to the later definition, which is linted in its own file.
+  dropped: the finding then belongs to the later definition, which is linted in its own file;
+* ``("policy_call", schema, function)``: whether a policy's USING / WITH CHECK calls the function.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ Later = Callable[[tuple[str, ...]], Any]  # a question -> the answer of the file
 
 GRANTED, REVOKED, NAMED = "granted", "revoked", "named"
 _LAST_WORD = ("rls", "invoker")  # None: untouched; otherwise the newest True/False counts
-_ANY = ("policy", "search_path", "replaced")  # any file saying so settles it
+_ANY = ("policy", "search_path", "replaced", "policy_call")  # any file saying so settles it
 
 
 @dataclass
@@ -56,6 +57,7 @@ class Settles:
     privileges: list[tuple[str, str, str, tuple[str, ...]]] = field(default_factory=list)
     # (family, schema, name, signature) created ("" for a relation) or dropped ("" signature: any)
     touched: set[tuple[str, str, str, str]] = field(default_factory=set)
+    policy_calls: set[tuple[str, str]] = field(default_factory=set)  # (schema, function) a policy calls
 
     @classmethod
     def of(cls, occurrences: list[Occurrence]) -> Settles:
@@ -71,6 +73,7 @@ class Settles:
                 settles._alter_table(node)
             elif kind == "CreatePolicyStmt":
                 settles.policies.add(range_var(node.get("table")))
+                settles.policy_calls.update(called_functions(node))
             elif kind == "AlterFunctionStmt" and sets_search_path(node.get("actions")):
                 settles.search_path.add(qualified(strings(node.get("func", {}).get("objname"))))
             elif kind == "DropStmt":
@@ -110,6 +113,8 @@ class Settles:
             return key in self.policies
         if kind == "search_path":
             return key in self.search_path
+        if kind == "policy_call":
+            return key in self.policy_calls
         if kind == "replaced":
             family, schema, name, signature = key
             return (family, schema, name, signature) in self.touched or (family, schema, name, "") in self.touched
@@ -132,6 +137,7 @@ class Settles:
         found.update(("policy", *key) for key in self.policies)
         found.update(("invoker", *key) for key in self.invoker)
         found.update(("search_path", *key) for key in self.search_path)
+        found.update(("policy_call", *key) for key in self.policy_calls)
         found.update(("replaced", family, schema, name) for family, schema, name, _ in self.touched)
         found.update(("privileges", family, schema, name) for family, schema, name, _ in self.privileges)
         return found
@@ -144,6 +150,7 @@ class Settles:
             "search_path": sorted(list(key) for key in self.search_path),
             "privileges": [[family, schema, name, list(marks)] for family, schema, name, marks in self.privileges],
             "touched": sorted(list(key) for key in self.touched),
+            "policy_calls": sorted(list(key) for key in self.policy_calls),
         }
 
     @classmethod
@@ -155,6 +162,7 @@ class Settles:
             {(s, f) for s, f in data["search_path"]},
             [(family, schema, name, tuple(marks)) for family, schema, name, marks in data["privileges"]],
             {(family, schema, name, signature) for family, schema, name, signature in data["touched"]},
+            {(schema, name) for schema, name in data["policy_calls"]},
         )
 
 
@@ -245,6 +253,22 @@ def answer(question: tuple[str, ...], settles: Iterable[Settles]) -> Any:
     for one in settles:
         result = combine(question, result, one.word(question))
     return result
+
+
+def called_functions(policy: dict) -> set[tuple[str, str]]:
+    """(schema, name) of every function a CREATE POLICY's USING and WITH CHECK expressions call."""
+    found: set[tuple[str, str]] = set()
+    stack: list[Any] = [policy.get("qual"), policy.get("with_check")]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            call = node.get("FuncCall")
+            if isinstance(call, dict):
+                found.add(qualified(strings(call.get("funcname"))))
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return found
 
 
 def sets_search_path(options: list | None) -> bool:
