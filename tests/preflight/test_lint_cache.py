@@ -235,3 +235,18 @@ def test_another_file_recorded_with_the_same_size_and_mtime_is_not_read_again(pa
     identity["20250102000000_people.sql"] = [len(HISTORY["20250102000000_people.sql"]), 2]  # touched: read it
     assert lint_migrations(source, others, read_other, LintOptions(), cache, identity.get) == warm
     assert read == ["20250102000000_people.sql"] and parses == []  # same text: its summary still holds
+
+
+def test_the_cyclic_collector_is_paused_while_a_folder_is_linted_and_on_again_after():
+    import gc
+
+    seen: list[bool] = []
+
+    def read_other(name: str) -> str:
+        seen.append(gc.isenabled())  # the rules read the other files while the folder is linted
+        return TABLE.format(name="other")
+
+    assert gc.isenabled()
+    target = MigrationSource("20250102000000_b.sql", "b.sql", GRANTED.format(name="b"))
+    lint_migrations([target], ["20250101000000_a.sql"], read_other)
+    assert seen == [False] and gc.isenabled()

