@@ -91,7 +91,8 @@ class Summary:
 
     def __post_init__(self) -> None:
         if not self.digest:
-            self.digest = _digest(prior_to_json(self.prior))
+            # most files decide nothing for later ones: their digest is the same, made once
+            self.digest = _EMPTY_PRIOR_DIGEST if _empty(self.prior) else _digest(prior_to_json(self.prior))
 
     @classmethod
     def of(cls, parsed: ParsedFile) -> Summary:
@@ -169,6 +170,9 @@ def finding_from_json(data: list) -> Finding:
 
 def _digest(value: Any) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True, default=sorted).encode()).hexdigest()[:32]
+
+
+_EMPTY_PRIOR_DIGEST = _digest(prior_to_json(Prior()))
 
 
 class History:

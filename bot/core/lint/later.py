@@ -78,12 +78,12 @@ class Settles:
                 settles.search_path.add(qualified(strings(node.get("func", {}).get("objname"))))
             elif kind == "DropStmt":
                 settles.touched.update((*key, "") for key in dropped_objects(node) if len(key) == 3)
-            elif kind in ("ViewStmt", "CreateFunctionStmt"):
+            elif kind == "ViewStmt":
                 for made in created_objects([occ]):
                     settles.touched.add((made.family, made.schema, made.name, made.signature))
-                if kind == "CreateFunctionStmt":  # a trigger function or a procedure is still redefined
-                    schema, name = qualified(strings(node.get("funcname")))
-                    settles.touched.add(("function", schema, name, function_signature(node)))
+            elif kind == "CreateFunctionStmt":  # a trigger function or a procedure is redefined too
+                schema, name = qualified(strings(node.get("funcname")))
+                settles.touched.add(("function", schema, name, function_signature(node)))
         settles.privileges = privilege_events(occurrences)
         return settles
 
@@ -266,16 +266,19 @@ def called_functions(policy: dict) -> set[tuple[str, str]]:
     """(schema, name) of every function a CREATE POLICY's USING and WITH CHECK expressions call."""
     found: set[tuple[str, str]] = set()
     stack: list[Any] = [policy.get("qual"), policy.get("with_check")]
-    containers = (dict, list)
-    while stack:  # only containers are pushed: most of a tree's values are names and locations
+    push, extend = stack.append, stack.extend
+    while stack:  # a policy's trees are most of the folder's nodes: the loop is kept lean
         node = stack.pop()
         if type(node) is dict:
-            call = node.get("FuncCall")
-            if type(call) is dict:
-                found.add(qualified(strings(call.get("funcname"))))
-            stack.extend(value for value in node.values() if type(value) in containers)
+            for key, value in node.items():
+                if type(value) is dict:
+                    if key == "FuncCall":
+                        found.add(qualified(strings(value.get("funcname"))))
+                    push(value)
+                elif type(value) is list:
+                    extend(value)
         elif type(node) is list:
-            stack.extend(node)
+            extend(node)
     return found
 
 

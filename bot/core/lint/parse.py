@@ -132,6 +132,9 @@ def parse_file(text: str) -> ParsedFile:
         return parsed
     tree = json.loads(tree_json)
     data = parsed.data
+    # Statements come in file order: their lines are counted on from the previous one (the bisect index of
+    # every newline is built only when a node's line is asked for).
+    counted, line = 0, 1
     for index, raw in enumerate(tree.get("stmts", [])):
         start = raw.get("stmt_location", 0)
         length = raw.get("stmt_len", 0) or len(data) - start
@@ -139,7 +142,9 @@ def parse_file(text: str) -> ParsedFile:
         assert trivia is not None  # the pattern matches the empty string
         start = trivia.end()
         end = start + len(data[start : raw.get("stmt_location", 0) + length].rstrip())
-        span = (parsed.line_at(start), parsed.line_at(max(end - 1, start)))
+        line += data.count(b"\n", counted, start)
+        span = (line, line + data.count(b"\n", start, max(end - 1, start)))
+        counted = start
         parsed.spans.append(span)
         ((kind, node),) = raw["stmt"].items()
         stmt_text = data[start:end].decode("utf-8", "replace")
