@@ -213,3 +213,13 @@ def test_the_advisor_is_the_lint_with_every_security_rule_on():
         (FIRST, "definer-search-path"),
         (SECOND, "function-search-path"),
     ]
+
+
+def test_the_files_after_each_target_are_asked_even_when_an_earlier_name_asks_last():
+    from bot.core.lint.history import History
+
+    texts = {FIRST: TABLE, SECOND: "select 1;\n", THIRD: "alter table public.notes enable row level security;\n"}
+    history = History([MigrationSource(SECOND, SECOND, texts[SECOND])], [FIRST, THIRD], texts.get)
+    assert history.later(SECOND, ("rls", "public", "notes")) is True  # the index starts after the target
+    assert history.later(FIRST, ("rls", "public", "notes")) is True  # built again from an earlier position
+    assert history.later(THIRD, ("rls", "public", "notes")) is None  # the newest file: nothing after it

@@ -203,6 +203,7 @@ class History:
         self._flag_memo: dict[str, list[bool]] = {}
         self._dirty: set[str] = set()
         self._topics: dict[tuple[str, ...], list[int]] | None = None  # topic -> positions of the files speaking to it
+        self._topics_from = 0  # the first position the index covers
         self.parsed_count = 0  # files parsed this run (tests check a warm run parses none)
 
     # ---------------------------------------------------------------- texts, parse trees, summaries
@@ -358,18 +359,25 @@ class History:
     def later(self, name: str, question: tuple[str, ...]) -> Any:
         """What the files after ``name`` settle about ``question`` (``bot.core.lint.later``), the newest word
         counting: RLS or a policy on a table in the next file, ``security_invoker``, a REVOKE, a redefinition."""
-        index = self._topic_index()
+        after = bisect_right(self._names, name)
+        if after >= len(self._names):
+            return answer(question, ())  # the newest file (a new migration, say): nothing comes after it
+        index = self._topic_index(after)
         positions = sorted({p for spoken in topics(question) for p in index.get(spoken, ())})
-        later_files = positions[bisect_right(positions, bisect_right(self._names, name) - 1) :]
+        later_files = positions[bisect_right(positions, after - 1) :]
         summaries = (self.summary(self._names[position]) for position in later_files)
         return answer(question, (summary.settles for summary in summaries if summary is not None))
 
-    def _topic_index(self) -> dict[tuple[str, ...], list[int]]:
+    def _topic_index(self, after: int) -> dict[tuple[str, ...], list[int]]:
+        """topic -> positions (from ``after`` on) of the files speaking to it."""
         # Built once, on the first question: asking every later file each question is quadratic in a
-        # 300-file history (a warm run re-asks every cached question to check its answer).
-        if self._topics is None:
-            self._topics = {}
-            for position, other in enumerate(self._names):
+        # 300-file history (a warm run re-asks every cached question to check its answer). Only the files
+        # after the first target are ever asked (with --changed-since, those after the new files).
+        if self._topics is None or after < self._topics_from:
+            first = min((bisect_right(self._names, name) for name in self._targets), default=after)
+            self._topics, self._topics_from = {}, min(first, after)
+            for position in range(self._topics_from, len(self._names)):
+                other = self._names[position]
                 summary = self.summary(other) if self._has_text(other) else None
                 if summary is not None:
                     for spoken in summary.settles.topics():
