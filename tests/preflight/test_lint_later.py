@@ -218,8 +218,19 @@ def test_the_advisor_is_the_lint_with_every_security_rule_on():
 def test_the_files_after_each_target_are_asked_even_when_an_earlier_name_asks_last():
     from bot.core.lint.history import History
 
-    texts = {FIRST: TABLE, SECOND: "select 1;\n", THIRD: "alter table public.notes enable row level security;\n"}
-    history = History([MigrationSource(SECOND, SECOND, texts[SECOND])], [FIRST, THIRD], texts.get)
-    assert history.later(SECOND, ("rls", "public", "notes")) is True  # the index starts after the target
-    assert history.later(FIRST, ("rls", "public", "notes")) is True  # built again from an earlier position
-    assert history.later(THIRD, ("rls", "public", "notes")) is None  # the newest file: nothing after it
+    fourth = "20250104000000_fourth.sql"
+    rls = "alter table public.notes enable row level security;\n"
+    texts = {
+        FIRST: TABLE,
+        SECOND: rls,
+        THIRD: "select 1;\n",
+        fourth: "alter table public.notes disable row level security;\n",
+    }
+    history = History([MigrationSource(THIRD, THIRD, texts[THIRD])], [FIRST, SECOND, fourth], texts.get)
+    question = ("rls", "public", "notes")
+    assert history.later(THIRD, question) is False  # the index starts after the target: the fourth file
+    assert history.later(SECOND, question) is False
+    assert history.later(FIRST, question) is False  # the second enables, the fourth disables: the newest counts
+    history = History([MigrationSource(THIRD, THIRD, texts[THIRD])], [FIRST, SECOND], texts.get)
+    assert history.later(THIRD, question) is None  # the newest file: nothing after it
+    assert history.later(FIRST, question) is True  # the second file, before the target, is read for an earlier name
