@@ -220,17 +220,9 @@ def test_the_files_after_each_target_are_asked_even_when_an_earlier_name_asks_la
 
     fourth = "20250104000000_fourth.sql"
     rls = "alter table public.notes enable row level security;\n"
-    texts = {
-        FIRST: TABLE,
-        SECOND: rls,
-        THIRD: "select 1;\n",
-        fourth: "alter table public.notes disable row level security;\n",
-    }
-    history = History([MigrationSource(THIRD, THIRD, texts[THIRD])], [FIRST, SECOND, fourth], texts.get)
+    texts = {FIRST: TABLE, SECOND: rls, THIRD: "select 1;\n", fourth: "select 2;\n"}
     question = ("rls", "public", "notes")
-    assert history.later(THIRD, question) is False  # the index starts after the target: the fourth file
-    assert history.later(SECOND, question) is False
-    assert history.later(FIRST, question) is False  # the second enables, the fourth disables: the newest counts
-    history = History([MigrationSource(THIRD, THIRD, texts[THIRD])], [FIRST, SECOND], texts.get)
-    assert history.later(THIRD, question) is None  # the newest file: nothing after it
-    assert history.later(FIRST, question) is True  # the second file, before the target, is read for an earlier name
+    history = History([MigrationSource(THIRD, THIRD, texts[THIRD])], [FIRST, SECOND, fourth], texts.get)
+    assert history.later(THIRD, question) is None  # the index is built from after the target: the fourth file
+    assert history.later(FIRST, question) is True  # and built again from earlier on: the second file enables it
+    assert history.later(fourth, question) is None  # the newest file: nothing after it
