@@ -9,7 +9,7 @@ import importlib
 import logging
 import sys
 
-from bot.errors import UserFacingError, discard_output
+from bot.cli_base import run_reporting_errors
 from bot.logs import configure_logging
 
 # Subcommand name -> its module, in the order ``--help`` lists them.
@@ -81,20 +81,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser(argv)
     args = parser.parse_args(argv)
     configure_logging(logging.DEBUG if args.verbose else logging.WARNING, "%(levelname)s %(name)s: %(message)s")
-    try:
-        return int(args.handler(args) or 0)
-    except UserFacingError as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        return 130
-    except BrokenPipeError:  # `dragonfly-bot status | head`: the reader has what it wanted
-        return discard_output(sys.stdout)
+    return run_reporting_errors(args.handler, args)
 
 
-def run_from_shell() -> None:
-    """The console script (and ``python -m bot.cli``): one command, then the process ends."""
-    command = _command(sys.argv[1:])
+def run_from_shell(argv: list[str] | None = None) -> None:
+    """The console script (and ``python -m bot.cli``, and the tools/migration_status shim that ``init``
+    writes, which passes its own arguments): one command, then the process ends."""
+    argv = sys.argv[1:] if argv is None else argv
+    command = _command(argv)
     if command in ONE_SHOT:
         # What a one-shot command made dies with the process: freezing it at exit spares the collector's
         # final full pass over it (190 ms after linting a 300-file history).
@@ -103,7 +97,7 @@ def run_from_shell() -> None:
         # Its parse trees are acyclic and freed by reference counting; with the collector off, not even
         # the pass over what lint_migrations made while it paused the collector runs (67 ms on 300 files).
         gc.disable()
-    sys.exit(main())
+    sys.exit(main(argv))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -5,6 +5,8 @@ import os
 
 # What a shell reports for a command stopped by SIGPIPE (128 + 13).
 EXIT_OUTPUT_CLOSED = 141
+# An unexpected error (a bug) in any command: never 1, which status and lint use for "needs attention".
+EXIT_INTERNAL = 4
 
 
 class UserFacingError(Exception):
@@ -25,6 +27,14 @@ class SourceUnavailable(UserFacingError):
     """A database or API we read from did not answer usefully (down, bad key, view missing)."""
 
     exit_code = 3
+
+
+def internal_error_line(exc: BaseException) -> str:
+    """One line for an unexpected error: its type and (redacted) message, and what to do."""
+    from bot.core.redact import redact
+
+    said = " ".join(redact(str(exc)).split())[:300]
+    return f"internal error ({type(exc).__name__}: {said}); run with -v for the traceback and report it"
 
 
 def discard_output(stream) -> int:

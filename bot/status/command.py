@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from bot.core.environments import ENVIRONMENTS, Environment
 from bot.core.status import StatusReport
-from bot.errors import SourceUnavailable, UserFacingError
+from bot.errors import EXIT_INTERNAL, SourceUnavailable, UserFacingError, internal_error_line
 
 if TYPE_CHECKING:
     from bot.settings import Settings
@@ -25,7 +25,6 @@ if TYPE_CHECKING:
 NAME = "status"
 HELP = "Show applied, pending, failed and drifted migrations for dev or prod (read-only)."
 
-EXIT_INTERNAL = 4
 log = logging.getLogger(__name__)
 
 
@@ -46,12 +45,8 @@ def run(args: argparse.Namespace) -> int:
     except (KeyboardInterrupt, BrokenPipeError):
         raise
     except Exception as exc:  # a bug: its own exit code, so CI never reads it as "pending"
-        from bot.core.redact import redact
-
         log.debug("status failed", exc_info=True)
-        said = " ".join(redact(str(exc)).split())[:300]
-        message = f"internal error ({type(exc).__name__}: {said}); run with -v for the traceback and report it"
-        return _fail(args, "internal", message, EXIT_INTERNAL)
+        return _fail(args, "internal", internal_error_line(exc), EXIT_INTERNAL)
 
 
 def _fail(args: argparse.Namespace, kind: str, message: str, code: int) -> int:
