@@ -15,6 +15,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bot import project_config
 from bot.adopt.bundled import bot_migrations
 from bot.adopt.scan import MIGRATIONS, WORKFLOWS, DatabaseScan, RepoScan, scan_database, scan_repository, scan_rest
 from bot.adopt.schema import fit_migration
@@ -110,7 +111,7 @@ def plan(
     else:
         files[workflow_path] = new_workflow(secrets, requirement)
     config = repo.root / CONFIG
-    if not config.exists():
+    if project_config.load(repo.root).source is None:  # the team's dragonfly.toml or [tool.dragonfly] is kept
         files[config] = (
             "# dragonfly-bot's settings for this repository (written by dragonfly-bot init).\n"
             f'[environments.dev]\ndb_url_secret = "{secrets["dev"]}"\n\n'
@@ -136,6 +137,21 @@ def plan(
     if repo.clashes:
         steps.insert(0, f"versions shared by two files (the CLI applies only one): {', '.join(repo.clashes)}")
     return files, steps
+
+
+def lint_baseline(root: Path) -> tuple[Path, str, int] | None:
+    """(path, text, number of findings) of the lint baseline for today's migrations, which the pre-flight
+    then does not report; None when the config already has one (it is the team's record: kept)."""
+    from bot.preflight.lint_service import LintRequest, baseline_text, run_lint
+
+    config = project_config.load(root)
+    if config.source is None:
+        config = project_config.ProjectConfig(root)  # the config init writes: its baseline is the default
+    path = config.path(config.lint.baseline)
+    if path.exists():
+        return None
+    outcome = run_lint(LintRequest(paths=[MIGRATIONS.as_posix()], use_baseline=False, use_cache=False), config, root)
+    return path, baseline_text(outcome, config, root), len(outcome.findings)
 
 
 def read_database(args: argparse.Namespace) -> DatabaseScan:
@@ -168,6 +184,9 @@ def run(args: argparse.Namespace) -> int:
     now = datetime.now(UTC)
     repo = scan_repository(root, now.strftime("%Y%m%d"))
     files, steps = plan(repo, read_database(args), now, replace_tool=args.replace_status_tool)
+    recorded = lint_baseline(root)
+    if recorded is not None:
+        files[recorded[0]] = recorded[1]
     changed = {p: t for p, t in files.items() if not p.exists() or p.read_text("utf-8") != t}
     if not changed:
         print("✅ Nothing to change: dragonfly-bot is already adopted here.")
@@ -182,6 +201,9 @@ def run(args: argparse.Namespace) -> int:
         )
     if args.dry_run:
         for path, text in changed.items():
+            if recorded is not None and path == recorded[0]:  # JSON of every finding: its size says enough
+                print(f"+++ b/{path.relative_to(root).as_posix()} (the lint baseline: {recorded[2]} findings)")
+                continue
             print(_diff(path, text, root), end="")
         print(f"(dry run: {len(changed)} file(s) would be written; nothing was)")
         return 0
@@ -205,6 +227,11 @@ def run(args: argparse.Namespace) -> int:
         os.replace(temp, path)
     for _, path in staged:
         print(f"✍️ wrote {path.relative_to(root).as_posix()}")
+    if recorded is not None and recorded[0] in changed:
+        print(
+            f"📋 the lint baseline records the {recorded[2]} findings of today's files: the pre-flight is green, "
+            "and a new file with a problem is red (each one fixed drops out: `dragonfly-bot lint` says so)"
+        )
     print("Left by hand:")
     for step in steps:
         print(f"  - {step}")

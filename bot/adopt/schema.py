@@ -4,8 +4,8 @@ Statement by statement (split as the CLI splits them), the bot's own files are
 kept as they are, except:
 
 * the legacy tracker: where the team already has ``public.dragonfly_migrations``,
-  every statement that would change it (RLS, grants, policies) is left out (the
-  team's table and data are never altered), and the view reads its real columns
+  every statement on it (its CREATE, RLS, grants, policies) is left out (the team's
+  history makes it; its table and data are never altered), and the view reads its real columns
   (``migration_filename``/``applied_at``, or ``version``/``name``);
 * ``create or replace view public.v_migration_status``: where the team has its own
   view, its columns come first, in its order and with its types (CREATE OR REPLACE
@@ -26,9 +26,6 @@ VIEW_STATEMENT = re.compile(
     re.IGNORECASE | re.DOTALL,
 )
 TOUCHES_TRACKER = re.compile(r"\bpublic\.dragonfly_migrations\b", re.IGNORECASE)
-CREATES_TRACKER = re.compile(
-    r"^(?:\s*--[^\n]*\n)*\s*create\s+table\s+if\s+not\s+exists\s+public\.dragonfly_migrations\b", re.I
-)
 # The bot's view columns a team's older view may also have under another name.
 TEAM_ALIASES = {"applied_at": "bot.executed_at"}
 
@@ -119,7 +116,9 @@ def fit_migration(sql: str, team: TeamSchema) -> str:
         text = statement.text.strip()
         if VIEW_STATEMENT.match(text):
             text = fit_view(text, team)
-        elif team.tracker is not None and TOUCHES_TRACKER.search(text) and not CREATES_TRACKER.match(text):
-            continue  # the team's own tracker: never altered
+        elif team.tracker is not None and TOUCHES_TRACKER.search(text):
+            # The team's own tracker, made by the team's history in every environment: never altered, and not
+            # made again (a bare CREATE ... IF NOT EXISTS would leave a copy without RLS wherever it ran first).
+            continue
         out.append(text.rstrip().rstrip(";") + ";")
     return "\n\n".join(out) + "\n"

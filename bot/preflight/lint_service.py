@@ -79,7 +79,7 @@ def run_lint(request: LintRequest, config: ProjectConfig, cwd: Path) -> LintOutc
 
     if request.write_baseline:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(baseline.to_json(baseline.entries(findings, texts, file_key)), "utf-8")
+        path.write_text(baseline_text(outcome, config, cwd), "utf-8")
         outcome.wrote_baseline = path
         return outcome
     if request.use_baseline and path.is_file():
@@ -95,6 +95,14 @@ def run_lint(request: LintRequest, config: ProjectConfig, cwd: Path) -> LintOutc
         outcome.baselined = len(findings) - len(kept)
         outcome.findings = kept + stale
     return outcome
+
+
+def baseline_text(outcome: LintOutcome, config: ProjectConfig, cwd: Path) -> str:
+    """What ``--write-baseline`` records for a run's findings (``init`` writes it too)."""
+    texts = {t.path: t.text or "" for m in outcome.sets for t in m.targets}
+    return baseline.to_json(
+        baseline.entries(outcome.findings, texts, lambda file: rule_settings.relative_to_root(file, config.root, cwd))
+    )
 
 
 def _baseline_path(request: LintRequest, config: ProjectConfig, cwd: Path) -> Path:

@@ -22,6 +22,16 @@ def init(root, *args: str) -> subprocess.CompletedProcess:
     )
 
 
+def lint(root) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", "lint", "supabase/migrations"],
+        cwd=root,
+        env=CLEAN_ENV,
+        capture_output=True,
+        text=True,
+    )
+
+
 def snapshot(root) -> dict[str, str]:
     return {str(p.relative_to(root)): p.read_text() for p in root.rglob("*") if p.is_file()}
 
@@ -52,6 +62,14 @@ def test_init_adopts_the_team_repository_and_the_cli_applies_it(team):
     assert "npx --yes supabase@3.1.0 migration up" in workflow and "secrets.SUPABASE_DB_URL_DEV" in workflow
     assert "dragonfly-bot record-run migrate.log --env dev" in workflow and "package.json" not in workflow
     assert "Left by hand" in done.stdout
+    # The baseline records today's findings (the team's history has some): the pre-flight is green, a new bad file red.
+    assert "supabase/lint-baseline.json" in written and "the lint baseline records the" in done.stdout
+    assert lint(root).returncode == 0, lint(root).stdout
+    bad = root / "supabase" / "migrations" / "29991231000000_oops.sql"
+    bad.write_text("create table public.oops (id int);\n")
+    red = lint(root)
+    assert red.returncode == 1 and "29991231000000_oops.sql" in red.stdout, red.stdout
+    bad.unlink()
     applied = migration_up(db.url, root / "supabase" / "migrations")
     assert applied.returncode == 0, applied.stderr
     status = subprocess.run(
@@ -145,3 +163,15 @@ def test_init_over_rest_reads_what_the_database_read_gives(team, tmp_path, monke
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1 and "service-role-key-for-tests" not in err
     assert snapshot(root) == snapshot(twin)
+
+
+def test_a_team_config_in_pyproject_is_kept_and_its_baseline_path_used(team):
+    root, db = team
+    (root / "pyproject.toml").write_text(
+        '[project]\nname = "team-app"\n\n[tool.dragonfly.lint]\nbaseline = "ci/lint-baseline.json"\n'
+    )
+    done = init(root, "--db-url", db.url, "--yes")
+    assert done.returncode == 0, done.stderr
+    assert not (root / "dragonfly.toml").exists()  # it would take precedence over the team's [tool.dragonfly]
+    assert (root / "ci" / "lint-baseline.json").is_file() and not (root / "supabase" / "lint-baseline.json").exists()
+    assert lint(root).returncode == 0
