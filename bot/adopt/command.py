@@ -60,6 +60,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--replace-status-tool", action="store_true", help="replace an existing tools/migration_status.py"
     )
+    parser.add_argument(
+        "--bot-requirement",
+        metavar="SPEC",
+        help="what the workflow pip-installs (default: dragonfly-bot==<this version> from your package index; "
+        "e.g. 'dragonfly-bot @ git+https://github.com/<owner>/dragonfly-bot@v<version>' if it is not published)",
+    )
     parser.add_argument("--root", type=Path, default=Path.cwd(), help=argparse.SUPPRESS)
 
 
@@ -83,10 +89,10 @@ def next_versions(taken: list[str], now: str, count: int) -> list[str]:
 
 
 def plan(
-    repo: RepoScan, database: DatabaseScan, now: datetime, *, replace_tool: bool
+    repo: RepoScan, database: DatabaseScan, now: datetime, *, replace_tool: bool, requirement: str | None = None
 ) -> tuple[dict[Path, str], list[str]]:
     """Every file to write (path -> text) and the steps left by hand."""
-    requirement = f"dragonfly-bot=={bot_version()}"
+    requirement = requirement or f"dragonfly-bot=={bot_version()}"
     files: dict[Path, str] = {}
     todo = [(name, sql) for name, sql in bot_migrations() if name not in repo.adopted]
     versions = next_versions([*repo.versions, *database.history], now.strftime("%Y%m%d%H%M%S"), len(todo))
@@ -107,7 +113,7 @@ def plan(
     workflow_path = repo.root / WORKFLOWS / workflow
     if repo.migrate_workflow:
         text = workflow_path.read_text("utf-8")
-        files[workflow_path] = patch_workflow(text, "dev", secrets["dev"], requirement)
+        files[workflow_path] = patch_workflow(text, secrets, requirement)
     else:
         files[workflow_path] = new_workflow(secrets, requirement)
     config = repo.root / CONFIG
@@ -183,7 +189,9 @@ def run(args: argparse.Namespace) -> int:
     root = args.root.resolve()
     now = datetime.now(UTC)
     repo = scan_repository(root, now.strftime("%Y%m%d"))
-    files, steps = plan(repo, read_database(args), now, replace_tool=args.replace_status_tool)
+    files, steps = plan(
+        repo, read_database(args), now, replace_tool=args.replace_status_tool, requirement=args.bot_requirement
+    )
     recorded = lint_baseline(root)
     if recorded is not None:
         files[recorded[0]] = recorded[1]

@@ -29,29 +29,56 @@ def record_step(indent: str, env: str, secret: str) -> list[str]:
     ]
 
 
-def patch_workflow(text: str, env: str, secret: str, bot_requirement: str) -> str:
-    """The team's workflow with the bot's steps around its ``migration up`` step; unchanged when patched."""
+def patch_workflow(text: str, secrets: dict[str, str], bot_requirement: str) -> str:
+    """The team's workflow with the bot's steps around each of its ``migration up`` steps (dev's, prod's);
+    unchanged when patched. ``secrets``: env -> the secret that holds its database URL."""
     if MARK in text:
         return text
     lines = text.splitlines()
-    at = next((i for i, line in enumerate(lines) if MIGRATION_UP.search(line)), None)
-    if at is None:
-        return text
-    start = next(i for i in range(at, -1, -1) if lines[i].lstrip().startswith("- "))
-    indent = lines[start][: len(lines[start]) - len(lines[start].lstrip())]
-    end = at + 1
-    while end < len(lines) and (not lines[end].strip() or len(lines[end]) - len(lines[end].lstrip()) > len(indent)):
-        end += 1
-    step = lines[start:end]
+    found = [i for i, line in enumerate(lines) if MIGRATION_UP.search(line)]
+    for at in reversed(found):  # from the bottom, so earlier positions stay where they are
+        start = next(i for i in range(at, -1, -1) if lines[i].lstrip().startswith("- "))
+        indent = lines[start][: len(lines[start]) - len(lines[start].lstrip())]
+        end = at + 1
+        while end < len(lines) and (not lines[end].strip() or _depth(lines[end]) > len(indent)):
+            end += 1
+        step = _piped(lines[start:end])
+        env = _environment(lines, start, end)
+        named = re.search(r"secrets\.(\w+)", "\n".join(step))
+        secret = named.group(1) if named else secrets[env]
+        lines[start:end] = [*install_step(indent, bot_requirement), *step, *record_step(indent, env, secret)]
+    return "\n".join(lines) + "\n" if found else text
+
+
+def _depth(line: str) -> int:
+    return len(line) - len(line.lstrip())
+
+
+def _piped(step: list[str]) -> list[str]:
+    """The ``migration up`` step with the pinned CLI, its output kept for record-run, and ``pipefail`` so that
+    ``| tee`` never hides a failed apply (GitHub's default shell has none)."""
+    step = list(step)
+    block = next((i for i, line in enumerate(step) if re.search(r"\brun:\s*[|>][-+]?\s*$", line)), None)
     for i, line in enumerate(step):
         if MIGRATION_UP.search(line):
-            # the pinned CLI (no package.json needed); its output kept for record-run
             fixed = MIGRATION_UP.sub(f"{CLI} migration up", line)
             if "tee migrate.log" not in fixed:
                 fixed = fixed.rstrip() + " 2>&1 | tee migrate.log"
-            step[i] = fixed.replace("run: ", "run: set -o pipefail; ", 1) if "run: " in fixed else fixed
-    out = [*lines[:start], *install_step(indent, bot_requirement), *step, *record_step(indent, env, secret)]
-    return "\n".join([*out, *lines[end:]]) + "\n"
+            if block is None and "run: " in fixed:
+                fixed = fixed.replace("run: ", "run: set -o pipefail; ", 1)
+            step[i] = fixed
+    if block is not None and block + 1 < len(step):
+        body = next((line for line in step[block + 1 :] if line.strip()), step[block + 1])
+        step.insert(block + 1, " " * _depth(body) + "set -o pipefail")
+    return step
+
+
+def _environment(lines: list[str], step_start: int, step_end: int) -> str:
+    """dev or prod: what the step and its job say (the job's name, ``environment:``, the secrets read)."""
+    job = step_start
+    while job > 0 and not re.match(r"^  [\w-]+:\s*$", lines[job]):  # the job's key, two spaces in
+        job -= 1
+    return "prod" if re.search(r"prod", "\n".join(lines[job:step_end]), re.IGNORECASE) else "dev"
 
 
 # What this repository's own workflow (.github/workflows/supabase-migrate.yml) pins; tests/adopt checks they match.

@@ -167,11 +167,13 @@ def test_init_over_rest_reads_what_the_database_read_gives(team, tmp_path, monke
 
 def test_a_team_config_in_pyproject_is_kept_and_its_baseline_path_used(team):
     root, db = team
+    git_url = "dragonfly-bot @ git+https://github.com/example/dragonfly-bot@v0.2.0"
     (root / "pyproject.toml").write_text(
         '[project]\nname = "team-app"\n\n[tool.dragonfly.lint]\nbaseline = "ci/lint-baseline.json"\n'
     )
-    done = init(root, "--db-url", db.url, "--yes")
+    done = init(root, "--db-url", db.url, "--yes", "--bot-requirement", git_url)
     assert done.returncode == 0, done.stderr
+    assert f'pip install "{git_url}"' in (root / ".github" / "workflows" / "supabase-migrate.yml").read_text()
     assert not (root / "dragonfly.toml").exists()  # it would take precedence over the team's [tool.dragonfly]
     assert (root / "ci" / "lint-baseline.json").is_file() and not (root / "supabase" / "lint-baseline.json").exists()
     assert lint(root).returncode == 0

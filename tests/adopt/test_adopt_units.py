@@ -63,9 +63,71 @@ def test_shapes_init_does_not_understand_are_one_line():
         fit_migration(view_sql(), TeamSchema(view=(Column("version", "text"), Column("checksum", "integer"))))
 
 
+PINNED_CHECKOUT = (
+    "3d3c42e5aac5ba805825da76410c181273ba90b1"  # v7.0.1: the team's v4 is a node20 action actionlint flags
+)
+TEAM_SECRETS = {"dev": "SUPABASE_DB_URL_DEV", "prod": "SUPABASE_DB_URL_PROD"}
+TWO_JOBS = """name: Supabase Migrations
+on:
+  push:
+    branches: [main]
+jobs:
+  migrate-dev:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - name: Apply migrations
+        run: npx supabase migration up --db-url "${{ secrets.SUPABASE_DB_URL_DEV }}"
+  migrate-production:
+    needs: migrate-dev
+    runs-on: ubuntu-latest
+    environment: production
+    steps:
+      - uses: actions/checkout@v4
+      - name: Apply migrations
+        env:
+          URL: ${{ secrets.PROD_DATABASE }}
+        run: |
+          echo "applying to prod"
+          supabase migration up --db-url "$URL"
+"""
+
+
+def test_every_migration_up_is_patched_with_its_environment_and_a_block_gets_pipefail(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    patched = patch_workflow(TWO_JOBS, TEAM_SECRETS, "dragonfly-bot==0.2.0")
+    assert patch_workflow(patched, TEAM_SECRETS, "dragonfly-bot==0.2.0") == patched
+    jobs = yaml.safe_load(patched)["jobs"]
+    for job, env, secret in (
+        ("migrate-dev", "dev", "SUPABASE_DB_URL_DEV"),
+        ("migrate-production", "prod", "PROD_DATABASE"),
+    ):
+        steps = jobs[job]["steps"]
+        assert [s.get("name") for s in steps][1:3] == [
+            "Install dragonfly-bot",
+            "Pre-flight checks",
+        ]
+        assert steps[-1]["run"] == f"dragonfly-bot record-run migrate.log --env {env}"
+        assert steps[-1]["env"]["DB_URL"] == "${{ secrets." + secret + " }}"
+        apply = next(s for s in steps if s.get("name") == "Apply migrations")["run"]
+        assert "npx --yes supabase@3.1.0 migration up" in apply and "| tee migrate.log" in apply
+        assert apply.startswith("set -o pipefail")  # else `| tee` turns a failed apply green
+    # the block's script really fails when the CLI does
+    script = jobs["migrate-production"]["steps"][-2]["run"].replace("npx --yes supabase@3.1.0", "false")
+    done = subprocess.run(["bash", "-e", "-c", script], cwd=tmp_path, capture_output=True)
+    assert done.returncode != 0
+    actionlint = Path(sys.executable).with_name("actionlint")
+    (tmp_path / "w.yml").write_text(patched.replace("actions/checkout@v4", "actions/checkout@" + PINNED_CHECKOUT))
+    lint = subprocess.run([str(actionlint), str(tmp_path / "w.yml")], capture_output=True, text=True)
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+
+
 def test_the_workflow_patch_is_minimal_and_idempotent():
-    patched = patch_workflow(TEAM_WORKFLOW, "dev", "SUPABASE_DB_URL_DEV", "dragonfly-bot==0.2.0")
-    assert patch_workflow(patched, "dev", "SUPABASE_DB_URL_DEV", "dragonfly-bot==0.2.0") == patched
+    patched = patch_workflow(TEAM_WORKFLOW, TEAM_SECRETS, "dragonfly-bot==0.2.0")
+    assert patch_workflow(patched, TEAM_SECRETS, "dragonfly-bot==0.2.0") == patched
     steps = yaml.safe_load(patched)["jobs"]["migrate-dev"]["steps"]
     names = [s.get("name", s.get("uses")) for s in steps]
     assert names[0] == "actions/checkout@v4" and names[-1].startswith("Record the run")
