@@ -76,3 +76,26 @@ def test_an_earlier_revoke_on_the_schema_is_a_decision_for_the_app_roles_only():
     prior = "create schema if not exists internal; revoke usage on schema internal from anon, authenticated;"
     found = by_rule(lint("create table if not exists internal.cache (k text primary key);\n", prior))
     assert "neither granted to nor revoked from service_role" in found["missing-grant"].message
+
+
+def test_a_definer_policy_helper_is_moved_out_of_the_api_not_revoked_from_the_roles_its_policies_need():
+    helper = (
+        "create or replace function public.is_member(org bigint) returns boolean\n"
+        "language sql stable security definer set search_path = ''\nas $$ select org > 0 $$;\n"
+        "grant execute on function public.is_member(bigint) to service_role;\n"
+    )
+    policy = (
+        "create table if not exists public.docs (id bigint primary key, org bigint);\n"
+        "alter table public.docs enable row level security;\n"
+        'drop policy if exists "docs read" on public.docs;\n'
+        'create policy "docs read" on public.docs for select to authenticated using (public.is_member(org));\n'
+    )
+    for text, prior_or_later in ((helper + policy, None), (helper, policy)):
+        if prior_or_later is None:
+            findings = lint(text)
+        else:  # the policy comes in a later file
+            later = "20990101000000_later.sql"
+            source = MigrationSource("20250101000000_x.sql", "x.sql", text, is_new=False)
+            findings = lint_migrations([source], [later], {later: prior_or_later}.get)
+        fix = by_rule(findings)["definer-executable"].fix
+        assert "ALTER FUNCTION public.is_member(int8) SET SCHEMA private;" in fix and "REVOKE EXECUTE" not in fix

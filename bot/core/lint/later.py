@@ -209,6 +209,11 @@ class Folder:
         word = self.after("rls", *table) if table not in self.rls_tables else None
         return word if word is not None else table in self.rls_tables
 
+    def is_view(self, relation: tuple[str, str]) -> bool:
+        """Whether the file creates ``relation`` as a (plain) view."""
+        found = self.coverage.get(("relation", *relation))
+        return found is not None and found.obj.what == "view"
+
     def roles(self, family: str, schema: str, name: str) -> list[str]:
         """App roles that can use the object at the end of this file."""
         from bot.core.lint.grants import APP_ROLES

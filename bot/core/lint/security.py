@@ -227,17 +227,30 @@ def _function(occ: Occurrence, report, folder: Folder, explicit) -> None:
         return
     reached, named = folder.final_roles("function", schema, name)
     roles = [r for r in reached if r not in explicit.get((schema, name), ()) and r not in named]
-    if roles:
+    if not roles:
+        return
+    said = f"SECURITY DEFINER function {signature} is in the exposed schema {schema} and {' and '.join(roles)} can "
+    if (schema, name) in folder.own.policy_calls or folder.after("policy_call", schema, name):
+        # A REVOKE would break the policies (their callers need EXECUTE); out of the exposed schema, /rpc cannot
+        # reach it, and the policies keep calling it (they hold the function itself, not its name).
         report(
             occ,
             "definer-executable",
-            f"SECURITY DEFINER function {signature} is in the exposed schema {schema} and {' and '.join(roles)} can "
-            "execute it (PostgreSQL grants EXECUTE to PUBLIC, Supabase to anon and authenticated): anyone calls "
-            "it through /rpc with its owner's rights",
-            f"REVOKE EXECUTE ON FUNCTION {signature} FROM PUBLIC, anon, authenticated;\n"
-            f"GRANT EXECUTE ON FUNCTION {signature} TO service_role;  -- and TO authenticated only if signed-in "
-            "users must call it (a policy helper is better kept in a schema the API does not expose)",
+            said + "execute it through /rpc with its owner's rights; a policy calls it, so its roles must keep EXECUTE",
+            f"move it out of the API's reach, e.g. CREATE SCHEMA IF NOT EXISTS private; ALTER FUNCTION {signature} "
+            "SET SCHEMA private; (the policies follow it and keep working, no USAGE on the schema needed; "
+            "a REVOKE from the roles they apply to would break them)",
         )
+        return
+    report(
+        occ,
+        "definer-executable",
+        said + "execute it (PostgreSQL grants EXECUTE to PUBLIC, Supabase to anon and authenticated): anyone calls "
+        "it through /rpc with its owner's rights",
+        f"REVOKE EXECUTE ON FUNCTION {signature} FROM PUBLIC, anon, authenticated;\n"
+        f"GRANT EXECUTE ON FUNCTION {signature} TO service_role;  -- and TO authenticated only if signed-in "
+        "users must call it",
+    )
 
 
 def relations_read(tree) -> Iterator[tuple[str, str]]:
@@ -336,8 +349,11 @@ def _anon_grant(occ: Occurrence, report, folder: Folder) -> None:
         what = "every table in schema " + ", ".join(strings(node.get("objects")))
     else:
         tables = [range_var(o.get("RangeVar")) for o in node.get("objects", []) if "RangeVar" in o]
-        if names and set(names) <= {"select"} and all(folder.rls_on(t) for t in tables):
-            return  # public reads behind RLS (a price list, a public profile): the policies decide
+        if tables and all(folder.rls_on(t) or folder.is_view(t) for t in tables):
+            # Behind RLS the policies decide (permissive-write-policy reads them); in public the grant restates
+            # Supabase's default privileges, as `supabase db dump` writes them for every table. A view's own
+            # rule (security-definer-view) says whether it reads past RLS.
+            return
         if tables and all(
             folder.after("privileges", "relation", *t).get(who) == REVOKED for t in tables for who in to_anon
         ):
@@ -347,7 +363,7 @@ def _anon_grant(occ: Occurrence, report, folder: Folder) -> None:
         occ,
         "anon-table-grant",
         f"GRANT {privileges or 'ALL'} on {what} to {' and '.join(to_anon)}: anyone holding the project's public "
-        "(anon) key gets it, and only RLS stands between them and the rows",
+        "(anon) key gets it, and no row level security is on to stand between them and the rows",
         "grant to authenticated (signed-in users) instead; if anonymous access is intended, keep RLS on with a "
         "policy for anon and say so: `-- lint-ignore: anon-table-grant <why>`",
     )

@@ -1,5 +1,3 @@
-create table if not exists public.signups (id bigint primary key, email text);
-alter table public.signups enable row level security;
-drop policy if exists signups_read on public.signups;
-create policy signups_read on public.signups for select to authenticated using (true);
-grant insert on public.signups to anon;
+-- corpus-prior: create table if not exists public.signups (id bigint primary key, email text);
+-- An earlier file made the table without row level security: this grant hands its rows to the public key.
+grant insert, select on public.signups to anon;
