@@ -226,3 +226,18 @@ def test_the_files_after_each_target_are_asked_even_when_an_earlier_name_asks_la
     assert history.later(THIRD, question) is None  # the index is built from after the target: the fourth file
     assert history.later(FIRST, question) is True  # and built again from earlier on: the second file enables it
     assert history.later(fourth, question) is None  # the newest file: nothing after it
+
+
+def test_a_table_an_earlier_file_of_the_same_change_creates_is_not_an_existing_table_for_the_lock_rules():
+    tables = "create table if not exists public.jobs (id bigint primary key, state text);\n"
+    indexes = "create index if not exists jobs_state_idx on public.jobs (state);\n"
+
+    def lock_findings(first_is_new: bool) -> list[str]:
+        sources = [
+            MigrationSource(FIRST, FIRST, tables, is_new=first_is_new),
+            MigrationSource(SECOND, SECOND, indexes, is_new=True),
+        ]
+        return [f.rule for f in lint_migrations(sources) if f.file == SECOND]
+
+    assert lock_findings(first_is_new=True) == []  # both files are in this change: the table is empty
+    assert "index-not-concurrent" in lock_findings(first_is_new=False)  # applied already: it may be busy

@@ -59,11 +59,13 @@ def lint_text(
     options: LintOptions = DEFAULT_OPTIONS,
     later: Later | None = None,
     parsed: ParsedFile | None = None,
+    fresh_tables: frozenset[tuple[str, str]] = frozenset(),
 ) -> list[Finding]:
     """All per-file rules on one file; ``whole_file`` findings (names, versions) join the suppression pass;
     ``created_earlier(obj)`` says whether earlier migrations created an object (see ``grants.check``);
     ``later(question)`` what the files after it settle (see ``bot.core.lint.later``);
-    ``parsed``: the file already parsed (by the run's ``History``), else it is parsed here."""
+    ``parsed``: the file already parsed (by the run's ``History``), else it is parsed here;
+    ``fresh_tables``: tables earlier files of the same change create (the lock rules take them as empty)."""
     # The Supabase CLI applies files saved with a UTF-8 byte-order mark (Windows
     # editors write one); PostgreSQL itself would choke on it, so drop it first.
     text = (source.text or "").removeprefix("\ufeff")
@@ -71,13 +73,13 @@ def lint_text(
     if depth > MAX_COMMENT_DEPTH:
         return [*whole_file, _too_deep(source.path, f"block comments nested {depth} deep")]
     try:
-        return _lint_text(source, text, whole_file, created_earlier, prior, options, later, parsed)
+        return _lint_text(source, text, whole_file, created_earlier, prior, options, later, parsed, fresh_tables)
     except RecursionError:
         # json.loads of a parse tree 3,000 sub-selects or PL/pgSQL IFs deep: report it, never a traceback
         return [*whole_file, _too_deep(source.path, "statements nested too deeply to read their parse tree")]
 
 
-def _lint_text(source, text, whole_file, created_earlier, prior, options, later, parsed) -> list[Finding]:
+def _lint_text(source, text, whole_file, created_earlier, prior, options, later, parsed, fresh) -> list[Finding]:
     from bot.core.lint import (
         destructive,
         down_sections,
@@ -133,6 +135,8 @@ def _lint_text(source, text, whole_file, created_earlier, prior, options, later,
                     )
                 )
                 raw.extend(security.check(parsed.occurrences, source.path, prior, options, later, parsed.settles))
+            elif rule is locks.check:
+                raw.extend(locks.check(parsed.occurrences, source.path, fresh))
             else:
                 raw.extend(rule(parsed.occurrences, source.path))
     if options.off:

@@ -188,6 +188,7 @@ class History:
     ):
         self._texts: dict[str, str | None] = {t.name: t.text for t in targets if t.text is not None}
         self._targets = frozenset(self._texts)
+        self._new_targets = sorted(t.name for t in targets if t.is_new and t.text is not None)
         # (size, mtime) of a file, say: an entry recorded with the same identity is taken without reading
         # the file (as ruff does). Only for files that are not linted this run; targets are always hashed.
         self._identify = identify
@@ -384,6 +385,18 @@ class History:
                         self._topics.setdefault(spoken, []).append(position)
         return self._topics
 
+    def fresh_tables(self, name: str) -> frozenset[tuple[str, str]]:
+        """Tables the new targets before ``name`` create (files of the same change: applied nowhere yet)."""
+        found: set[tuple[str, str]] = set()
+        for other in self._new_targets:
+            if other >= name:
+                break
+            summary = self.summary(other)
+            for how, family, schema, relation, _signature in summary.events if summary is not None else ():
+                if family == "relation":
+                    (found.add if how == "create" else found.discard)((schema, relation))
+        return frozenset(found)
+
     def _answer(self, name: str, question: list) -> Any:
         if question[0] == "created":
             return self.created_earlier(name, ObjectKey(*question[1]))
@@ -407,6 +420,7 @@ class History:
                     sorted(options.exposed_schemas),
                     sorted(options.off),
                     self._prior_digest(name),
+                    sorted(self.fresh_tables(name)),
                 ]
             )
             result = (self._entry(name) or {}).get("result")
@@ -429,7 +443,14 @@ class History:
             return settled
 
         findings = lint_text(
-            source, whole_file, created_earlier, self.prior(name), options, later, parsed=self.parsed(name)
+            source,
+            whole_file,
+            created_earlier,
+            self.prior(name),
+            options,
+            later,
+            parsed=self.parsed(name),
+            fresh_tables=self.fresh_tables(name),
         )
         if key is not None:
             self.summary(name)  # stored beside the result: later runs with --changed-since read it

@@ -1,6 +1,7 @@
 """Lock and online-safety rules: statements that block a busy table's readers or writers while they run.
 
-Only tables the file did not create count (a new table is empty and nobody uses it yet). Warnings by
+Only tables the file did not create count (a new table is empty and nobody uses it yet), nor tables an
+earlier file of the same change creates (it is not applied anywhere yet either). Warnings by
 default (the config can make them errors or turn them off): on a small table they are harmless.
 
 How the Supabase CLI runs a file matters: CLI 3.x sends ``CREATE INDEX CONCURRENTLY`` outside a
@@ -25,7 +26,8 @@ _NO_REWRITE_TYPES = frozenset({"text", "varchar", "citext"})
 _TIMEOUT_FIX = "start the file with SET lock_timeout = '5s'; so it fails fast instead of queueing every query behind it"
 
 
-def check(occurrences: list[Occurrence], file: str) -> list[Finding]:
+def check(occurrences: list[Occurrence], file: str, fresh: frozenset[tuple[str, str]] = frozenset()) -> list[Finding]:
+    """``fresh``: tables made by earlier files that are new in this change (not applied anywhere yet)."""
     found: list[Finding] = []
 
     def report(occ: Occurrence, rule: str, message: str, fix: str, at: dict | None = None) -> None:
@@ -33,6 +35,7 @@ def check(occurrences: list[Occurrence], file: str) -> list[Finding]:
 
     created = {range_var(o.node.get("relation")) for o in occurrences if o.kind == "CreateStmt"}
     created |= {range_var(o.node.get("into", {}).get("rel")) for o in occurrences if o.kind == "CreateTableAsStmt"}
+    created |= fresh
     in_transaction = False
     timeout_set = False
     timeout_reported = False
