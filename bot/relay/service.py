@@ -40,7 +40,7 @@ from bot.adapters.state.outbox import OutboxRow
 from bot.chat.outbox_message import post
 from bot.chat.outbox_sender import Outbox
 from bot.core.ci_runs import ALERTED_ENVIRONMENTS, UNKNOWN_ENV, CiAlert, RunInfo, is_migrations_workflow
-from bot.core.failures import enrich
+from bot.core.failures import NEEDS_OTHER_FILES, enrich
 from bot.core.redact import redact
 from bot.relay.render_discord import render_alert, render_burst_summary, render_fixed, render_fixed_reply
 
@@ -206,14 +206,28 @@ class Relay:
         )
 
     async def _enrich(self, failure, run: RunInfo):
-        """Add the statement's line and full text from the file at the run's commit."""
+        """Add the statement's line and full text from the file at the run's commit, and for a missing object
+        the folder's other files (which one creates it, in what order: the hint `explain` gives)."""
         path = str(self.migrations_dir / failure.file)
+        ref = run.head_sha or "HEAD"
         try:
-            text = await self.client.file_text(path, run.head_sha or "HEAD")
+            text = await self.client.file_text(path, ref)
         except GitHubUnavailable as exc:
             log.info("run %s: %s not read (%s); alert without line numbers", run.run_id, path, exc)
             return failure
-        return enrich(failure, text) if text is not None else failure
+        if text is None:
+            return failure
+        others = await self._folder(run, ref) if failure.category in NEEDS_OTHER_FILES else None
+        return enrich(failure, text, others)
+
+    async def _folder(self, run: RunInfo, ref: str) -> dict[str, str] | None:
+        """The migrations folder at the run's commit (one archive download); None when it cannot be read."""
+        try:
+            files = await self.client.archive_files(ref, str(self.migrations_dir))
+        except GitHubUnavailable as exc:
+            log.info("run %s: migrations folder not read (%s); the hint reads the failing file only", run.run_id, exc)
+            return None
+        return {name: data.decode("utf-8", "replace") for name, data in files.items() if name.endswith(".sql")}
 
     def _schedule_flush(self) -> None:
         if self._flush_task is None or self._flush_task.done():

@@ -704,3 +704,36 @@ async def test_a_rerun_edit_replaces_the_log_excerpt_and_the_fixed_edit_keeps_it
     green = RunInfo.from_api(fake_github.add_run(1902, conclusion="success"))
     assert await relay.handle(green) == "fixed"
     assert poster.edits[1]["files"] is None  # keeps the excerpt the re-run attached
+
+
+async def test_a_missing_column_alert_reads_the_folder_and_names_the_later_file_that_creates_it(scratch_db, tmp_path):
+    """The alert gives the hint `explain` gives: the column comes from a file that sorts after the view."""
+    view, creator = "20991211000002_ro_view.sql", "20991211000003_ro_org.sql"
+    files = {
+        "20991211000001_ro_table.sql": "create table if not exists public.ro_t (id int);\n",
+        view: "create or replace view public.ro_v as select c.org_id from public.ro_t c;\n",
+        creator: "alter table public.ro_t add column if not exists org_id bigint;\n",
+    }
+    folder = tmp_path / "supabase" / "migrations"
+    folder.mkdir(parents=True)
+    for name, text in files.items():
+        (folder / name).write_text(text)
+    result = migration_up(scratch_db.url, folder)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0 and "SQLSTATE 42703" in output, output
+    fake = await FakeGitHub().start()
+    client = GitHubClient(TOKEN, REPO, "supabase-migrate.yml", api_url=fake.url, retry=0)
+    try:
+        payload = fake.add_run(1201, log=github_log(output))
+        sha = payload["head_sha"]
+        fake.files[(f"supabase/migrations/{view}", sha)] = files[view]
+        fake.commits[sha] = {f"supabase/migrations/{name}": text for name, text in files.items()}
+        poster = RecordingPoster()
+        relay = make_relay(client, tmp_path / "ledger.db", poster)
+        assert await relay.handle(RunInfo.from_api(payload)) == "posted"
+    finally:
+        client.close()
+        await fake.stop()
+    text = everything_posted(poster)
+    assert f"Order: {creator} line 1 creates column org_id of public.ro_t" in " ".join(text.split()), text
+    assert len(fake.api_requests("tarball")) == 1  # the folder in one archive download
