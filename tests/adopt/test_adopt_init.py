@@ -177,3 +177,17 @@ def test_a_team_config_in_pyproject_is_kept_and_its_baseline_path_used(team):
     assert not (root / "dragonfly.toml").exists()  # it would take precedence over the team's [tool.dragonfly]
     assert (root / "ci" / "lint-baseline.json").is_file() and not (root / "supabase" / "lint-baseline.json").exists()
     assert lint(root).returncode == 0
+
+
+def test_init_says_what_it_found_and_writes_nothing_unasked(team):
+    root, db = team
+    # two of the team's files share a version: the CLI applies one of them only
+    (root / "supabase" / "migrations" / "20251210000000_add_refunds.sql").write_text("select 1;\n")
+    before = snapshot(root)
+    unasked = init(root, "--db-url", db.url)  # no --yes, and no terminal to ask on
+    assert unasked.returncode == 2 and "--dry-run first, then --yes" in unasked.stderr and snapshot(root) == before
+    done = init(root, "--db-url", db.url, "--yes")
+    assert done.returncode == 0, done.stderr
+    assert "future-dated versions 20271105" in done.stdout  # the bot's files are numbered after it
+    assert "your status view comes from" in done.stdout
+    assert "versions shared by two files (the CLI applies only one): 20251210000000" in done.stdout

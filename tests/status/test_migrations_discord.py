@@ -66,3 +66,21 @@ async def test_an_unknown_choice_is_refused_before_the_bot_sees_it(migrated_db, 
     async with team_guild(tmp_path / "data", status_db_url=migrated_db.url) as guild:
         with pytest.raises(simcord.OptionError, match="only allows"):
             await guild.slash("migrations", env="staging")
+
+
+async def test_migrations_on_a_teams_own_older_view_answers_with_what_it_can_show(scratch_db, tmp_path):
+    from tests.fakes.team_project import build_team_database, team_files, write_team_repo
+
+    root = write_team_repo(tmp_path / "team")
+    build_team_database(scratch_db.url, root)
+    folder = root / "supabase" / "migrations"
+    async with team_guild(
+        tmp_path / "data", settings={"migrations_dir": folder}, status_db_url=scratch_db.url
+    ) as guild:
+        result = await guild.slash("migrations", env="dev")
+        [embed] = result.response.embeds
+        assert embed.title == "✅ Migrations · DEV"  # every file applied: the team's view is no reason to fail
+        assert {f.name: f.value for f in embed.fields}["✅ applied"] == str(len(team_files()))
+        shown = " ".join([embed.description or "", *(f.value for f in embed.fields)])
+        assert "dragonfly-bot init" in shown and "Something went wrong" not in shown
+        assert message_problems(None, [embed]) == [] and guild.env.errors == []
