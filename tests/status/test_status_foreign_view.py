@@ -146,3 +146,23 @@ def test_every_exit_code_and_the_json_error_through_the_cli(team, tmp_path):
         assert done.returncode == 4 and done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
         if as_json:
             assert json.loads(done.stdout)["error"]["kind"] == "internal"
+
+
+def test_a_file_only_the_legacy_tracker_knows_is_legacy_only_blocks_the_next_run_and_says_what_resolves_it(
+    scratch_db, tmp_path
+):
+    import psycopg
+
+    root = write_team_repo(tmp_path / "team")
+    build_team_database(scratch_db.url, root)
+    folder = root / "supabase" / "migrations"
+    (folder / "0007_legacy_step_7.sql").write_text("create table if not exists public.legacy_7 (id int);\n")
+    with psycopg.connect(scratch_db.url, autocommit=True) as conn:  # recorded by the old tooling, not by the CLI
+        conn.execute("insert into public.dragonfly_migrations (migration_filename) values ('0007_legacy_step_7.sql')")
+    done = cli("status", "--db-url", scratch_db.url, "--migrations-dir", str(folder), "--json")
+    assert done.returncode == 1, done.stderr
+    data = json.loads(done.stdout)
+    assert by_file(data)["0007_legacy_step_7.sql"] == "legacy_only"
+    assert data["next_run"]["outcome"] == "refuse"
+    text = cli("status", "--db-url", scratch_db.url, "--migrations-dir", str(folder))
+    assert text.returncode == 1 and "migration repair --status applied 0007" in text.stdout, text.stdout
