@@ -39,6 +39,18 @@ CASES: dict[str, Case] = {
             f"{V3}_org.sql": "alter table public.t add column org_id int;\n",
         }
     ),
+    "typo_from_files": Case(
+        {
+            f"{V1}_accounts.sql": "create table public.accounts (id int, display_name text);\n",
+            f"{V2}_view.sql": "create view public.v_accounts as select id, display_nme from public.accounts;\n",
+        }
+    ),
+    "table_elsewhere": Case(
+        {
+            f"{V1}_audit.sql": "create schema if not exists private;\ncreate table private.audit (id int);\n",
+            f"{V2}_use.sql": "insert into public.audit (id) values (1);\n",
+        }
+    ),
     "alias_other_table": Case(
         {
             f"{V1}_t.sql": "create table public.t (id int);\ncreate table public.plaintiffs (id int);\n",
@@ -212,6 +224,20 @@ def test_3_a_later_file_adding_the_name_to_another_table_is_not_the_creator(ran)
     _is(f, f"{V2}_view.sql", 1, "42703", "column_missing", CHECK)
     assert "No migration file creates column source_systm of public.t" in f.hint
     _no(f.hint, f"{V3}_src.sql creates", "Order:", "rename")
+
+
+def test_3_a_misspelt_column_gets_the_files_own_name_as_did_you_mean(ran):
+    f = ran("typo_from_files").failure
+    _is(f, f"{V2}_view.sql", 1, "42703", "column_missing", CHECK)
+    assert "Did you mean display_name?" in f.hint, f.hint
+    _no(f.hint, "Order:", "rename")
+
+
+def test_3_a_table_in_another_schema_is_named_where_it_is(ran):
+    f = ran("table_elsewhere").failure
+    assert f.sqlstate == "42P01" and f.file == f"{V2}_use.sql", f
+    assert f"A table of that name exists elsewhere: private.audit ({V1}_audit.sql)" in f.hint, f.hint
+    _no(f.hint, "Order:")
 
 
 def test_3_an_earlier_creator_is_drift_and_nothing_is_renamed(ran):
