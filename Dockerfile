@@ -12,8 +12,7 @@ WORKDIR /app
 
 # Dependencies first, so code changes do not reinstall them.
 COPY pyproject.toml README.md ./
-COPY bot ./bot
-COPY cogs ./cogs
+COPY dragonfly_bot ./dragonfly_bot
 COPY tools ./tools
 RUN pip install .
 

@@ -4,7 +4,7 @@ Corpus: ``bench/lint_corpus.py`` writes ~300 Supabase migrations (>= 3 MB: table
 grants, PL/pgSQL and SQL functions, DO blocks, views, private schemas, seed files over 50 KB), the same
 bytes every time, into a temporary git repository (nothing is committed here).
 
-Each round measures, through the CLI as a subprocess (``python -m bot.cli lint``, the console script's
+Each round measures, through the CLI as a subprocess (``python -m dragonfly_bot.cli lint``, the console script's
 code), CPU time (user + system of the child, from ``getrusage``) and wall time:
 
 * squawk (PyPI ``squawk-cli``) on the same files;
@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"} | {"PYTHONPATH": str(ROOT)}
-LINT = [sys.executable, "-m", "bot.cli", "lint"]
+LINT = [sys.executable, "-m", "dragonfly_bot.cli", "lint"]
 NEW_FILE = "29991231235959_new_feature.sql"
 NEW_SQL = (
     "create table if not exists public.bench (id bigint primary key, owner_id uuid not null);\n"
@@ -201,8 +201,8 @@ def profile(folder: Path) -> None:
     import cProfile
     import pstats
 
-    from bot.core.lint import lint_migrations
-    from bot.preflight.files import collect
+    from dragonfly_bot.core.lint import lint_migrations
+    from dragonfly_bot.preflight.files import collect
 
     def cold():
         for mset in collect([str(folder)]):

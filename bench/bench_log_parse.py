@@ -31,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.relay.explain_command import failure_from_log
+from dragonfly_bot.relay.explain_command import failure_from_log
 
 NOISE = [
     "npm WARN deprecated inflight@1.0.6: This module is not supported, and leaks memory.",
@@ -99,7 +99,7 @@ def time_parser(path: Path) -> tuple[float, object]:
 
 def time_every_line(path: Path) -> float:
     """For reference: parse_log fed every line of a text file (no chunked reader)."""
-    from bot.core.failures import parse_log
+    from dragonfly_bot.core.failures import parse_log
 
     start = time.perf_counter()
     with open(path, encoding="utf-8", errors="replace", newline="") as lines:

@@ -25,11 +25,11 @@ from aiohttp import web
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.chat.app import DragonflyBot  # noqa: E402
-from bot.core.status import LocalMigration  # noqa: E402
-from bot.core.versions import parse_file_name  # noqa: E402
-from bot.settings import Settings  # noqa: E402
-from cogs.status import Migrations  # noqa: E402
+from dragonfly_bot.chat.app import DragonflyBot  # noqa: E402
+from dragonfly_bot.cogs.status import Migrations  # noqa: E402
+from dragonfly_bot.core.status import LocalMigration  # noqa: E402
+from dragonfly_bot.core.versions import parse_file_name  # noqa: E402
+from dragonfly_bot.settings import Settings  # noqa: E402
 from tests.fakes.helpers import RecordingPoster, make_interaction  # noqa: E402
 from tests.fakes.postgrest_fake import FakePostgrest  # noqa: E402
 

@@ -11,7 +11,7 @@ is built by the real CLI. Then two new files (one not idempotent, one fine) are 
 * the peer: ``--replay`` from file 0001 on the same history with its first file fixed (the
   CLI applies all ~302 files; with the broken file it would stop at once and check nothing).
 
-Each as a fresh process (``python -m bot.cli``), N rounds, medians printed.
+Each as a fresh process (``python -m dragonfly_bot.cli``), N rounds, medians printed.
 
     python bench/bench_replay_base.py [--files 300] [--rounds 3]
 """
@@ -32,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.adapters.localdb import ScratchDatabase, find_server, migration_up, run_supabase  # noqa: E402
+from dragonfly_bot.adapters.localdb import ScratchDatabase, find_server, migration_up, run_supabase  # noqa: E402
 
 ENV = {k: v for k, v in os.environ.items() if not k.startswith(("SUPABASE_", "DISCORD_", "GITHUB_"))}
 ENV.update(SUPABASE_TELEMETRY_DISABLED="1", DO_NOT_TRACK="1", PYTHONPATH=str(ROOT))
@@ -112,7 +112,7 @@ def timed(fn) -> float:
 
 def lint(cwd: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", "lint", "--replay", "--json", "--no-baseline", *args],
+        [sys.executable, "-m", "dragonfly_bot.cli", "lint", "--replay", "--json", "--no-baseline", *args],
         cwd=cwd, env=ENV, capture_output=True, text=True,
     )  # fmt: skip
 
@@ -155,7 +155,7 @@ def main() -> None:
             assert [Path(f["file"]).name for f in replayed] == ["20250101000000_new_orders.sql"], replayed
 
         snapshot = subprocess.run(
-            [sys.executable, "-m", "bot.cli", "schema-snapshot", "--db-url", target.url],
+            [sys.executable, "-m", "dragonfly_bot.cli", "schema-snapshot", "--db-url", target.url],
             cwd=root, env=ENV, capture_output=True, text=True,
         )  # fmt: skip
         assert snapshot.returncode == 0, snapshot.stderr
@@ -168,7 +168,16 @@ def main() -> None:
             out = lint(fixed_root, "--db-url", server.url, *new)
             assert out.returncode == 1 and "replay-not-idempotent" in out.stdout, out.stdout[-1500:] + out.stderr
 
-        again = [sys.executable, "-m", "bot.cli", "schema-snapshot", "--db-url", target.url, "--out", "again.sql"]
+        again = [
+            sys.executable,
+            "-m",
+            "dragonfly_bot.cli",
+            "schema-snapshot",
+            "--db-url",
+            target.url,
+            "--out",
+            "again.sql",
+        ]
         snap_time = timed(lambda: subprocess.run(again, cwd=tmp, env=ENV, capture_output=True, check=True))
         results: dict[str, list[float]] = {"base-db": [], "base-schema": [], "0001": []}
         for _ in range(args.rounds):

@@ -21,12 +21,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import psycopg
 
-from bot.adapters.localdb import PROJECT_ROOT, ScratchDatabase, find_server, migration_up
-from bot.adapters.supabase.postgres import PostgresStatusSource
-from bot.core.sql import split_statements, statements_digest
-from bot.core.status import AppliedRow, compute_status, versions_to_verify
-from bot.status import service as status_service
-from bot.status.service import collect_status, read_local_migrations
+from dragonfly_bot.adapters.localdb import PROJECT_ROOT, ScratchDatabase, find_server, migration_up
+from dragonfly_bot.adapters.supabase.postgres import PostgresStatusSource
+from dragonfly_bot.core.sql import split_statements, statements_digest
+from dragonfly_bot.core.status import AppliedRow, compute_status, versions_to_verify
+from dragonfly_bot.status import service as status_service
+from dragonfly_bot.status.service import collect_status, read_local_migrations
 
 BODY = """-- migration {i}
 create table if not exists public.t{i} (

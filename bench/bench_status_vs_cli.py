@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.adapters.localdb import ScratchDatabase, find_server, migration_up, run_supabase  # noqa: E402
+from dragonfly_bot.adapters.localdb import ScratchDatabase, find_server, migration_up, run_supabase  # noqa: E402
 from tests.fakes.team_project import build_team_database, write_team_repo  # noqa: E402
 
 ENV = {k: v for k, v in os.environ.items() if not k.startswith(("SUPABASE_", "DISCORD_", "GITHUB_"))}
@@ -46,7 +46,7 @@ def main() -> None:
         folder = root / "supabase" / "migrations"
         build_team_database(db.url, root)
         adopted = subprocess.run(
-            [sys.executable, "-m", "bot.cli", "init", "--db-url", db.url, "--yes"],
+            [sys.executable, "-m", "dragonfly_bot.cli", "init", "--db-url", db.url, "--yes"],
             cwd=root, env=ENV, capture_output=True, text=True,
         )  # fmt: skip
         assert adopted.returncode == 0, adopted.stderr
@@ -55,7 +55,7 @@ def main() -> None:
 
         def status() -> None:
             done = subprocess.run(
-                [sys.executable, "-m", "bot.cli", "status", "--db-url", db.url, "--json"],
+                [sys.executable, "-m", "dragonfly_bot.cli", "status", "--db-url", db.url, "--json"],
                 cwd=root, env=ENV, capture_output=True,
             )  # fmt: skip
             assert done.returncode == 0, done.stderr

@@ -1,12 +1,12 @@
 """Webhook acknowledgement latency under concurrent signed deliveries on loopback.
 
 Serves ``/github/webhook`` in a separate process the way the bot does: the
-app from ``bot.chat.web.create_web_app`` (its body cap), the route through the
-ci_alerts cog's slot, the cog's queue size, ``bot.relay.service.process_queue`` as
+app from ``dragonfly_bot.chat.web.create_web_app`` (its body cap), the route through the
+ci_alerts cog's slot, the cog's queue size, ``dragonfly_bot.relay.service.process_queue`` as
 the worker (with a relay that does nothing: this measures the
-acknowledgement GitHub waits for, not the relay), and ``bot.chat.web.WebServer``
+acknowledgement GitHub waits for, not the relay), and ``dragonfly_bot.chat.web.WebServer``
 to start it (the same AppRunner and TCPSite settings). The bot's modules
-(``bot.chat.app`` and every cog) are imported first so the heap the garbage
+(``dragonfly_bot.chat.app`` and every cog) are imported first so the heap the garbage
 collector walks is the bot's, not a small script's.
 
 The client is this process (requests built and signed beforehand, one
@@ -52,7 +52,7 @@ sys.path.insert(0, str(ROOT))
 
 from aiohttp import ClientSession, web  # noqa: E402
 
-from bot.relay.webhook import PATH, GitHubWebhook, signature_for  # noqa: E402
+from dragonfly_bot.relay.webhook import PATH, GitHubWebhook, signature_for  # noqa: E402
 
 SECRET = "bench-secret-0123456789"
 FLOOR_PATH = "/bench/floor"
@@ -60,7 +60,7 @@ EXAMPLES = ROOT / "node_modules" / "@octokit" / "webhooks-examples" / "api.githu
 
 
 class _NoRelay:
-    """Stands in for bot.relay.service.Relay: the worker's loop is real, the relay's work is not measured."""
+    """Stands in for dragonfly_bot.relay.service.Relay: the worker's loop is real, the relay's work is not measured."""
 
     def __init__(self) -> None:
         self.handled = 0
@@ -71,7 +71,7 @@ class _NoRelay:
 
 
 class _Bot:
-    """What bot.chat.web.create_web_app needs of the bot (health routes; unused here)."""
+    """What dragonfly_bot.chat.web.create_web_app needs of the bot (health routes; unused here)."""
 
     gateway_state = "connected"
     started_at = time.monotonic()
@@ -87,13 +87,13 @@ class _Bot:
 async def serve(port_file: Path, gc_freeze: bool) -> None:
     import importlib
 
-    import bot.chat.app
-    from bot.chat.web import WebServer, create_web_app
-    from bot.chat.web_guard import ACTIVITY_KEY
-    from bot.relay.service import process_queue
-    from cogs.relay import QUEUE_SIZE, SLOT_KEY, _WebhookSlot
+    import dragonfly_bot.chat.app
+    from dragonfly_bot.chat.web import WebServer, create_web_app
+    from dragonfly_bot.chat.web_guard import ACTIVITY_KEY
+    from dragonfly_bot.cogs.relay import QUEUE_SIZE, SLOT_KEY, _WebhookSlot
+    from dragonfly_bot.relay.service import process_queue
 
-    for name in bot.chat.app.EXTENSIONS:  # the bot's heap, as the collector sees it
+    for name in dragonfly_bot.chat.app.EXTENSIONS:  # the bot's heap, as the collector sees it
         importlib.import_module(name)
     gc.collect()
     heap_objects = len(gc.get_objects())
@@ -102,7 +102,8 @@ async def serve(port_file: Path, gc_freeze: bool) -> None:
 
     app = create_web_app(_Bot())
     queue: asyncio.Queue = asyncio.Queue(maxsize=QUEUE_SIZE)
-    hook = GitHubWebhook(SECRET, "supabase-migrate.yml", queue, activity=app[ACTIVITY_KEY])  # as cogs/relay.py
+    # as dragonfly_bot/cogs/relay.py
+    hook = GitHubWebhook(SECRET, "supabase-migrate.yml", queue, activity=app[ACTIVITY_KEY])
     relay = _NoRelay()
     handler_ms: list[float] = []
     slot = _WebhookSlot()
@@ -362,7 +363,8 @@ async def bench(concurrency: int, rounds: int, gc_freeze: bool, client: str) -> 
         f"{client} client, load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs"
     )
     print(
-        f"  server: bot.chat.web app and WebServer, ci_alerts slot and queue; heap {stats['heap_objects']} objects"
+        f"  server: dragonfly_bot.chat.web app and WebServer, ci_alerts slot and queue; heap {stats['heap_objects']} "
+        "objects"
         + (
             "; gc.freeze() after imports, as the bot does"
             if gc_freeze

@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.bench_webhook import SECRET, payloads  # noqa: E402
-from bot.relay.webhook import PATH, signature_for  # noqa: E402
+from dragonfly_bot.relay.webhook import PATH, signature_for  # noqa: E402
 
 MB = 1024 * 1024
 WRONG = "sha256=" + "0" * 64

@@ -3,7 +3,7 @@
     python docs/render_images.py            # needs Debian's `chromium` and a PostgreSQL (or the embedded one)
 
 The real ``DragonflyBot`` runs in the console's offline virtual guild
-(``bot.console.virtual_guild``, simcord); each post is produced the way the
+(``dragonfly_bot.console.virtual_guild``, simcord); each post is produced the way the
 bot produces it in production: ``/migrations`` typed by a member, a failing
 ``supabase migration up`` relayed from a (fake, local) GitHub run and then
 fixed by a green run, a prod ``/hotfix declare``. simcord's preview page shows
@@ -31,18 +31,18 @@ from psycopg import sql
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere: the bot and the tests' fakes
 
-from bot.adapters.github import GitHubClient  # noqa: E402
-from bot.adapters.localdb import find_server, migration_up, with_database  # noqa: E402
-from bot.adapters.state.ledger import Ledger  # noqa: E402
-from bot.adapters.state.outbox import SqliteOutbox  # noqa: E402
-from bot.chat.app import DragonflyBot  # noqa: E402
-from bot.chat.outbox_sender import Outbox  # noqa: E402
-from bot.compose import build_services  # noqa: E402
-from bot.console.database import create_platform  # noqa: E402
-from bot.console.virtual_guild import VirtualGuild  # noqa: E402
-from bot.core.ci_runs import RunInfo  # noqa: E402
-from bot.relay.service import Relay  # noqa: E402
-from bot.settings import Settings  # noqa: E402
+from dragonfly_bot.adapters.github import GitHubClient  # noqa: E402
+from dragonfly_bot.adapters.localdb import find_server, migration_up, with_database  # noqa: E402
+from dragonfly_bot.adapters.state.ledger import Ledger  # noqa: E402
+from dragonfly_bot.adapters.state.outbox import SqliteOutbox  # noqa: E402
+from dragonfly_bot.chat.app import DragonflyBot  # noqa: E402
+from dragonfly_bot.chat.outbox_sender import Outbox  # noqa: E402
+from dragonfly_bot.compose import build_services  # noqa: E402
+from dragonfly_bot.console.database import create_platform  # noqa: E402
+from dragonfly_bot.console.virtual_guild import VirtualGuild  # noqa: E402
+from dragonfly_bot.core.ci_runs import RunInfo  # noqa: E402
+from dragonfly_bot.relay.service import Relay  # noqa: E402
+from dragonfly_bot.settings import Settings  # noqa: E402
 from tests.fakes.github_fake import REPO, TOKEN, FakeGitHub, github_log  # noqa: E402
 
 IMAGES = ROOT / "docs" / "images"

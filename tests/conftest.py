@@ -17,7 +17,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from bot.adapters.localdb import (
+from dragonfly_bot.adapters.localdb import (
     PROJECT_ROOT,
     SCRATCH_PREFIX,
     SCRATCH_PREFIX_ENV,
@@ -106,7 +106,7 @@ def repo_migrations_dir() -> Path:
 @pytest.fixture(autouse=True)
 def _fresh_state_problems():
     """Damaged state files one test makes (bad journal lines) must not show on another test's /readyz."""
-    from bot.adapters.state.files import STATE_PROBLEMS
+    from dragonfly_bot.adapters.state.files import STATE_PROBLEMS
 
     yield
     STATE_PROBLEMS.clear()

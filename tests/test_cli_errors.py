@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from bot.cli import main
-from bot.errors import EXIT_INTERNAL
+from dragonfly_bot.cli import main
+from dragonfly_bot.errors import EXIT_INTERNAL
 
 
 @pytest.mark.parametrize(
     ("argv", "target"),
     [
-        (["lint", "supabase/migrations"], "bot.preflight.lint_service.run_lint"),
-        (["guard", "."], "bot.preflight.guard_command.files_to_scan"),
+        (["lint", "supabase/migrations"], "dragonfly_bot.preflight.lint_service.run_lint"),
+        (["guard", "."], "dragonfly_bot.preflight.guard_command.files_to_scan"),
     ],
 )
 def test_a_bug_in_a_command_is_one_redacted_line_and_exit_4(argv, target, monkeypatch, capsys):
@@ -27,12 +27,12 @@ def test_a_bug_in_a_command_is_one_redacted_line_and_exit_4(argv, target, monkey
 
 
 def test_the_standalone_entry_of_a_command_reports_a_bug_the_same_way(monkeypatch, capsys):
-    from bot.preflight import lint_command
+    from dragonfly_bot.preflight import lint_command
 
     def broken(*args, **kwargs):
         raise KeyError("no such thing")
 
-    monkeypatch.setattr("bot.preflight.lint_service.run_lint", broken)
+    monkeypatch.setattr("dragonfly_bot.preflight.lint_service.run_lint", broken)
     assert lint_command.main(["supabase/migrations"]) == EXIT_INTERNAL
     err = capsys.readouterr().err
     assert err.startswith("error: internal error (KeyError:") and err.count("\n") == 1

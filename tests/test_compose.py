@@ -6,15 +6,15 @@ import httpx
 import pytest
 import respx
 
-from bot.adapters.supabase.hotfix_postgres import PostgresHotfixStore
-from bot.adapters.supabase.hotfix_rest import RestHotfixStore
-from bot.adapters.supabase.postgres import PostgresStatusSource
-from bot.adapters.supabase.rest import RestStatusSource
-from bot.chat.app import DragonflyBot
-from bot.compose import build_services
-from bot.errors import UserFacingError
-from bot.settings import Settings
-from bot.status.service import FolderFiles, GitHubFiles
+from dragonfly_bot.adapters.supabase.hotfix_postgres import PostgresHotfixStore
+from dragonfly_bot.adapters.supabase.hotfix_rest import RestHotfixStore
+from dragonfly_bot.adapters.supabase.postgres import PostgresStatusSource
+from dragonfly_bot.adapters.supabase.rest import RestStatusSource
+from dragonfly_bot.chat.app import DragonflyBot
+from dragonfly_bot.compose import build_services
+from dragonfly_bot.errors import UserFacingError
+from dragonfly_bot.settings import Settings
+from dragonfly_bot.status.service import FolderFiles, GitHubFiles
 from tests.fakes.helpers import RecordingPoster
 
 REST = {"supabase_dev_url": "https://dev.supabase.co", "supabase_dev_service_role_key": "dev-key"}

@@ -7,8 +7,8 @@ import tomllib
 
 import discord
 
-from bot.adapters.localdb import PROJECT_ROOT
-from bot.settings import Settings
+from dragonfly_bot.adapters.localdb import PROJECT_ROOT
+from dragonfly_bot.settings import Settings
 from tools.settings_table import END, START, settings_table
 
 

@@ -8,12 +8,17 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 # The chat layer and the surfaces over it may use discord.py; nothing below them may.
-DISCORD_ALLOWED = ("bot/chat/", "bot/console/", "cogs/")
+DISCORD_ALLOWED = ("dragonfly_bot/chat/", "dragonfly_bot/console/", "dragonfly_bot/cogs/")
 # Still discord-typed, converted to OutgoingMessage by the relay and hotfix work: take a
 # module off this list when it no longer imports discord.
-NOT_CONVERTED_YET = {"bot/hotfix/render_discord.py", "bot/relay/render_discord.py"}
+NOT_CONVERTED_YET = {"dragonfly_bot/hotfix/render_discord.py", "dragonfly_bot/relay/render_discord.py"}
 # Pure parts of the chat layer that features may import.
-PURE_CHAT = {"bot/chat/message.py", "bot/chat/markdown.py", "bot/chat/channels.py", "bot/chat/limits.py"}
+PURE_CHAT = {
+    "dragonfly_bot/chat/message.py",
+    "dragonfly_bot/chat/markdown.py",
+    "dragonfly_bot/chat/channels.py",
+    "dragonfly_bot/chat/limits.py",
+}
 
 
 def _runtime_imports(path: Path) -> set[str]:
@@ -46,7 +51,7 @@ def _rel(path: Path) -> str:
 
 def test_no_discord_below_the_chat_layer():
     offenders = set()
-    for path in _modules("bot"):
+    for path in _modules("dragonfly_bot"):
         rel = _rel(path)
         if rel.startswith(DISCORD_ALLOWED):
             continue
@@ -59,16 +64,19 @@ def test_the_pure_chat_modules_need_no_discord_at_run_time():
     for rel in sorted(PURE_CHAT):
         imports = _runtime_imports(ROOT / rel)
         assert not any(n == "discord" or n.startswith("discord.") for n in imports), rel
-        assert all(not n.startswith("bot.") or n.startswith(("bot.chat.message", "bot.core")) for n in imports), rel
+        assert all(
+            not n.startswith("dragonfly_bot.") or n.startswith(("dragonfly_bot.chat.message", "dragonfly_bot.core"))
+            for n in imports
+        ), rel
 
 
 def test_core_imports_only_the_standard_library_pglast_and_itself():
     allowed_third_party = {"pglast"}
-    for path in _modules("bot/core"):
+    for path in _modules("dragonfly_bot/core"):
         for name in _runtime_imports(path):
             top = name.split(".")[0]
-            if top == "bot":
-                assert name.startswith("bot.core"), (_rel(path), name)
+            if top == "dragonfly_bot":
+                assert name.startswith("dragonfly_bot.core"), (_rel(path), name)
             else:
                 assert top in sys.stdlib_module_names or top in allowed_third_party or top == "__future__", (
                     _rel(path),
@@ -80,17 +88,21 @@ def test_cogs_import_only_their_feature_the_chat_layer_and_shared_pieces():
     # A cog is thin: chat glue over its own feature folder. Shared pieces: core, errors, adapters' state
     # (ledger, journal) and the GitHub client type it is handed.
     feature_of = {"status": "status", "relay": "relay", "hotfix": "hotfix", "admin": None}
-    for path in _modules("cogs"):
+    for path in _modules("dragonfly_bot/cogs"):
         if path.name == "__init__.py":
             continue
         own = feature_of[path.stem]
         for name in _runtime_imports(path):
-            if not name.startswith("bot."):
+            if not name.startswith("dragonfly_bot."):
                 continue
             area = name.split(".")[1]
             assert area in {"chat", "core", "errors", "adapters", own}, (_rel(path), name)
             if area == "adapters":
-                assert name in {"bot.adapters.github", "bot.adapters.state.ledger", "bot.adapters.state.journal"}, (
+                assert name in {
+                    "dragonfly_bot.adapters.github",
+                    "dragonfly_bot.adapters.state.ledger",
+                    "dragonfly_bot.adapters.state.journal",
+                }, (
                     _rel(path),
                     name,
                 )

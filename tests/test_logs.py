@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 
-from bot.logs import configure_logging
+from dragonfly_bot.logs import configure_logging
 
 PASSWORD = "pw-" + "7f3a9c1e5b"
 STRIPE = "sk_live_" + "4eC39HqLyjWDarjtT1zdp7dc"
@@ -28,7 +28,7 @@ def test_a_secret_in_a_message_its_arguments_or_a_traceback_is_redacted(capsys):
 def test_the_cli_s_debug_log_of_a_failed_connection_keeps_the_password_out():
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SUPABASE_", "DISCORD_", "GITHUB_"))}
     done = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "-v", "status", "--db-url", f"postgresql://app:{PASSWORD}@127.0.0.1:1/x"],
+        [sys.executable, "-m", "dragonfly_bot.cli", "-v", "status", "--db-url", f"postgresql://app:{PASSWORD}@127.0.0.1:1/x"],
         env=env, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert done.returncode == 3 and "DEBUG" in done.stderr

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from bot.cli import build_parser
+from dragonfly_bot.cli import build_parser
 
 HOOKS = yaml.safe_load((Path(__file__).resolve().parents[1] / ".pre-commit-hooks.yaml").read_text())
 
@@ -44,7 +44,7 @@ def test_file_patterns():
         "src/db.ts",
     ):
         assert guard.search(path), path
-    for path in ("README.md", "docker-compose.yml", "config/tasks.json", "bot/cli.pyc"):
+    for path in ("README.md", "docker-compose.yml", "config/tasks.json", "dragonfly_bot/cli.pyc"):
         assert not guard.search(path), path
 
 

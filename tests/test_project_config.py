@@ -1,10 +1,10 @@
-"""bot.project_config: dragonfly.toml, else [tool.dragonfly] in pyproject.toml; one clear line per bad key."""
+"""dragonfly_bot.project_config: dragonfly.toml, else [tool.dragonfly] in pyproject.toml; one clear line per bad key."""
 
 from __future__ import annotations
 
 import pytest
 
-from bot.project_config import DEFAULT_MAX_FILE_BYTES, ConfigError, load
+from dragonfly_bot.project_config import DEFAULT_MAX_FILE_BYTES, ConfigError, load
 
 
 def write(folder, name, text):
@@ -85,7 +85,7 @@ def test_bad_config_is_one_line_naming_the_key(tmp_path, text, expected):
 def test_lint_cli_applies_select_ignore_severity_and_per_path(tmp_path, monkeypatch, capsys):
     import json
 
-    from bot.cli import main
+    from dragonfly_bot.cli import main
 
     folder = tmp_path / "supabase" / "migrations"
     folder.mkdir(parents=True)
@@ -106,7 +106,7 @@ def test_lint_cli_applies_select_ignore_severity_and_per_path(tmp_path, monkeypa
 
 
 def test_lint_cli_bad_config_exits_2_with_one_line(tmp_path, monkeypatch, capsys):
-    from bot.cli import main
+    from dragonfly_bot.cli import main
 
     (tmp_path / "supabase" / "migrations").mkdir(parents=True)
     write(tmp_path, "dragonfly.toml", '[lint]\nignore = ["nope"]\n')

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.errors import UserFacingError
-from bot.settings import load_settings
+from dragonfly_bot.errors import UserFacingError
+from dragonfly_bot.settings import load_settings
 
 
 @pytest.fixture(autouse=True)
@@ -94,7 +94,12 @@ def test_run_refuses_a_weak_webhook_secret_at_start_up_with_one_line(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "DISCORD_", "SUPABASE_"))}
     env.update(GITHUB_WEBHOOK_SECRET="tiny-secret", DISCORD_TOKEN="x" * 50)
     done = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "run"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "dragonfly_bot.cli", "run"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode == 2 and done.stdout == ""
     lines = done.stderr.splitlines()
@@ -115,7 +120,7 @@ def test_run_refuses_a_weak_webhook_secret_at_start_up_with_one_line(tmp_path):
     ],
 )
 def test_the_early_reader_agrees_with_settings(monkeypatch, tmp_path, environment, env_file):
-    from bot import early_settings
+    from dragonfly_bot import early_settings
 
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
@@ -127,7 +132,7 @@ def test_the_early_reader_agrees_with_settings(monkeypatch, tmp_path, environmen
 
 
 def test_the_early_reader_refuses_what_settings_refuses(monkeypatch):
-    from bot import early_settings
+    from dragonfly_bot import early_settings
 
     monkeypatch.setenv("SUPABASE_MODE", "staging")
     with pytest.raises(UserFacingError) as early:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 
-from bot.adapters.localdb import PROJECT_ROOT, supabase_cli
+from dragonfly_bot.adapters.localdb import PROJECT_ROOT, supabase_cli
 
 
 def test_cli_reads_the_repository_config(tmp_path, scratch_db):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import yaml
 
-from bot.adapters.localdb import PROJECT_ROOT
-from bot.core.ci_runs import RunInfo
+from dragonfly_bot.adapters.localdb import PROJECT_ROOT
+from dragonfly_bot.core.ci_runs import RunInfo
 
 WORKFLOWS = PROJECT_ROOT / ".github" / "workflows"
 
@@ -118,8 +118,8 @@ def test_manual_dispatch_can_include_out_of_order_files():
 
 
 def test_out_of_order_hint_names_the_workflow_input():
-    from bot.core.failures import Failure
-    from bot.core.fixes import hint_for
+    from dragonfly_bot.core.failures import Failure
+    from dragonfly_bot.core.fixes import hint_for
 
     hint = hint_for(Failure(category="out_of_order", message="m", files=("20250101000000_a.sql",)))
     assert "include_all" in hint and "Supabase Migrations" in hint

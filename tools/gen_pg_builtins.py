@@ -1,4 +1,4 @@
-"""Write bot/core/diagnosis/pg_builtins.py: the names of PostgreSQL's built-in functions.
+"""Write dragonfly_bot/core/diagnosis/pg_builtins.py: the names of PostgreSQL's built-in functions.
 
 The diagnosis engine (pure, no database) needs to tell "a built-in called with the wrong argument
 types" from "a function nobody created". Run against the PostgreSQL major version Supabase uses:
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import psycopg
 
-TARGET = Path(__file__).resolve().parent.parent / "bot" / "core" / "diagnosis" / "pg_builtins.py"
+TARGET = Path(__file__).resolve().parent.parent / "dragonfly_bot" / "core" / "diagnosis" / "pg_builtins.py"
 
 
 def main(url: str) -> None:

@@ -5,7 +5,7 @@ A thin call into ``dragonfly-bot status`` with the same flags.
 
 import sys
 
-from bot.cli import main
+from dragonfly_bot.cli import main
 
 if __name__ == "__main__":
     sys.exit(main(["status", *sys.argv[1:]]))

@@ -1,4 +1,4 @@
-"""Print the README's configuration table from bot/settings.py (every field).
+"""Print the README's configuration table from dragonfly_bot/settings.py (every field).
 
 python -m tools.settings_table            # print the table
 python -m tools.settings_table --write    # replace it in README.md between the markers
@@ -11,7 +11,7 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from bot.settings import Settings
+from dragonfly_bot.settings import Settings
 
 START = "<!-- settings-table:start -->"
 END = "<!-- settings-table:end -->"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import psycopg
 
-from bot.adapters.supabase.catalog import read_facts
-from bot.core.diagnosis.facts import FactsQuery
+from dragonfly_bot.adapters.supabase.catalog import read_facts
+from dragonfly_bot.core.diagnosis.facts import FactsQuery
 
 QUERY = FactsQuery("column", "public", "p", "source_systm", versions=("20251209000001",), extension="pg_trgm")
 

@@ -7,10 +7,10 @@ import time
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.adapters.state.files import StateProblems
-from bot.adapters.state.ledger import Ledger, OpenAlert
-from bot.core.ci_runs import BadRunPayload, CiAlert, RunInfo, is_migrations_workflow
-from bot.core.failures import Failure
+from dragonfly_bot.adapters.state.files import StateProblems
+from dragonfly_bot.adapters.state.ledger import Ledger, OpenAlert
+from dragonfly_bot.core.ci_runs import BadRunPayload, CiAlert, RunInfo, is_migrations_workflow
+from dragonfly_bot.core.failures import Failure
 
 KEY = ("o/r", 7, 1)
 
@@ -211,7 +211,7 @@ def test_the_newest_green_run_is_kept_per_environment(tmp_path):
 
 
 def test_a_superseded_alert_reads_back_with_its_green_run(tmp_path):
-    from bot.adapters.state.ledger import alert_from_json, alert_to_json
+    from dragonfly_bot.adapters.state.ledger import alert_from_json, alert_to_json
 
     run = RunInfo.from_api({"id": 7, "run_number": 7, "repository": {"full_name": "o/r"}}, "o/r")
     green = RunInfo.from_api(
@@ -227,7 +227,7 @@ def test_a_superseded_alert_reads_back_with_its_green_run(tmp_path):
 def test_run_order_prefers_the_run_number_then_the_creation_time():
     from datetime import UTC, datetime
 
-    from bot.core.ci_runs import RunOrder
+    from dragonfly_bot.core.ci_runs import RunOrder
 
     early, late = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 2, tzinfo=UTC)
     assert RunOrder(5, 1, run_number=20).newer_than(RunOrder(9, 1, run_number=19))

@@ -5,9 +5,9 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.adapters.github import read_log
-from bot.core.failures import parse_log
-from bot.core.joblog import clean_line
+from dragonfly_bot.adapters.github import read_log
+from dragonfly_bot.core.failures import parse_log
+from dragonfly_bot.core.joblog import clean_line
 from tests.fakes.github_fake import github_log
 
 CLI_OUTPUT = (

@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 
-from bot.adapters.state.journal import HotfixJournal
-from bot.chat.limits import message_problems
-from bot.core import hotfix as rules
-from bot.core.hotfix import Hotfix
-from bot.hotfix.render_discord import alert_embed, list_embeds, show_embed
+from dragonfly_bot.adapters.state.journal import HotfixJournal
+from dragonfly_bot.chat.limits import message_problems
+from dragonfly_bot.core import hotfix as rules
+from dragonfly_bot.core.hotfix import Hotfix
+from dragonfly_bot.hotfix.render_discord import alert_embed, list_embeds, show_embed
 from tests.fakes.hotfix_support import DEV, T0
 
 

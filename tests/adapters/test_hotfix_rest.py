@@ -8,12 +8,12 @@ import httpx
 import pytest
 import respx
 
-from bot.adapters.localdb import migration_up
-from bot.adapters.supabase.hotfix_rest import RestHotfixStore
-from bot.adapters.supabase.hotfix_store import HotfixStoreDown
-from bot.core import hotfix as rules
-from bot.core.hotfix import HotfixState
-from bot.errors import SourceUnavailable
+from dragonfly_bot.adapters.localdb import migration_up
+from dragonfly_bot.adapters.supabase.hotfix_rest import RestHotfixStore
+from dragonfly_bot.adapters.supabase.hotfix_store import HotfixStoreDown
+from dragonfly_bot.core import hotfix as rules
+from dragonfly_bot.core.hotfix import HotfixState
+from dragonfly_bot.errors import SourceUnavailable
 from tests.fakes.helpers import RecordingPoster
 from tests.fakes.hotfix_support import DEV, LEAD, LEAD2, Clock, copy_migrations, make_service, migrate
 from tests.fakes.postgrest_sql_fake import PostgrestOverPostgres, postgrest_error

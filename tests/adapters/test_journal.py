@@ -8,10 +8,10 @@ import stat
 
 import pytest
 
-from bot.adapters.state.files import StateProblems
-from bot.adapters.state.journal import HotfixJournal, JournalUnwritable
-from bot.core import hotfix as rules
-from bot.errors import UserFacingError
+from dragonfly_bot.adapters.state.files import StateProblems
+from dragonfly_bot.adapters.state.journal import HotfixJournal, JournalUnwritable
+from dragonfly_bot.core import hotfix as rules
+from dragonfly_bot.errors import UserFacingError
 from tests.fakes.hotfix_support import DEV, T0
 
 

@@ -14,12 +14,12 @@ import psycopg
 import pytest
 import respx
 
-from bot.adapters.state.files import StateProblems
-from bot.adapters.state.outbox import SqliteOutbox
-from bot.adapters.state.outbox_db import PostgresOutbox, RestOutbox
-from bot.chat.channels import PostRef
-from bot.chat.outbox_message import post
-from bot.chat.outbox_sender import Outbox
+from dragonfly_bot.adapters.state.files import StateProblems
+from dragonfly_bot.adapters.state.outbox import SqliteOutbox
+from dragonfly_bot.adapters.state.outbox_db import PostgresOutbox, RestOutbox
+from dragonfly_bot.chat.channels import PostRef
+from dragonfly_bot.chat.outbox_message import post
+from dragonfly_bot.chat.outbox_sender import Outbox
 from tests.fakes.helpers import RecordingPoster
 from tests.fakes.postgrest_sql_fake import PostgrestOverPostgres
 
@@ -166,9 +166,9 @@ def test_app_users_can_read_and_call_nothing_of_the_outbox(migrated_db):
 
 
 async def test_outbox_store_setting_picks_the_store(tmp_path):
-    from bot.adapters.state.outbox import make_outbox_store
-    from bot.errors import UserFacingError
-    from bot.settings import Settings
+    from dragonfly_bot.adapters.state.outbox import make_outbox_store
+    from dragonfly_bot.errors import UserFacingError
+    from dragonfly_bot.settings import Settings
 
     def settings(**values):
         return Settings(_env_file=None, data_dir=tmp_path, **values)

@@ -10,12 +10,12 @@ import pytest
 import respx
 from psycopg.rows import dict_row
 
-from bot.adapters.localdb import migration_up
-from bot.adapters.supabase.base import ROW_COLUMNS
-from bot.adapters.supabase.postgres import PostgresStatusSource
-from bot.adapters.supabase.rest import RestStatusSource
-from bot.core.sql import statements_digest
-from bot.errors import SourceUnavailable
+from dragonfly_bot.adapters.localdb import migration_up
+from dragonfly_bot.adapters.supabase.base import ROW_COLUMNS
+from dragonfly_bot.adapters.supabase.postgres import PostgresStatusSource
+from dragonfly_bot.adapters.supabase.rest import RestStatusSource
+from dragonfly_bot.core.sql import statements_digest
+from dragonfly_bot.errors import SourceUnavailable
 from tests.conftest import REPO_MIGRATIONS
 from tests.fakes.postgrest_fake import FakePostgrest, error
 

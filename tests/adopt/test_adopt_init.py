@@ -10,7 +10,7 @@ import httpx
 import psycopg
 import pytest
 
-from bot.adapters.localdb import migration_up
+from dragonfly_bot.adapters.localdb import migration_up
 from tests.fakes.team_project import TEAM_VIEW_COLUMNS, build_team_database, write_team_repo
 
 CLEAN_ENV = {k: v for k, v in os.environ.items() if not k.startswith(("SUPABASE_", "DISCORD_", "GITHUB_"))}
@@ -18,13 +18,17 @@ CLEAN_ENV = {k: v for k, v in os.environ.items() if not k.startswith(("SUPABASE_
 
 def init(root, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", "init", *args], cwd=root, env=CLEAN_ENV, capture_output=True, text=True
+        [sys.executable, "-m", "dragonfly_bot.cli", "init", *args],
+        cwd=root,
+        env=CLEAN_ENV,
+        capture_output=True,
+        text=True,
     )
 
 
 def lint(root) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", "lint", "supabase/migrations"],
+        [sys.executable, "-m", "dragonfly_bot.cli", "lint", "supabase/migrations"],
         cwd=root,
         env=CLEAN_ENV,
         capture_output=True,
@@ -73,7 +77,10 @@ def test_init_adopts_the_team_repository_and_the_cli_applies_it(team):
     applied = migration_up(db.url, root / "supabase" / "migrations")
     assert applied.returncode == 0, applied.stderr
     status = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "status", "--db-url", db.url], cwd=root, env=CLEAN_ENV, capture_output=True
+        [sys.executable, "-m", "dragonfly_bot.cli", "status", "--db-url", db.url],
+        cwd=root,
+        env=CLEAN_ENV,
+        capture_output=True,
     )
     assert status.returncode == 0, status.stdout
     with psycopg.connect(db.url) as conn:
@@ -137,7 +144,7 @@ def test_init_over_rest_reads_what_the_database_read_gives(team, tmp_path, monke
 
     import respx
 
-    from bot.cli import main
+    from dragonfly_bot.cli import main
     from tests.fakes.postgrest_sql_fake import PostgrestOverPostgres
 
     root, db = team

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from bot.adopt.bundled import bot_migrations
-from bot.adopt.command import next_versions
-from bot.adopt.schema import Column, TeamSchema, fit_migration, tracker_select
-from bot.adopt.workflow import new_workflow, patch_workflow
-from bot.errors import UserFacingError
+from dragonfly_bot.adopt.bundled import bot_migrations
+from dragonfly_bot.adopt.command import next_versions
+from dragonfly_bot.adopt.schema import Column, TeamSchema, fit_migration, tracker_select
+from dragonfly_bot.adopt.workflow import new_workflow, patch_workflow
+from dragonfly_bot.errors import UserFacingError
 from tests.fakes.team_project import TEAM_WORKFLOW
 
 

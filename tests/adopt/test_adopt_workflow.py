@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.adopt.workflow import ACTIONS, PREFLIGHT_SCRIPT, SUPABASE_POSTGRES, new_workflow
+from dragonfly_bot.adopt.workflow import ACTIONS, PREFLIGHT_SCRIPT, SUPABASE_POSTGRES, new_workflow
 
 ROOT = Path(__file__).resolve().parents[2]
 OURS = ROOT / ".github" / "workflows" / "supabase-migrate.yml"

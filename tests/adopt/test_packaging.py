@@ -16,7 +16,7 @@ import sysconfig
 import venv
 import zipfile
 
-from bot.adapters.localdb import PROJECT_ROOT
+from dragonfly_bot.adapters.localdb import PROJECT_ROOT
 from tests.fakes.team_project import build_team_database, write_team_repo
 
 CLEAN_ENV = {k: v for k, v in os.environ.items() if not k.startswith(("SUPABASE_", "DISCORD_", "GITHUB_", "PYTHON"))}
@@ -36,10 +36,10 @@ def test_the_wheel_installs_and_runs_in_a_fresh_venv(scratch_db, tmp_path):
     [wheel] = wheels.glob("dragonfly_bot-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     tops = {n.split("/", 1)[0] for n in names if not n.split("/", 1)[0].endswith(".dist-info")}
-    assert tops == {"bot", "cogs"}  # no generic `tools` package claimed in site-packages
-    assert {f"bot/_migrations/{p.name}" for p in (PROJECT_ROOT / "supabase" / "migrations").glob("*.sql")} <= set(
-        names
-    )  # init's source of the bot's own migrations, one copy of the SQL
+    assert tops == {"dragonfly_bot"}  # no generic `tools` package claimed in site-packages
+    assert {
+        f"dragonfly_bot/_migrations/{p.name}" for p in (PROJECT_ROOT / "supabase" / "migrations").glob("*.sql")
+    } <= set(names)  # init's source of the bot's own migrations, one copy of the SQL
 
     env_dir = tmp_path / "fresh"
     venv.create(env_dir, with_pip=False)
@@ -53,7 +53,7 @@ def test_the_wheel_installs_and_runs_in_a_fresh_venv(scratch_db, tmp_path):
 
     team = write_team_repo(tmp_path / "team")
     build_team_database(scratch_db.url, team)
-    where = run(str(python), "-c", "import bot; print(bot.__file__)", cwd=tmp_path)
+    where = run(str(python), "-c", "import dragonfly_bot; print(dragonfly_bot.__file__)", cwd=tmp_path)
     assert where.stdout.startswith(str(env_dir)), where.stdout  # the wheel's code, not this checkout
     shadow = run(str(python), "-c", "import tools", cwd=tmp_path)
     assert shadow.returncode != 0  # the distribution does not claim a top-level tools package

@@ -9,10 +9,10 @@ import discord
 import pytest
 from discord import app_commands
 
-from bot.chat.app import EXTENSIONS, DragonflyBot
-from bot.chat.errors import handle_app_command_error
-from bot.errors import SourceUnavailable, UserFacingError
-from bot.settings import Settings
+from dragonfly_bot.chat.app import EXTENSIONS, DragonflyBot
+from dragonfly_bot.chat.errors import handle_app_command_error
+from dragonfly_bot.errors import SourceUnavailable, UserFacingError
+from dragonfly_bot.settings import Settings
 from tests.fakes.helpers import RecordingPoster, last_ephemeral_text, make_interaction
 
 
@@ -62,7 +62,7 @@ async def test_error_after_the_answer_was_sent_keeps_the_answer():
 async def test_expired_interaction_is_logged_only(caplog):
     inter = make_interaction()
     inter.response.send_message.side_effect = _not_found(10062)
-    with caplog.at_level(logging.WARNING, logger="bot.chat.errors"):
+    with caplog.at_level(logging.WARNING, logger="dragonfly_bot.chat.errors"):
         await handle_app_command_error(inter, _invoke_error(UserFacingError("late"), inter))
     assert "expired" in caplog.text
     assert inter.sent == []
@@ -70,7 +70,7 @@ async def test_expired_interaction_is_logged_only(caplog):
 
 async def test_command_that_answered_too_late_is_logged_only(caplog):
     inter = make_interaction()
-    with caplog.at_level(logging.WARNING, logger="bot.chat.errors"):
+    with caplog.at_level(logging.WARNING, logger="dragonfly_bot.chat.errors"):
         await handle_app_command_error(inter, _invoke_error(_not_found(10062), inter))
     assert "after the interaction expired" in caplog.text and "incident" not in caplog.text
     inter.response.send_message.assert_not_awaited()
@@ -79,7 +79,7 @@ async def test_command_that_answered_too_late_is_logged_only(caplog):
 async def test_unexpected_error_gets_incident_id_and_no_traceback(caplog):
     inter = make_interaction()
     secret_error = RuntimeError("password=hunter2 exploded")
-    with caplog.at_level(logging.ERROR, logger="bot.chat.errors"):
+    with caplog.at_level(logging.ERROR, logger="dragonfly_bot.chat.errors"):
         await handle_app_command_error(inter, _invoke_error(secret_error, inter))
     text = last_ephemeral_text(inter)
     assert "incident" in text and "hunter2" not in text and "Traceback" not in text
@@ -142,7 +142,7 @@ async def test_command_tree_payload_has_names_options_and_choices():
 async def test_setup_hook_loads_every_extension_before_serving_web(monkeypatch):
     from aiohttp import ClientSession, web
 
-    from bot.chat import web as web_module
+    from dragonfly_bot.chat import web as web_module
 
     started_with: list[list[str]] = []
     frozen_before_serving: list[int] = []
@@ -216,7 +216,7 @@ async def test_admin_sync_is_owner_only(tmp_path):
 
 
 def test_run_without_token_names_the_setting(monkeypatch, tmp_path, capsys):
-    from bot.cli import main
+    from dragonfly_bot.cli import main
 
     monkeypatch.chdir(tmp_path)  # no .env here
     monkeypatch.delenv("DISCORD_TOKEN", raising=False)
@@ -231,7 +231,7 @@ def test_run_without_token_names_the_setting(monkeypatch, tmp_path, capsys):
 FAKE_GATEWAY = """
 import asyncio, sys
 import discord
-from bot.cli import main
+from dragonfly_bot.cli import main
 
 async def login(self, token):
     await self.setup_hook()
@@ -257,7 +257,7 @@ def test_sigterm_shuts_down_cleanly(tmp_path):
     import time
     import urllib.request
 
-    from bot.adapters.localdb import PROJECT_ROOT
+    from dragonfly_bot.adapters.localdb import PROJECT_ROOT
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -302,7 +302,7 @@ def test_a_web_port_in_use_is_named_not_blamed_on_discord(tmp_path):
     import subprocess
     import sys
 
-    from bot.adapters.localdb import PROJECT_ROOT
+    from dragonfly_bot.adapters.localdb import PROJECT_ROOT
 
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

@@ -5,9 +5,9 @@ from __future__ import annotations
 import discord
 import pytest
 
-from bot.chat import limits
-from bot.chat.discord_message import edit_kwargs, send_kwargs, to_embed
-from bot.chat.message import Attachment, Button, Card, OutgoingMessage, Pings
+from dragonfly_bot.chat import limits
+from dragonfly_bot.chat.discord_message import edit_kwargs, send_kwargs, to_embed
+from dragonfly_bot.chat.message import Attachment, Button, Card, OutgoingMessage, Pings
 from tests.fakes.helpers import RecordingPoster
 
 

@@ -9,11 +9,11 @@ from types import SimpleNamespace
 import discord
 import pytest
 
-from bot.adapters.state.files import StateProblems
-from bot.adapters.state.outbox import SqliteOutbox, nonce_for
-from bot.chat.outbox_message import card, post
-from bot.chat.outbox_sender import Outbox
-from bot.chat.poster import fingerprint
+from dragonfly_bot.adapters.state.files import StateProblems
+from dragonfly_bot.adapters.state.outbox import SqliteOutbox, nonce_for
+from dragonfly_bot.chat.outbox_message import card, post
+from dragonfly_bot.chat.outbox_sender import Outbox
+from dragonfly_bot.chat.poster import fingerprint
 from tests.fakes.helpers import RecordingPoster
 
 
@@ -340,7 +340,7 @@ def test_a_corrupted_outbox_is_moved_aside_reported_and_replaced(tmp_path, clock
 
 
 async def test_an_outgoing_message_goes_through_the_outbox_whole(store, clock):
-    from bot.chat.message import Attachment, Button, Card, CardField, OutgoingMessage, Pings
+    from dragonfly_bot.chat.message import Attachment, Button, Card, CardField, OutgoingMessage, Pings
 
     message = OutgoingMessage(
         content="<@&9> prod hotfix HF-0001 needs your approval",

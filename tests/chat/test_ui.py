@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import discord
 
-from bot.console.virtual_guild import buttons
+from dragonfly_bot.console.virtual_guild import buttons
 from tests.fakes.team_guild import team_guild
 from tests.status.test_migrations_cog import _copy_repo_migrations
 

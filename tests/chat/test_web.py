@@ -8,10 +8,10 @@ import httpx
 import respx
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.adapters.localdb import migration_up
-from bot.adapters.supabase.readiness import probe_source
-from bot.chat.web import READINESS_KEY, Readiness, create_web_app
-from bot.settings import Settings
+from dragonfly_bot.adapters.localdb import migration_up
+from dragonfly_bot.adapters.supabase.readiness import probe_source
+from dragonfly_bot.chat.web import READINESS_KEY, Readiness, create_web_app
+from dragonfly_bot.settings import Settings
 from tests.conftest import REPO_MIGRATIONS
 
 

@@ -16,9 +16,9 @@ import time
 import pytest
 from aiohttp import ClientSession, TCPConnector
 
-from bot.chat.web import WebServer, create_web_app
-from bot.chat.web_guard import ACTIVITY_KEY, ConnectionGuard, ConnectionLimits
-from bot.relay.webhook import PATH, GitHubWebhook
+from dragonfly_bot.chat.web import WebServer, create_web_app
+from dragonfly_bot.chat.web_guard import ACTIVITY_KEY, ConnectionGuard, ConnectionLimits
+from dragonfly_bot.relay.webhook import PATH, GitHubWebhook
 from tests.chat.test_web import FakeBot
 from tests.fakes.github_fake import FakeGitHub, signed_headers
 
@@ -122,14 +122,14 @@ async def test_slowloris_is_cut_off_and_healthz_and_webhooks_still_answer(server
     # 81 refused or cut-off connections: one summary line, no per-connection noise, no traceback.
     assert sum(len(r.getMessage()) for r in captured.records) < 2000, [r.getMessage() for r in captured.records]
     assert not [r for r in captured.records if r.exc_info]
-    assert len([r for r in captured.records if r.name == "bot.chat.web_guard"]) == 1
+    assert len([r for r in captured.records if r.name == "dragonfly_bot.chat.web_guard"]) == 1
 
 
 def test_the_refusal_summary_is_logged_once_a_minute(caplog):
     now = [0.0]
     guard = ConnectionGuard(ConnectionLimits(per_ip=1, total=10), clock=lambda: now[0])
     assert guard.admit("203.0.113.9")
-    with caplog.at_level(logging.WARNING, "bot.chat.web_guard"):
+    with caplog.at_level(logging.WARNING, "dragonfly_bot.chat.web_guard"):
         for _ in range(1000):
             assert not guard.admit("203.0.113.9")
         now[0] = 61.0
@@ -141,7 +141,7 @@ def test_the_refusal_summary_is_logged_once_a_minute(caplog):
 
 
 async def test_the_servers_connections_touch_the_apps_activity():
-    # What the webhook waits on before reading what it accepted (bot/relay/webhook.py).
+    # What the webhook waits on before reading what it accepted (dragonfly_bot/relay/webhook.py).
     app = create_web_app(FakeBot())
     activity = app[ACTIVITY_KEY]
     web_server = WebServer(app, LIMITS)

@@ -12,10 +12,10 @@ import discord
 import pytest
 from discord import app_commands
 
-from bot.console.parse import InputError, resolve
-from bot.console.render import Printer
-from bot.console.session import Console
-from bot.settings import Settings
+from dragonfly_bot.console.parse import InputError, resolve
+from dragonfly_bot.console.render import Printer
+from dragonfly_bot.console.session import Console
+from dragonfly_bot.settings import Settings
 from tests.conftest import REPO_MIGRATIONS
 from tests.fakes.helpers import run_console
 from tests.fakes.team_guild import team_guild
@@ -164,8 +164,8 @@ def test_resolve_groups_positional_and_named_options():
 
 
 async def test_without_the_cli_migrations_are_applied_as_the_cli_would(scratch_db, tmp_path):
-    from bot.console.database import apply_like_cli
-    from bot.status.service import status_for
+    from dragonfly_bot.console.database import apply_like_cli
+    from dragonfly_bot.status.service import status_for
 
     folder = tmp_path / "migrations"
     folder.mkdir()
@@ -193,7 +193,7 @@ def test_ctrl_c_returns_to_the_prompt_and_ctrl_d_leaves(migrated_db, tmp_path):
     import sys
     import time
 
-    from bot.adapters.localdb import PROJECT_ROOT
+    from dragonfly_bot.adapters.localdb import PROJECT_ROOT
 
     state = tmp_path / "state"
     pid, fd = pty.fork()
@@ -201,7 +201,7 @@ def test_ctrl_c_returns_to_the_prompt_and_ctrl_d_leaves(migrated_db, tmp_path):
         os.chdir(PROJECT_ROOT)
         os.environ["XDG_STATE_HOME"] = str(state)
         os.environ["DATA_DIR"] = str(tmp_path / "data")
-        os.execvp(sys.executable, [sys.executable, "-m", "bot.cli", "console", "--db-url", migrated_db.url])
+        os.execvp(sys.executable, [sys.executable, "-m", "dragonfly_bot.cli", "console", "--db-url", migrated_db.url])
     out = b""
     status = None
 
@@ -245,7 +245,7 @@ def test_ctrl_c_returns_to_the_prompt_and_ctrl_d_leaves(migrated_db, tmp_path):
 
 
 async def test_the_follow_up_loops_are_the_cogs_own_and_waiting_posts_are_printed(tmp_path):
-    from bot.console.session import started_loops, watching
+    from dragonfly_bot.console.session import started_loops, watching
 
     out = io.StringIO()
     async with team_guild(tmp_path / "data") as guild:
@@ -299,12 +299,12 @@ def test_web_serves_the_channel_page_on_loopback_until_ctrl_c(migrated_db, tmp_p
     import time
     import urllib.request
 
-    from bot.adapters.localdb import PROJECT_ROOT
+    from dragonfly_bot.adapters.localdb import PROJECT_ROOT
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SUPABASE_", "DISCORD_"))}
     env["DATA_DIR"] = str(tmp_path / "data")
     child = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "console", "--db-url", migrated_db.url, "--web"],
+        [sys.executable, "-m", "dragonfly_bot.cli", "console", "--db-url", migrated_db.url, "--web"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -23,8 +23,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.adapters.localdb import ScratchDatabase, migration_up
-from bot.core.failures import (
+from dragonfly_bot.adapters.localdb import ScratchDatabase, migration_up
+from dragonfly_bot.core.failures import (
     CATEGORIES,
     SQLSTATE_CATEGORIES,
     Failure,
@@ -33,8 +33,8 @@ from bot.core.failures import (
     locate_statement,
     parse_log,
 )
-from bot.core.fixes import hint_for, idempotent_rewrite
-from bot.core.joblog import clean_line, interesting_lines
+from dragonfly_bot.core.fixes import hint_for, idempotent_rewrite
+from dragonfly_bot.core.joblog import clean_line, interesting_lines
 
 SECRET = "hunter2-Sup3r"
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
-from bot.core.guard import MAKE, POWERSHELL, SHELL, YAML, match_command, scan_text
+from dragonfly_bot.cli import main
+from dragonfly_bot.core.guard import MAKE, POWERSHELL, SHELL, YAML, match_command, scan_text
 
 
 @pytest.mark.parametrize(

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
-from bot.core.guard import JAVASCRIPT, PYTHON, TASKS_JSON, YAML, kind_of, scan_text
+from dragonfly_bot.cli import main
+from dragonfly_bot.core.guard import JAVASCRIPT, PYTHON, TASKS_JSON, YAML, kind_of, scan_text
 
 
 def rules(text: str, kind: str) -> list[tuple[int, str]]:

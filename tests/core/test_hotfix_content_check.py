@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.core.hotfix import (
+from dragonfly_bot.core.hotfix import (
     SQL_MAX_BYTES,
     Actor,
     Hotfix,
@@ -19,7 +19,7 @@ from bot.core.hotfix import (
     decode_sql_file,
     redacted_copy,
 )
-from bot.core.hotfix_sql import (
+from dragonfly_bot.core.hotfix_sql import (
     compare_statements,
     content_hash,
     differences,

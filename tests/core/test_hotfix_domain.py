@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.core.hotfix import (
+from dragonfly_bot.core.hotfix import (
     SQL_MAX_BYTES,
     SUMMARY_MAX,
     Actor,
@@ -24,7 +24,7 @@ from bot.core.hotfix import (
     due_reminder,
     normalize_code,
 )
-from bot.core.hotfix_sql import link_findings, missing_statements, not_idempotent
+from dragonfly_bot.core.hotfix_sql import link_findings, missing_statements, not_idempotent
 
 T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 DEV = Actor("1", "dana", can_declare=True)

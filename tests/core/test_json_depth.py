@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.core.json_depth import nests_deeper_than
+from dragonfly_bot.core.json_depth import nests_deeper_than
 
 
 def _depth(value) -> int:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 import shutil
 
-from bot.adapters.localdb import migration_up
-from bot.adapters.supabase.postgres import PostgresStatusSource
-from bot.core.status import State, compute_status
-from bot.status.service import collect_status, read_local_migrations
+from dragonfly_bot.adapters.localdb import migration_up
+from dragonfly_bot.adapters.supabase.postgres import PostgresStatusSource
+from dragonfly_bot.core.status import State, compute_status
+from dragonfly_bot.status.service import collect_status, read_local_migrations
 from tests.conftest import REPO_MIGRATIONS
 from tests.core.test_status_engine import applied, local
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.core.redact import MARK, redact
+from dragonfly_bot.core.redact import MARK, redact
 
 
 def _b64url(data: bytes) -> str:
@@ -166,7 +166,7 @@ def test_postgrest_error_text_is_redacted():
     """PostgREST may echo what it was sent (a key in a message); the bot prints that text."""
     import httpx
 
-    from bot.adapters.supabase.rest import _error_message
+    from dragonfly_bot.adapters.supabase.rest import _error_message
 
     key = "eyJhbGciOiJIUzI1NiJ9.eyJyb2xlIjoic2VydmljZV9yb2xlIn0.c2lnbmF0dXJlLXNlY3JldA"
     response = httpx.Response(401, json={"code": "PGRST301", "message": f"JWT {key} is invalid"})
@@ -176,8 +176,8 @@ def test_postgrest_error_text_is_redacted():
 
 def test_a_percent_zz_database_url_never_quotes_the_password():
     """psycopg quotes the undecodable part of a URL, the password, in its error: record-run says one line without it."""
-    from bot.errors import UserFacingError
-    from bot.relay.run_record import RunRow, insert_rows
+    from dragonfly_bot.errors import UserFacingError
+    from dragonfly_bot.relay.run_record import RunRow, insert_rows
 
     row = RunRow(environment="dev", status="applied", version="20251209000001", file_name="20251209000001_a.sql")
     with pytest.raises(UserFacingError) as raised:

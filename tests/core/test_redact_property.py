@@ -10,10 +10,10 @@ from dataclasses import replace
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from bot.core.ci_runs import CiAlert, RunInfo
-from bot.core.diagnosis import Category, Facts, Failure, parse_log
-from bot.core.redact import redact
-from bot.relay.render_discord import render_alert, render_burst_summary, render_fixed, render_fixed_reply
+from dragonfly_bot.core.ci_runs import CiAlert, RunInfo
+from dragonfly_bot.core.diagnosis import Category, Facts, Failure, parse_log
+from dragonfly_bot.core.redact import redact
+from dragonfly_bot.relay.render_discord import render_alert, render_burst_summary, render_fixed, render_fixed_reply
 from tests.fakes.github_fake import FakeGitHub, github_log
 
 ALNUM = string.ascii_letters + string.digits

@@ -4,8 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core import schema_snapshot
-from bot.core.schema_snapshot import Entry, Snapshot, SnapshotError, parse, render, split_dump, without_secrets
+from dragonfly_bot.core import schema_snapshot
+from dragonfly_bot.core.schema_snapshot import (
+    Entry,
+    Snapshot,
+    SnapshotError,
+    parse,
+    render,
+    split_dump,
+    without_secrets,
+)
 
 DUMP = """--
 -- PostgreSQL database dump

@@ -1,4 +1,4 @@
-"""bot.core.sql against the real Supabase CLI and PostgreSQL's grammar."""
+"""dragonfly_bot.core.sql against the real Supabase CLI and PostgreSQL's grammar."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.adapters.localdb import migration_up
-from bot.core.sql import canonical_form, same_sql, split_statements, statements_digest, syntax_error
+from dragonfly_bot.adapters.localdb import migration_up
+from dragonfly_bot.core.sql import canonical_form, same_sql, split_statements, statements_digest, syntax_error
 
 TRICKY_FILES = {
     "20250101000001_comments.sql": "-- leading comment\ncreate table if not exists a (id int);\r\n\r\n  -- c2\n"
@@ -130,7 +130,7 @@ def test_digest_is_order_and_content_sensitive(sep):
     st.sampled_from([";\n", "; ", ";\r\n", "\n;"]),
 )
 def test_fast_split_equals_the_token_walk_whenever_it_answers(parts, sep):
-    from bot.core.sql import _split_fast, _split_tokens
+    from dragonfly_bot.core.sql import _split_fast, _split_tokens
 
     text = sep.join(parts)
     fast = _split_fast(text)

@@ -5,15 +5,15 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.core.sql import split_statements, statements_digest
-from bot.core.status import (
+from dragonfly_bot.core.sql import split_statements, statements_digest
+from dragonfly_bot.core.status import (
     AppliedRow,
     LocalMigration,
     State,
     compute_status,
     versions_to_verify,
 )
-from bot.core.versions import parse_file_name
+from dragonfly_bot.core.versions import parse_file_name
 
 
 def local(file: str, sql: str = "select 1;") -> LocalMigration:

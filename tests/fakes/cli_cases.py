@@ -14,9 +14,9 @@ from pathlib import Path
 
 import psycopg
 
-from bot.adapters.localdb import ScratchDatabase, migration_up
-from bot.core.diagnosis import Confidence, Failure
-from bot.relay.explain_command import failure_from_log
+from dragonfly_bot.adapters.localdb import ScratchDatabase, migration_up
+from dragonfly_bot.core.diagnosis import Confidence, Failure
+from dragonfly_bot.relay.explain_command import failure_from_log
 from tests.fakes.github_fake import github_log
 
 V1, V2, V3 = "20251209000001", "20251209000002", "20251209000003"

@@ -477,7 +477,7 @@ def _status_error(status: int) -> web.HTTPException:
 
 
 def signed_headers(secret: str, body: bytes, event: str, delivery: str) -> dict[str, str]:
-    from bot.relay.webhook import signature_for
+    from dragonfly_bot.relay.webhook import signature_for
 
     return {
         "X-GitHub-Event": event,

@@ -12,7 +12,7 @@ what a user would have seen::
     await cog.migrations.callback(cog, inter, env="dev")
     assert sent_embeds(inter)[0].title.startswith("Migrations")
 
-``RecordingPoster`` is a ``bot.chat.channels.ChannelPoster`` that records posts
+``RecordingPoster`` is a ``dragonfly_bot.chat.channels.ChannelPoster`` that records posts
 to #alerts/#engineering instead of sending them. ``run_console`` runs
 ``dragonfly-bot console`` in a subprocess, free of this machine's settings.
 """
@@ -30,11 +30,11 @@ from unittest.mock import AsyncMock, MagicMock, PropertyMock
 
 import discord
 
-from bot.adapters.localdb import PROJECT_ROOT
-from bot.chat.channels import ChannelKey, PostRef
-from bot.chat.discord_message import to_embeds
-from bot.chat.message import OutgoingMessage
-from bot.chat.poster import LegacyBridge
+from dragonfly_bot.adapters.localdb import PROJECT_ROOT
+from dragonfly_bot.chat.channels import ChannelKey, PostRef
+from dragonfly_bot.chat.discord_message import to_embeds
+from dragonfly_bot.chat.message import OutgoingMessage
+from dragonfly_bot.chat.poster import LegacyBridge
 
 _ids = itertools.count(100_000_000_000_000_001)
 
@@ -415,12 +415,12 @@ class RecordingPoster(LegacyBridge):
 
 
 def run_console(args: list[str], stdin: str, **env: str) -> subprocess.CompletedProcess:
-    """``python -m bot.cli console ARGS`` fed ``stdin``, from the project root, with none of
+    """``python -m dragonfly_bot.cli console ARGS`` fed ``stdin``, from the project root, with none of
     this environment's SUPABASE_* / DISCORD_* settings; ``env`` adds variables."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("SUPABASE_", "DISCORD_"))}
     clean.update(env)
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", "console", *args],
+        [sys.executable, "-m", "dragonfly_bot.cli", "console", *args],
         input=stdin,
         capture_output=True,
         text=True,

@@ -20,14 +20,14 @@ from pathlib import Path
 
 import discord
 
-from bot.adapters.state.journal import HotfixJournal
-from bot.adapters.state.outbox import OUTBOX_FILE, SqliteOutbox
-from bot.adapters.supabase.hotfix_postgres import PostgresHotfixStore
-from bot.chat.outbox_sender import Outbox
-from bot.chat.poster import DiscordPoster
-from bot.core.hotfix import Actor
-from bot.hotfix.service import HotfixService
-from bot.status.service import FolderFiles
+from dragonfly_bot.adapters.state.journal import HotfixJournal
+from dragonfly_bot.adapters.state.outbox import OUTBOX_FILE, SqliteOutbox
+from dragonfly_bot.adapters.supabase.hotfix_postgres import PostgresHotfixStore
+from dragonfly_bot.chat.outbox_sender import Outbox
+from dragonfly_bot.chat.poster import DiscordPoster
+from dragonfly_bot.core.hotfix import Actor
+from dragonfly_bot.hotfix.service import HotfixService
+from dragonfly_bot.status.service import FolderFiles
 from tests.fakes.discord_fake import CHANNEL_ID
 from tests.fakes.discord_fake import TOKEN as DISCORD_TOKEN
 

@@ -7,15 +7,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.adapters.localdb import PROJECT_ROOT, ScratchDatabase, migration_up
-from bot.adapters.state.journal import HotfixJournal
-from bot.adapters.state.outbox import OUTBOX_FILE, SqliteOutbox
-from bot.adapters.supabase.hotfix_postgres import PostgresHotfixStore
-from bot.chat.outbox_sender import Outbox
-from bot.core.hotfix import Actor
-from bot.hotfix.service import HotfixService
-from bot.settings import Settings
-from bot.status.service import FolderFiles, status_for
+from dragonfly_bot.adapters.localdb import PROJECT_ROOT, ScratchDatabase, migration_up
+from dragonfly_bot.adapters.state.journal import HotfixJournal
+from dragonfly_bot.adapters.state.outbox import OUTBOX_FILE, SqliteOutbox
+from dragonfly_bot.adapters.supabase.hotfix_postgres import PostgresHotfixStore
+from dragonfly_bot.chat.outbox_sender import Outbox
+from dragonfly_bot.core.hotfix import Actor
+from dragonfly_bot.hotfix.service import HotfixService
+from dragonfly_bot.settings import Settings
+from dragonfly_bot.status.service import FolderFiles, status_for
 
 REPO_MIGRATIONS = PROJECT_ROOT / "supabase" / "migrations"
 T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)

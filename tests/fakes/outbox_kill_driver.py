@@ -25,13 +25,13 @@ from pathlib import Path
 
 import discord
 
-from bot.adapters.github import GitHubClient
-from bot.adapters.state.ledger import LEDGER_FILE, Ledger
-from bot.adapters.state.outbox import OUTBOX_FILE, OutboxStore, SqliteOutbox
-from bot.adapters.state.outbox_db import PostgresOutbox
-from bot.chat.outbox_sender import Outbox
-from bot.chat.poster import DiscordPoster
-from bot.relay.service import ALERT_TAG, Relay, process_queue, reconcile
+from dragonfly_bot.adapters.github import GitHubClient
+from dragonfly_bot.adapters.state.ledger import LEDGER_FILE, Ledger
+from dragonfly_bot.adapters.state.outbox import OUTBOX_FILE, OutboxStore, SqliteOutbox
+from dragonfly_bot.adapters.state.outbox_db import PostgresOutbox
+from dragonfly_bot.chat.outbox_sender import Outbox
+from dragonfly_bot.chat.poster import DiscordPoster
+from dragonfly_bot.relay.service import ALERT_TAG, Relay, process_queue, reconcile
 from tests.fakes.discord_fake import CHANNEL_ID
 from tests.fakes.discord_fake import TOKEN as DISCORD_TOKEN
 from tests.fakes.github_fake import REPO, TOKEN
@@ -99,8 +99,8 @@ async def main(args: argparse.Namespace) -> int:
 async def _serve_webhook(args: argparse.Namespace, relay: Relay):
     from aiohttp import web
 
-    from bot.chat.web import WebServer
-    from bot.relay.webhook import PATH, GitHubWebhook
+    from dragonfly_bot.chat.web import WebServer
+    from dragonfly_bot.relay.webhook import PATH, GitHubWebhook
 
     queue: asyncio.Queue = asyncio.Queue(maxsize=1000)
     hook = GitHubWebhook(WEBHOOK_SECRET, "supabase-migrate.yml", queue)

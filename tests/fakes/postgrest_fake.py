@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from bot.adapters.supabase.base import ROW_COLUMNS
+from dragonfly_bot.adapters.supabase.base import ROW_COLUMNS
 
 RANGE = re.compile(r"^(\d+)-(\d*)$")
 

@@ -16,10 +16,10 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from bot.chat.app import DragonflyBot
-from bot.compose import build_services
-from bot.console.virtual_guild import VirtualGuild
-from bot.settings import Settings
+from dragonfly_bot.chat.app import DragonflyBot
+from dragonfly_bot.compose import build_services
+from dragonfly_bot.console.virtual_guild import VirtualGuild
+from dragonfly_bot.settings import Settings
 from tests.conftest import REPO_MIGRATIONS
 
 

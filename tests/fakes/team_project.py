@@ -19,7 +19,7 @@ from pathlib import Path
 
 import psycopg
 
-from bot.adapters.localdb import migration_up, run_supabase
+from dragonfly_bot.adapters.localdb import migration_up, run_supabase
 
 TEAM_VIEW_COLUMNS = ["source", "version", "name", "executed_at", "success"]
 FUTURE_FILE = "20271105_future_dated_partitions.sql"

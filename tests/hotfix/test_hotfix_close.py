@@ -16,15 +16,15 @@ import psycopg
 import pytest
 import respx
 
-from bot.adapters.localdb import migration_up
-from bot.adapters.supabase.hotfix_postgres import PostgresHotfixStore
-from bot.adapters.supabase.hotfix_rest import RestHotfixStore
-from bot.adapters.supabase.hotfix_store import new_event_id
-from bot.core import hotfix as rules
-from bot.core.hotfix import HotfixRefused, HotfixState
-from bot.core.hotfix_sql import compare_statements, link_findings
-from bot.errors import UserFacingError
-from bot.hotfix.render_discord import findings_lines, show_embed
+from dragonfly_bot.adapters.localdb import migration_up
+from dragonfly_bot.adapters.supabase.hotfix_postgres import PostgresHotfixStore
+from dragonfly_bot.adapters.supabase.hotfix_rest import RestHotfixStore
+from dragonfly_bot.adapters.supabase.hotfix_store import new_event_id
+from dragonfly_bot.core import hotfix as rules
+from dragonfly_bot.core.hotfix import HotfixRefused, HotfixState
+from dragonfly_bot.core.hotfix_sql import compare_statements, link_findings
+from dragonfly_bot.errors import UserFacingError
+from dragonfly_bot.hotfix.render_discord import findings_lines, show_embed
 from tests.fakes.helpers import RecordingPoster, embed_text, make_interaction, make_member, sent_embeds
 from tests.fakes.hotfix_support import DEV, LEAD, LEAD2, NOBODY, T0, Clock, copy_migrations, make_service, migrate
 from tests.fakes.postgrest_sql_fake import PostgrestOverPostgres
@@ -396,7 +396,7 @@ async def test_console_runs_the_follow_up_itself(scratch_db, tmp_path):
 
 async def test_a_store_that_stays_down_is_warned_about_once_not_every_tick(tmp_path, caplog):
     service = make_service(CLOSED_PORT_URL, tmp_path, RecordingPoster(), store=PostgresHotfixStore(CLOSED_PORT_URL))
-    with caplog.at_level("DEBUG", logger="bot.hotfix.service"):
+    with caplog.at_level("DEBUG", logger="dragonfly_bot.hotfix.service"):
         for _ in range(3):  # e.g. the console, after every command
             await service.tick()
     warned = [r for r in caplog.records if "synced step skipped" in r.getMessage()]

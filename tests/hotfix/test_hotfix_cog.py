@@ -9,14 +9,14 @@ from unittest.mock import AsyncMock, MagicMock
 import discord
 import pytest
 
-from bot.adapters.localdb import migration_up
-from bot.chat.app import DragonflyBot
-from bot.chat.errors import handle_app_command_error
-from bot.chat.limits import message_problems
-from bot.compose import build_services
-from bot.core.hotfix import SQL_MAX_BYTES, SUMMARY_MAX, HotfixState
-from bot.settings import Settings
-from cogs.hotfix import ApproveButton, Hotfix
+from dragonfly_bot.adapters.localdb import migration_up
+from dragonfly_bot.chat.app import DragonflyBot
+from dragonfly_bot.chat.errors import handle_app_command_error
+from dragonfly_bot.chat.limits import message_problems
+from dragonfly_bot.cogs.hotfix import ApproveButton, Hotfix
+from dragonfly_bot.compose import build_services
+from dragonfly_bot.core.hotfix import SQL_MAX_BYTES, SUMMARY_MAX, HotfixState
+from dragonfly_bot.settings import Settings
 from tests.fakes.helpers import (
     RecordingPoster,
     embed_text,
@@ -259,7 +259,7 @@ async def test_bad_input_gets_one_line(setup):
 
 async def test_store_down_declaration_is_journaled_and_the_user_told(setup, tmp_path):
     bot, cog, poster, _db, _ = setup
-    from bot.adapters.supabase.hotfix_postgres import PostgresHotfixStore
+    from dragonfly_bot.adapters.supabase.hotfix_postgres import PostgresHotfixStore
 
     real = cog.service.store
     cog.service.store = PostgresHotfixStore("postgresql://postgres@127.0.0.1:1/postgres")

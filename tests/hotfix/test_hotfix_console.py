@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.adapters.localdb import migration_up
+from dragonfly_bot.adapters.localdb import migration_up
 from tests.fakes.helpers import RecordingPoster, run_console
 from tests.fakes.hotfix_support import copy_migrations, make_service, migrate
 

@@ -8,10 +8,10 @@ import asyncio
 
 import pytest
 
-from bot.adapters.localdb import migration_up
-from bot.core.hotfix import HotfixState
-from bot.errors import UserFacingError
-from bot.hotfix.render_discord import show_embed
+from dragonfly_bot.adapters.localdb import migration_up
+from dragonfly_bot.core.hotfix import HotfixState
+from dragonfly_bot.errors import UserFacingError
+from dragonfly_bot.hotfix.render_discord import show_embed
 from tests.fakes.helpers import RecordingPoster, embed_text
 from tests.fakes.hotfix_support import DEV, LEAD, LEAD2, Clock, copy_migrations, make_service, migrate
 

@@ -9,9 +9,9 @@ import re
 
 import discord
 
-from bot.adapters.localdb import migration_up
-from bot.adapters.supabase.hotfix_postgres import PostgresHotfixStore
-from bot.console.virtual_guild import VirtualGuild, buttons
+from dragonfly_bot.adapters.localdb import migration_up
+from dragonfly_bot.adapters.supabase.hotfix_postgres import PostgresHotfixStore
+from dragonfly_bot.console.virtual_guild import VirtualGuild, buttons
 from tests.fakes.hotfix_support import copy_migrations, migrate
 from tests.fakes.team_guild import make_bot, team_guild
 

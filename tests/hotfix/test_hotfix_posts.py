@@ -10,13 +10,13 @@ from types import SimpleNamespace
 import discord
 import pytest
 
-from bot.adapters.state.outbox import SqliteOutbox
-from bot.adapters.supabase.hotfix_postgres import PostgresHotfixStore
-from bot.chat.outbox_sender import Outbox
-from bot.core import hotfix as rules
-from bot.core.hotfix import HotfixState
-from bot.errors import UserFacingError
-from bot.hotfix.render_discord import show_embed
+from dragonfly_bot.adapters.state.outbox import SqliteOutbox
+from dragonfly_bot.adapters.supabase.hotfix_postgres import PostgresHotfixStore
+from dragonfly_bot.chat.outbox_sender import Outbox
+from dragonfly_bot.core import hotfix as rules
+from dragonfly_bot.core.hotfix import HotfixState
+from dragonfly_bot.errors import UserFacingError
+from dragonfly_bot.hotfix.render_discord import show_embed
 from tests.fakes.helpers import RecordingPoster, embed_text
 from tests.fakes.hotfix_support import DEV, LEAD, LEAD2, T0, Clock, make_service
 

@@ -9,12 +9,12 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from bot.adapters.localdb import migration_up
-from bot.adapters.state.journal import HotfixJournal
-from bot.adapters.supabase.hotfix_postgres import PostgresHotfixStore
-from bot.core import hotfix as rules
-from bot.core.hotfix import HotfixState
-from bot.errors import UserFacingError
+from dragonfly_bot.adapters.localdb import migration_up
+from dragonfly_bot.adapters.state.journal import HotfixJournal
+from dragonfly_bot.adapters.supabase.hotfix_postgres import PostgresHotfixStore
+from dragonfly_bot.core import hotfix as rules
+from dragonfly_bot.core.hotfix import HotfixState
+from dragonfly_bot.errors import UserFacingError
 from tests.fakes.helpers import RecordingPoster, embed_text
 from tests.fakes.hotfix_support import DEV, LEAD, LEAD2, NOBODY, T0, Clock, copy_migrations, make_service, migrate
 

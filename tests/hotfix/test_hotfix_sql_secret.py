@@ -11,9 +11,9 @@ import stat
 import psycopg
 import pytest
 
-from bot.adapters.localdb import migration_up
-from bot.adapters.state.journal import HotfixJournal
-from bot.adapters.supabase.hotfix_postgres import PostgresHotfixStore
+from dragonfly_bot.adapters.localdb import migration_up
+from dragonfly_bot.adapters.state.journal import HotfixJournal
+from dragonfly_bot.adapters.supabase.hotfix_postgres import PostgresHotfixStore
 from tests.fakes.helpers import RecordingPoster, embed_text
 from tests.fakes.hotfix_support import DEV, REPO_MIGRATIONS, copy_migrations, make_service, migrate
 

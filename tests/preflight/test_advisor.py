@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.core.lint.advisor import advise
+from dragonfly_bot.core.lint.advisor import advise
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "supabase" / "migrations"
 

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from bot.cli import main
+from dragonfly_bot.cli import main
 
 LEGACY = (
     "create table public.legacy (id int);\nrevoke all on public.legacy from anon, authenticated; "

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
-from bot.core.lint import LintOptions, MigrationSource, lint_migrations
-from bot.core.lint import parse as parse_module
-from bot.preflight.lint_cache import DiskCache
+from dragonfly_bot.cli import main
+from dragonfly_bot.core.lint import LintOptions, MigrationSource, lint_migrations
+from dragonfly_bot.core.lint import parse as parse_module
+from dragonfly_bot.preflight.lint_cache import DiskCache
 
 # In a schema of the team's (not public: no Supabase default privileges there), a table needs its grants.
 TABLE = "create table if not exists app.{name} (id bigint primary key);\n"

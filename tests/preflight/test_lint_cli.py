@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
+from dragonfly_bot.cli import main
 
 GOOD = (
     "create table if not exists public.a (id int primary key);\n"
@@ -159,8 +159,8 @@ def test_changed_since_bad_ref_exits_2(repo, capsys):
 
 def test_console_script_and_module_entry_points(folder):
     for command in (
-        [sys.executable, "-m", "bot.cli", "lint", "--json"],
-        [sys.executable, "-m", "bot.preflight.lint_command", "--json"],
+        [sys.executable, "-m", "dragonfly_bot.cli", "lint", "--json"],
+        [sys.executable, "-m", "dragonfly_bot.preflight.lint_command", "--json"],
     ):
         done = subprocess.run(
             command,
@@ -172,7 +172,7 @@ def test_console_script_and_module_entry_points(folder):
         assert done.returncode == 1, done.stderr
         assert [f["rule"] for f in json.loads(done.stdout)] == ["create-without-if-not-exists"]
     done = subprocess.run(
-        [sys.executable, "-m", "bot.preflight.lint_command", "nope"],
+        [sys.executable, "-m", "dragonfly_bot.preflight.lint_command", "nope"],
         capture_output=True,
         text=True,
         cwd=folder,
@@ -217,20 +217,20 @@ def test_changed_since_from_a_subfolder_sees_untracked_files_elsewhere(repo, cap
 
 
 def test_standalone_entry_points_piped_into_head_end_quietly(tmp_path):
-    """`python -m bot.preflight.lint_command | head -1` (the pre-commit hook's entry) and guard's: no traceback,
-    exit 141."""
+    """`python -m dragonfly_bot.preflight.lint_command | head -1` (the pre-commit hook's entry) and guard's: no
+    traceback, exit 141."""
     import os
     import subprocess
     import sys
 
-    from bot.adapters.localdb import PROJECT_ROOT
+    from dragonfly_bot.adapters.localdb import PROJECT_ROOT
 
     for i in range(50):
         (tmp_path / f"202501010000{i:02d}_t{i}.sql").write_text(f"create table public.t{i} (id int);\n")
     (tmp_path / "push.sh").write_text("supabase db push\n" * 200)
     for args in (
-        ["bot.preflight.lint_command", "--json", str(tmp_path)],
-        ["bot.preflight.guard_command", str(tmp_path / "push.sh")],
+        ["dragonfly_bot.preflight.lint_command", "--json", str(tmp_path)],
+        ["dragonfly_bot.preflight.guard_command", str(tmp_path / "push.sh")],
     ):
         read_end, write_end = os.pipe()
         os.close(read_end)  # the reader has gone, as `| head -1` does after its line
@@ -270,7 +270,8 @@ def test_fix_of_a_multi_line_statement_shows_the_line_it_changes(tmp_path, capsy
     monkeypatch.chdir(tmp_path)
     assert main(["lint", "--json", "."]) == 1
     fixes = {f["rule"]: f["fix"] for f in json.loads(capsys.readouterr().out)}
-    # written in the author's keyword case by the one rewrite engine (bot.core.fixes), as the relay's hints are
+    # written in the author's keyword case by the one rewrite engine (dragonfly_bot.core.fixes), as the relay's hints
+    # are
     assert fixes["add-column-without-if-not-exists"] == "... add column if not exists c int not null default 0;"
     assert fixes["drop-without-if-exists"] == "... index if exists public.a_old_idx;"
     assert fixes["create-without-if-not-exists"] == "create index if not exists a_b_idx ..."
@@ -278,8 +279,8 @@ def test_fix_of_a_multi_line_statement_shows_the_line_it_changes(tmp_path, capsy
 
 def test_multi_line_fix_stays_indented_under_its_finding():
     """A replay finding's fix is the relay's hint, SQL on lines of its own: they stay inside the file's group."""
-    from bot.core.lint import ERROR, Finding
-    from bot.preflight.render_text import render_text
+    from dragonfly_bot.core.lint import ERROR, Finding
+    from dragonfly_bot.preflight.render_text import render_text
 
     hint = (
         'policy "p" for table "t" already exists: ... At x.sql line 3, write:\n'

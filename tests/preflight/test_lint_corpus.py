@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.core.lint import RULES, LintOptions, MigrationSource, lint_migrations
-from bot.core.lint.model import DEFAULT_OFF, RUN_RULES
+from dragonfly_bot.core.lint import RULES, LintOptions, MigrationSource, lint_migrations
+from dragonfly_bot.core.lint.model import DEFAULT_OFF, RUN_RULES
 
 CORPUS = Path(__file__).parent / "lint_corpus"
 CASES = sorted(CORPUS.glob("*/*.sql"))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.core.lint import LintOptions, MigrationSource, lint_migrations
+from dragonfly_bot.core.lint import LintOptions, MigrationSource, lint_migrations
 
 DEFINER = (
     "create or replace function {schema}.rotate_keys() returns void\n"

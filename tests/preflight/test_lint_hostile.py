@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.core.lint import lint_migrations
-from bot.core.lint.model import MigrationSource
+from dragonfly_bot.core.lint import lint_migrations
+from dragonfly_bot.core.lint.model import MigrationSource
 
 
 def lint(text: str):

@@ -1,4 +1,4 @@
-"""A later file of the folder settles a state-based security finding in an earlier one (bot.core.lint.later):
+"""A later file of the folder settles a state-based security finding in an earlier one (dragonfly_bot.core.lint.later):
 RLS or a policy in the next file, ``security_invoker``, ``ALTER FUNCTION ... SET search_path``, a REVOKE from
 the app roles, a redefinition or a DROP; the newest word counts; a warm run (the content-hash cache) sees a
 fixing file come and go; the advisor says what the lint says."""
@@ -9,10 +9,10 @@ import json
 
 import pytest
 
-from bot.cli import main
-from bot.core.lint import LintOptions, MigrationSource, lint_migrations
-from bot.core.lint.advisor import advise
-from bot.core.lint.model import SECURITY_RULES
+from dragonfly_bot.cli import main
+from dragonfly_bot.core.lint import LintOptions, MigrationSource, lint_migrations
+from dragonfly_bot.core.lint.advisor import advise
+from dragonfly_bot.core.lint.model import SECURITY_RULES
 
 FIRST = "20250101000000_first.sql"
 SECOND = "20250102000000_second.sql"
@@ -216,7 +216,7 @@ def test_the_advisor_is_the_lint_with_every_security_rule_on():
 
 
 def test_the_files_after_each_target_are_asked_even_when_an_earlier_name_asks_last():
-    from bot.core.lint.history import History
+    from dragonfly_bot.core.lint.history import History
 
     fourth = "20250104000000_fourth.sql"
     rls = "alter table public.notes enable row level security;\n"

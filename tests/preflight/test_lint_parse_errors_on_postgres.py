@@ -1,7 +1,7 @@
 """The parse-error rule agrees with PostgreSQL: what it passes, a real server accepts; what it flags, it refuses.
 
 pglast checks PL/pgSQL bodies without the database's catalog, so the rule leaves out errors that only come
-from a type pglast cannot look up (see bot.core.lint.plpgsql_errors). These tests run the corpus's PL/pgSQL
+from a type pglast cannot look up (see dragonfly_bot.core.lint.plpgsql_errors). These tests run the corpus's PL/pgSQL
 cases on the scratch server to show that the line drawn there is PostgreSQL's own.
 """
 

@@ -7,8 +7,8 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.core.lint import MigrationSource, lint_migrations
-from bot.core.sql import split_statements, syntax_error
+from dragonfly_bot.core.lint import MigrationSource, lint_migrations
+from dragonfly_bot.core.sql import split_statements, syntax_error
 
 PRECISION = Path(__file__).parent / "lint_precision"
 FILES = sorted(PRECISION.glob("*.sql"))
@@ -67,7 +67,7 @@ def _first_token_line(statement) -> int:
 @given(st.lists(st.tuples(_COMMENT, st.sampled_from(STATEMENTS)), min_size=1, max_size=8))
 def test_statement_lines_agree_with_the_cli_splitter(parts):
     """Lint lines are split_statements' lines (the CLI's statements), moved past leading comments."""
-    from bot.core.lint import parse_file
+    from dragonfly_bot.core.lint import parse_file
 
     text = "".join(f"{comment}{stmt};\n" for comment, stmt in parts)
     parsed = parse_file(text)

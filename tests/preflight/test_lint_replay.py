@@ -8,11 +8,11 @@ from pathlib import Path
 
 import psycopg
 
-from bot.adapters.localdb import SUPABASE_EXTENSIONS, ScratchDatabase, migration_up
-from bot.cli import main
-from bot.core.failures import classify, parse_log
-from bot.preflight.files import collect
-from bot.preflight.replay import replay
+from dragonfly_bot.adapters.localdb import SUPABASE_EXTENSIONS, ScratchDatabase, migration_up
+from dragonfly_bot.cli import main
+from dragonfly_bot.core.failures import classify, parse_log
+from dragonfly_bot.preflight.files import collect
+from dragonfly_bot.preflight.replay import replay
 
 PRECISION = Path(__file__).parent / "lint_precision"
 BASE = (
@@ -50,7 +50,7 @@ def test_non_idempotent_migration_is_caught_with_the_relay_category(tmp_path, pg
             made.append(self.name)
             return super().create(**kwargs)
 
-    monkeypatch.setattr("bot.preflight.replay.ScratchDatabase", Recording)
+    monkeypatch.setattr("dragonfly_bot.preflight.replay.ScratchDatabase", Recording)
     folder = _folder(
         tmp_path,
         {
@@ -169,7 +169,7 @@ def test_precision_corpus_replays_clean(pg_server, require_extensions):
 
 def test_precision_corpus_is_idempotent_for_the_real_cli_too(pg_server, tmp_path, require_extensions):
     """Belt and braces: the CLI itself re-applies every file after `migration repair --status reverted`."""
-    from bot.adapters.localdb import run_supabase
+    from dragonfly_bot.adapters.localdb import run_supabase
 
     require_extensions(*_corpus_extensions())
     db = ScratchDatabase(pg_server.url).create()

@@ -17,10 +17,10 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 import pytest
 
-from bot.adapters.localdb import SCRATCH_PREFIX_ENV, ScratchDatabase, migration_up, run_supabase
-from bot.cli import main
-from bot.core import schema_snapshot
-from bot.core.failures import classify, parse_log
+from dragonfly_bot.adapters.localdb import SCRATCH_PREFIX_ENV, ScratchDatabase, migration_up, run_supabase
+from dragonfly_bot.cli import main
+from dragonfly_bot.core import schema_snapshot
+from dragonfly_bot.core.failures import classify, parse_log
 
 PASSWORD = "s3cr3t-Pw-for-the-test"
 BROKEN = "20250101000000_init.sql"
@@ -118,7 +118,7 @@ def test_replay_from_the_target_database_reports_only_the_new_files(tmp_path, pg
             made.append(self.name)
             return super().create(**kwargs)
 
-    monkeypatch.setattr("bot.preflight.replay.ScratchDatabase", Recording)
+    monkeypatch.setattr("dragonfly_bot.preflight.replay.ScratchDatabase", Recording)
     base = _with_password(db.url)
     code = main(["lint", "--replay", "--base-db", base, "--db-url", pg_server.url, "--json", "--no-baseline", *files])
     out, err = capsys.readouterr()
@@ -280,8 +280,8 @@ def test_usage_errors_are_one_line_without_the_password(tmp_path, pg_server, tar
 
 
 def test_pg_dump_of_another_major_is_refused_in_one_line(tmp_path, monkeypatch):
-    from bot.adapters.target_schema import find_pg_dump
-    from bot.errors import UserFacingError
+    from dragonfly_bot.adapters.target_schema import find_pg_dump
+    from dragonfly_bot.errors import UserFacingError
 
     fake = tmp_path / "pg_dump"
     fake.write_text("#!/bin/sh\necho 'pg_dump (PostgreSQL) 99.1'\n")

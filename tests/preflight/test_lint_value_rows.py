@@ -6,9 +6,9 @@ import json
 
 from pglast import parser as pg
 
-from bot.core.lint import MigrationSource, lint_migrations
-from bot.core.lint.parse import parse_file
-from bot.core.lint.value_rows import blank_value_rows
+from dragonfly_bot.core.lint import MigrationSource, lint_migrations
+from dragonfly_bot.core.lint.parse import parse_file
+from dragonfly_bot.core.lint.value_rows import blank_value_rows
 
 
 def seed(rows: int, tail: str = " on conflict do nothing;") -> str:

@@ -17,7 +17,7 @@ CLI = Path(sys.executable).with_name("dragonfly-bot")
 
 
 def lint(cwd: Path, *args: str) -> subprocess.CompletedProcess:
-    command = [str(CLI)] if CLI.exists() else [sys.executable, "-m", "bot.cli"]
+    command = [str(CLI)] if CLI.exists() else [sys.executable, "-m", "dragonfly_bot.cli"]
     env = {k: v for k, v in os.environ.items() if k != "DRAGONFLY_CACHE_DIR"}
     return subprocess.run(
         [*command, "lint", "--no-cache", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120

@@ -1,6 +1,6 @@
 """The replay's findings are rules of the lint: listed with a description, and the config's select / ignore /
 severity / per_path apply to them as to the static ones (the replay itself is stood in for: what is tested
-is the run around it, bot.preflight.lint_service)."""
+is the run around it, dragonfly_bot.preflight.lint_service)."""
 
 from __future__ import annotations
 
@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
-from bot.core.lint import ERROR, WARNING, Finding
-from bot.core.lint.model import REPLAY_RULES, RULE_GROUPS, RULES
-from bot.errors import UserFacingError
-from bot.preflight import replay as replay_module
-from bot.project_config import parse
+from dragonfly_bot.cli import main
+from dragonfly_bot.core.lint import ERROR, WARNING, Finding
+from dragonfly_bot.core.lint.model import REPLAY_RULES, RULE_GROUPS, RULES
+from dragonfly_bot.errors import UserFacingError
+from dragonfly_bot.preflight import replay as replay_module
+from dragonfly_bot.project_config import parse
 
-BOT = Path(__file__).resolve().parents[2] / "bot"
+BOT = Path(__file__).resolve().parents[2] / "dragonfly_bot"
 GOOD = (
     "create table if not exists public.a (id int primary key);\n"
     "revoke all on public.a from anon, authenticated; grant select on public.a to service_role;\n"

@@ -7,13 +7,13 @@ import shutil
 
 import pytest
 
-from bot.adapters.github import GitHubClient
-from bot.adapters.localdb import migration_up
-from bot.adapters.state.ledger import Ledger
-from bot.chat.limits import message_problems
-from bot.core.ci_runs import RunInfo
-from bot.relay.render_discord import ERROR_WIDTH
-from bot.relay.service import Relay
+from dragonfly_bot.adapters.github import GitHubClient
+from dragonfly_bot.adapters.localdb import migration_up
+from dragonfly_bot.adapters.state.ledger import Ledger
+from dragonfly_bot.chat.limits import message_problems
+from dragonfly_bot.core.ci_runs import RunInfo
+from dragonfly_bot.relay.render_discord import ERROR_WIDTH
+from dragonfly_bot.relay.service import Relay
 from tests.fakes.github_fake import REPO, TOKEN, FakeGitHub, github_log
 from tests.fakes.team_guild import team_guild
 

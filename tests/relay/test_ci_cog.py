@@ -1,4 +1,4 @@
-"""cogs.relay inside the real app: the webhook route, the queue worker, the loop, /ci last."""
+"""dragonfly_bot.cogs.relay inside the real app: the webhook route, the queue worker, the loop, /ci last."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import logging
 import pytest
 from aiohttp import ClientSession
 
-from bot.chat.app import EXTENSIONS, DragonflyBot
-from bot.settings import Settings
+from dragonfly_bot.chat.app import EXTENSIONS, DragonflyBot
+from dragonfly_bot.settings import Settings
 from tests.fakes.github_fake import REPO, TOKEN, FakeGitHub, github_log, signed_headers
 from tests.fakes.helpers import RecordingPoster, make_interaction
 from tests.fakes.team_guild import team_guild
@@ -37,8 +37,8 @@ def _settings(tmp_path, fake: FakeGitHub | None = None, **values) -> Settings:
 
 
 async def test_unconfigured_cog_loads_idle_and_says_so(tmp_path, caplog):
-    assert "cogs.relay" in EXTENSIONS
-    with caplog.at_level(logging.INFO, logger="cogs.relay"):
+    assert "dragonfly_bot.cogs.relay" in EXTENSIONS
+    with caplog.at_level(logging.INFO, logger="dragonfly_bot.cogs.relay"):
         async with team_guild(tmp_path) as guild:
             bot = guild.env.bot
             assert bot.failed_extensions == {}
@@ -65,7 +65,7 @@ async def test_an_alert_survives_discord_failing_while_it_is_posted(tmp_path, ca
             assert alerts.history() == []  # the loop's first pass, on ready, found nothing
             fake.add_run(91, log=github_log(CLI_OUTPUT))
             guild.env.inject_error("POST", f"/channels/{alerts.id}/messages", status=status)
-            with caplog.at_level(logging.WARNING, logger="bot.chat.outbox_sender"):
+            with caplog.at_level(logging.WARNING, logger="dragonfly_bot.chat.outbox_sender"):
                 await cog.reconcile_loop()  # one pass, as its timer would run it (it already ran once on ready)
                 await guild.env.settle()
                 deadline = asyncio.get_running_loop().time() + 10
@@ -151,16 +151,16 @@ async def test_without_webhook_secret_the_route_refuses_and_the_loop_relays(tmp_
             await bot.outbox.drain()
             assert len(poster.sent) == 1
             # Reloading the extension plugs into the same (frozen) route.
-            await bot.reload_extension("cogs.relay")
+            await bot.reload_extension("dragonfly_bot.cogs.relay")
             assert bot.get_cog("CiAlerts").relay is not None
     finally:
         await fake.stop()
 
 
 async def test_a_corrupted_ledger_and_outbox_are_reported_in_alerts_and_readyz_and_the_bot_goes_on(tmp_path):
-    from bot.adapters.state.files import STATE_PROBLEMS
-    from bot.adapters.state.outbox import OUTBOX_FILE
-    from bot.chat.web import READINESS_KEY
+    from dragonfly_bot.adapters.state.files import STATE_PROBLEMS
+    from dragonfly_bot.adapters.state.outbox import OUTBOX_FILE
+    from dragonfly_bot.chat.web import READINESS_KEY
 
     (tmp_path / "ci_ledger.sqlite3").write_bytes(b"SQLite format 3\x00" + b"\x07" * 5000)
     (tmp_path / OUTBOX_FILE).write_bytes(b"\x00garbage" * 700)

@@ -14,15 +14,15 @@ from types import SimpleNamespace
 import discord
 import pytest
 
-from bot.adapters.github import GitHubClient
-from bot.adapters.localdb import migration_up
-from bot.adapters.state.files import StateProblems
-from bot.adapters.state.ledger import Ledger
-from bot.adapters.state.outbox import SqliteOutbox
-from bot.chat.limits import message_problems
-from bot.chat.outbox_sender import Outbox
-from bot.core.ci_runs import RunInfo
-from bot.relay.service import Relay, process_queue, reconcile
+from dragonfly_bot.adapters.github import GitHubClient
+from dragonfly_bot.adapters.localdb import migration_up
+from dragonfly_bot.adapters.state.files import StateProblems
+from dragonfly_bot.adapters.state.ledger import Ledger
+from dragonfly_bot.adapters.state.outbox import SqliteOutbox
+from dragonfly_bot.chat.limits import message_problems
+from dragonfly_bot.chat.outbox_sender import Outbox
+from dragonfly_bot.core.ci_runs import RunInfo
+from dragonfly_bot.relay.service import Relay, process_queue, reconcile
 from tests.fakes.github_fake import REPO, TOKEN, FakeGitHub, github_log
 from tests.fakes.helpers import RecordingPoster
 
@@ -566,8 +566,8 @@ async def test_startup_failure_without_jobs_is_alerted(fake_github, client, tmp_
 async def test_console_shows_the_same_alert(fake_github, client, real_failure, tmp_path):
     import io
 
-    from bot.console.render import Printer
-    from bot.console.session import Console
+    from dragonfly_bot.console.render import Printer
+    from dragonfly_bot.console.session import Console
     from tests.fakes.team_guild import team_guild
 
     out = io.StringIO()
@@ -584,7 +584,7 @@ async def test_console_shows_the_same_alert(fake_github, client, real_failure, t
 
 
 async def test_github_errors_are_one_line_without_the_token(fake_github):
-    from bot.adapters.github import GitHubUnavailable
+    from dragonfly_bot.adapters.github import GitHubUnavailable
 
     bad_token = "ghp_" + "WrongWrongWrongWrongWrongWrong0123"
     wrong = GitHubClient(bad_token, REPO, "supabase-migrate.yml", api_url=fake_github.url, retry=0)

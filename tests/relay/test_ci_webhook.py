@@ -11,10 +11,10 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.adapters.localdb import PROJECT_ROOT
-from bot.core.activity import Activity
-from bot.core.ci_runs import RunInfo
-from bot.relay.webhook import MAX_BODY_BYTES, PATH, READ_BACKLOG, READ_DELAY_MAX, GitHubWebhook
+from dragonfly_bot.adapters.localdb import PROJECT_ROOT
+from dragonfly_bot.core.activity import Activity
+from dragonfly_bot.core.ci_runs import RunInfo
+from dragonfly_bot.relay.webhook import MAX_BODY_BYTES, PATH, READ_BACKLOG, READ_DELAY_MAX, GitHubWebhook
 from tests.fakes.github_fake import FakeGitHub, signed_headers
 
 SECRET = "It's a Secret to Everybody"
@@ -130,7 +130,7 @@ async def test_malformed_bodies_are_dropped_with_one_line_once_read(caplog):
         del missing["workflow_run"]["id"]
         resp = await _post(client, missing, delivery="d-missing")
         assert resp.status == 202
-        with caplog.at_level(logging.WARNING, "bot.relay.webhook"):
+        with caplog.at_level(logging.WARNING, "dragonfly_bot.relay.webhook"):
             hook.read_unread()
         lines = [r.getMessage() for r in caplog.records]
         assert len(lines) == 5 and hook.stats.rejected == 5 and hook.queue.empty()
@@ -198,7 +198,7 @@ async def test_a_burst_that_never_pauses_is_read_as_it_comes_and_none_is_refused
 
 
 async def test_while_the_server_is_busy_an_accepted_delivery_waits_for_its_lull():
-    # The server's Activity (bot/chat/web_guard.py touches it per connection and per chunk of bytes).
+    # The server's Activity (dragonfly_bot/chat/web_guard.py touches it per connection and per chunk of bytes).
     activity = Activity(lull=0.2)
     client, hook = await _client(activity=activity)
     loop = asyncio.get_running_loop()
@@ -321,10 +321,11 @@ async def test_mutated_payloads_never_cause_a_server_error():
 
 
 def test_the_quick_reading_of_a_payload_gives_what_json_loads_gives(monkeypatch):
-    """bot/relay/webhook_payload.py parses a GitHub-shaped body for the relay's fields only: same runs, same skips."""
+    """dragonfly_bot/relay/webhook_payload.py parses a GitHub-shaped body for the relay's fields only: same runs, same
+    skips."""
     import random
 
-    from bot.relay import webhook_payload
+    from dragonfly_bot.relay import webhook_payload
 
     rng = random.Random(20261203)
     bases = [p for _, p in _examples("workflow_run", "workflow_job")] + [_failed_run_payload()]

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import pytest
 
-from bot.adapters.localdb import migration_up
-from bot.core.ci_runs import CiAlert, RunInfo
-from bot.core.diagnosis import Confidence, Failure
-from bot.relay.render_discord import render_alert
+from dragonfly_bot.adapters.localdb import migration_up
+from dragonfly_bot.core.ci_runs import CiAlert, RunInfo
+from dragonfly_bot.core.diagnosis import Confidence, Failure
+from dragonfly_bot.relay.render_discord import render_alert
 from tests.fakes.cli_cases import V1, V2, V3, Case, case_runner, execute
 from tests.fakes.cli_cases import is_ as _is
 from tests.fakes.cli_cases import no as _no

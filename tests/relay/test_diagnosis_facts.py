@@ -16,11 +16,11 @@ import json
 
 import pytest
 
-from bot.adapters.supabase.catalog import read_facts
-from bot.core.diagnosis import Confidence, Facts, Failure
-from bot.core.diagnosis.facts import FACTS_LINE, facts_query
-from bot.relay import explain_command as explain
-from bot.relay.explain_command import failure_from_log, render_text
+from dragonfly_bot.adapters.supabase.catalog import read_facts
+from dragonfly_bot.core.diagnosis import Confidence, Facts, Failure
+from dragonfly_bot.core.diagnosis.facts import FACTS_LINE, facts_query
+from dragonfly_bot.relay import explain_command as explain
+from dragonfly_bot.relay.explain_command import failure_from_log, render_text
 from tests.fakes.cli_cases import V1, V2, V3, Case, Ran, case_runner
 from tests.fakes.cli_cases import no as _no
 from tests.relay.test_diagnosis_cases import CASES
@@ -213,7 +213,7 @@ def test_the_query_asks_only_what_the_hint_uses(ran):
 def test_the_facts_line_is_json_a_relay_can_read(ran):
     r = ran("ci_role")
     f = failure_from_log(io.BytesIO(r.log), r.migrations, db_url=r.url)
-    from bot.core.diagnosis.facts import facts_line
+    from dragonfly_bot.core.diagnosis.facts import facts_line
 
     line = facts_line(f)
     record = json.loads(line.removeprefix(FACTS_LINE))

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bot.chat.limits import message_problems
-from bot.core.ci_runs import CiAlert, RunInfo
-from bot.core.failures import Failure
-from bot.relay.render_discord import render_alert, render_burst_summary, render_fixed, render_fixed_reply
+from dragonfly_bot.chat.limits import message_problems
+from dragonfly_bot.core.ci_runs import CiAlert, RunInfo
+from dragonfly_bot.core.failures import Failure
+from dragonfly_bot.relay.render_discord import render_alert, render_burst_summary, render_fixed, render_fixed_reply
 from tests.fakes.github_fake import FakeGitHub
 
 

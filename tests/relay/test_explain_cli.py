@@ -1,4 +1,4 @@
-"""``dragonfly-bot explain`` through bot.cli.main and as a subprocess, on a real failure log."""
+"""``dragonfly-bot explain`` through dragonfly_bot.cli.main and as a subprocess, on a real failure log."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import sys
 
 import pytest
 
-from bot.adapters.localdb import PROJECT_ROOT, migration_up
-from bot.cli import main
-from bot.relay.explain_command import failure_from_log
+from dragonfly_bot.adapters.localdb import PROJECT_ROOT, migration_up
+from dragonfly_bot.cli import main
+from dragonfly_bot.relay.explain_command import failure_from_log
 from tests.core.test_failures import SECRET, github_log, with_password
 
 REQUIRED_KEYS = {"file", "version", "sqlstate", "category", "message", "statement", "line", "hint"}
@@ -100,7 +100,7 @@ def test_binary_garbage_is_no_failure(tmp_path, capsys):
 
 def test_subprocess(real_failure, tmp_path):
     log, migrations, green = real_failure
-    cmd = [sys.executable, "-m", "bot.cli", "explain"]
+    cmd = [sys.executable, "-m", "dragonfly_bot.cli", "explain"]
     found = subprocess.run(
         [*cmd, str(log), "--json", "--migrations-dir", str(migrations)],
         cwd=PROJECT_ROOT,
@@ -121,8 +121,8 @@ def test_subprocess(real_failure, tmp_path):
 
 def test_sqlstate_already_in_the_message_is_not_repeated(pg_server, tmp_path, capsys):
     """A connection error's message carries its SQLSTATE inside; explain, the alert and lint show it once."""
-    from bot.core.ci_runs import CiAlert, RunInfo
-    from bot.relay.render_discord import render_alert
+    from dragonfly_bot.core.ci_runs import CiAlert, RunInfo
+    from dragonfly_bot.relay.render_discord import render_alert
     from tests.fakes.github_fake import FakeGitHub
 
     migrations = tmp_path / "migrations"
@@ -144,8 +144,8 @@ def test_sqlstate_already_in_the_message_is_not_repeated(pg_server, tmp_path, ca
 
 def test_alert_names_the_error_line_of_a_syntax_error(scratch_db, tmp_path):
     """The alert's File field says where the error is, not only where its statement starts."""
-    from bot.core.ci_runs import CiAlert, RunInfo
-    from bot.relay.render_discord import render_alert
+    from dragonfly_bot.core.ci_runs import CiAlert, RunInfo
+    from dragonfly_bot.relay.render_discord import render_alert
     from tests.fakes.github_fake import FakeGitHub
 
     migrations = tmp_path / "migrations"

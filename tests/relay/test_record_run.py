@@ -9,10 +9,10 @@ import shutil
 import psycopg
 import pytest
 
-from bot.adapters.localdb import migration_up
-from bot.errors import UserFacingError
-from bot.relay import record_run_command as record_run
-from bot.relay.run_record import read_run
+from dragonfly_bot.adapters.localdb import migration_up
+from dragonfly_bot.errors import UserFacingError
+from dragonfly_bot.relay import record_run_command as record_run
+from dragonfly_bot.relay.run_record import read_run
 
 
 def main(argv: list[str]) -> int:

@@ -15,13 +15,13 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 import pytest
 
-from bot.adapters.github import GitHubClient
-from bot.adapters.state.ledger import alert_from_json, alert_to_json
-from bot.core.ci_runs import RunInfo
-from bot.core.diagnosis import Confidence
-from bot.core.diagnosis.facts import FACTS_LINE, facts_of
-from bot.relay import record_run_command as record_run
-from bot.relay.run_record import stored_facts
+from dragonfly_bot.adapters.github import GitHubClient
+from dragonfly_bot.adapters.state.ledger import alert_from_json, alert_to_json
+from dragonfly_bot.core.ci_runs import RunInfo
+from dragonfly_bot.core.diagnosis import Confidence
+from dragonfly_bot.core.diagnosis.facts import FACTS_LINE, facts_of
+from dragonfly_bot.relay import record_run_command as record_run
+from dragonfly_bot.relay.run_record import stored_facts
 from tests.conftest import REPO_MIGRATIONS
 from tests.fakes.cli_cases import V1, case_runner, execute
 from tests.fakes.github_fake import REPO, TOKEN, FakeGitHub

@@ -1,6 +1,6 @@
 """The webhook under hostile bodies: streamed signature check, bounded memory, the unchecked-bytes budget, deep JSON.
 
-Served through the bot's own WebServer (bot/chat/web.py) on loopback; every
+Served through the bot's own WebServer (dragonfly_bot/chat/web.py) on loopback; every
 attack is bounded in size and time.
 """
 
@@ -16,10 +16,10 @@ import tracemalloc
 import pytest
 from aiohttp import ClientSession, web
 
-from bot.chat.web import WebServer
-from bot.chat.web_guard import ConnectionLimits
-from bot.relay.webhook import PATH, GitHubWebhook
-from bot.relay.webhook_body import UnauthenticatedBytes
+from dragonfly_bot.chat.web import WebServer
+from dragonfly_bot.chat.web_guard import ConnectionLimits
+from dragonfly_bot.relay.webhook import PATH, GitHubWebhook
+from dragonfly_bot.relay.webhook_body import UnauthenticatedBytes
 from tests.fakes.github_fake import FakeGitHub, signed_headers
 
 SECRET = "hardening-secret-0123456789"
@@ -155,7 +155,7 @@ async def test_past_the_unchecked_bytes_budget_the_answer_is_503_and_valid_deliv
 
 async def test_json_nested_past_the_limit_is_accepted_then_dropped_without_a_traceback(served, caplog):
     # Signed, so GitHub's (or the secret holder's): answered like any signed body, and refused when
-    # read, before json.loads would recurse into it (bot/relay/webhook_payload.py).
+    # read, before json.loads would recurse into it (dragonfly_bot/relay/webhook_payload.py).
     caplog.set_level(logging.DEBUG)
     async with ClientSession() as session:
         for deep in (b"[" * 100_000 + b"]" * 100_000, b'{"a":' * 70_000 + b"1" + b"}" * 70_000):
@@ -168,7 +168,7 @@ async def test_json_nested_past_the_limit_is_accepted_then_dropped_without_a_tra
         async with session.post(served.url, data=shallow, headers=headers) as resp:
             assert resp.status == 200
     served.hook.read_unread()
-    dropped = [r.getMessage() for r in caplog.records if r.name == "bot.relay.webhook"]
+    dropped = [r.getMessage() for r in caplog.records if r.name == "dragonfly_bot.relay.webhook"]
     assert len(dropped) == 2 and all("nests deeper than 64" in line for line in dropped)
     assert served.hook.stats.rejected == 2 and served.hook.queue.empty()
     assert not [r for r in caplog.records if r.exc_info or "Traceback" in r.getMessage()]

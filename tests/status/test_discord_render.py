@@ -9,11 +9,11 @@ import discord
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from bot.chat import limits as limits
-from bot.chat.limits import message_problems
-from bot.core.compare import compare_reports
-from bot.core.status import MigrationStatus, State, StatusReport
-from bot.status.render_discord import render_compare, render_status
+from dragonfly_bot.chat import limits as limits
+from dragonfly_bot.chat.limits import message_problems
+from dragonfly_bot.core.compare import compare_reports
+from dragonfly_bot.core.status import MigrationStatus, State, StatusReport
+from dragonfly_bot.status.render_discord import render_compare, render_status
 
 NASTY = ["`", "*", "_", "~", "|", "@everyone", "é", "💥", "\n", " "]
 ALPHABET = list("abcdefghij_") + NASTY

@@ -9,10 +9,10 @@ from pathlib import Path
 import discord
 import psycopg
 
-from bot.adapters.localdb import migration_up
-from bot.adapters.supabase.postgres import PostgresStatusSource
-from bot.chat.limits import message_problems
-from bot.console.virtual_guild import buttons
+from dragonfly_bot.adapters.localdb import migration_up
+from dragonfly_bot.adapters.supabase.postgres import PostgresStatusSource
+from dragonfly_bot.chat.limits import message_problems
+from dragonfly_bot.console.virtual_guild import buttons
 from tests.conftest import REPO_MIGRATIONS
 from tests.fakes.helpers import embed_text
 from tests.fakes.team_guild import DEFER_PUBLIC, interaction_callbacks, team_guild

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import discord
 
-from bot.chat.limits import message_problems
-from bot.console.virtual_guild import buttons
+from dragonfly_bot.chat.limits import message_problems
+from dragonfly_bot.console.virtual_guild import buttons
 from tests.conftest import REPO_MIGRATIONS
 from tests.fakes.team_guild import DEFER_PUBLIC, interaction_callbacks, team_guild
 from tests.status.test_migrations_cog import _copy_repo_migrations

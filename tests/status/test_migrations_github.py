@@ -15,14 +15,14 @@ from pathlib import Path
 
 import pytest
 
-from bot.adapters.github import ArchiveTooLarge, read_archive_folder
-from bot.adapters.localdb import migration_up
-from bot.chat.app import DragonflyBot
-from bot.compose import build_services
-from bot.errors import UserFacingError
-from bot.settings import Settings
-from bot.status.service import FolderFiles, GitHubFiles
-from cogs.status import Migrations
+from dragonfly_bot.adapters.github import ArchiveTooLarge, read_archive_folder
+from dragonfly_bot.adapters.localdb import migration_up
+from dragonfly_bot.chat.app import DragonflyBot
+from dragonfly_bot.cogs.status import Migrations
+from dragonfly_bot.compose import build_services
+from dragonfly_bot.errors import UserFacingError
+from dragonfly_bot.settings import Settings
+from dragonfly_bot.status.service import FolderFiles, GitHubFiles
 from tests.conftest import REPO_MIGRATIONS
 from tests.fakes.github_fake import REPO, TOKEN, FakeGitHub
 from tests.fakes.helpers import RecordingPoster, embed_text, make_interaction, sent_embeds
@@ -281,7 +281,7 @@ def test_archive_reader_keeps_only_the_folders_own_files():
 
 
 async def test_archive_over_the_cap_is_refused(fake_github):
-    from bot.adapters.github import GitHubClient
+    from dragonfly_bot.adapters.github import GitHubClient
 
     fake_github.push(
         {f"supabase/migrations/2026030100{i:04d}_filler.sql": f"select {i}; -- {i * 7919}" * 50 for i in range(200)}
@@ -301,7 +301,7 @@ async def test_a_hotfix_migration_pushed_to_the_branch_auto_links_without_a_rede
     fake_github, migrated_db, tmp_path
 ):
     """The hotfix follow-up reads the same files /migrations does: the branch, not the image's copy."""
-    from bot.core.hotfix import HotfixState
+    from dragonfly_bot.core.hotfix import HotfixState
     from tests.fakes.hotfix_support import DEV, make_service
 
     bot = _bot(fake_github, tmp_path, migrated_db.url)

@@ -11,8 +11,8 @@ import sys
 import pytest
 import respx
 
-from bot.adapters.localdb import PROJECT_ROOT, migration_up
-from bot.cli import main
+from dragonfly_bot.adapters.localdb import PROJECT_ROOT, migration_up
+from dragonfly_bot.cli import main
 from tests.adapters.test_status_rest import KEY, URL, make_rows
 from tests.conftest import REPO_MIGRATIONS
 from tests.fakes.postgrest_fake import FakePostgrest
@@ -127,7 +127,7 @@ def test_a_db_url_run_reads_its_settings_without_loading_pydantic(applied_db, tm
     (tmp_path / ".env").write_text("SUPABASE_MODE=prod\nMIGRATIONS_DIR=db/m\nWEB_PORT=eighty\n")
     probe = (
         "import json, sys\n"
-        "from bot.cli import main\n"
+        "from dragonfly_bot.cli import main\n"
         f"code = main(['status', '--db-url', {applied_db.url!r}, '--json'])\n"
         "print(json.dumps({'code': code, 'pydantic': 'pydantic' in sys.modules}), file=sys.stderr)\n"
     )
@@ -193,12 +193,12 @@ def test_tools_entry_point_as_the_protocol_documents(applied_db, tmp_path):
 
 
 def _run_into_closed_pipe(args: list[str], stdin: str | None = None) -> subprocess.CompletedProcess:
-    """``python -m bot.cli ARGS`` writing to a pipe whose reader has gone (``... | head -1``)."""
+    """``python -m dragonfly_bot.cli ARGS`` writing to a pipe whose reader has gone (``... | head -1``)."""
     read_end, write_end = os.pipe()
     os.close(read_end)
     try:
         return subprocess.run(
-            [sys.executable, "-m", "bot.cli", *args],
+            [sys.executable, "-m", "dragonfly_bot.cli", *args],
             cwd=PROJECT_ROOT,
             env=CLEAN_ENV,
             input=stdin,

@@ -10,8 +10,8 @@ import sys
 import pytest
 import respx
 
-from bot.adapters.localdb import PROJECT_ROOT
-from bot.cli import main
+from dragonfly_bot.adapters.localdb import PROJECT_ROOT
+from dragonfly_bot.cli import main
 from tests.adapters.test_status_rest import KEY, URL
 from tests.fakes.postgrest_fake import FakePostgrest
 from tests.fakes.team_project import FUTURE_FILE, TEAM_VIEW_COLUMNS, build_team_database, team_files, write_team_repo
@@ -37,7 +37,11 @@ def team(scratch_databases, tmp_path_factory):
 
 def cli(*args: str, cwd=None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args], cwd=cwd or PROJECT_ROOT, env=CLEAN_ENV, capture_output=True, text=True
+        [sys.executable, "-m", "dragonfly_bot.cli", *args],
+        cwd=cwd or PROJECT_ROOT,
+        env=CLEAN_ENV,
+        capture_output=True,
+        text=True,
     )
 
 
@@ -132,11 +136,11 @@ def test_every_exit_code_and_the_json_error_through_the_cli(team, tmp_path):
     assert done.returncode == 2 and "looks wrong" in json.loads(done.stdout)["error"]["message"]
     # A bug is its own code (4), never 1, with one line.
     crash = (
-        "import sys, bot.core.status as s\n"
+        "import sys, dragonfly_bot.core.status as s\n"
         "def boom(*a, **k): raise RuntimeError('unexpected')\n"
         "s.compute_status = boom\n"
-        "import bot.status.service as svc; svc.compute_status = boom\n"
-        "from bot.cli import main; sys.exit(main(sys.argv[1:]))\n"
+        "import dragonfly_bot.status.service as svc; svc.compute_status = boom\n"
+        "from dragonfly_bot.cli import main; sys.exit(main(sys.argv[1:]))\n"
     )
     for as_json in (False, True):
         args = ["status", "--db-url", db.url, "--migrations-dir", folder, *(["--json"] if as_json else [])]

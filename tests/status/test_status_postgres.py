@@ -9,11 +9,11 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from bot.adapters.localdb import migration_up, run_supabase
-from bot.adapters.supabase.postgres import PostgresStatusSource
-from bot.core.status import State, versions_to_verify
-from bot.errors import SourceUnavailable
-from bot.status.service import collect_status, read_local_migrations
+from dragonfly_bot.adapters.localdb import migration_up, run_supabase
+from dragonfly_bot.adapters.supabase.postgres import PostgresStatusSource
+from dragonfly_bot.core.status import State, versions_to_verify
+from dragonfly_bot.errors import SourceUnavailable
+from dragonfly_bot.status.service import collect_status, read_local_migrations
 from tests.conftest import REPO_MIGRATIONS
 
 
