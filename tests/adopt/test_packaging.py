@@ -65,3 +65,27 @@ def test_the_wheel_installs_and_runs_in_a_fresh_venv(scratch_db, tmp_path):
     assert "_dragonfly_migration_status_view.sql" in dry.stdout and "nothing was" in dry.stdout
     status = run(cli, "status", "--db-url", scratch_db.url, "--json", cwd=team)
     assert status.returncode == 0, status.stdout + status.stderr
+
+
+def test_a_git_url_at_a_tag_builds_the_same_distribution(tmp_path):
+    """`pip install "dragonfly-bot @ git+https://…@v0.2.0"`, as docs/ADOPTING.md says, with a local repository
+    standing in for GitHub: pip clones it at the tag and builds the wheel from the clone."""
+    source = tmp_path / "source.git"
+    cloned = run("git", "clone", "-q", "--bare", str(PROJECT_ROOT), str(source))
+    assert cloned.returncode == 0, cloned.stderr
+    head = run("git", "-C", str(PROJECT_ROOT), "rev-parse", "HEAD").stdout.strip()
+    tagged = run("git", "-C", str(source), "tag", "-f", "v0.2.0-test", head)
+    assert tagged.returncode == 0, tagged.stderr
+    wheels = tmp_path / "wheels"
+    built = run(
+        sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(wheels),
+        f"git+file://{source}@v0.2.0-test",  # pip 23 refuses the "name @ git+file:" form; over https it takes both
+    )  # fmt: skip
+    assert built.returncode == 0, built.stderr
+    [wheel] = wheels.glob("dragonfly_bot-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert {n.split("/", 1)[0] for n in names if ".dist-info" not in n.split("/", 1)[0]} == {"dragonfly_bot"}
+    migrations = {p.name for p in (PROJECT_ROOT / "supabase" / "migrations").glob("*.sql")}
+    assert {n.rsplit("/", 1)[-1] for n in names if n.startswith("dragonfly_bot/_migrations/")} == migrations
+    entry = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
+    assert "dragonfly-bot = dragonfly_bot.cli:run_from_shell" in entry
