@@ -15,6 +15,7 @@ file redefines it rather than creates it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -32,6 +33,7 @@ from dragonfly_bot.core.lint.names import (
 )
 from dragonfly_bot.core.lint.parse import FUNCTION_BODY, Occurrence
 
+USER_SCOPED = re.compile(r"\bauth\s*\.\s*(?:uid|jwt)\s*\(", re.IGNORECASE)
 API_ROLES = ("authenticated", "service_role")  # the protocol's "GRANT ... TO authenticated, service_role"
 APP_ROLES = ("anon", "authenticated")  # the team's app users (the service role is the bot/backends)
 _TABLE_OBJTYPES = ("OBJECT_TABLE",)
@@ -359,7 +361,13 @@ def check(
                     *(called_functions(o.node) for o in occurrences if o.kind == "CreatePolicyStmt")
                 )
             key = (obj.schema, obj.name)
-            if key in policy_calls or (later is not None and later(("policy_call", *key))):
+            # A function that reads the caller's user (auth.uid(), auth.jwt()) is for signed-in users: under
+            # the service role there is no user for it to answer about.
+            if (
+                USER_SCOPED.search(obj.occ.text)
+                or key in policy_calls
+                or (later is not None and later(("policy_call", *key)))
+            ):
                 missing.remove("service_role")
                 if not missing:
                     continue
