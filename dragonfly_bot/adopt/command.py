@@ -14,6 +14,7 @@ import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NamedTuple
 
 from dragonfly_bot import project_config
 from dragonfly_bot.adopt.bundled import bot_migrations
@@ -153,9 +154,15 @@ def plan(
     return files, steps
 
 
-def lint_baseline(root: Path) -> tuple[Path, str, int] | None:
-    """(path, text, number of findings) of the lint baseline for today's migrations, which the pre-flight
-    then does not report; None when the config already has one (it is the team's record: kept)."""
+class Baseline(NamedTuple):
+    path: Path
+    text: str
+    findings: int
+
+
+def lint_baseline(root: Path) -> Baseline | None:
+    """The lint baseline of today's migrations, which the pre-flight then does not report; None when the
+    config already has one (it is the team's record: kept)."""
     from dragonfly_bot.preflight.lint_service import LintRequest, baseline_text, run_lint
 
     config = project_config.load(root)
@@ -165,7 +172,7 @@ def lint_baseline(root: Path) -> tuple[Path, str, int] | None:
     if path.exists():
         return None
     outcome = run_lint(LintRequest(paths=[MIGRATIONS.as_posix()], use_baseline=False, use_cache=False), config, root)
-    return path, baseline_text(outcome, config, root), len(outcome.findings)
+    return Baseline(path, baseline_text(outcome, config, root), len(outcome.findings))
 
 
 def read_database(args: argparse.Namespace) -> DatabaseScan:
@@ -202,7 +209,7 @@ def run(args: argparse.Namespace) -> int:
     )
     recorded = lint_baseline(root)
     if recorded is not None:
-        files[recorded[0]] = recorded[1]
+        files[recorded.path] = recorded.text
     changed = {p: t for p, t in files.items() if not p.exists() or p.read_text("utf-8") != t}
     if not changed:
         print("✅ Nothing to change: dragonfly-bot is already adopted here.")
@@ -217,8 +224,8 @@ def run(args: argparse.Namespace) -> int:
         )
     if args.dry_run:
         for path, text in changed.items():
-            if recorded is not None and path == recorded[0]:  # JSON of every finding: its size says enough
-                print(f"+++ b/{path.relative_to(root).as_posix()} (the lint baseline: {recorded[2]} findings)")
+            if recorded is not None and path == recorded.path:  # JSON of every finding: its size says enough
+                print(f"+++ b/{path.relative_to(root).as_posix()} (the lint baseline: {recorded.findings} findings)")
                 continue
             print(_diff(path, text, root), end="")
         print(f"(dry run: {len(changed)} file(s) would be written; nothing was)")
@@ -243,9 +250,9 @@ def run(args: argparse.Namespace) -> int:
         os.replace(temp, path)
     for _, path in staged:
         print(f"✍️ wrote {path.relative_to(root).as_posix()}")
-    if recorded is not None and recorded[0] in changed:
+    if recorded is not None and recorded.path in changed:
         print(
-            f"📋 the lint baseline records the {recorded[2]} findings of today's files: the pre-flight is green, "
+            f"📋 the lint baseline records the {recorded.findings} findings of today's files: the pre-flight is green, "
             "and a new file with a problem is red (each one fixed drops out: `dragonfly-bot lint` says so)"
         )
     print("Left by hand:")

@@ -125,20 +125,18 @@ def _lint_text(source, text, whole_file, created_earlier, prior, options, later,
                 )
             )
         raw.extend(down_sections.check(text, parsed.spans, source.path))
-        for rule in (idempotency.check, destructive.check, grants.check, protocol.check, locks.check):
-            if rule is protocol.check and "supabase_migrations" not in text:
-                continue  # cheap: almost no file mentions the history schema
-            if rule is grants.check:
-                raw.extend(
-                    grants.check(
-                        parsed.occurrences, source.path, created_earlier, prior, options.private_schemas, later
-                    )
-                )
-                raw.extend(security.check(parsed.occurrences, source.path, prior, options, later, parsed.settles))
-            elif rule is locks.check:
-                raw.extend(locks.check(parsed.occurrences, source.path, fresh))
-            else:
-                raw.extend(rule(parsed.occurrences, source.path))
+        occurrences, path = parsed.occurrences, source.path
+        raw.extend(idempotency.check(occurrences, path))
+        raw.extend(destructive.check(occurrences, path))
+        raw.extend(
+            grants.check(
+                occurrences, path, created_earlier, prior, options.private_schemas, later, parsed.settles.policy_calls
+            )
+        )
+        raw.extend(security.check(occurrences, path, prior, options, later, parsed.settles))
+        if "supabase_migrations" in text:  # cheap: almost no file mentions the history schema
+            raw.extend(protocol.check(occurrences, path))
+        raw.extend(locks.check(occurrences, path, fresh))
     if options.off:
         raw = [f for f in raw if f.rule not in options.off]
     comments = suppress.read_comments(text, source.path)

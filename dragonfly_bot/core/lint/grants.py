@@ -16,11 +16,11 @@ file redefines it rather than creates it.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from dragonfly_bot.core.lint.later import GRANTED, REVOKED, Later, called_functions
+from dragonfly_bot.core.lint.later import GRANTED, REVOKED, Later, Settles
 from dragonfly_bot.core.lint.model import ERROR, Finding, Prior
 from dragonfly_bot.core.lint.names import (
     display,
@@ -345,11 +345,12 @@ def check(
     prior: Prior | None = None,
     private_schemas: frozenset[str] = frozenset(),
     later: Later | None = None,
+    policy_calls: Collection[tuple[str, str]] | None = None,
 ) -> list[Finding]:
     """``created_earlier(obj)``: whether the migrations before this file leave ``obj`` existing;
-    ``prior``: the privilege decisions of the files before this one; ``later(question)``: the files after it."""
+    ``prior``: the privilege decisions of the files before this one; ``later(question)``: the files after it;
+    ``policy_calls``: the functions this file's policies call (its ``Settles``), read from it when not given."""
     findings = []
-    policy_calls: set[tuple[str, str]] | None = None
     for obj, granted, decided, _state in coverage(occurrences, prior, private_schemas):
         missing = [role for role in API_ROLES if role not in granted and role not in decided]
         if not missing or _redefined(obj, occurrences, created_earlier):
@@ -357,9 +358,7 @@ def check(
         if obj.family == "function" and "service_role" in missing:
             # service_role bypasses row level security, so a function the policies call is never run for it.
             if policy_calls is None:
-                policy_calls = set().union(
-                    *(called_functions(o.node) for o in occurrences if o.kind == "CreatePolicyStmt")
-                )
+                policy_calls = Settles.of(occurrences).policy_calls
             key = (obj.schema, obj.name)
             # A function that reads the caller's user (auth.uid(), auth.jwt()) is for signed-in users: under
             # the service role there is no user for it to answer about.

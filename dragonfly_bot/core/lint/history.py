@@ -408,6 +408,7 @@ class History:
         self, source: MigrationSource, whole_file: list[Finding], options: LintOptions, lint_text: Callable
     ) -> list[Finding]:
         name = source.name
+        fresh = self.fresh_tables(name)
         key = None
         if self._cache is not None:
             key = _digest(
@@ -420,7 +421,7 @@ class History:
                     sorted(options.exposed_schemas),
                     sorted(options.off),
                     self._prior_digest(name),
-                    sorted(self.fresh_tables(name)),
+                    sorted(fresh),
                 ]
             )
             result = (self._entry(name) or {}).get("result")
@@ -450,7 +451,7 @@ class History:
             options,
             later,
             parsed=self.parsed(name),
-            fresh_tables=self.fresh_tables(name),
+            fresh_tables=fresh,
         )
         if key is not None:
             self.summary(name)  # stored beside the result: later runs with --changed-since read it
