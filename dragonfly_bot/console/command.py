@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from dragonfly_bot.adapters.localdb import FORCE_EMBEDDED_ENV, PROJECT_ROOT, LocalDatabaseError, embedded_forced
-from dragonfly_bot.console.terminal import BotThread, Inbox, Prompt, line_editing, read_lines, serve
+from dragonfly_bot.console.terminal import BotThread, Inbox, InterruptNudge, Prompt, line_editing, read_lines, serve
 from dragonfly_bot.core.environments import ENVIRONMENTS
 from dragonfly_bot.errors import UserFacingError
 from dragonfly_bot.logs import RedactingFormatter
@@ -168,5 +168,5 @@ def run(args: argparse.Namespace) -> int:
     serving = "console: serving the preview until Ctrl-C" if args.web else None
     if not args.interactive:
         return read_lines(bot, interactive=False, prompt=prompt, keep_serving=serving)
-    with line_editing(console.command_names()):
+    with line_editing(console.command_names()), InterruptNudge(prompt).installed():
         return read_lines(bot, interactive=True, prompt=prompt)

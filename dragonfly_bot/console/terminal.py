@@ -4,7 +4,8 @@ The bot and its virtual guild run on an event loop in a worker thread; the
 main thread only reads lines. Python delivers Ctrl-C (SIGINT) to the main
 thread, so a Ctrl-C at the prompt interrupts ``input()`` itself: the console
 prints a clean new line and prompts again, and readline's line is not left
-half-read in a thread nobody can stop. Ctrl-D (end of input) leaves with exit
+half-read in a thread nobody can stop (``InterruptNudge`` covers the one moment
+readline would miss it). Ctrl-D (end of input) leaves with exit
 code 0, as does the end of a piped script.
 """
 
@@ -17,6 +18,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any
@@ -184,6 +186,75 @@ class Prompt:
             typed = readline.get_line_buffer() if readline is not None else ""
             sys.stdout.write(PROMPT + typed)
             sys.stdout.flush()
+
+
+class InterruptNudge:
+    """Signals the main thread again when a Ctrl-C reached it while readline was between two keys.
+
+    Python's readline checks for signals only when its select() is interrupted: a SIGINT that lands
+    while it handles a key sets the handler's flag, and the following select() sleeps until the next
+    key, so the Ctrl-C seems lost. The C-level handler writes every signal to the wakeup fd, so this
+    thread sees each one; if the Python handler has not run soon after while the prompt shows, it
+    sends the main thread one more SIGINT, which interrupts that select().
+    """
+
+    def __init__(self, prompt: Prompt, *, delay: float = 0.05, tries: int = 3):
+        self._prompt = prompt
+        self._delay = delay
+        self._tries = tries
+        self._main = threading.main_thread().ident
+        self.seen = 0  # SIGINTs from outside (the terminal, kill)
+        self.handled = 0  # runs of the Python handler
+        self._own = 0  # SIGINTs this thread sent, still to be read back from the wakeup fd
+
+    def on_sigint(self, signum: int, frame: object) -> None:
+        self.handled += 1
+        raise KeyboardInterrupt
+
+    def on_wakeup(self, data: bytes) -> None:
+        """Called with the bytes read from the wakeup fd (one signal number each)."""
+        for number in data:
+            if number != signal.SIGINT:
+                continue
+            if self._own:
+                self._own -= 1
+                continue
+            self.seen += 1
+            for _ in range(self._tries):
+                time.sleep(self._delay)
+                if self.handled >= self.seen or not self._prompt.showing:
+                    break
+                self._own += 1
+                self.send()
+
+    def send(self) -> None:
+        assert self._main is not None
+        signal.pthread_kill(self._main, signal.SIGINT)
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[None]:
+        """The handler and the wakeup fd for the main thread's interactive session; both restored after."""
+        read_end, write_end = os.pipe()
+        os.set_blocking(write_end, False)
+        old_fd = signal.set_wakeup_fd(write_end, warn_on_full_buffer=False)
+        old_handler = signal.signal(signal.SIGINT, self.on_sigint)
+        watcher = threading.Thread(target=self._watch, args=(read_end,), name="console-ctrl-c", daemon=True)
+        watcher.start()
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, old_handler)
+            signal.set_wakeup_fd(old_fd)
+            os.close(write_end)  # the watcher reads end of file and closes its end
+            watcher.join(timeout=1)
+
+    def _watch(self, read_end: int) -> None:
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})  # never this thread's to take
+        try:
+            while data := os.read(read_end, 64):
+                self.on_wakeup(data)
+        finally:
+            os.close(read_end)
 
 
 def read_lines(bot: BotThread, *, interactive: bool, prompt: Prompt, keep_serving: str | None = None) -> int:
