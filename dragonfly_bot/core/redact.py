@@ -102,7 +102,7 @@ _RULES = (
     (_GITHUB_TOKEN, "_", False),
     (_SUPABASE_KEY, "sb_", False),
     (_SUPABASE_ACCESS_TOKEN, "sbp_", False),
-    (_STRIPE_KEY, "_live_", False),
+    (_STRIPE_KEY, ("_live_", "_test_"), False),  # test-mode keys read and write test-mode data too
     (_DISCORD_TOKEN, ".", False),
     (_ENV_SECRET, ("_key", "_secret", "_token", "_pass"), True),
     (_HEADER, "", True),

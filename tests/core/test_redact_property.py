@@ -35,7 +35,12 @@ SECRETS = {
         st.text(B64, min_size=6, max_size=6),
         st.text(B64, min_size=27, max_size=38),
     ),
-    "stripe": st.builds(lambda p, v: (f"{p}_live_{v}", v), st.sampled_from(["sk", "rk"]), _value),
+    "stripe": st.builds(
+        lambda p, mode, v: (f"{p}_{mode}_{v}", v),
+        st.sampled_from(["sk", "rk"]),
+        st.sampled_from(["live", "test"]),
+        _value,
+    ),
     "json_member": st.builds(
         lambda k, v: (f'{{"{k}": "{v}"}}', v), st.sampled_from(["password", "secret", "token", "api_key"]), _value
     ),
