@@ -44,6 +44,14 @@ def security(files: dict[str, str], targets: list[str] | None = None, cache=None
     return sorted((f.file, f.rule) for f in found if f.rule in SECURITY_RULES)
 
 
+LOOPED_REVOKE = (
+    "do $$\ndeclare\n  fns text[] := array['public.other(int)', '{fn}'];\n  fn text;\n  oid regprocedure;\nbegin\n"
+    "  foreach fn in array fns loop\n    oid := to_regprocedure(fn);\n    if oid is null then continue; end if;\n"
+    "    execute format('revoke all on function %s from public', oid);\n"
+    "    execute format('revoke all on function %s from ' || 'anon, authenticated', oid);\n"
+    "  end loop;\nend $$;\n"
+)
+
 SETTLED = [
     # (rule, what the first file leaves, what a later file does about it)
     ("security-definer-view", VIEW, "alter view public.v_secrets set (security_invoker = true);\n"),
@@ -75,6 +83,8 @@ SETTLED = [
     ),
     ("anon-table-grant", SELECT_TO_ANON, "alter table public.notes enable row level security;\n"),
     ("anon-table-grant", SELECT_TO_ANON, "revoke select on public.notes from anon;\n"),
+    # the REVOKE a DO block builds from a constant list (seen on a real project: 36 functions so)
+    ("definer-executable", FUNCTION, LOOPED_REVOKE.format(fn="public.f()")),
 ]
 
 
@@ -87,6 +97,8 @@ def test_a_later_file_settles_the_finding_of_an_earlier_one(rule, first, fix):
 
 
 NOT_SETTLED = [
+    # the same loop over other functions
+    ("definer-executable", FUNCTION, LOOPED_REVOKE.format(fn="public.g()")),
     # EXECUTE is PUBLIC's too: revoked from the app roles by name, they still have it
     ("definer-executable", FUNCTION, "revoke execute on function public.f() from anon, authenticated;\n"),
     # another view, another function, another schema's table

@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 from pglast import parser as pg
 
 from dragonfly_bot.core.lint import value_rows
+from dragonfly_bot.core.lint.dynamic_sql import MAX_TEXTS, Scope
+from dragonfly_bot.core.lint.dynamic_sql import texts as dynamic_texts
 from dragonfly_bot.core.sql import SqlSyntaxError, syntax_error
 
 if TYPE_CHECKING:
@@ -332,42 +334,137 @@ def _constant_string(expr: str | None) -> str | None:
 
 def plpgsql_statements(tree, guarded: bool = False, any_if_guards: bool = False):
     """(lineno, query, guarded) for every plain SQL statement in a PL/pgSQL parse tree, in order: the one
-    DO-block walker (the lint rules and dragonfly_bot.core.hotfix_sql read bodies through it). ``EXECUTE`` of a constant
-    string counts as that SQL. Iterative: a body 3,000 IFs deep must not exhaust Python's stack."""
-    stack: list[tuple[Any, bool]] = [(tree, guarded)]
+    DO-block walker (the lint rules and dragonfly_bot.core.hotfix_sql read bodies through it). ``EXECUTE`` of a
+    text known before it runs counts as that SQL: a constant string, or ``format()`` over constants and loops
+    over constant arrays (``dynamic_sql``), once per text. Iterative: a body 3,000 IFs deep must not exhaust
+    Python's stack."""
+    stack: list[tuple[Any, bool, list[Scope]]] = [(tree, guarded, [])]
+    names: dict[int, str] = {}  # the function's variables by number (FOREACH and := name them so)
     while stack:
-        item, guard = stack.pop()
+        item, guard, scopes = stack.pop()
         if isinstance(item, list):
-            stack.extend((inner, guard) for inner in reversed(item))
+            stack.extend((inner, guard, scopes) for inner in reversed(item))
             continue
         if not isinstance(item, dict):
             continue
-        later: list[tuple[Any, bool]] = []  # children, pushed in reverse so they pop in order
+        later: list[tuple[Any, bool, list[Scope]]] = []  # children, pushed in reverse so they pop in order
         for kind, body in item.items():
             if isinstance(body, list):
-                later.append((body, guard))
+                later.append((body, guard, scopes))
                 continue
             if not isinstance(body, dict):
                 continue
+            if kind == "PLpgSQL_function":
+                scope, names = Scope.of_function(body)
+                scopes = [scope] if _builds_sql(body.get("action")) else []  # nothing to evaluate: no bookkeeping
+                later.append(({"action": body.get("action")}, guard, scopes))
+                continue
+            for target in _targets(body):
+                for scope in scopes:
+                    scope.forget(target)
+            inside = scopes
+            if scopes and kind in _BRANCHES_AND_LOOPS:
+                # Run maybe, or many times: inside, copies; after it, what it may set is no longer known.
+                inside = [scope.child() for scope in scopes]
+                for assigned in _assigned(body, names):
+                    for scope in scopes:
+                        scope.forget(assigned)
             if kind == "PLpgSQL_stmt_execsql":
                 query = body.get("sqlstmt", {}).get("PLpgSQL_expr", {}).get("query")
                 if query:
                     yield body.get("lineno", 1), query, guard
             elif kind == "PLpgSQL_stmt_dynexecute":
-                # EXECUTE of a constant string runs that SQL as if written out; format()/|| are not knowable.
-                query = _constant_string(body.get("query", {}).get("PLpgSQL_expr", {}).get("query"))
-                if query:
-                    yield body.get("lineno", 1), query, guard
+                expression = body.get("query", {}).get("PLpgSQL_expr", {}).get("query")
+                known = _constant_string(expression)
+                texts = [known] if known else [t for scope in scopes for t in dynamic_texts(expression, scope)]
+                for text in dict.fromkeys(texts):  # the same text from two loop turns runs the same SQL
+                    yield body.get("lineno", 1), text, guard
+            elif kind == "PLpgSQL_stmt_assign":
+                name = names.get(body.get("varno", -1))
+                for scope in scopes:
+                    if name:
+                        scope.assign(name, body.get("expr", {}).get("PLpgSQL_expr", {}).get("query"))
+            elif kind == "PLpgSQL_stmt_foreach_a":
+                name = names.get(body.get("varno", -1))
+                array = body.get("expr", {}).get("PLpgSQL_expr", {}).get("query")
+                turns = [each for scope in inside for each in scope.each(name, array)] if name else []
+                if len(turns) > MAX_TEXTS:  # loops in loops: too many turns to read, taken as unknown
+                    turns = []
+                later.append((body.get("body", []), guard, turns))
             elif kind == "PLpgSQL_stmt_block":
-                inner = guard or _catches_duplicates(body.get("exceptions"))
-                later.append((body.get("body", []), inner))
-                later.append((body.get("exceptions", {}), guard))
+                inner_guard = guard or _catches_duplicates(body.get("exceptions"))
+                later.append((body.get("body", []), inner_guard, scopes))
+                handlers = [scope.child() for scope in scopes]
+                for assigned in _assigned(body.get("exceptions", {}), names):
+                    for scope in scopes:
+                        scope.forget(assigned)
+                later.append((body.get("exceptions", {}), guard, handlers))
             elif kind == "PLpgSQL_stmt_if":
-                inner = guard or any_if_guards or _is_existence_check(body.get("cond"))
-                later.extend((body.get(key, []), inner) for key in ("then_body", "elsif_list", "else_body"))
+                inner_guard = guard or any_if_guards or _is_existence_check(body.get("cond"))
+                later.extend(
+                    (body.get(key, []), inner_guard, inside) for key in ("then_body", "elsif_list", "else_body")
+                )
             else:
-                later.append((body, guard))
+                later.append((body, guard, inside))
         stack.extend(reversed(later))
+
+
+_BRANCHES_AND_LOOPS = frozenset(
+    "PLpgSQL_stmt_" + kind for kind in ("if", "case", "loop", "while", "fori", "fors", "forc", "dynfors", "foreach_a")
+)
+
+
+def _builds_sql(tree: Any) -> bool:
+    """Whether a body has an EXECUTE of anything but one string literal (format(), ||, a variable)."""
+    stack = [tree]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            for kind, body in item.items():
+                if kind == "PLpgSQL_stmt_dynexecute" and isinstance(body, dict):
+                    query = body.get("query", {}).get("PLpgSQL_expr", {}).get("query")
+                    if query and _constant_string(query) is None:
+                        return True
+                if isinstance(body, (dict, list)):
+                    stack.append(body)
+    return False
+
+
+def _assigned(tree: Any, names: dict[int, str]) -> set[str]:
+    """Every variable a statement (and the statements in it) may set."""
+    found: set[str] = set()
+    stack = [tree]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            for kind, body in item.items():
+                if isinstance(body, dict):
+                    if kind == "PLpgSQL_stmt_assign" and body.get("varno", -1) in names:
+                        found.add(names[body["varno"]])
+                    found.update(_targets(body))
+                    stack.append(body)
+                elif isinstance(body, list):
+                    stack.append(body)
+    return found
+
+
+def _targets(body: dict) -> list[str]:
+    """The variables a statement sets besides ``:=`` (SELECT INTO, a FOR loop's variable, FETCH, GET DIAGNOSTICS)."""
+    found: list[str] = []
+    for key in ("target", "var"):
+        value = body.get(key)
+        if not isinstance(value, dict):
+            continue
+        for kind, target in value.items():
+            if kind == "PLpgSQL_row":
+                found.extend(field.get("name", "") for field in target.get("fields", []))
+            elif isinstance(target, dict):
+                found.append(target.get("refname", ""))
+    return found
 
 
 def do_block_statements(stmt_text: str) -> list[tuple[int, str, bool]] | None:
