@@ -16,7 +16,7 @@ import re
 from bisect import bisect_right
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, Any
 
 from pglast import parser as pg
@@ -241,9 +241,9 @@ def _function_body(parsed: ParsedFile, node: dict, stmt_text: str, span, index) 
     return found
 
 
-def nested_writes(tree) -> Iterator[tuple[str, Any]]:
-    """``(kind, node)`` of every INSERT/UPDATE/DELETE/MERGE anywhere in a parse tree
-    (a ``BEGIN ATOMIC`` body, a CTE), found lazily: stop reading when done."""
+def tree_items(tree) -> Iterator[tuple[str, Any]]:
+    """``(key, value)`` of every dict anywhere in a parse tree (SQL or PL/pgSQL), lazily and without recursion:
+    a caller that has found what it looks for stops reading."""
     stack = [tree]
     while stack:
         item = stack.pop()
@@ -251,10 +251,15 @@ def nested_writes(tree) -> Iterator[tuple[str, Any]]:
             stack.extend(item)
         elif isinstance(item, dict):
             for key, value in item.items():
-                if key in WRITE_KINDS:
-                    yield key, value
+                yield key, value
                 if isinstance(value, (dict, list)):
                     stack.append(value)
+
+
+def nested_writes(tree) -> Iterator[tuple[str, Any]]:
+    """``(kind, node)`` of every INSERT/UPDATE/DELETE/MERGE anywhere in a parse tree
+    (a ``BEGIN ATOMIC`` body, a CTE), found lazily: stop reading when done."""
+    return ((key, value) for key, value in tree_items(tree) if key in WRITE_KINDS)
 
 
 def _nested_statements(tree, span, index) -> list[Occurrence]:
@@ -319,6 +324,7 @@ def _is_existence_check(cond: dict | None) -> bool:
     return bool(_EXISTENCE_WORDS.search(query))
 
 
+@lru_cache(maxsize=256)  # a body's EXECUTE texts are read twice: _builds_sql, then the walker
 def _constant_string(expr: str | None) -> str | None:
     """The text of a PL/pgSQL expression that is one string literal ('...', E'...', $q$...$q$), else None."""
     if not expr or expr.lstrip()[:1] not in ("'", "$", "E", "e"):
@@ -359,9 +365,10 @@ def plpgsql_statements(tree, guarded: bool = False, any_if_guards: bool = False)
                 scopes = [scope] if _builds_sql(body.get("action")) else []  # nothing to evaluate: no bookkeeping
                 later.append(({"action": body.get("action")}, guard, scopes))
                 continue
-            for target in _targets(body):
-                for scope in scopes:
-                    scope.forget(target)
+            if scopes:  # something is tracked: what this statement sets is no longer known
+                for target in _targets(body):
+                    for scope in scopes:
+                        scope.forget(target)
             inside = scopes
             if scopes and kind in _BRANCHES_AND_LOOPS:
                 # Run maybe, or many times: inside, copies; after it, what it may set is no longer known.
@@ -416,39 +423,23 @@ _BRANCHES_AND_LOOPS = frozenset(
 
 def _builds_sql(tree: Any) -> bool:
     """Whether a body has an EXECUTE of anything but one string literal (format(), ||, a variable)."""
-    stack = [tree]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, list):
-            stack.extend(item)
-        elif isinstance(item, dict):
-            for kind, body in item.items():
-                if kind == "PLpgSQL_stmt_dynexecute" and isinstance(body, dict):
-                    query = body.get("query", {}).get("PLpgSQL_expr", {}).get("query")
-                    if query and _constant_string(query) is None:
-                        return True
-                if isinstance(body, (dict, list)):
-                    stack.append(body)
-    return False
+    return any(
+        kind == "PLpgSQL_stmt_dynexecute"
+        and isinstance(body, dict)
+        and (query := body.get("query", {}).get("PLpgSQL_expr", {}).get("query"))
+        and _constant_string(query) is None
+        for kind, body in tree_items(tree)
+    )
 
 
 def _assigned(tree: Any, names: dict[int, str]) -> set[str]:
     """Every variable a statement (and the statements in it) may set."""
     found: set[str] = set()
-    stack = [tree]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, list):
-            stack.extend(item)
-        elif isinstance(item, dict):
-            for kind, body in item.items():
-                if isinstance(body, dict):
-                    if kind == "PLpgSQL_stmt_assign" and body.get("varno", -1) in names:
-                        found.add(names[body["varno"]])
-                    found.update(_targets(body))
-                    stack.append(body)
-                elif isinstance(body, list):
-                    stack.append(body)
+    for kind, body in tree_items(tree):
+        if isinstance(body, dict):
+            if kind == "PLpgSQL_stmt_assign" and body.get("varno", -1) in names:
+                found.add(names[body["varno"]])
+            found.update(_targets(body))
     return found
 
 
